@@ -1,0 +1,163 @@
+use super::*;
+use serde_json::json;
+
+fn parse(v: serde_json::Value) -> Result<DirectoryConfig, InvalidConfig> {
+    DirectoryConfig::from_json(v.to_string().as_bytes(), EndpointPolicy::default())
+}
+
+fn ldap() -> serde_json::Value {
+    json!({"type": "ldap", "url": "ldaps://dc1.corp.example:636", "bind_dn": "svc@corp.example",
+           "base_dn": "dc=corp,dc=example"})
+}
+
+fn fields_of(e: &InvalidConfig) -> Vec<&str> {
+    e.0.iter().map(|f| f.field.as_str()).collect()
+}
+
+#[test]
+fn the_contract_example_parses_with_defaults() {
+    let c = parse(json!({
+        "provider": ldap(),
+        "scope": {"type": "all"},
+        "fields": {"first_name": "givenName", "last_name": "sn", "email": "mail",
+                   "mobile": "mobile", "extension": "telephoneNumber"},
+        "extension_numbers": {"mode": "attribute", "pattern": "(\\d{3,6})$"},
+        "remove_when": ["deleted", "disabled", "expired", "out_of_scope"],
+        "on_remove": "delete",
+        "adopt_existing_by_email": false,
+        "deletion_guard": {"max_deletes": 50},
+        "schedule": {"every_hours": 1},
+        "record_limit": 10000,
+        "credentials": {"bind_password": "s3cret"}
+    }))
+    .unwrap();
+    assert_eq!(c.record_limit, 10_000);
+    assert!(c.credentials.is_some());
+    let minimal = parse(json!({"provider": ldap()})).unwrap();
+    assert_eq!(minimal.remove_when, RemoveReason::all());
+    assert_eq!(minimal.deletion_guard.max_deletes, 50);
+    assert_eq!(
+        minimal.field_source(SourceField::Extension).as_deref(),
+        Some("telephoneNumber")
+    );
+}
+
+#[test]
+fn credentials_are_never_serialized() {
+    let mut c =
+        parse(json!({"provider": ldap(), "credentials": {"bind_password": "hunter2-secret"}}))
+            .unwrap();
+    let out = serde_json::to_string(&c).unwrap();
+    assert!(!out.contains("hunter2-secret"));
+    assert!(!format!("{c:?}").contains("hunter2-secret"));
+    assert!(c.take_credentials().is_some());
+    assert!(c.credentials.is_none());
+}
+
+#[test]
+fn null_turns_a_field_off_and_absent_takes_the_default() {
+    let c = parse(
+        json!({"provider": {"type": "okta", "org_url": "https://acme.okta.com"},
+                         "fields": {"mobile": null}}),
+    )
+    .unwrap();
+    assert!(!c.syncs(SourceField::Mobile));
+    assert_eq!(
+        c.field_source(SourceField::Extension).as_deref(),
+        Some("primaryPhone")
+    );
+    let round: DirectoryConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert!(!round.syncs(SourceField::Mobile), "null survives storage");
+}
+
+#[test]
+fn every_bad_field_is_reported_at_once() {
+    let e = parse(json!({
+        "provider": {"type": "ldap", "url": "ldap://dc1.corp.example", "bind_dn": "", "base_dn": "nope"},
+        "extension_numbers": {"mode": "attribute", "pattern": "\\d+"},
+        "record_limit": 10001,
+        "schedule": {"every_hours": 0},
+        "credentials": {"client_secret": "x"}
+    }))
+    .unwrap_err();
+    let fields = fields_of(&e);
+    for f in [
+        "provider.url",
+        "provider.bind_dn",
+        "provider.base_dn",
+        "extension_numbers.pattern",
+        "record_limit",
+        "schedule.every_hours",
+        "credentials.client_secret",
+    ] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+}
+
+#[test]
+fn structural_errors_name_the_field() {
+    let e = parse(json!({"provider": ldap(), "record_limit": "many"})).unwrap_err();
+    assert_eq!(fields_of(&e), ["record_limit"]);
+    let e = parse(json!({"provider": ldap(), "surprise": 1})).unwrap_err();
+    assert!(e.0[0].message.contains("surprise"), "{e}");
+    let e = parse(json!({"provider": {"type": "novell"}})).unwrap_err();
+    assert_eq!(fields_of(&e), ["provider.type"]);
+    let e = parse(json!({"provider": {"type": "ldap", "url": "ldaps://h", "bind_dn": "a", "base_dn": "dc=x", "extra": 1}})).unwrap_err();
+    assert!(fields_of(&e)[0].starts_with("provider"), "{e}");
+}
+
+#[test]
+fn ranges_regexes_and_filters_are_checked() {
+    let e = parse(json!({"provider": ldap(), "extension_numbers": {"mode": "auto", "start": 2000, "end": 1000}})).unwrap_err();
+    assert_eq!(fields_of(&e), ["extension_numbers.start"]);
+    let e = parse(
+        json!({"provider": ldap(), "extension_numbers": {"mode": "attribute", "pattern": "(\\d+"}}),
+    )
+    .unwrap_err();
+    assert_eq!(fields_of(&e), ["extension_numbers.pattern"]);
+    let e = parse(json!({"provider": ldap(), "scope": {"type": "filter", "filter": "(cn=a"}}))
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["scope.filter"]);
+    let e = parse(
+        json!({"provider": {"type": "okta", "org_url": "https://acme.okta.com"},
+                         "scope": {"type": "ous", "ous": ["ou=x,dc=y"]}}),
+    )
+    .unwrap_err();
+    assert_eq!(fields_of(&e), ["scope.type"]);
+    assert!(parse(json!({"provider": ldap(), "fields": {"email": null}})).is_err());
+    assert!(
+        parse(json!({"provider": ldap(), "fields": {"extension": null},
+                         "extension_numbers": {"mode": "auto", "start": 100, "end": 199}}))
+        .is_ok()
+    );
+}
+
+#[test]
+fn endpoints_follow_the_operator_policy() {
+    let strict = EndpointPolicy::default();
+    let open = EndpointPolicy {
+        allow_private: true,
+    };
+    assert!(check_http_url("https://acme.okta.com", strict).is_ok());
+    for bad in [
+        "http://acme.okta.com",
+        "https://127.0.0.1",
+        "https://10.0.0.5",
+        "https://169.254.169.254",
+        "https://localhost:8443",
+        "https://[::1]/",
+        "https://user:pw@acme.okta.com",
+        "ftp://x",
+    ] {
+        assert!(check_http_url(bad, strict).is_err(), "{bad}");
+    }
+    assert!(check_http_url("http://127.0.0.1:8080", open).is_ok());
+    // LDAP hosts may be private but never loopback or link-local.
+    let ldap_at = |host: &str| {
+        json!({"provider": {"type": "ldap", "url": format!("ldaps://{host}"),
+                                                   "bind_dn": "a", "base_dn": "dc=x"}})
+    };
+    assert!(parse(ldap_at("10.1.2.3")).is_ok());
+    assert!(parse(ldap_at("127.0.0.1")).is_err());
+    assert!(parse(ldap_at("169.254.169.254")).is_err());
+}

@@ -1,0 +1,20 @@
+//! The domain model: no AWS, HTTP or database types here.
+
+pub mod config;
+pub mod extension;
+pub mod ids;
+pub mod ldap_filter;
+pub mod mapping;
+pub mod plan;
+pub mod run;
+pub mod tenant;
+pub mod user;
+
+pub use config::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
+pub use extension::{Extension, NewExtension, PbxField, MANAGED_BY};
+pub use ids::{ExtensionId, IdError, ObjectId, RunId, TenantId};
+pub use mapping::{Mapping, MappingLink};
+pub use plan::Plan;
+pub use run::{Outcome, RunRecord, RunSummary, Trigger};
+pub use tenant::{PbxEndpoint, Tenant, TenantState};
+pub use user::{Coverage, DirectoryUser, Snapshot, UserState};

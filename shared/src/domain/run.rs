@@ -1,0 +1,109 @@
+//! Sync runs: the summary the API lists and the full record a run leaves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ExtensionId, ObjectId, RunId};
+use super::plan::{Conflict, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Disconnect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Running,
+    Success,
+    Partial,
+    Failed,
+    Held,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub new: usize,
+    pub updated: usize,
+    pub removed: usize,
+    pub skipped: usize,
+    pub conflicts: usize,
+    pub unchanged: usize,
+}
+
+/// How many names a category lists before only its count speaks (CONTRACTS section 1).
+pub const MAX_LISTED_NAMES: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: RunId,
+    pub trigger: Trigger,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Outcome,
+    pub counts: Counts,
+    pub summary: String,
+    pub new: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+    pub error: Option<String>,
+}
+
+impl RunSummary {
+    pub fn started(run_id: RunId, trigger: Trigger, now: DateTime<Utc>) -> Self {
+        Self {
+            run_id,
+            trigger,
+            started_at: now,
+            finished_at: None,
+            outcome: Outcome::Running,
+            counts: Counts::default(),
+            summary: "Running".to_string(),
+            new: Vec::new(),
+            updated: Vec::new(),
+            removed: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+/// The names of a category, or none when there are more than [`MAX_LISTED_NAMES`].
+pub fn listed_names(names: Vec<String>) -> Vec<String> {
+    if names.len() <= MAX_LISTED_NAMES {
+        names
+    } else {
+        Vec::new()
+    }
+}
+
+/// What happened to one planned action when it was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionError {
+    pub kind: ActionKind,
+    pub object_id: ObjectId,
+    pub extension_id: Option<ExtensionId>,
+    pub name: String,
+    pub message: String,
+}
+
+/// A run in full: the summary, the plan it applied, and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub plan: Option<Plan>,
+    /// Conflicts the PBX reported while applying (409 on a create or update).
+    pub apply_conflicts: Vec<Conflict>,
+    pub errors: Vec<ActionError>,
+}

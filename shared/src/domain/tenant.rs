@@ -1,0 +1,48 @@
+//! A tenant's stored settings and state. Secrets are never here: they live in the secret store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::config::DirectoryConfig;
+use super::ids::TenantId;
+use super::run::RunSummary;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantState {
+    Active,
+    Paused,
+    Disconnected,
+}
+
+/// Where the tenant's PBX REST API is. Its bearer token is in the secret store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PbxEndpoint {
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub state: TenantState,
+    pub directory: Option<DirectoryConfig>,
+    pub pbx: Option<PbxEndpoint>,
+    /// When the scheduler next runs a sync for this tenant.
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub last_run: Option<RunSummary>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Tenant {
+    pub fn new(id: TenantId, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            state: TenantState::Disconnected,
+            directory: None,
+            pbx: None,
+            next_sync_at: None,
+            last_run: None,
+            updated_at: now,
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! What a directory provider reports about one user, already mapped to PBX fields.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::ObjectId;
+
+/// The account state the directory reports. `Deleted` is for providers that list soft-deleted
+/// users (Okta's DEPROVISIONED); a user absent from a complete read counts as deleted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserState {
+    Active,
+    Disabled,
+    Expired,
+    Deleted,
+}
+
+/// One directory user with its values for the PBX identity fields. A field whose sync is off
+/// (`null` in `fields`) is `None` here; the planner also knows from the config not to write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryUser {
+    pub object_id: ObjectId,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    /// The raw value of the `extension` source attribute, before `extension_numbers.pattern`.
+    pub extension: Option<String>,
+    pub state: UserState,
+    /// Whether the user is inside the configured `scope`. Providers that read the whole
+    /// directory report out-of-scope users with `false`; providers that read only the scope
+    /// report only in-scope users (see [`Coverage`]).
+    pub in_scope: bool,
+    /// The user's DN where the directory has one (LDAP, LDIF).
+    pub dn: Option<String>,
+    /// Group ids or DNs the provider reported for the user (informational).
+    pub groups: Vec<String>,
+}
+
+impl DirectoryUser {
+    /// A name for people: "First Last", else the email, else the object id.
+    pub fn display_name(&self) -> String {
+        display_name(
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.email.as_deref(),
+            self.object_id.as_str(),
+        )
+    }
+}
+
+/// "First Last", else the email, else the fallback id.
+pub fn display_name(
+    first: Option<&str>,
+    last: Option<&str>,
+    email: Option<&str>,
+    id: &str,
+) -> String {
+    let joined = [first, last]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !joined.is_empty() {
+        joined
+    } else if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
+        email.trim().to_string()
+    } else {
+        id.to_string()
+    }
+}
+
+/// What part of the directory a read covered; decides what an absent mapped user means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// Every user of the directory was read; an absent user was deleted.
+    WholeDirectory,
+    /// Only the users in scope were read; an absent user was deleted *or* left the scope, and
+    /// since the two cannot be told apart it is removed only when `remove_when` holds both.
+    ScopeOnly,
+}
+
+/// The result of reading a directory. `complete` is false when any page or request failed or
+/// the read was cut short: the planner then removes nothing, and the engine fails the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub users: Vec<DirectoryUser>,
+    pub coverage: Coverage,
+    pub complete: bool,
+}

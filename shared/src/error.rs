@@ -1,0 +1,101 @@
+//! One error enum per layer. Causes are kept as sources; messages never carry a secret.
+
+use crate::domain::plan::ConflictReason;
+use crate::domain::RunId;
+
+/// Reading a directory failed. Every variant means the read is incomplete: nothing is removed.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("the directory could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the directory refused the credentials: {0}")]
+    Credentials(String),
+    #[error("the directory read was cut short after {users_read} users: {reason}")]
+    Incomplete { users_read: usize, reason: String },
+    #[error("the directory answered something unexpected: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    NotAvailable(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}, line {line}: {message}")]
+    Ldif {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// A PBX call failed (after the client's retries, where retrying was allowed).
+#[derive(Debug, thiserror::Error)]
+pub enum PbxError {
+    #[error("the PBX already holds this {}", match .0 { ConflictReason::NumberTaken => "number", ConflictReason::EmailTaken => "email", ConflictReason::LimitReached => "quota" })]
+    Conflict(ConflictReason),
+    #[error("the PBX extension limit is reached (403 limit_reached)")]
+    LimitReached,
+    #[error("the extension does not exist on the PBX (404)")]
+    NotFound,
+    #[error("the PBX refused the token (401): check the tenant's PBX credentials")]
+    Unauthorized,
+    #[error("the PBX refused access (403): {0}")]
+    Forbidden(String),
+    #[error("the PBX rejected the request (422): {0}")]
+    Rejected(String),
+    #[error("the PBX kept throttling (429) for {attempts} attempts")]
+    Throttled { attempts: u32 },
+    #[error("the PBX answered {status} for {attempts} attempts")]
+    Server { status: u16, attempts: u32 },
+    #[error("the PBX could not be reached: {0}")]
+    Transport(#[source] reqwest::Error),
+    #[error("the PBX answered something unexpected: {0}")]
+    Protocol(String),
+    #[error("invalid PBX endpoint: {0}")]
+    Endpoint(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored item could not be read: {0}")]
+    Format(#[from] serde_json::Error),
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("secret store file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("stored secrets could not be read: {0}")]
+    Format(#[from] serde_json::Error),
+    #[error("secret store error: {0}")]
+    Backend(String),
+}
+
+/// Why a sync (or preview) could not run or could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the tenant has no {0} configured")]
+    NotConfigured(&'static str),
+    #[error("the tenant is {0}: syncs are not run")]
+    NotActive(&'static str),
+    #[error("a sync is already running for this tenant (run {0})")]
+    AlreadyRunning(RunId),
+    #[error("the {0} credentials are not set")]
+    MissingCredentials(&'static str),
+    #[error("the sync lost its lease to another run")]
+    LeaseLost,
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Pbx(#[from] PbxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}

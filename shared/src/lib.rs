@@ -1,0 +1,17 @@
+//! dirsync: one-way sync of company directories into hosted PBX extensions.
+//!
+//! - [`domain`]: the model (ids, config, users, mappings, plans, runs), no I/O;
+//! - [`planner`]: the pure function from directory, mappings and PBX state to a plan;
+//! - [`ports`]: the `Directory`, `Pbx`, `Store` and `Secrets` traits;
+//! - adapters: [`directory`], [`pbx`], [`store`], [`secrets`];
+//! - [`sync`]: the run engine that applies a plan under the tenant's lease.
+
+pub mod directory;
+pub mod domain;
+pub mod error;
+pub mod pbx;
+pub mod planner;
+pub mod ports;
+pub mod secrets;
+pub mod store;
+pub mod sync;

@@ -1,0 +1,213 @@
+//! The ports the sync core talks through. Each has implementations named after their
+//! technology (one per file) under `directory/`, `pbx/`, `store/` and `secrets/`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Extension, ExtensionId, Mapping, NewExtension, ObjectId, RunId, RunRecord, RunSummary,
+    Snapshot, Tenant, TenantId,
+};
+use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
+
+/// A company directory, configured for one tenant.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Reads every user of the scope. A read that fails part-way returns an error, never a
+    /// shorter list: a failed read must not look like deleted users.
+    async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+}
+
+/// One tenant's PBX, over the REST contract of CONTRACTS section 4.
+#[async_trait]
+pub trait Pbx: Send + Sync {
+    /// Every extension, all pages.
+    async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError>;
+    /// Creates an extension; the same `idempotency_key` always yields the same extension.
+    async fn create_extension(
+        &self,
+        request: &NewExtension,
+        idempotency_key: &str,
+    ) -> Result<Extension, PbxError>;
+    /// Changes only the given fields.
+    async fn update_extension(
+        &self,
+        id: &ExtensionId,
+        changes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Extension, PbxError>;
+    /// Deletes an extension; one that is already gone counts as deleted.
+    async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError>;
+}
+
+/// One page of a listing, with the opaque cursor of the next page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What taking the tenant's lease gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Acquired {
+        /// The run that held a lease which expired before this one took it over (a crashed
+        /// worker), so that its record can be closed.
+        expired_run: Option<RunId>,
+    },
+    /// Another run holds the lease and it has not expired.
+    HeldBy(RunId),
+}
+
+/// Durable state. Every method takes the tenant, so no call can reach another tenant's items.
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Tenants in id order (operator listing).
+    async fn list_tenants(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Tenant>, StoreError>;
+    /// Active tenants whose `next_sync_at` is at or before `now`, soonest first.
+    async fn due_tenants(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TenantId>, StoreError>;
+    /// Removes the tenant with its mappings, runs and lease.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError>;
+
+    async fn all_mappings(&self, tenant: &TenantId) -> Result<Vec<Mapping>, StoreError>;
+    /// Mappings in object id order.
+    async fn list_mappings(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError>;
+    /// Creates or replaces the mapping of `mapping.object_id`.
+    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError>;
+    async fn delete_mapping(
+        &self,
+        tenant: &TenantId,
+        object_id: &ObjectId,
+    ) -> Result<(), StoreError>;
+
+    /// Creates or replaces a run record.
+    async fn put_run(&self, tenant: &TenantId, run: &RunRecord) -> Result<(), StoreError>;
+    async fn get_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<Option<RunRecord>, StoreError>;
+    /// Run summaries, newest first.
+    async fn list_runs(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<RunSummary>, StoreError>;
+
+    /// Takes the tenant's lease for `run_id` unless another unexpired lease exists.
+    async fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseOutcome, StoreError>;
+    /// Extends the lease; false when `run_id` no longer holds it.
+    async fn renew_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease up if `run_id` holds it.
+    async fn release_lease(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), StoreError>;
+    /// The run holding an unexpired lease, if any.
+    async fn lease_holder(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError>;
+}
+
+/// A tenant's credentials: the directory's and the PBX token. Debug output is redacted by
+/// `SecretString`; serializing needs [`TenantSecrets::to_stored`], used only by secret stores.
+#[derive(Clone, Default, Debug)]
+pub struct TenantSecrets {
+    pub bind_password: Option<SecretString>,
+    pub ssh_private_key: Option<SecretString>,
+    pub client_secret: Option<SecretString>,
+    pub api_token: Option<SecretString>,
+    pub private_key_pem: Option<SecretString>,
+    pub pbx_token: Option<SecretString>,
+}
+
+/// The serialized form a secret store keeps. Only secret store adapters build it.
+#[derive(Serialize, Deserialize, Default)]
+pub struct StoredSecrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pbx_token: Option<String>,
+}
+
+impl TenantSecrets {
+    pub fn to_stored(&self) -> StoredSecrets {
+        use secrecy::ExposeSecret;
+        let expose = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_string());
+        StoredSecrets {
+            bind_password: expose(&self.bind_password),
+            ssh_private_key: expose(&self.ssh_private_key),
+            client_secret: expose(&self.client_secret),
+            api_token: expose(&self.api_token),
+            private_key_pem: expose(&self.private_key_pem),
+            pbx_token: expose(&self.pbx_token),
+        }
+    }
+
+    pub fn from_stored(stored: StoredSecrets) -> Self {
+        let wrap = |s: Option<String>| s.map(SecretString::from);
+        Self {
+            bind_password: wrap(stored.bind_password),
+            ssh_private_key: wrap(stored.ssh_private_key),
+            client_secret: wrap(stored.client_secret),
+            api_token: wrap(stored.api_token),
+            private_key_pem: wrap(stored.private_key_pem),
+            pbx_token: wrap(stored.pbx_token),
+        }
+    }
+
+    /// Replaces the directory credentials with the given ones, keeping the PBX token.
+    pub fn set_directory(&mut self, credentials: crate::domain::config::DirectoryCredentials) {
+        self.bind_password = credentials.bind_password;
+        self.ssh_private_key = credentials.ssh_private_key;
+        self.client_secret = credentials.client_secret;
+        self.api_token = credentials.api_token;
+        self.private_key_pem = credentials.private_key_pem;
+    }
+}
+
+/// The secret store: one entry per tenant.
+#[async_trait]
+pub trait Secrets: Send + Sync {
+    async fn get(&self, tenant: &TenantId) -> Result<Option<TenantSecrets>, SecretsError>;
+    async fn put(&self, tenant: &TenantId, secrets: &TenantSecrets) -> Result<(), SecretsError>;
+    async fn delete(&self, tenant: &TenantId) -> Result<(), SecretsError>;
+}
