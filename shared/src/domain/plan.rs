@@ -76,6 +76,8 @@ pub struct PlannedRemove {
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     MissingEmail,
+    /// The email is not a plausible address (see `extension::is_valid_email`).
+    InvalidEmail,
     MissingExtension,
     InvalidExtension,
     RecordLimit,
