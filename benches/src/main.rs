@@ -1,1 +1,55 @@
-fn main() {}
+//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` prints a table and
+//! appends it, with the machine's core count and the date, to BENCHMARKS.md.
+
+mod alloc;
+mod planner;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
+
+/// One row of a results table.
+pub struct Row {
+    pub figure: String,
+    pub value: String,
+    pub target: String,
+    pub met: bool,
+}
+
+fn main() -> ExitCode {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let rows = match which.as_str() {
+        "planner" | "all" => planner::run(),
+        other => {
+            eprintln!("unknown benchmark '{other}'; known: planner, all");
+            return ExitCode::FAILURE;
+        }
+    };
+    let table = render(&which, &rows);
+    print!("{table}");
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open("BENCHMARKS.md")
+        .and_then(|mut f| f.write_all(table.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("cannot append to BENCHMARKS.md: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn render(which: &str, rows: &[Row]) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut out = format!(
+        "\n## `{which}` — {} — {cores} cores\n\n| figure | value | target | met |\n|---|---|---|---|\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    for r in rows {
+        let met = if r.met { "yes" } else { "NO" };
+        out.push_str(&format!("| {} | {} | {} | {met} |\n", r.figure, r.value, r.target));
+    }
+    out
+}

@@ -77,6 +77,10 @@ pub enum SecretsError {
     Backend(String),
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("the sync queue refused the job: {0}")]
+pub struct QueueError(pub String);
+
 /// Why a sync (or preview) could not run or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -98,4 +102,6 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }

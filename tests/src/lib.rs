@@ -1,1 +1,192 @@
+//! Test harness: a tenant with an LDIF directory in a temp folder, the real sync engine, the
+//! embedded store and the PBX simulator on 127.0.0.1 — each test gets its own.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use dirsync::domain::{
+    DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId,
+    TenantState, Trigger,
+};
+use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::ports::{Secrets, Store, TenantSecrets};
+use dirsync::secrets::MemorySecrets;
+use dirsync::store::SqliteStore;
+use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
+use serde_json::json;
+
+pub const TENANT: &str = "acme";
+pub const ACCOUNT: &str = "acme";
+const TOKEN: &str = "test-pbx-token-0123456789";
+
+/// A directory user as the tests describe it; rendered to LDIF by [`ldif`].
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub uuid: String,
+    pub given: String,
+    pub sn: String,
+    pub mail: Option<String>,
+    pub phone: Option<String>,
+    pub disabled: bool,
+}
+
+impl Person {
+    /// User `n`: uuid ...-{n:012}, mail user{n}@example.com, extension 1000+n.
+    pub fn numbered(n: u32) -> Self {
+        Self {
+            uuid: format!("00000000-0000-4000-8000-{n:012}"),
+            given: format!("Given{n}"),
+            sn: format!("Family{n}"),
+            mail: Some(format!("user{n}@example.com")),
+            phone: Some(format!("{}", 1000 + n)),
+            disabled: false,
+        }
+    }
+}
+
+/// An OpenLDAP-style LDIF export of `people`.
+pub fn ldif(people: &[Person]) -> String {
+    let mut out = String::from("version: 1\n\n");
+    for p in people {
+        out.push_str(&format!(
+            "dn: uid={uuid},ou=People,dc=example,dc=com\nobjectClass: inetOrgPerson\nentryUUID: {uuid}\n\
+             cn: {given} {sn}\ngivenName: {given}\nsn: {sn}\n",
+            uuid = p.uuid,
+            given = p.given,
+            sn = p.sn
+        ));
+        if let Some(mail) = &p.mail {
+            out.push_str(&format!("mail: {mail}\n"));
+        }
+        if let Some(phone) = &p.phone {
+            out.push_str(&format!("telephoneNumber: {phone}\n"));
+        }
+        if p.disabled {
+            out.push_str("pwdAccountLockedTime: 20260101000000Z\n");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub struct Harness {
+    pub tenant: TenantId,
+    pub store: Arc<SqliteStore>,
+    pub secrets: Arc<MemorySecrets>,
+    pub simulator: PbxSimulator,
+    pub simulator_addr: SocketAddr,
+    pub engine: SyncEngine,
+    pub ldif_path: PathBuf,
+    _running: RunningSimulator,
+    _dir: tempfile::TempDir,
+}
+
+/// Fast retries so that fault tests finish quickly.
+pub fn fast_pbx_options() -> PbxClientOptions {
+    PbxClientOptions {
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        max_attempts: 10,
+        requests_per_second: 10_000,
+        ..PbxClientOptions::default()
+    }
+}
+
+impl Harness {
+    /// A tenant whose config is the defaults plus `overrides` (top-level keys replaced).
+    pub async fn new(people: &[Person], overrides: serde_json::Value) -> Self {
+        Self::with_connector(people, overrides, EngineOptions::default(), |root| {
+            Arc::new(DefaultConnector {
+                ldif_root: Some(root),
+                pbx_options: fast_pbx_options(),
+            })
+        })
+        .await
+    }
+
+    pub async fn with_connector(
+        people: &[Person],
+        overrides: serde_json::Value,
+        engine_options: EngineOptions,
+        connector: impl FnOnce(PathBuf) -> Arc<dyn Connector>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ldif_path = dir.path().join("directory.ldif");
+        std::fs::write(&ldif_path, ldif(people)).expect("write ldif");
+        let simulator = PbxSimulator::new(SimulatorOptions::default());
+        simulator.add_account(ACCOUNT, TOKEN, 100_000);
+        let running = simulator
+            .serve(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("simulator");
+        let simulator_addr = running.addr();
+        let store = Arc::new(SqliteStore::in_memory().expect("store"));
+        let secrets = Arc::new(MemorySecrets::default());
+        let tenant = TenantId::parse(TENANT).expect("tenant id");
+        secrets
+            .put(
+                &tenant,
+                &TenantSecrets {
+                    pbx_token: Some(TOKEN.to_string().into()),
+                    ..TenantSecrets::default()
+                },
+            )
+            .await
+            .expect("secrets");
+        let engine = SyncEngine::new(
+            store.clone(),
+            secrets.clone(),
+            connector(dir.path().to_path_buf()),
+            engine_options,
+        );
+        let harness = Self {
+            tenant,
+            store,
+            secrets,
+            simulator,
+            simulator_addr,
+            engine,
+            ldif_path,
+            _running: running,
+            _dir: dir,
+        };
+        harness.configure(overrides).await;
+        harness
+    }
+
+    /// Stores the tenant's config: LDIF directory, simulator PBX, and `overrides`.
+    pub async fn configure(&self, overrides: serde_json::Value) {
+        let mut body = json!({"provider": {"type": "ldif", "path": self.ldif_path.display().to_string()}});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in extra {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+        let config = DirectoryConfig::from_json(
+            body.to_string().as_bytes(),
+            EndpointPolicy { allow_private: true },
+        )
+        .expect("valid test config");
+        let mut tenant = Tenant::new(self.tenant.clone(), Utc::now());
+        tenant.state = TenantState::Active;
+        tenant.directory = Some(config);
+        tenant.pbx = Some(PbxEndpoint {
+            base_url: PbxSimulator::base_url(self.simulator_addr, ACCOUNT),
+        });
+        self.store.put_tenant(&tenant).await.expect("store tenant");
+    }
+
+    pub fn set_directory(&self, people: &[Person]) {
+        std::fs::write(&self.ldif_path, ldif(people)).expect("write ldif");
+    }
+
+    pub async fn sync(&self) -> RunRecord {
+        self.engine
+            .run(&self.tenant, RunId::new(), Trigger::Manual)
+            .await
+            .expect("run starts")
+    }
+}

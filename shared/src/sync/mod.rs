@@ -1,1 +1,13 @@
-//! placeholder
+//! Running syncs: the engine, how it applies a plan, and the tenant lease it runs under.
+
+mod apply;
+mod connector;
+mod engine;
+mod lease;
+mod queue;
+mod scheduler;
+
+pub use connector::{Connector, DefaultConnector};
+pub use engine::{EngineOptions, SyncEngine};
+pub use queue::{run_worker, InProcessQueue, RunJob, RunQueue};
+pub use scheduler::dispatch_due;

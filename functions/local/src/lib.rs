@@ -1,0 +1,139 @@
+//! The whole service in one process: embedded SQLite store, file secrets, the built-in PBX
+//! simulator, an in-process queue with its worker, and the scheduler loop.
+
+mod demo;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::secrets::LocalFileSecrets;
+use dirsync::store::SqliteStore;
+use dirsync::sync::{
+    dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine,
+};
+use tokio::task::JoinHandle;
+
+pub use demo::DemoOutcome;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "dirsync-local", about = "Run dirsync locally: API, scheduler and worker in one process")]
+pub struct LocalOptions {
+    /// Address of the provisioning API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder of the embedded store and local secrets.
+    #[arg(long, default_value = ".dirsync")]
+    pub state: PathBuf,
+    /// Do not set up the demo tenant.
+    #[arg(long)]
+    pub no_demo: bool,
+    /// Seconds between scheduler ticks.
+    #[arg(long, default_value_t = 30)]
+    pub tick_seconds: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot prepare the state folder {path}: {source}")]
+    State {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the PBX simulator: {0}")]
+    Simulator(#[source] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] dirsync::error::StoreError),
+    #[error(transparent)]
+    Secrets(#[from] dirsync::error::SecretsError),
+    #[error(transparent)]
+    Sync(#[from] dirsync::error::SyncError),
+    #[error("cannot set up the demo tenant: {0}")]
+    Demo(String),
+}
+
+pub struct LocalService {
+    pub engine: SyncEngine,
+    pub store: Arc<SqliteStore>,
+    pub simulator: PbxSimulator,
+    pub simulator_addr: SocketAddr,
+    pub queue: InProcessQueue,
+    /// The demo's two first runs, when the demo was set up.
+    pub demo: Option<DemoOutcome>,
+    running_simulator: RunningSimulator,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LocalService {
+    pub async fn start(options: LocalOptions) -> Result<Self, LocalError> {
+        let state_error = |source| LocalError::State {
+            path: options.state.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&options.state).map_err(state_error)?;
+        let store = Arc::new(SqliteStore::open(&options.state.join("dirsync.db"))?);
+        let secrets = Arc::new(LocalFileSecrets::new(options.state.join("secrets")));
+        let simulator = PbxSimulator::new(SimulatorOptions::default());
+        let running_simulator = simulator
+            .serve(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(LocalError::Simulator)?;
+        let simulator_addr = running_simulator.addr();
+        let connector = DefaultConnector {
+            // Locally the operator is the user: LDIF files may be anywhere they can read.
+            ldif_root: Some(PathBuf::from("/")),
+            pbx_options: PbxClientOptions::default(),
+        };
+        let engine = SyncEngine::new(
+            store.clone(),
+            secrets.clone(),
+            Arc::new(connector),
+            EngineOptions::default(),
+        );
+        let demo = if options.no_demo {
+            None
+        } else {
+            Some(demo::set_up(&engine, store.as_ref(), secrets.as_ref(), &simulator, simulator_addr, &options.state).await?)
+        };
+        let (queue, jobs) = InProcessQueue::new();
+        let worker = tokio::spawn(run_worker(engine.clone(), jobs, Arc::new(report::print_run)));
+        let scheduler = tokio::spawn(scheduler_loop(
+            store.clone(),
+            queue.clone(),
+            Duration::from_secs(options.tick_seconds.max(1)),
+        ));
+        Ok(Self {
+            engine,
+            store,
+            simulator,
+            simulator_addr,
+            queue,
+            demo,
+            running_simulator,
+            tasks: vec![worker, scheduler],
+        })
+    }
+
+    pub async fn shutdown(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+        if let Err(error) = self.running_simulator.shutdown().await {
+            tracing::warn!(error = %error, "PBX simulator did not stop cleanly");
+        }
+    }
+}
+
+async fn scheduler_loop(store: Arc<SqliteStore>, queue: InProcessQueue, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    loop {
+        interval.tick().await;
+        if let Err(error) = dispatch_due(store.as_ref(), &queue, chrono::Utc::now()).await {
+            tracing::warn!(error = %error, "scheduler tick failed");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Applies a plan's actions to the PBX, recording every mapping change as it happens.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::domain::config::OnRemove;
+use crate::domain::plan::{Conflict, ConflictReason, PlannedCreate, PlannedRemove, PlannedUpdate};
+use crate::domain::run::{ActionError, ActionKind};
+use crate::domain::{Extension, ExtensionId, Mapping, MappingLink, ObjectId, TenantId};
+use crate::error::{PbxError, StoreError, SyncError};
+use crate::ports::{Pbx, Store};
+
+/// What applying gave: the names per category, conflicts the PBX reported, and failures.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub removed: Vec<String>,
+    pub conflicts: Vec<Conflict>,
+    pub errors: Vec<ActionError>,
+    /// Set when an error makes every further call pointless (401, lost store): the run fails.
+    pub fatal: Option<String>,
+}
+
+/// One action's result, folded into [`Applied`].
+enum Done {
+    Created(String),
+    Updated(String),
+    Removed(String),
+    Conflict(Conflict),
+    Failed(ActionError),
+    Fatal(String),
+}
+
+pub struct Applier<'a> {
+    pub tenant: &'a TenantId,
+    pub store: &'a dyn Store,
+    pub pbx: &'a dyn Pbx,
+    /// The tenant's mappings when the plan was made, by object id.
+    pub mappings: &'a HashMap<ObjectId, Mapping>,
+    pub concurrency: usize,
+    /// Raised by the lease keeper when the lease is lost, and by fatal errors: stops new calls.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// One planned action, so that all kinds go through one bounded stream.
+#[derive(Clone, Copy)]
+enum Action<'p> {
+    Create(&'p PlannedCreate),
+    Update(&'p PlannedUpdate),
+    Remove(&'p PlannedRemove),
+}
+
+impl Applier<'_> {
+    pub async fn apply(
+        &self,
+        creates: &[PlannedCreate],
+        updates: &[PlannedUpdate],
+        removes: &[PlannedRemove],
+    ) -> Applied {
+        let mut applied = Applied::default();
+        // Creates and updates first, removals last: a run cut short has done the least harm.
+        let first: Vec<Action<'_>> = updates
+            .iter()
+            .map(Action::Update)
+            .chain(creates.iter().map(Action::Create))
+            .collect();
+        self.run_all(first, &mut applied).await;
+        self.run_all(removes.iter().map(Action::Remove).collect(), &mut applied)
+            .await;
+        applied
+    }
+
+    async fn run_all(&self, actions: Vec<Action<'_>>, applied: &mut Applied) {
+        // At most `concurrency` actions in flight; a new one starts as each finishes.
+        let mut waiting = actions.into_iter();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < self.concurrency.max(1) {
+                match waiting.next() {
+                    Some(action) => in_flight.push(self.run_one(action)),
+                    None => break,
+                }
+            }
+            let Some(done) = in_flight.next().await else {
+                return;
+            };
+            match done {
+                None => {}
+                Some(Done::Created(n)) => applied.created.push(n),
+                Some(Done::Updated(n)) => applied.updated.push(n),
+                Some(Done::Removed(n)) => applied.removed.push(n),
+                Some(Done::Conflict(c)) => applied.conflicts.push(c),
+                Some(Done::Failed(e)) => applied.errors.push(e),
+                Some(Done::Fatal(message)) => {
+                    self.stop.store(true, Ordering::SeqCst);
+                    applied.fatal.get_or_insert(message);
+                }
+            }
+        }
+    }
+
+    /// Runs one action unless the run was stopped; stopped actions are simply not done.
+    async fn run_one(&self, action: Action<'_>) -> Option<Done> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(match action {
+            Action::Create(c) => self.create(c).await,
+            Action::Update(u) => self.update(u).await,
+            Action::Remove(r) => self.remove(r).await,
+        })
+    }
+
+    async fn create(&self, create: &PlannedCreate) -> Done {
+        let key = uuid::Uuid::new_v4().to_string();
+        let pending = Mapping {
+            object_id: create.object_id.clone(),
+            link: MappingLink::Pending {
+                idempotency_key: key.clone(),
+                request: create.request.clone(),
+            },
+            number: create.number.clone(),
+            first_name: create.request.first_name.clone(),
+            last_name: create.request.last_name.clone(),
+            email: create.request.email.clone(),
+            last_synced_at: Utc::now(),
+        };
+        // The intent is durable before the PBX hears of it: a crash from here on is reconciled
+        // by replaying the same request with the same key (see `reconcile_pending`).
+        if let Err(e) = self.store.put_mapping(self.tenant, &pending).await {
+            return store_fatal(e);
+        }
+        match self.pbx.create_extension(&create.request, &key).await {
+            Ok(extension) => {
+                let linked = linked(pending, &extension, false);
+                match self.store.put_mapping(self.tenant, &linked).await {
+                    Ok(()) => Done::Created(create.name.clone()),
+                    Err(e) => store_fatal(e),
+                }
+            }
+            Err(error) => {
+                let definite = matches!(
+                    error,
+                    PbxError::Conflict(_) | PbxError::LimitReached | PbxError::Rejected(_)
+                );
+                // A refused create created nothing: drop the intent. Any other failure may have
+                // created the extension, so the intent stays for the next run to reconcile.
+                if definite {
+                    if let Err(e) = self.store.delete_mapping(self.tenant, &create.object_id).await {
+                        return store_fatal(e);
+                    }
+                }
+                let conflict = |reason| {
+                    Done::Conflict(Conflict {
+                        object_id: create.object_id.clone(),
+                        name: create.name.clone(),
+                        reason,
+                        holder_extension_id: None,
+                    })
+                };
+                match error {
+                    PbxError::Conflict(reason) => conflict(reason),
+                    PbxError::LimitReached => conflict(ConflictReason::LimitReached),
+                    other => self.failed(ActionKind::Create, create.object_id.clone(), None, &create.name, other),
+                }
+            }
+        }
+    }
+
+    async fn update(&self, update: &PlannedUpdate) -> Done {
+        let result = if update.changes.is_empty() {
+            // Adoption with nothing to change: only the mapping is written.
+            None
+        } else {
+            Some(self.pbx.update_extension(&update.extension_id, &update.patch_body()).await)
+        };
+        let extension = match result {
+            None => None,
+            Some(Ok(extension)) => Some(extension),
+            Some(Err(PbxError::Conflict(reason))) => {
+                return Done::Conflict(Conflict {
+                    object_id: update.object_id.clone(),
+                    name: update.name.clone(),
+                    reason,
+                    holder_extension_id: None,
+                })
+            }
+            Some(Err(PbxError::NotFound)) => {
+                // Deleted on the PBX since it was listed: forget it, the next run creates it again.
+                if let Err(e) = self.store.delete_mapping(self.tenant, &update.object_id).await {
+                    return store_fatal(e);
+                }
+                return self.failed(
+                    ActionKind::Update,
+                    update.object_id.clone(),
+                    Some(&update.extension_id),
+                    &update.name,
+                    PbxError::NotFound,
+                );
+            }
+            Some(Err(other)) => {
+                return self.failed(
+                    ActionKind::Update,
+                    update.object_id.clone(),
+                    Some(&update.extension_id),
+                    &update.name,
+                    other,
+                )
+            }
+        };
+        let mut mapping = self.mapping_for_update(update, extension.as_ref());
+        mapping.last_synced_at = Utc::now();
+        match self.store.put_mapping(self.tenant, &mapping).await {
+            Ok(()) => Done::Updated(update.name.clone()),
+            Err(e) => store_fatal(e),
+        }
+    }
+
+    /// The mapping after an update: the PBX's answer when there is one, else the stored one.
+    fn mapping_for_update(&self, update: &PlannedUpdate, extension: Option<&Extension>) -> Mapping {
+        let stored = (!update.adopt)
+            .then(|| self.mappings.get(&update.object_id).cloned())
+            .flatten();
+        let base = stored.unwrap_or_else(|| Mapping {
+            object_id: update.object_id.clone(),
+            link: MappingLink::Linked {
+                extension_id: update.extension_id.clone(),
+                disabled_by_sync: false,
+            },
+            number: String::new(),
+            first_name: None,
+            last_name: None,
+            email: None,
+            last_synced_at: Utc::now(),
+        });
+        match extension {
+            Some(ext) => linked(base, ext, false),
+            None => base,
+        }
+    }
+
+    async fn remove(&self, remove: &PlannedRemove) -> Done {
+        let id = &remove.extension_id;
+        let outcome = match remove.action {
+            OnRemove::Delete => self.pbx.delete_extension(id).await.map(|()| None),
+            OnRemove::Disable => {
+                let body = serde_json::Map::from_iter([("enabled".to_string(), false.into())]);
+                match self.pbx.update_extension(id, &body).await {
+                    Ok(ext) => Ok(Some(ext)),
+                    // Gone already: nothing left to disable, so the mapping goes too.
+                    Err(PbxError::NotFound) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            OnRemove::Keep => Ok(None),
+        };
+        let written = match outcome {
+            Err(error) => {
+                return self.failed(ActionKind::Remove, remove.object_id.clone(), Some(id), &remove.name, error)
+            }
+            Ok(Some(disabled)) => match self.mappings.get(&remove.object_id) {
+                Some(m) => {
+                    let mapping = linked(m.clone(), &disabled, true);
+                    self.store.put_mapping(self.tenant, &mapping).await
+                }
+                None => Ok(()),
+            },
+            Ok(None) => self.store.delete_mapping(self.tenant, &remove.object_id).await,
+        };
+        match written {
+            Ok(()) => Done::Removed(remove.name.clone()),
+            Err(e) => store_fatal(e),
+        }
+    }
+
+    fn failed(
+        &self,
+        kind: ActionKind,
+        object_id: ObjectId,
+        extension_id: Option<&ExtensionId>,
+        name: &str,
+        error: PbxError,
+    ) -> Done {
+        if matches!(error, PbxError::Unauthorized) {
+            return Done::Fatal(error.to_string());
+        }
+        Done::Failed(ActionError {
+            kind,
+            object_id,
+            extension_id: extension_id.cloned(),
+            name: name.to_string(),
+            message: error.to_string(),
+        })
+    }
+}
+
+fn store_fatal(error: StoreError) -> Done {
+    Done::Fatal(SyncError::Store(error).to_string())
+}
+
+/// The mapping linked to `extension`, carrying the values the PBX now holds.
+pub(crate) fn linked(mut mapping: Mapping, extension: &Extension, disabled_by_sync: bool) -> Mapping {
+    mapping.link = MappingLink::Linked {
+        extension_id: extension.id.clone(),
+        disabled_by_sync,
+    };
+    mapping.number = extension.number.clone();
+    mapping.first_name = extension.first_name.clone();
+    mapping.last_name = extension.last_name.clone();
+    mapping.email = extension.email.clone();
+    mapping.last_synced_at = Utc::now();
+    mapping
+}

@@ -1,0 +1,61 @@
+//! Builds a tenant's directory and PBX adapters from its config and secrets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::directory::LdifDirectory;
+use crate::domain::config::ProviderConfig;
+use crate::domain::{DirectoryConfig, PbxEndpoint};
+use crate::error::{DirectoryError, PbxError};
+use crate::pbx::{HttpPbx, PbxClientOptions};
+use crate::ports::{Directory, Pbx, TenantSecrets};
+
+/// Where adapters come from: the one place that knows every provider. Tests swap it to put a
+/// failing directory in front of the real engine.
+pub trait Connector: Send + Sync {
+    fn directory(
+        &self,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+    ) -> Result<Box<dyn Directory>, DirectoryError>;
+
+    fn pbx(&self, endpoint: &PbxEndpoint, secrets: &TenantSecrets) -> Result<Arc<dyn Pbx>, PbxError>;
+}
+
+/// The adapters of this build.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultConnector {
+    /// The folder LDIF paths must lie in. `None` turns the `ldif` provider off, as on AWS,
+    /// where a tenant must not read the function's files.
+    pub ldif_root: Option<PathBuf>,
+    pub pbx_options: PbxClientOptions,
+}
+
+impl Connector for DefaultConnector {
+    fn directory(
+        &self,
+        config: &DirectoryConfig,
+        _secrets: &TenantSecrets,
+    ) -> Result<Box<dyn Directory>, DirectoryError> {
+        match &config.provider {
+            ProviderConfig::Ldif(_) => match &self.ldif_root {
+                Some(root) => Ok(Box::new(LdifDirectory::new(config, root)?)),
+                None => Err(DirectoryError::NotAvailable(
+                    "the ldif provider is not enabled on this deployment".into(),
+                )),
+            },
+            other => Err(DirectoryError::NotAvailable(format!(
+                "the {} provider is not available in this build yet",
+                other.kind()
+            ))),
+        }
+    }
+
+    fn pbx(&self, endpoint: &PbxEndpoint, secrets: &TenantSecrets) -> Result<Arc<dyn Pbx>, PbxError> {
+        let token = secrets
+            .pbx_token
+            .clone()
+            .ok_or_else(|| PbxError::Endpoint("the PBX token is not set".into()))?;
+        Ok(Arc::new(HttpPbx::new(&endpoint.base_url, token, self.pbx_options.clone())?))
+    }
+}

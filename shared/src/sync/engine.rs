@@ -1,0 +1,321 @@
+//! The sync run: lease → full directory read → mappings and PBX state → plan → apply → record.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::apply::{linked, Applied, Applier};
+use super::connector::Connector;
+use super::lease::LeaseKeeper;
+use crate::domain::plan::summary_line;
+use crate::domain::run::{listed_names, Counts};
+use crate::domain::{
+    DirectoryConfig, Extension, Mapping, MappingLink, Outcome, PbxEndpoint, Plan, RunId,
+    RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
+};
+use crate::error::{DirectoryError, PbxError, SyncError};
+use crate::planner::{plan, PlanInput};
+use crate::ports::{LeaseOutcome, Pbx, Secrets, Store, TenantSecrets};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How long a run's lease lasts without renewal; a crashed run blocks its tenant this long.
+    pub lease_ttl: Duration,
+    /// PBX calls in flight at once per run.
+    pub concurrency: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lease_ttl: Duration::from_secs(120),
+            concurrency: 8,
+        }
+    }
+}
+
+/// Everything a plan is made from.
+struct Gathered {
+    snapshot: Snapshot,
+    mappings: Vec<Mapping>,
+    extensions: Vec<Extension>,
+}
+
+#[derive(Clone)]
+pub struct SyncEngine {
+    store: Arc<dyn Store>,
+    secrets: Arc<dyn Secrets>,
+    connector: Arc<dyn Connector>,
+    options: EngineOptions,
+}
+
+impl SyncEngine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: Arc<dyn Secrets>,
+        connector: Arc<dyn Connector>,
+        options: EngineOptions,
+    ) -> Self {
+        Self {
+            store,
+            secrets,
+            connector,
+            options,
+        }
+    }
+
+    /// The plan a sync would apply now. Reads the directory and the PBX; writes nothing.
+    pub async fn preview(&self, tenant: &TenantId) -> Result<Plan, SyncError> {
+        let (tenant, config, endpoint) = self.configured(tenant).await?;
+        let secrets = self.tenant_secrets(&tenant.id).await?;
+        let pbx = self.connector.pbx(&endpoint, &secrets)?;
+        let gathered = self.gather(&tenant.id, &config, &secrets, pbx.as_ref()).await?;
+        Ok(plan(&PlanInput {
+            snapshot: &gathered.snapshot,
+            mappings: &gathered.mappings,
+            extensions: &gathered.extensions,
+            config: &config,
+        }))
+    }
+
+    /// Runs one sync of the tenant under its lease and returns the run's record. Errors are
+    /// returned only when the run could not start (not configured, paused, already running);
+    /// a run that starts always leaves a record, `failed` when it could not finish.
+    pub async fn run(
+        &self,
+        tenant: &TenantId,
+        run_id: RunId,
+        trigger: Trigger,
+    ) -> Result<RunRecord, SyncError> {
+        let (tenant, config, endpoint) = self.configured(tenant).await?;
+        match tenant.state {
+            TenantState::Active => {}
+            TenantState::Paused => return Err(SyncError::NotActive("paused")),
+            TenantState::Disconnected => return Err(SyncError::NotActive("disconnected")),
+        }
+        let ttl = self.options.lease_ttl;
+        match self.store.acquire_lease(&tenant.id, &run_id, ttl, Utc::now()).await? {
+            LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
+            LeaseOutcome::Acquired { expired_run } => {
+                if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
+                    self.close_interrupted(&tenant.id, &interrupted).await?;
+                }
+            }
+        }
+        let mut record = RunRecord {
+            summary: RunSummary::started(run_id.clone(), trigger, Utc::now()),
+            plan: None,
+            apply_conflicts: Vec::new(),
+            errors: Vec::new(),
+        };
+        let outcome = async {
+            self.store.put_run(&tenant.id, &record).await?;
+            let keeper = LeaseKeeper::start(self.store.clone(), tenant.id.clone(), run_id.clone(), ttl);
+            let executed = self.execute(&tenant.id, &config, &endpoint, &mut record, &keeper).await;
+            drop(keeper);
+            if let Err(error) = executed {
+                tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %error, "sync run failed");
+                record.summary.outcome = Outcome::Failed;
+                record.summary.summary = "Sync failed: nothing was changed".to_string();
+                record.summary.error = Some(error.to_string());
+            }
+            record.summary.finished_at = Some(Utc::now());
+            self.store.put_run(&tenant.id, &record).await?;
+            self.record_last_run(&tenant.id, &record.summary).await
+        }
+        .await;
+        // The lease goes whatever happened; a failed release only delays the next run to its TTL.
+        if let Err(e) = self.store.release_lease(&tenant.id, &run_id).await {
+            tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %e, "lease release failed");
+        }
+        outcome?;
+        tracing::info!(
+            tenant = %tenant.id, run_id = %run_id, outcome = ?record.summary.outcome,
+            summary = %record.summary.summary, "sync run finished"
+        );
+        Ok(record)
+    }
+
+    /// Everything up to and including applying. An `Err` means nothing was changed on the PBX
+    /// (failures after the first change are recorded per action instead).
+    async fn execute(
+        &self,
+        tenant: &TenantId,
+        config: &DirectoryConfig,
+        endpoint: &PbxEndpoint,
+        record: &mut RunRecord,
+        keeper: &LeaseKeeper,
+    ) -> Result<(), SyncError> {
+        let secrets = self.tenant_secrets(tenant).await?;
+        let pbx = self.connector.pbx(endpoint, &secrets)?;
+        let mut gathered = self.gather(tenant, config, &secrets, pbx.as_ref()).await?;
+        self.reconcile_pending(tenant, pbx.as_ref(), &mut gathered).await?;
+        let plan = plan(&PlanInput {
+            snapshot: &gathered.snapshot,
+            mappings: &gathered.mappings,
+            extensions: &gathered.extensions,
+            config,
+        });
+        let mappings: HashMap<_, _> = gathered
+            .mappings
+            .into_iter()
+            .map(|m| (m.object_id.clone(), m))
+            .collect();
+        let applier = Applier {
+            tenant,
+            store: self.store.as_ref(),
+            pbx: pbx.as_ref(),
+            mappings: &mappings,
+            concurrency: self.options.concurrency,
+            stop: keeper.lost.clone(),
+        };
+        let removes: &[_] = if plan.removals_held { &[] } else { &plan.removes };
+        let applied = applier.apply(&plan.creates, &plan.updates, removes).await;
+        let lease_lost = keeper.lost.load(std::sync::atomic::Ordering::SeqCst) && applied.fatal.is_none();
+        summarize(record, plan, applied, lease_lost);
+        Ok(())
+    }
+
+    /// Reads the directory in full, then the PBX and the mappings. A read that is not complete
+    /// is an error: it must never look like users were deleted.
+    async fn gather(
+        &self,
+        tenant: &TenantId,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+        pbx: &dyn Pbx,
+    ) -> Result<Gathered, SyncError> {
+        let directory = self.connector.directory(config, secrets)?;
+        let snapshot = directory.read_users().await?;
+        if !snapshot.complete {
+            return Err(DirectoryError::Incomplete {
+                users_read: snapshot.users.len(),
+                reason: "the provider could not read every page".into(),
+            }
+            .into());
+        }
+        let extensions = pbx.list_extensions().await?;
+        let mappings = self.store.all_mappings(tenant).await?;
+        Ok(Gathered {
+            snapshot,
+            mappings,
+            extensions,
+        })
+    }
+
+    /// Finishes creates an earlier run started but did not see answered: the same request with
+    /// the same idempotency key returns the extension if the first attempt made it.
+    async fn reconcile_pending(
+        &self,
+        tenant: &TenantId,
+        pbx: &dyn Pbx,
+        gathered: &mut Gathered,
+    ) -> Result<(), SyncError> {
+        let mut kept = Vec::with_capacity(gathered.mappings.len());
+        for mapping in std::mem::take(&mut gathered.mappings) {
+            let MappingLink::Pending { idempotency_key, request } = &mapping.link else {
+                kept.push(mapping);
+                continue;
+            };
+            match pbx.create_extension(request, idempotency_key).await {
+                Ok(extension) => {
+                    let mapping = linked(mapping, &extension, false);
+                    self.store.put_mapping(tenant, &mapping).await?;
+                    kept.push(mapping);
+                    if !gathered.extensions.iter().any(|e| e.id == extension.id) {
+                        gathered.extensions.push(extension);
+                    }
+                }
+                // Refused: the first attempt created nothing either. The planner decides afresh.
+                Err(PbxError::Conflict(_) | PbxError::LimitReached | PbxError::Rejected(_)) => {
+                    self.store.delete_mapping(tenant, &mapping.object_id).await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        gathered.mappings = kept;
+        Ok(())
+    }
+
+    async fn configured(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(Tenant, DirectoryConfig, PbxEndpoint), SyncError> {
+        let tenant = self
+            .store
+            .get_tenant(tenant)
+            .await?
+            .ok_or(SyncError::NotConfigured("directory"))?;
+        let config = tenant.directory.clone().ok_or(SyncError::NotConfigured("directory"))?;
+        let endpoint = tenant.pbx.clone().ok_or(SyncError::NotConfigured("PBX endpoint"))?;
+        Ok((tenant, config, endpoint))
+    }
+
+    async fn tenant_secrets(&self, tenant: &TenantId) -> Result<TenantSecrets, SyncError> {
+        self.secrets
+            .get(tenant)
+            .await?
+            .ok_or(SyncError::MissingCredentials("tenant"))
+    }
+
+    async fn close_interrupted(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), SyncError> {
+        if let Some(mut run) = self.store.get_run(tenant, run_id).await? {
+            if run.summary.outcome == Outcome::Running {
+                run.summary.outcome = Outcome::Failed;
+                run.summary.finished_at = Some(Utc::now());
+                run.summary.error =
+                    Some("interrupted: the worker stopped before the run finished".into());
+                self.store.put_run(tenant, &run).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_last_run(&self, tenant: &TenantId, summary: &RunSummary) -> Result<(), SyncError> {
+        if let Some(mut stored) = self.store.get_tenant(tenant).await? {
+            stored.last_run = Some(summary.clone());
+            stored.updated_at = Utc::now();
+            self.store.put_tenant(&stored).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Fills the run record from the plan and what applying it gave.
+fn summarize(record: &mut RunRecord, plan: Plan, applied: Applied, lease_lost: bool) {
+    let s = &mut record.summary;
+    s.counts = Counts {
+        new: applied.created.len(),
+        updated: applied.updated.len(),
+        removed: applied.removed.len(),
+        skipped: plan.skipped.len(),
+        conflicts: plan.conflicts.len() + applied.conflicts.len(),
+        unchanged: plan.unchanged,
+    };
+    s.summary = summary_line(s.counts.new, s.counts.updated, s.counts.removed);
+    if plan.removals_held {
+        s.summary.push_str(&format!(" ({} removals held for approval)", plan.removes.len()));
+    }
+    s.new = listed_names(applied.created);
+    s.updated = listed_names(applied.updated);
+    s.removed = listed_names(applied.removed);
+    let fatal = applied
+        .fatal
+        .or_else(|| lease_lost.then(|| SyncError::LeaseLost.to_string()));
+    s.outcome = if let Some(message) = fatal {
+        s.error = Some(message);
+        Outcome::Failed
+    } else if !applied.errors.is_empty() {
+        s.error = Some(format!("{} changes failed; they are retried on the next run", applied.errors.len()));
+        Outcome::Partial
+    } else if plan.removals_held {
+        Outcome::Held
+    } else {
+        Outcome::Success
+    };
+    record.apply_conflicts = applied.conflicts;
+    record.errors = applied.errors;
+    record.plan = Some(plan);
+}

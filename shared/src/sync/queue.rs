@@ -1,0 +1,67 @@
+//! Sync jobs and the queue they travel on: SQS FIFO on AWS, an in-process channel locally.
+//! Scheduled and manual runs take the same path to the same worker code.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::engine::SyncEngine;
+use crate::domain::{RunId, TenantId, Trigger};
+use crate::error::QueueError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunJob {
+    pub tenant: TenantId,
+    pub run_id: RunId,
+    pub trigger: Trigger,
+}
+
+#[async_trait]
+pub trait RunQueue: Send + Sync {
+    async fn enqueue(&self, job: RunJob) -> Result<(), QueueError>;
+}
+
+/// The local queue: jobs go to [`run_worker`] in the same process.
+#[derive(Clone)]
+pub struct InProcessQueue {
+    sender: mpsc::UnboundedSender<RunJob>,
+}
+
+impl InProcessQueue {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<RunJob>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Self { sender }, receiver)
+    }
+}
+
+#[async_trait]
+impl RunQueue for InProcessQueue {
+    async fn enqueue(&self, job: RunJob) -> Result<(), QueueError> {
+        self.sender
+            .send(job)
+            .map_err(|_| QueueError("the local worker has stopped".into()))
+    }
+}
+
+/// Runs every job it receives, each in its own task (the tenant lease keeps one run per
+/// tenant). `on_finished` sees each finished run, e.g. to print it.
+pub async fn run_worker(
+    engine: SyncEngine,
+    mut jobs: mpsc::UnboundedReceiver<RunJob>,
+    on_finished: Arc<dyn Fn(&RunJob, &crate::domain::RunRecord) + Send + Sync>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let engine = engine.clone();
+        let on_finished = on_finished.clone();
+        tokio::spawn(async move {
+            match engine.run(&job.tenant, job.run_id.clone(), job.trigger).await {
+                Ok(record) => on_finished(&job, &record),
+                Err(error) => {
+                    tracing::warn!(tenant = %job.tenant, run_id = %job.run_id, error = %error, "sync not run")
+                }
+            }
+        });
+    }
+}

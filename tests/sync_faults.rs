@@ -1,0 +1,170 @@
+//! Syncs under failure: a directory read that fails part-way, a PBX that fails a share of its
+//! calls, and a run killed in the middle of applying.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dirsync::domain::{DirectoryConfig, Outcome, RunId, Snapshot, Trigger};
+use dirsync::error::DirectoryError;
+use dirsync::pbx::{SimExtension, SimulatorOptions};
+use dirsync::ports::{Directory, Store, TenantSecrets};
+use dirsync::sync::{Connector, DefaultConnector, EngineOptions};
+use dirsync_integration_tests::{fast_pbx_options, Harness, Person, ACCOUNT};
+use serde_json::json;
+
+fn people(n: u32) -> Vec<Person> {
+    (1..=n).map(Person::numbered).collect()
+}
+
+/// No two extensions share a number or an email, and every directory user has exactly one.
+fn assert_converged(exts: &[SimExtension], users: u32) {
+    let numbers: HashSet<_> = exts.iter().map(|e| e.number.clone()).collect();
+    let emails: HashSet<_> = exts.iter().filter_map(|e| e.email.clone()).collect();
+    assert_eq!(exts.len(), users as usize, "one extension per user, no duplicate");
+    assert_eq!(numbers.len(), exts.len());
+    assert_eq!(emails.len(), exts.len());
+    for n in 1..=users {
+        assert!(numbers.contains(&format!("{}", 1000 + n)), "user {n} has an extension");
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_directory_export_fails_the_run_and_removes_nothing() {
+    let dir = people(4);
+    let h = Harness::new(&dir, json!({})).await;
+    h.sync().await;
+    // The export is cut off in the middle of an entry, with a broken base64 value.
+    let full = dirsync_integration_tests::ldif(&dir);
+    let cut = format!("{}\ndn: uid=x,dc=example,dc=com\ncn:: ***not base64", &full[..full.len() / 3]);
+    std::fs::write(&h.ldif_path, cut).unwrap();
+    let run = h.sync().await;
+    assert_eq!(run.summary.outcome, Outcome::Failed);
+    assert!(run.summary.error.as_deref().unwrap_or("").contains("line"), "{:?}", run.summary.error);
+    assert_eq!(h.simulator.extensions(ACCOUNT).len(), 4, "nothing removed");
+    assert_eq!(h.store.all_mappings(&h.tenant).await.unwrap().len(), 4);
+}
+
+/// A directory that reads part of the users and then reports the read incomplete, as a
+/// provider does when a page fails.
+struct HalfRead;
+
+#[async_trait]
+impl Directory for HalfRead {
+    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
+        Err(DirectoryError::Incomplete {
+            users_read: 2,
+            reason: "connection reset while reading page 2".into(),
+        })
+    }
+}
+
+struct HalfReadConnector(DefaultConnector);
+
+impl Connector for HalfReadConnector {
+    fn directory(&self, _: &DirectoryConfig, _: &TenantSecrets) -> Result<Box<dyn Directory>, DirectoryError> {
+        Ok(Box::new(HalfRead))
+    }
+    fn pbx(
+        &self,
+        endpoint: &dirsync::domain::PbxEndpoint,
+        secrets: &TenantSecrets,
+    ) -> Result<Arc<dyn dirsync::ports::Pbx>, dirsync::error::PbxError> {
+        self.0.pbx(endpoint, secrets)
+    }
+}
+
+#[tokio::test]
+async fn a_directory_read_that_fails_halfway_removes_nothing() {
+    let dir = people(4);
+    let healthy = Harness::new(&dir, json!({})).await;
+    healthy.sync().await;
+    // The same store and PBX, now behind a directory that fails mid-read.
+    let broken = dirsync::sync::SyncEngine::new(
+        healthy.store.clone(),
+        healthy.secrets.clone(),
+        Arc::new(HalfReadConnector(DefaultConnector {
+            ldif_root: Some(PathBuf::from("/")),
+            pbx_options: fast_pbx_options(),
+        })),
+        EngineOptions::default(),
+    );
+    let writes = healthy.simulator.stats(ACCOUNT).writes;
+    let run = broken.run(&healthy.tenant, RunId::new(), Trigger::Manual).await.unwrap();
+    assert_eq!(run.summary.outcome, Outcome::Failed);
+    assert!(run.summary.error.unwrap().contains("cut short"));
+    assert_eq!(healthy.simulator.stats(ACCOUNT).writes, writes, "no PBX change");
+    assert_eq!(healthy.simulator.extensions(ACCOUNT).len(), 4);
+    assert!(broken.preview(&healthy.tenant).await.is_err(), "preview refuses it too");
+}
+
+#[tokio::test]
+async fn pbx_faults_at_20_percent_still_converge_without_duplicates() {
+    let dir = people(40);
+    let h = Harness::new(&dir, json!({})).await;
+    h.simulator.set_options(SimulatorOptions {
+        fault_rate: 0.1,
+        fault_after_commit_rate: 0.1,
+        seed: 7,
+        ..SimulatorOptions::default()
+    });
+    let mut outcomes = Vec::new();
+    for _ in 0..5 {
+        let run = h.sync().await;
+        outcomes.push(run.summary.outcome);
+        if run.summary.outcome == Outcome::Success && run.summary.counts.new == 0 {
+            break;
+        }
+    }
+    assert!(h.simulator.stats(ACCOUNT).injected_faults() > 0, "faults were injected");
+    assert_converged(&h.simulator.extensions(ACCOUNT), 40);
+    assert_eq!(h.store.all_mappings(&h.tenant).await.unwrap().len(), 40);
+    assert_eq!(outcomes.last(), Some(&Outcome::Success), "{outcomes:?}");
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_apply_converges_when_run_again() {
+    let dir = people(30);
+    let options = EngineOptions {
+        lease_ttl: Duration::from_millis(600),
+        concurrency: 2,
+    };
+    let h = Harness::with_connector(&dir, json!({}), options, |root| {
+        Arc::new(DefaultConnector {
+            ldif_root: Some(root),
+            pbx_options: fast_pbx_options(),
+        })
+    })
+    .await;
+    h.simulator.set_options(SimulatorOptions {
+        latency: Duration::from_millis(20),
+        fault_after_commit_rate: 0.2,
+        seed: 3,
+        ..SimulatorOptions::default()
+    });
+    let killed_run = RunId::new();
+    let engine = h.engine.clone();
+    let tenant = h.tenant.clone();
+    let killed_id = killed_run.clone();
+    let task = tokio::spawn(async move { engine.run(&tenant, killed_id, Trigger::Manual).await });
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    task.abort();
+    let _ = task.await;
+    let created = h.simulator.extensions(ACCOUNT).len();
+    assert!(created > 0 && created < 30, "killed mid-apply ({created} created)");
+
+    // The dead run's lease blocks others until it expires.
+    let blocked = h.engine.run(&h.tenant, RunId::new(), Trigger::Manual).await;
+    assert!(blocked.is_err(), "lease still held");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    h.simulator.set_options(SimulatorOptions::default());
+    let rerun = h.sync().await;
+    assert_eq!(rerun.summary.outcome, Outcome::Success, "{:?}", rerun.summary.error);
+    assert_converged(&h.simulator.extensions(ACCOUNT), 30);
+    let old = h.store.get_run(&h.tenant, &killed_run).await.unwrap().expect("killed run recorded");
+    assert_eq!(old.summary.outcome, Outcome::Failed);
+    assert!(old.summary.error.unwrap().contains("interrupted"));
+    assert_eq!(h.sync().await.summary.summary, "Everything is up to date");
+}
