@@ -98,11 +98,15 @@ fn ad_user_maps_fields_id_and_groups() {
 }
 
 #[test]
-fn ad_disabled_bit_wins() {
+fn ad_uac_disabled_bit_disables_even_when_expired() {
     let mapper = UserMapper::new(&config("{}"), LdapFlavor::ActiveDirectory);
     let mut a = ad_user(&[]);
     a.0.remove("useraccountcontrol");
     a.insert("userAccountControl", b"514".to_vec());
+    let user = mapper.map_user("cn=a", &a, now()).unwrap();
+    assert_eq!(user.state, UserState::Disabled);
+    let past = filetime(now() - chrono::Duration::days(1));
+    a.insert("accountExpires", past.into_bytes());
     let user = mapper.map_user("cn=a", &a, now()).unwrap();
     assert_eq!(user.state, UserState::Disabled);
 }

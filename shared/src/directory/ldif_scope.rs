@@ -23,9 +23,21 @@ pub fn normalize_dn(dn: &str) -> String {
 pub fn scoped_dns(scope: &Scope, entries: &[LdifEntry]) -> Result<ScopeMatch, String> {
     match scope {
         Scope::All => Ok(ScopeMatch::Everything),
-        Scope::Ous { ous } => Ok(ScopeMatch::Subtrees(
-            ous.iter().map(|ou| normalize_dn(ou)).collect(),
-        )),
+        Scope::Ous { ous } => {
+            let dns: Vec<String> = entries.iter().map(|e| normalize_dn(&e.dn)).collect();
+            let mut subtrees = Vec::new();
+            for ou in ous {
+                let single = ScopeMatch::Subtrees(vec![normalize_dn(ou)]);
+                // A renamed or missing OU must not read as "everyone left the scope".
+                if !dns.iter().any(|dn| single.contains(dn)) {
+                    return Err(format!("the scope OU '{ou}' has no entries in the export"));
+                }
+                if let ScopeMatch::Subtrees(one) = single {
+                    subtrees.extend(one);
+                }
+            }
+            Ok(ScopeMatch::Subtrees(subtrees))
+        }
         Scope::Groups { groups } => group_members(groups, entries).map(ScopeMatch::Members),
         Scope::Filter { .. } => Err("filter scope needs an LDAP directory".into()),
     }

@@ -126,10 +126,13 @@ dn: cn=other,ou=Groups,dc=x\nobjectClass: groupOfNames\ncn: other\nmember: uid=c
 }
 
 #[tokio::test]
-async fn an_unknown_scope_group_fails_the_read() {
+async fn an_unknown_scope_group_or_ou_fails_the_read() {
     let text = person("ann", "ou=P,dc=x", 1);
     let (_dir, result) = read(&text, json!({"type": "groups", "groups": ["gone"]})).await;
     assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("gone")));
+    let scope = json!({"type": "ous", "ous": ["ou=P,dc=x", "ou=Gone,dc=x"]});
+    let (_dir, result) = read(&text, scope).await;
+    assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("ou=Gone")));
 }
 
 #[tokio::test]
