@@ -1,9 +1,12 @@
-//! TEMPORARY
-pub struct LdifDirectory;
-impl LdifDirectory {
-    pub fn new(_c: &crate::domain::DirectoryConfig, _r: &std::path::Path) -> Result<Self, crate::error::DirectoryError> { unimplemented!() }
-}
-#[async_trait::async_trait]
-impl crate::ports::Directory for LdifDirectory {
-    async fn read_users(&self) -> Result<crate::domain::Snapshot, crate::error::DirectoryError> { unimplemented!() }
-}
+//! Directory providers (implementations of [`crate::ports::Directory`]) and what they share:
+//! the LDAP-style attribute bag and its mapping to users, and the LDIF parser.
+
+pub mod attributes;
+pub mod ldif;
+pub mod ldif_parser;
+mod ldif_scope;
+
+pub use attributes::{guid_to_string, Attributes, UserMapper};
+pub use ldif::LdifDirectory;
+pub use ldif_parser::{parse_ldif, LdifEntry, LdifError};
+pub use ldif_scope::normalize_dn;

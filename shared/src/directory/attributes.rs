@@ -1,0 +1,304 @@
+//! The attribute bag of one LDAP-style entry and its mapping to a [`DirectoryUser`], shared by
+//! the LDIF provider and the LDAP provider so that both read the same directory the same way.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::domain::config::{LdapFlavor, SourceField};
+use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
+
+/// Attribute values by name. Names compare case-insensitively; a description with options
+/// (`cn;lang-de`) is stored under its base name, so `get_all("cn")` sees every `cn` value
+/// (the option-less ones first) and `get_all("cn;lang-de")` only the tagged ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(BTreeMap<String, Vec<TaggedValue>>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TaggedValue {
+    /// Lowercased options, sorted and joined with `;`; empty without options.
+    options: String,
+    bytes: Vec<u8>,
+}
+
+/// `cN;Lang-DE;x` -> (`cn`, `lang-de;x`).
+fn split_description(description: &str) -> (String, String) {
+    let mut parts = description.split(';');
+    let base = parts.next().unwrap_or_default().trim().to_lowercase();
+    let mut options: Vec<String> = parts.map(|o| o.trim().to_lowercase()).collect();
+    options.sort();
+    (base, options.join(";"))
+}
+
+impl Attributes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one value. Values without options go before tagged ones, keeping file order otherwise.
+    pub fn insert(&mut self, description: &str, value: Vec<u8>) {
+        let (base, options) = split_description(description);
+        let values = self.0.entry(base).or_default();
+        let tagged = TaggedValue {
+            options,
+            bytes: value,
+        };
+        if tagged.options.is_empty() {
+            let at = values
+                .iter()
+                .position(|v| !v.options.is_empty())
+                .unwrap_or(values.len());
+            values.insert(at, tagged);
+        } else {
+            values.push(tagged);
+        }
+    }
+
+    /// Every value of the attribute (with options in `name`: only the values with exactly them).
+    pub fn get_all(&self, name: &str) -> Vec<&[u8]> {
+        let (base, options) = split_description(name);
+        self.0
+            .get(&base)
+            .map(|values| {
+                values
+                    .iter()
+                    .filter(|v| options.is_empty() || v.options == options)
+                    .map(|v| v.bytes.as_slice())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The values that are valid UTF-8.
+    pub fn get_all_str(&self, name: &str) -> Vec<&str> {
+        self.get_all(name)
+            .into_iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .collect()
+    }
+
+    /// The first value, as bytes.
+    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).into_iter().next()
+    }
+
+    /// The first value that is valid UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get_all_str(name).into_iter().next()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        !self.get_all(name).is_empty()
+    }
+
+    /// The lowercased base names present.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Whether `objectClass` holds one of `classes` (case-insensitive).
+    pub fn has_object_class(&self, classes: &[&str]) -> bool {
+        self.get_all_str("objectClass")
+            .iter()
+            .any(|c| classes.iter().any(|k| c.trim().eq_ignore_ascii_case(k)))
+    }
+}
+
+/// AD `objectGUID` (16 bytes) in the canonical form Windows shows: the first three groups are
+/// little-endian. Lowercase hex.
+pub fn guid_to_string(bytes: &[u8]) -> Option<String> {
+    let bytes: [u8; 16] = bytes.try_into().ok()?;
+    Some(uuid::Uuid::from_bytes_le(bytes).hyphenated().to_string())
+}
+
+const PERSON_CLASSES: [&str; 4] = ["inetOrgPerson", "person", "organizationalPerson", "user"];
+/// AD computer accounts are `user` objects too.
+const NOT_PERSON_CLASSES: [&str; 1] = ["computer"];
+/// `userAccountControl` ACCOUNTDISABLE.
+const UAC_DISABLED: i64 = 0x2;
+/// Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
+const FILETIME_EPOCH_OFFSET_SECS: i64 = 11_644_473_600;
+
+/// Turns an entry's attributes into a [`DirectoryUser`] following the tenant's `fields` and the
+/// directory flavor's id and state attributes.
+#[derive(Debug, Clone)]
+pub struct UserMapper {
+    flavor: LdapFlavor,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    mobile: Option<String>,
+    extension: Option<String>,
+}
+
+impl UserMapper {
+    pub fn new(config: &DirectoryConfig, flavor: LdapFlavor) -> Self {
+        Self {
+            flavor,
+            first_name: config.field_source(SourceField::FirstName),
+            last_name: config.field_source(SourceField::LastName),
+            email: config.field_source(SourceField::Email),
+            mobile: config.field_source(SourceField::Mobile),
+            extension: config.field_source(SourceField::Extension),
+        }
+    }
+
+    fn id_attribute(&self) -> &'static str {
+        match self.flavor {
+            LdapFlavor::ActiveDirectory => "objectGUID",
+            LdapFlavor::Openldap => "entryUUID",
+        }
+    }
+
+    fn state_attributes(&self) -> [&'static str; 2] {
+        match self.flavor {
+            LdapFlavor::ActiveDirectory => ["userAccountControl", "accountExpires"],
+            LdapFlavor::Openldap => ["pwdAccountLockedTime", "shadowExpire"],
+        }
+    }
+
+    /// The attributes a search must request: the mapped fields, the id, the state attributes,
+    /// `memberOf` and `objectClass`. No duplicates (case-insensitive).
+    pub fn attributes_needed(&self) -> Vec<String> {
+        let fields = [
+            &self.first_name,
+            &self.last_name,
+            &self.email,
+            &self.mobile,
+            &self.extension,
+        ];
+        let fixed = [self.id_attribute(), "memberOf", "objectClass"]
+            .into_iter()
+            .chain(self.state_attributes())
+            .map(str::to_string);
+        let mut needed: Vec<String> = Vec::new();
+        for name in fields.into_iter().flatten().cloned().chain(fixed) {
+            if !needed.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                needed.push(name);
+            }
+        }
+        needed
+    }
+
+    /// A person-like entry (not an AD computer account).
+    pub fn is_user(&self, attrs: &Attributes) -> bool {
+        attrs.has_object_class(&PERSON_CLASSES) && !attrs.has_object_class(&NOT_PERSON_CLASSES)
+    }
+
+    /// Maps one user entry. `in_scope` is `true`; the provider sets it from the scope.
+    pub fn map_user(
+        &self,
+        dn: &str,
+        attrs: &Attributes,
+        now: DateTime<Utc>,
+    ) -> Result<DirectoryUser, String> {
+        let field = |source: &Option<String>| {
+            source
+                .as_deref()
+                .and_then(|name| attrs.get_str(name))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        Ok(DirectoryUser {
+            object_id: self.object_id(attrs)?,
+            first_name: field(&self.first_name),
+            last_name: field(&self.last_name),
+            email: field(&self.email),
+            mobile: field(&self.mobile),
+            extension: field(&self.extension),
+            state: self.state(attrs, now)?,
+            in_scope: true,
+            dn: Some(dn.to_string()),
+            groups: attrs
+                .get_all_str("memberOf")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        })
+    }
+
+    fn object_id(&self, attrs: &Attributes) -> Result<ObjectId, String> {
+        let name = self.id_attribute();
+        let Some(raw) = attrs.get_bytes(name) else {
+            return Err(format!(
+                "the entry has no {name}: export the operational attributes too \
+                 (for example ldapsearch ... '*' '+', or name {name} in the attribute list)"
+            ));
+        };
+        let text = match self.flavor {
+            // Binary in a real export; some tools write the canonical text form instead.
+            LdapFlavor::ActiveDirectory => match guid_to_string(raw) {
+                Some(guid) => guid,
+                None => std::str::from_utf8(raw)
+                    .ok()
+                    .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+                    .map(|u| u.hyphenated().to_string())
+                    .ok_or_else(|| format!("{name} is neither 16 bytes nor a GUID string"))?,
+            },
+            LdapFlavor::Openldap => std::str::from_utf8(raw)
+                .map_err(|_| format!("{name} is not text"))?
+                .trim()
+                .to_lowercase(),
+        };
+        ObjectId::parse(text).map_err(|e| format!("{name} is not a usable id: {e}"))
+    }
+
+    fn state(&self, attrs: &Attributes, now: DateTime<Utc>) -> Result<UserState, String> {
+        let (disabled, expires_at) = match self.flavor {
+            LdapFlavor::ActiveDirectory => {
+                let uac = number(attrs, "userAccountControl")?.unwrap_or(0);
+                let expires = match number(attrs, "accountExpires")? {
+                    None | Some(0) | Some(i64::MAX) => None,
+                    Some(v) if v < 0 => return Err(format!("accountExpires {v} is negative")),
+                    Some(v) => Some(filetime_to_utc(v)),
+                };
+                (uac & UAC_DISABLED != 0, expires)
+            }
+            LdapFlavor::Openldap => {
+                let expires = match number(attrs, "shadowExpire")? {
+                    None => None,
+                    Some(days) if days < 0 => None,
+                    Some(days) => Some(days_to_utc(days)),
+                };
+                (attrs.has("pwdAccountLockedTime"), expires)
+            }
+        };
+        Ok(if disabled {
+            UserState::Disabled
+        } else if expires_at.flatten().is_some_and(|at| at <= now) {
+            UserState::Expired
+        } else {
+            UserState::Active
+        })
+    }
+}
+
+/// The first value as an integer. A garbled state attribute fails the mapping: guessing could
+/// remove an active user or keep a disabled one.
+fn number(attrs: &Attributes, name: &str) -> Result<Option<i64>, String> {
+    let Some(raw) = attrs.get_bytes(name) else {
+        return Ok(None);
+    };
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| format!("{name} is not a number"))
+}
+
+/// 100 ns intervals since 1601-01-01; `None` when beyond chrono's range (never expires).
+fn filetime_to_utc(value: i64) -> Option<DateTime<Utc>> {
+    let secs = value / 10_000_000 - FILETIME_EPOCH_OFFSET_SECS;
+    Utc.timestamp_opt(secs, 0).single()
+}
+
+/// Days since 1970-01-01; the account is expired from the start of that day.
+fn days_to_utc(days: i64) -> Option<DateTime<Utc>> {
+    days.checked_mul(86_400)
+        .and_then(|secs| Utc.timestamp_opt(secs, 0).single())
+}
+
+#[cfg(test)]
+#[path = "attributes_tests.rs"]
+mod tests;

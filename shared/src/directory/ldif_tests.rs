@@ -1,0 +1,297 @@
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+
+use super::*;
+use crate::domain::{DirectoryUser, EndpointPolicy, UserState};
+
+const DEMO: &str = include_str!("../../../examples/demo.ldif");
+
+fn config(path: &str, scope: serde_json::Value) -> DirectoryConfig {
+    let body = json!({
+        "provider": {"type": "ldif", "path": path},
+        "scope": scope,
+        "extension_numbers": {"mode": "attribute", "pattern": "(\\d{3,6})$"},
+    });
+    DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default()).unwrap()
+}
+
+/// Writes `text` as `dir/name` and reads it with `scope`.
+async fn read(
+    text: &str,
+    scope: serde_json::Value,
+) -> (tempfile::TempDir, Result<Snapshot, DirectoryError>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.ldif"), text).unwrap();
+    let directory = LdifDirectory::new(&config("export.ldif", scope), dir.path()).unwrap();
+    let result = directory.read_users().await;
+    (dir, result)
+}
+
+fn by_uid(snapshot: &Snapshot) -> HashMap<String, &DirectoryUser> {
+    snapshot
+        .users
+        .iter()
+        .map(|u| {
+            let dn = u.dn.clone().unwrap();
+            let uid = dn.split(',').next().unwrap().trim_start_matches("uid=");
+            (uid.to_string(), u)
+        })
+        .collect()
+}
+
+fn in_scope(snapshot: &Snapshot) -> HashSet<String> {
+    by_uid(snapshot)
+        .into_iter()
+        .filter(|(_, u)| u.in_scope)
+        .map(|(uid, _)| uid)
+        .collect()
+}
+
+fn person(uid: &str, ou: &str, n: u32) -> String {
+    format!(
+        "dn: uid={uid},{ou}\nobjectClass: inetOrgPerson\nuid: {uid}\ngivenName: {uid}\n\
+         mail: {uid}@example.com\ntelephoneNumber: 555-{n}\n\
+         entryUUID: 00000000-0000-4000-8000-{n:012}\n\n"
+    )
+}
+
+#[tokio::test]
+async fn folded_base64_and_unicode_values_round_trip_into_users() {
+    let text = "version: 1\n\n\
+        dn: uid=zoe,ou=People,dc=example,dc=com\nobjectClass: inetOrgPerson\n\
+        givenName:: Wm/Dqw==\nsn: Ångstr\n öm\nmail: zoe@example.com\n\
+        telephoneNumber: +1 (415) 555-2201\nentryUUID: 11111111-2222-4333-8444-555555555555\n\n\
+        dn: ou=People,dc=example,dc=com\nobjectClass: organizationalUnit\nou: People\n";
+    let (_dir, result) = read(text, json!({"type": "all"})).await;
+    let snapshot = result.unwrap();
+    assert_eq!(snapshot.coverage, Coverage::WholeDirectory);
+    assert!(snapshot.complete);
+    assert_eq!(snapshot.users.len(), 1);
+    let zoe = &snapshot.users[0];
+    assert_eq!(zoe.first_name.as_deref(), Some("Zoë"));
+    assert_eq!(zoe.last_name.as_deref(), Some("Ångström"));
+    assert_eq!(zoe.extension.as_deref(), Some("+1 (415) 555-2201"));
+    assert_eq!(
+        zoe.object_id.as_str(),
+        "11111111-2222-4333-8444-555555555555"
+    );
+    assert!(zoe.in_scope);
+}
+
+#[tokio::test]
+async fn ou_scope_keeps_subtrees_and_reports_the_rest_out_of_scope() {
+    let text = [
+        person("ann", "ou=East,ou=Sales,dc=x", 1),
+        person("bob", "ou=Sales,dc=x", 2),
+        person("cid", "ou=Support,dc=x", 3),
+        person("dee", "ou=PreSales,dc=x", 4),
+    ]
+    .concat();
+    let scope = json!({"type": "ous", "ous": ["OU = Sales , DC=X"]});
+    let (_dir, result) = read(&text, scope).await;
+    let snapshot = result.unwrap();
+    assert_eq!(snapshot.users.len(), 4);
+    assert_eq!(
+        in_scope(&snapshot),
+        HashSet::from(["ann".into(), "bob".into()])
+    );
+}
+
+#[tokio::test]
+async fn group_scope_expands_nested_groups_with_a_cycle_and_member_of() {
+    let groups = "\
+dn: cn=top,ou=Groups,dc=x\nobjectClass: groupOfNames\ncn: top\nmember: cn=inner,ou=Groups,dc=x\n\
+member: uid=ann,ou=P,dc=x\n\n\
+dn: cn=inner,ou=Groups,dc=x\nobjectClass: groupOfUniqueNames\ncn: inner\n\
+uniqueMember: cn=top,ou=Groups,dc=x\nuniqueMember: UID=Bob, OU=P, DC=x#'0101'B\n\n\
+dn: cn=other,ou=Groups,dc=x\nobjectClass: groupOfNames\ncn: other\nmember: uid=cid,ou=P,dc=x\n\n";
+    let mut text = groups.to_string();
+    text += &person("ann", "ou=P,dc=x", 1);
+    text += &person("bob", "ou=P,dc=x", 2);
+    text += &person("cid", "ou=P,dc=x", 3);
+    // dee joins through her own memberOf (the overlay's view), not through a member list.
+    text += &person("dee", "ou=P,dc=x", 4).replace(
+        "uid: dee\n",
+        "uid: dee\nmemberOf: cn=inner,ou=Groups,dc=x\n",
+    );
+    let expected = HashSet::from(["ann".into(), "bob".into(), "dee".into()]);
+    for group in ["top", "cn=top,ou=groups,dc=x"] {
+        let scope = json!({"type": "groups", "groups": [group]});
+        let (_dir, result) = read(&text, scope).await;
+        let snapshot = result.unwrap();
+        assert_eq!(snapshot.users.len(), 4);
+        assert_eq!(in_scope(&snapshot), expected, "scope group {group}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_scope_group_or_ou_fails_the_read() {
+    let text = person("ann", "ou=P,dc=x", 1);
+    let (_dir, result) = read(&text, json!({"type": "groups", "groups": ["gone"]})).await;
+    assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("gone")));
+    let scope = json!({"type": "ous", "ous": ["ou=P,dc=x", "ou=Gone,dc=x"]});
+    let (_dir, result) = read(&text, scope).await;
+    assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("ou=Gone")));
+}
+
+#[tokio::test]
+async fn a_corrupt_or_truncated_file_fails_the_whole_read() {
+    let good = [person("ann", "ou=P,dc=x", 1), person("bob", "ou=P,dc=x", 2)].concat();
+    let corrupt = good.replace("givenName: bob", "givenName:: b@b");
+    let (_dir, result) = read(&corrupt, json!({"type": "all"})).await;
+    match result {
+        Err(DirectoryError::Ldif {
+            path,
+            line,
+            message,
+        }) => {
+            assert_eq!(path, "export.ldif");
+            assert_eq!(line, 12);
+            assert!(message.contains("base64"), "{message}");
+        }
+        other => panic!("expected an LDIF error, got {other:?}"),
+    }
+    // Cut mid-line: the second entry loses its colon.
+    let cut = &good[..good.find("mail: bob").unwrap() + 4];
+    let (_dir, result) = read(cut, json!({"type": "all"})).await;
+    assert!(
+        matches!(result, Err(DirectoryError::Ldif { line: 13, .. })),
+        "{result:?}"
+    );
+    // Cut before the id: the mapping fails, naming the DN, instead of dropping bob.
+    let cut = &good[..good
+        .find("entryUUID: 00000000-0000-4000-8000-000000000002")
+        .unwrap()];
+    let (_dir, result) = read(cut, json!({"type": "all"})).await;
+    assert!(
+        matches!(&result, Err(DirectoryError::Protocol(m)) if m.contains("uid=bob") && m.contains("entryUUID")),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn non_utf8_files_and_duplicate_ids_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = b"dn: cn=a\ncn: a\nsn: M\xfcller\n".to_vec();
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(dir.path().join("latin1.ldif"), &bytes).unwrap();
+    let directory =
+        LdifDirectory::new(&config("latin1.ldif", json!({"type": "all"})), dir.path()).unwrap();
+    let result = directory.read_users().await;
+    assert!(
+        matches!(result, Err(DirectoryError::Ldif { line: 3, .. })),
+        "{result:?}"
+    );
+
+    let twice = [person("ann", "ou=P,dc=x", 1), person("ann", "ou=Q,dc=x", 1)].concat();
+    let (_dir, result) = read(&twice, json!({"type": "all"})).await;
+    assert!(matches!(result, Err(DirectoryError::Protocol(m)) if m.contains("same id")));
+}
+
+#[tokio::test]
+async fn paths_escaping_the_root_are_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(outer.path().join("secret.ldif"), "dn: cn=a\n").unwrap();
+    let outside = outer.path().join("secret.ldif");
+    let all = json!({"type": "all"});
+    for path in [
+        "../secret.ldif",
+        "../missing.ldif",
+        outside.to_str().unwrap(),
+        "..",
+    ] {
+        let result = LdifDirectory::new(&config(path, all.clone()), &root);
+        assert!(
+            matches!(result, Err(DirectoryError::NotAvailable(_))),
+            "{path}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&outside, root.join("link.ldif")).unwrap();
+        let result = LdifDirectory::new(&config("link.ldif", all.clone()), &root);
+        assert!(matches!(result, Err(DirectoryError::NotAvailable(_))));
+    }
+    // Inside the root, absolute or relative, is fine; a missing file is an IO error.
+    std::fs::write(root.join("ok.ldif"), "").unwrap();
+    let absolute = root.join("ok.ldif");
+    assert!(LdifDirectory::new(&config(absolute.to_str().unwrap(), all.clone()), &root).is_ok());
+    assert!(LdifDirectory::new(&config("./ok.ldif", all.clone()), &root).is_ok());
+    let missing = LdifDirectory::new(&config("nope.ldif", all.clone()), &root);
+    assert!(matches!(missing, Err(DirectoryError::Io { .. })));
+}
+
+#[tokio::test]
+async fn filter_scope_is_not_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config("x.ldif", json!({"type": "all"}));
+    config.scope = crate::domain::config::Scope::Filter {
+        filter: "(cn=a)".into(),
+    };
+    let result = LdifDirectory::new(&config, dir.path());
+    assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("LDAP")));
+}
+
+#[tokio::test]
+async fn the_demo_directory_has_the_documented_population() {
+    let (_dir, result) = read(DEMO, json!({"type": "all"})).await;
+    let snapshot = result.unwrap();
+    let users = &snapshot.users;
+    assert_eq!(users.len(), 26);
+    assert!(users.iter().all(|u| u.in_scope));
+    let ids: HashSet<&str> = users.iter().map(|u| u.object_id.as_str()).collect();
+    assert_eq!(ids.len(), 26);
+    assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()));
+    let count = |f: &dyn Fn(&DirectoryUser) -> bool| users.iter().filter(|u| f(u)).count();
+    assert_eq!(count(&|u| u.state == UserState::Disabled), 1);
+    assert_eq!(count(&|u| u.state != UserState::Active), 1);
+    assert_eq!(count(&|u| u.email.is_none()), 2);
+    assert_eq!(count(&|u| u.extension.is_none()), 1);
+    assert_eq!(count(&|u| u.mobile.is_some()), 23);
+
+    // The duplicate number: the holder with the smaller entryUUID keeps it.
+    let pattern = regex::Regex::new(r"(\d{3,6})$").unwrap();
+    let mut sorted: Vec<&DirectoryUser> = users.iter().collect();
+    sorted.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    let mut taken: HashMap<String, String> = HashMap::new();
+    let mut syncing = 0;
+    let mut skipped_duplicate = Vec::new();
+    for user in sorted {
+        let number = user.extension.as_deref().and_then(|e| pattern.captures(e));
+        let (Some(number), Some(_), UserState::Active) = (number, &user.email, user.state) else {
+            continue;
+        };
+        match taken.entry(number[1].to_string()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                skipped_duplicate.push(user.display_name())
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(user.display_name());
+                syncing += 1;
+            }
+        }
+    }
+    assert_eq!(syncing, 21);
+    assert_eq!(skipped_duplicate, vec!["Mia Novak"]);
+    assert_eq!(taken.get("2203").map(String::as_str), Some("Chloé Lefèvre"));
+
+    let names: HashSet<String> = users.iter().map(|u| u.display_name()).collect();
+    for name in ["José Müller", "Zoë Ångström", "Mateo García"] {
+        assert!(names.contains(name), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_demo_groups_nest() {
+    let scope = json!({"type": "groups", "groups": ["phone-users"]});
+    let (_dir, result) = read(DEMO, scope).await;
+    let snapshot = result.unwrap();
+    let scoped = in_scope(&snapshot);
+    // Sales (through the nested sales-team) and Support, not Engineering.
+    assert_eq!(scoped.len(), 16);
+    assert!(scoped.contains("alice.johnson") && scoped.contains("ethan.clark"));
+    assert!(!scoped.contains("zoe.angstrom"));
+}
