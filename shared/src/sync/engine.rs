@@ -45,10 +45,10 @@ struct Gathered {
 
 #[derive(Clone)]
 pub struct SyncEngine {
-    store: Arc<dyn Store>,
-    secrets: Arc<dyn Secrets>,
-    connector: Arc<dyn Connector>,
-    options: EngineOptions,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) secrets: Arc<dyn Secrets>,
+    pub(super) connector: Arc<dyn Connector>,
+    pub(super) options: EngineOptions,
 }
 
 impl SyncEngine {
