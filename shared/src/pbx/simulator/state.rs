@@ -9,18 +9,13 @@ use super::model::{ApiError, Forwarding, SimExtension, SimStats, Voicemail};
 use super::validate::FieldValues;
 use axum::http::StatusCode;
 
-/// What a POST with a given `Idempotency-Key` did, to answer its repeats.
-struct Replay {
-    extension_id: String,
-    request: FieldValues,
-}
-
 pub(crate) struct Account {
     pub token: String,
     pub quota: usize,
     /// By id; ids grow with creation, so this order is also the listing order.
     extensions: BTreeMap<String, SimExtension>,
-    idempotency: HashMap<String, Replay>,
+    /// `Idempotency-Key` of each create, and the id of the extension it made.
+    idempotency: HashMap<String, String>,
     next_id: u64,
     pub stats: SimStats,
     /// Start and count of the current one-second rate-limit window.
@@ -75,14 +70,10 @@ impl Account {
         key: &str,
         values: FieldValues,
     ) -> Result<(SimExtension, bool), ApiError> {
-        if let Some(replay) = self.idempotency.get(key) {
-            if replay.request != values {
-                return Err(ApiError::conflict(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different body",
-                ));
-            }
-            return match self.extensions.get(&replay.extension_id) {
+        // A repeat answers with the first create's extension, whatever its body (as the
+        // contract says); only a deleted one cannot be answered.
+        if let Some(created_id) = self.idempotency.get(key) {
+            return match self.extensions.get(created_id) {
                 Some(existing) => Ok((existing.clone(), false)),
                 None => Err(ApiError::conflict(
                     "idempotency_key_reused",
@@ -117,13 +108,8 @@ impl Account {
         };
         self.extensions
             .insert(extension.id.clone(), extension.clone());
-        self.idempotency.insert(
-            key.to_string(),
-            Replay {
-                extension_id: extension.id.clone(),
-                request: values,
-            },
-        );
+        self.idempotency
+            .insert(key.to_string(), extension.id.clone());
         Ok((extension, true))
     }
 
@@ -209,7 +195,7 @@ impl Account {
                 ));
             }
             let same_email = match (email, other.email.as_deref()) {
-                (Some(mine), Some(theirs)) => mine.eq_ignore_ascii_case(theirs),
+                (Some(mine), Some(theirs)) => mine.to_lowercase() == theirs.to_lowercase(),
                 _ => false,
             };
             if same_email {
