@@ -1,0 +1,323 @@
+//! `HttpPbx`: the `Pbx` port over the REST contract of CONTRACTS section 4, with bounded
+//! concurrency, a client-side rate limit and retries that never duplicate a create.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::num::NonZeroU32;
+
+use async_trait::async_trait;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::options::{CallCounters, CallCounts, PbxClientOptions};
+use super::responses::{backoff, is_retryable, retry_after, Answer};
+use crate::domain::{Extension, ExtensionId, NewExtension};
+use crate::error::PbxError;
+use crate::ports::{Page, Pbx};
+
+/// The largest answer body read; a listing page of 500 extensions is a few hundred KB.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// One tenant's PBX. `Send + Sync`: share it behind an `Arc` between tasks; the limits hold
+/// across all of them.
+pub struct HttpPbx {
+    /// `{base_url}/v1/extensions`.
+    extensions_url: Url,
+    token: SecretString,
+    client: reqwest::Client,
+    options: PbxClientOptions,
+    permits: Semaphore,
+    limiter: DefaultDirectRateLimiter,
+    counters: CallCounters,
+}
+
+/// One request, rebuilt for every attempt.
+struct Call<'a> {
+    method: Method,
+    url: Url,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<&'a str>,
+}
+
+impl HttpPbx {
+    /// A client of the PBX at `base_url` (`http` or `https`, no credentials, query or
+    /// fragment). Zero limits in `options` are raised to 1.
+    pub fn new(
+        base_url: &str,
+        token: SecretString,
+        options: PbxClientOptions,
+    ) -> Result<Self, PbxError> {
+        let extensions_url = extensions_url(base_url)?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()));
+        if bearer.is_err() {
+            return Err(PbxError::Endpoint(
+                "the PBX token holds characters an HTTP header cannot carry".into(),
+            ));
+        }
+        let options = PbxClientOptions {
+            concurrency: options.concurrency.max(1),
+            requests_per_second: options.requests_per_second.max(1),
+            max_attempts: options.max_attempts.max(1),
+            page_size: options.page_size.max(1),
+            ..options
+        };
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(options.timeout)
+            // A PBX API does not redirect; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(PbxError::Transport)?;
+        let per_second = NonZeroU32::new(options.requests_per_second).unwrap_or(NonZeroU32::MIN);
+        Ok(Self {
+            extensions_url,
+            token,
+            client,
+            permits: Semaphore::new(options.concurrency),
+            limiter: RateLimiter::direct(Quota::per_second(per_second)),
+            options,
+            counters: CallCounters::default(),
+        })
+    }
+
+    /// Requests sent so far by method, retries included.
+    pub fn calls(&self) -> CallCounts {
+        self.counters.snapshot()
+    }
+
+    pub fn options(&self) -> &PbxClientOptions {
+        &self.options
+    }
+
+    fn extension_url(&self, id: &ExtensionId) -> Result<Url, PbxError> {
+        let mut url = self.extensions_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| PbxError::Endpoint("the base URL cannot hold a path".into()))?
+            .push(id.as_str());
+        Ok(url)
+    }
+
+    /// Sends `call`, retrying 429, 5xx and transport failures up to `max_attempts`.
+    async fn send(&self, call: &Call<'_>) -> Result<Answer, PbxError> {
+        let max = self.options.max_attempts;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let wait = match self.attempt(call).await {
+                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                    if attempt >= max {
+                        return Err(PbxError::Throttled { attempts: attempt });
+                    }
+                    match answer.retry_after {
+                        Some(wait) => wait.min(self.options.max_retry_after),
+                        None => backoff(&self.options, attempt - 1),
+                    }
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    if attempt >= max {
+                        return Err(PbxError::Server {
+                            status: answer.status.as_u16(),
+                            attempts: attempt,
+                        });
+                    }
+                    backoff(&self.options, attempt - 1)
+                }
+                Ok(answer) => return Ok(answer),
+                Err(PbxError::Transport(error)) if is_retryable(&error) && attempt < max => {
+                    tracing::debug!(%error, attempt, "PBX transport error, retrying");
+                    backoff(&self.options, attempt - 1)
+                }
+                Err(error) => return Err(error),
+            };
+            tracing::debug!(method = %call.method, attempt, ?wait, "PBX call retried");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt, holding a concurrency permit and a rate-limit cell; not while backing off.
+    async fn attempt(&self, call: &Call<'_>) -> Result<Answer, PbxError> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = self.permits.acquire().await.ok();
+        self.limiter.until_ready().await;
+        self.counters.count(&call.method);
+        let mut request = self
+            .client
+            .request(call.method.clone(), call.url.clone())
+            .bearer_auth(self.token.expose_secret())
+            .header(ACCEPT, "application/json");
+        if let Some(key) = call.idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let mut response = request.send().await.map_err(PbxError::Transport)?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(PbxError::Transport)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(PbxError::Protocol(format!(
+                    "the answer is larger than {MAX_BODY_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+/// `{base_url}/v1/extensions`, after checking the base URL.
+fn extensions_url(base_url: &str) -> Result<Url, PbxError> {
+    let mut url = Url::parse(base_url)
+        .map_err(|e| PbxError::Endpoint(format!("the PBX base URL is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(PbxError::Endpoint(
+            "the PBX base URL must be http(s)://host[:port][/path]".into(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(PbxError::Endpoint(
+            "the PBX base URL must not carry credentials: the token goes apart".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(PbxError::Endpoint(
+            "the PBX base URL must not have a query or fragment".into(),
+        ));
+    }
+    url.path_segments_mut()
+        .map_err(|()| PbxError::Endpoint("the PBX base URL cannot hold a path".into()))?
+        .pop_if_empty()
+        .extend(["v1", "extensions"]);
+    Ok(url)
+}
+
+fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, PbxError> {
+    serde_json::to_vec(value)
+        .map_err(|e| PbxError::Protocol(format!("the request could not be encoded: {e}")))
+}
+
+#[async_trait]
+impl Pbx for HttpPbx {
+    async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
+        let mut extensions = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen_cursors = HashSet::new();
+        loop {
+            let mut url = self.extensions_url.clone();
+            {
+                let mut query = url.query_pairs_mut();
+                query.append_pair("limit", &self.options.page_size.to_string());
+                if let Some(cursor) = &cursor {
+                    query.append_pair("cursor", cursor);
+                }
+            }
+            let call = Call {
+                method: Method::GET,
+                url,
+                body: None,
+                idempotency_key: None,
+            };
+            let answer = self.send(&call).await?;
+            if !answer.status.is_success() {
+                return Err(answer.into_error());
+            }
+            let page: Page<Extension> = answer.json()?;
+            extensions.extend(page.items);
+            match page.next_cursor {
+                None => return Ok(extensions),
+                // A cursor seen before would loop for ever: a broken listing is an error,
+                // never a short one.
+                Some(next) if !seen_cursors.insert(next.clone()) => {
+                    return Err(PbxError::Protocol(
+                        "the PBX listing repeated a cursor".into(),
+                    ));
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+    }
+
+    async fn create_extension(
+        &self,
+        request: &NewExtension,
+        idempotency_key: &str,
+    ) -> Result<Extension, PbxError> {
+        if HeaderValue::from_str(idempotency_key).is_err() || idempotency_key.is_empty() {
+            return Err(PbxError::Protocol(
+                "the idempotency key is empty or not a valid header value".into(),
+            ));
+        }
+        let call = Call {
+            method: Method::POST,
+            url: self.extensions_url.clone(),
+            body: Some(json_body(request)?),
+            idempotency_key: Some(idempotency_key),
+        };
+        let answer = self.send(&call).await?;
+        match answer.status {
+            StatusCode::CREATED | StatusCode::OK => answer.json(),
+            _ => Err(answer.into_error()),
+        }
+    }
+
+    async fn update_extension(
+        &self,
+        id: &ExtensionId,
+        changes: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Extension, PbxError> {
+        let call = Call {
+            method: Method::PATCH,
+            url: self.extension_url(id)?,
+            body: Some(json_body(changes)?),
+            idempotency_key: None,
+        };
+        let answer = self.send(&call).await?;
+        match answer.status {
+            StatusCode::OK => answer.json(),
+            _ => Err(answer.into_error()),
+        }
+    }
+
+    async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError> {
+        let call = Call {
+            method: Method::DELETE,
+            url: self.extension_url(id)?,
+            body: None,
+            idempotency_key: None,
+        };
+        let answer = self.send(&call).await?;
+        match answer.status {
+            status if status.is_success() => Ok(()),
+            StatusCode::NOT_FOUND => Ok(()),
+            _ => Err(answer.into_error()),
+        }
+    }
+}
+
+impl fmt::Debug for HttpPbx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpPbx")
+            .field("extensions_url", &self.extensions_url.as_str())
+            .field("token", &"[redacted]")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl fmt::Display for HttpPbx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PBX at {}", self.extensions_url)
+    }
+}

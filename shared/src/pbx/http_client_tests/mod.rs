@@ -1,0 +1,57 @@
+//! `HttpPbx` against the simulator on 127.0.0.1:0: the calls, then retries and limits.
+
+mod calls;
+mod resilience;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+
+use super::simulator::{Forwarding, RunningSimulator, SimExtension};
+use super::*;
+use crate::domain::plan::ConflictReason;
+use crate::domain::{ExtensionId, NewExtension, MANAGED_BY};
+use crate::error::PbxError;
+use crate::ports::Pbx;
+
+pub(super) const TOKEN: &str = "s3cr3t-pbx-token-XYZ";
+
+pub(super) fn fast() -> PbxClientOptions {
+    PbxClientOptions {
+        base_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(10),
+        requests_per_second: 10_000,
+        ..PbxClientOptions::default()
+    }
+}
+
+pub(super) async fn start(
+    options: SimulatorOptions,
+    quota: usize,
+) -> (PbxSimulator, RunningSimulator) {
+    let sim = PbxSimulator::new(options);
+    sim.add_account("acme", TOKEN, quota);
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (sim, server)
+}
+
+pub(super) fn client(server: &RunningSimulator, options: PbxClientOptions) -> HttpPbx {
+    HttpPbx::new(&server.base_url("acme"), SecretString::from(TOKEN), options).unwrap()
+}
+
+pub(super) fn new_ext(number: &str, email: &str) -> NewExtension {
+    NewExtension {
+        number: number.into(),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        email: Some(email.into()),
+        mobile: None,
+        managed_by: MANAGED_BY.into(),
+    }
+}
+
+pub(super) fn changes(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    value.as_object().unwrap().clone()
+}

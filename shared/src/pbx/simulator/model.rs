@@ -1,0 +1,165 @@
+//! What the simulator stores and answers: extensions with their telephony settings, counters,
+//! and the JSON error bodies.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// Voicemail settings: present on every extension, never sent by dirsync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voicemail {
+    pub enabled: bool,
+    pub pin_set: bool,
+}
+
+/// Call forwarding settings: present on every extension, never sent by dirsync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarding {
+    pub enabled: bool,
+    pub to: Option<String>,
+}
+
+/// An extension as the simulated PBX holds and lists it, telephony settings included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimExtension {
+    pub id: String,
+    pub number: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub enabled: bool,
+    pub managed_by: Option<String>,
+    pub voicemail: Voicemail,
+    pub forwarding: Forwarding,
+    pub did: Option<String>,
+}
+
+impl SimExtension {
+    /// A manual extension (no sync marker) with default telephony settings; `id` empty lets
+    /// [`super::PbxSimulator::seed`] assign one.
+    pub fn manual(number: &str, email: Option<&str>) -> Self {
+        Self {
+            id: String::new(),
+            number: number.to_string(),
+            first_name: None,
+            last_name: None,
+            email: email.map(str::to_string),
+            mobile: None,
+            enabled: true,
+            managed_by: None,
+            voicemail: Voicemail::default(),
+            forwarding: Forwarding::default(),
+            did: None,
+        }
+    }
+}
+
+/// Counters of one account, for assertions and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Authenticated requests by method.
+    pub gets: u64,
+    pub posts: u64,
+    pub patches: u64,
+    pub deletes: u64,
+    /// POST/PATCH/DELETE requests that changed state (idempotent replays do not).
+    pub writes: u64,
+    /// 429 answers injected by `fault_rate`.
+    pub injected_429: u64,
+    /// 500/503 answers injected by `fault_rate` or `fault_after_commit_rate`.
+    pub injected_5xx: u64,
+    /// 429 answers from `rate_limit_per_second`.
+    pub rate_limited: u64,
+    /// The most requests of this account handled at the same time.
+    pub max_in_flight: usize,
+}
+
+impl SimStats {
+    pub fn requests(&self) -> u64 {
+        self.gets + self.posts + self.patches + self.deletes
+    }
+}
+
+/// An error answer: always a JSON body `{"error", "message"}` (plus `field` for validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 422 naming the offending field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_string()),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn throttled(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests, retry later",
+            )
+        }
+    }
+
+    pub fn server(status: StatusCode) -> Self {
+        Self::new(status, "server_error", "the PBX failed, try again")
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code,
+            message: &self.message,
+            field: self.field.as_deref(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}

@@ -1,0 +1,229 @@
+//! The HTTP face of the simulator: authentication, injected faults, then the account's rules.
+//! Every answer, errors included, is JSON.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::json;
+
+use super::model::ApiError;
+use super::validate::{parse_create, parse_patch};
+use super::{lock, AccountCell, InFlight, PbxSimulator};
+
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+pub(super) fn router(sim: PbxSimulator) -> Router {
+    Router::new()
+        .route("/{account}/v1/extensions", get(list).post(create))
+        .route(
+            "/{account}/v1/extensions/{id}",
+            axum::routing::patch(update).delete(delete),
+        )
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here",
+            )
+        })
+        .with_state(sim)
+}
+
+/// A request admitted past authentication, rate limit and fault dice.
+struct Admitted {
+    cell: Arc<AccountCell>,
+    _in_flight: InFlight,
+}
+
+/// Everything that happens before the account's rules: unknown account (404), token (401),
+/// counting, latency, rate limit (429) and injected faults.
+async fn admit(
+    sim: &PbxSimulator,
+    account: &str,
+    headers: &HeaderMap,
+    method: Method,
+) -> Result<Admitted, ApiError> {
+    let cell = sim.account(account).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "unknown_account", "no such account")
+    })?;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    {
+        let mut state = lock(&cell.state);
+        if presented != Some(state.token.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or invalid bearer token",
+            ));
+        }
+        let stats = &mut state.stats;
+        match method {
+            Method::GET => stats.gets += 1,
+            Method::POST => stats.posts += 1,
+            Method::PATCH => stats.patches += 1,
+            _ => stats.deletes += 1,
+        }
+    }
+    let in_flight = InFlight::enter(cell.clone());
+    let options = sim.options();
+    if !options.latency.is_zero() {
+        tokio::time::sleep(options.latency).await;
+    }
+    if let Some(per_second) = options.rate_limit_per_second {
+        let mut state = lock(&cell.state);
+        if let Err(retry_after) = state.admit(Instant::now(), per_second) {
+            state.stats.rate_limited += 1;
+            return Err(ApiError::throttled(retry_after));
+        }
+    }
+    if let Some(fault) = sim.roll_fault(&options) {
+        let mut state = lock(&cell.state);
+        if fault.status == StatusCode::TOO_MANY_REQUESTS {
+            state.stats.injected_429 += 1;
+        } else {
+            state.stats.injected_5xx += 1;
+        }
+        return Err(fault);
+    }
+    Ok(Admitted {
+        cell,
+        _in_flight: in_flight,
+    })
+}
+
+/// Counts an applied write, and maybe answers it 500 as if the response were lost.
+fn committed(sim: &PbxSimulator, cell: &AccountCell) -> Result<(), ApiError> {
+    let lost = sim.roll_after_commit(&sim.options());
+    let mut state = lock(&cell.state);
+    state.stats.writes += 1;
+    if lost {
+        state.stats.injected_5xx += 1;
+        return Err(ApiError::server(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    Ok(())
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::bad_request(format!("invalid path: {rejection}"))
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    ApiError::new(rejection.status(), "bad_request", rejection.body_text())
+}
+
+async fn list(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(account) = path.map_err(path_error)?;
+    let admitted = admit(&sim, &account, &headers, Method::GET).await?;
+    let max = sim.options().page_size_max;
+    let mut limit = max.min(100);
+    let mut after = None;
+    let query = query.unwrap_or_default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        query_error("limit", format!("`limit` must be between 1 and {max}"))
+                    })?;
+            }
+            "cursor" => after = Some(decode_cursor(&value)?),
+            other => {
+                return Err(query_error(other, format!("unknown parameter `{other}`")));
+            }
+        }
+    }
+    let (items, next) = lock(&admitted.cell.state).page(limit as usize, after.as_deref());
+    let next_cursor = next.map(|id| URL_SAFE_NO_PAD.encode(id));
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+}
+
+fn query_error(field: &str, message: String) -> ApiError {
+    ApiError {
+        field: Some(field.to_string()),
+        ..ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| query_error("cursor", "`cursor` is not a cursor this PBX issued".into()))
+}
+
+async fn create(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path(account) = path.map_err(path_error)?;
+    let admitted = admit(&sim, &account, &headers, Method::POST).await?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_idempotency_key",
+                "POST needs an Idempotency-Key header of 1 to 255 characters",
+            )
+        })?;
+    let values = parse_create(&body.map_err(body_error)?)?;
+    let (extension, created) = lock(&admitted.cell.state).create(key, values)?;
+    if created {
+        committed(&sim, &admitted.cell)?;
+    }
+    Ok((StatusCode::CREATED, Json(extension)).into_response())
+}
+
+async fn update(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((account, id)) = path.map_err(path_error)?;
+    let admitted = admit(&sim, &account, &headers, Method::PATCH).await?;
+    let values = parse_patch(&body.map_err(body_error)?)?;
+    let (extension, changed) = lock(&admitted.cell.state).update(&id, values)?;
+    if changed {
+        committed(&sim, &admitted.cell)?;
+    }
+    Ok(Json(extension).into_response())
+}
+
+async fn delete(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path((account, id)) = path.map_err(path_error)?;
+    let admitted = admit(&sim, &account, &headers, Method::DELETE).await?;
+    lock(&admitted.cell.state).delete(&id)?;
+    committed(&sim, &admitted.cell)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
