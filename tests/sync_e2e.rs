@@ -80,7 +80,7 @@ async fn sync_never_touches_telephony_settings_or_fields_turned_off() {
     edited.forwarding.to = Some("+15550000".into());
     edited.did = Some("+14155552101".into());
     edited.last_name = Some("Typed By Admin".into());
-    h.simulator.replace(ACCOUNT, edited.clone());
+    h.simulator.seed(ACCOUNT, edited.clone()).expect("admin edit");
 
     dir[0].given = "Changed".into();
     dir[0].sn = "Directory Family".into();

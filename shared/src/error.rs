@@ -37,6 +37,9 @@ pub enum PbxError {
     Conflict(ConflictReason),
     #[error("the PBX extension limit is reached (403 limit_reached)")]
     LimitReached,
+    /// A replayed create whose extension was deleted since: the PBX will not reuse the key.
+    #[error("the PBX refused to reuse an idempotency key (409 idempotency_key_reused)")]
+    KeyReused,
     #[error("the extension does not exist on the PBX (404)")]
     NotFound,
     #[error("the PBX refused the token (401): check the tenant's PBX credentials")]

@@ -72,6 +72,7 @@ impl Answer {
                 "number_taken" => PbxError::Conflict(ConflictReason::NumberTaken),
                 "email_taken" => PbxError::Conflict(ConflictReason::EmailTaken),
                 "limit_reached" => PbxError::LimitReached,
+                "idempotency_key_reused" => PbxError::KeyReused,
                 _ => PbxError::Protocol(format!("409 {code}: {}", self.message())),
             },
             StatusCode::UNPROCESSABLE_ENTITY => PbxError::Rejected(self.message()),

@@ -228,8 +228,14 @@ impl SyncEngine {
                         gathered.extensions.push(extension);
                     }
                 }
-                // Refused: the first attempt created nothing either. The planner decides afresh.
-                Err(PbxError::Conflict(_) | PbxError::LimitReached | PbxError::Rejected(_)) => {
+                // Refused, so the first attempt created nothing either; or it did and the
+                // extension was deleted since (key reused). Either way the planner decides afresh.
+                Err(
+                    PbxError::Conflict(_)
+                    | PbxError::LimitReached
+                    | PbxError::Rejected(_)
+                    | PbxError::KeyReused,
+                ) => {
                     self.store.delete_mapping(tenant, &mapping.object_id).await?;
                 }
                 Err(other) => return Err(other.into()),
