@@ -87,11 +87,11 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
         object_id: object_id(object),
         link: MappingLink::Linked {
             extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
-            disabled_by_sync: n % 7 == 0,
+            disabled_by_sync: n.is_multiple_of(7),
         },
         number: format!("{}", 1000 + n),
         first_name: Some(format!("First{n}")),
-        last_name: (n % 3 != 0).then(|| format!("Last{n}")),
+        last_name: (!n.is_multiple_of(3)).then(|| format!("Last{n}")),
         email: Some(format!("user{n}@example.com")),
         last_synced_at: base_time() + chrono::TimeDelta::seconds(n as i64),
     }

@@ -6,6 +6,7 @@
 mod keys;
 mod sqlite;
 mod sqlite_lease;
+mod sqlite_rows;
 mod sqlite_schema;
 
 #[cfg(any(test, feature = "conformance"))]

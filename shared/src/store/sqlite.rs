@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::de::DeserializeOwned;
 
 use super::keys::{decode_cursor, encode_cursor, time_key};
+use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
 use super::{clamp_page_size, sqlite_lease, sqlite_schema};
 use crate::domain::{
     Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
@@ -66,64 +66,6 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
-}
-
-fn state_key(state: TenantState) -> &'static str {
-    match state {
-        TenantState::Active => "active",
-        TenantState::Paused => "paused",
-        TenantState::Disconnected => "disconnected",
-    }
-}
-
-pub(super) fn parse_id<T>(
-    raw: String,
-    parse: fn(String) -> Result<T, crate::domain::IdError>,
-) -> Result<T, StoreError> {
-    parse(raw).map_err(|e| StoreError::Backend(format!("stored id is invalid: {e}")))
-}
-
-fn from_json<T: DeserializeOwned>(bodies: Vec<String>) -> Result<Vec<T>, StoreError> {
-    bodies
-        .iter()
-        .map(|body| serde_json::from_str(body).map_err(StoreError::from))
-        .collect()
-}
-
-/// Cuts the `limit + 1` rows a page query fetched to `limit`, and says whether more follow.
-fn split_page<T>(mut rows: Vec<T>, limit: usize) -> (Vec<T>, bool) {
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    (rows, more)
-}
-
-/// Runs a keyset page query whose rows are `(sort key, body)`, with `?1` = tenant (ignored
-/// by queries that have none), `?2` = the key after which to start and `?3` = the row limit.
-fn key_page<T: DeserializeOwned>(
-    conn: &Connection,
-    sql: &str,
-    tenant: &str,
-    cursor: Option<String>,
-    limit: usize,
-) -> Result<Page<T>, StoreError> {
-    // Ids are never empty, so "" sorts before every key: the first page.
-    let after = match cursor {
-        Some(cursor) => decode_cursor(&cursor, 1)?.remove(0),
-        None => String::new(),
-    };
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt
-        .query_map(params![tenant, after, (limit + 1) as i64], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let (rows, more) = split_page(rows, limit);
-    let next_cursor = match rows.last() {
-        Some((key, _)) if more => Some(encode_cursor(&[key])),
-        _ => None,
-    };
-    let items = from_json(rows.into_iter().map(|(_, body)| body).collect())?;
-    Ok(Page { items, next_cursor })
 }
 
 /// Semantics beyond the trait's words:
@@ -207,7 +149,9 @@ impl Store for SqliteStore {
                 Ok(rows)
             })
             .await?;
-        ids.into_iter().map(|id| parse_id(id, TenantId::parse)).collect()
+        ids.into_iter()
+            .map(|id| parse_id(id, TenantId::parse))
+            .collect()
     }
 
     /// Removes the tenant row, its mappings, runs and lease in one transaction.
@@ -348,7 +292,11 @@ impl Store for SqliteStore {
             .with_conn(move |conn| {
                 let fetch = (limit + 1) as i64;
                 let map = |row: &rusqlite::Row<'_>| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?))
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get(2)?,
+                    ))
                 };
                 let rows = match after {
                     None => conn
@@ -392,8 +340,10 @@ impl Store for SqliteStore {
         let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
         let now_key = time_key(now)?;
         let expires = sqlite_lease::expiry_key(now, ttl)?;
-        self.with_conn(move |conn| sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires))
-            .await
+        self.with_conn(move |conn| {
+            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
+        })
+        .await
     }
 
     /// Extends the lease to `now + ttl` only if `run_id` holds it and it has not expired.

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::keys::time_key;
-use super::sqlite::parse_id;
+use super::sqlite_rows::parse_id;
 use crate::domain::RunId;
 use crate::error::StoreError;
 use crate::ports::LeaseOutcome;

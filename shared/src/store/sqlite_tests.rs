@@ -55,7 +55,10 @@ async fn sqlite_passes_conformance() {
     let reopened = SqliteStore::open(&path).unwrap();
     let got = reopened.get_tenant(&id).await.unwrap().unwrap();
     assert_eq!(got.next_sync_at, Some(now));
-    assert_eq!(reopened.due_tenants(now, 10).await.unwrap(), vec![id.clone()]);
+    assert_eq!(
+        reopened.due_tenants(now, 10).await.unwrap(),
+        vec![id.clone()]
+    );
     assert_eq!(reopened.all_mappings(&id).await.unwrap(), vec![mapping]);
     assert_eq!(reopened.get_run(&id, &run_id).await.unwrap(), Some(run));
     assert_eq!(reopened.lease_holder(&id, now).await.unwrap(), Some(run_id));
@@ -98,10 +101,42 @@ async fn foreign_cursors_are_errors_not_panics() {
     let id = tenant_id("acme");
     for bad in ["%%%", "", "/w"] {
         assert!(store.list_tenants(10, Some(bad)).await.is_err(), "{bad}");
-        assert!(store.list_mappings(&id, 10, Some(bad)).await.is_err(), "{bad}");
+        assert!(
+            store.list_mappings(&id, 10, Some(bad)).await.is_err(),
+            "{bad}"
+        );
         assert!(store.list_runs(&id, 10, Some(bad)).await.is_err(), "{bad}");
     }
     // Valid base64 of one key is not a run cursor, which holds two.
     let one_part = crate::store::keys::encode_cursor(&["acme"]);
     assert!(store.list_runs(&id, 10, Some(&one_part)).await.is_err());
+}
+
+/// Two processes on one state file are two connections: the lease must still have one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_connections_to_one_file_never_both_acquire() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let (one, two) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        RunId::parse("run-a").unwrap(),
+        RunId::parse("run-b").unwrap(),
+    );
+    for round in 0..200 {
+        let t = tenant_id(&format!("race-{round}"));
+        let (first, second) = tokio::join!(
+            one.acquire_lease(&t, &a, ttl, now),
+            two.acquire_lease(&t, &b, ttl, now),
+        );
+        let wins = [first.unwrap(), second.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, LeaseOutcome::Acquired { .. }))
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+    }
 }

@@ -36,21 +36,39 @@ pub async fn tenant_isolation(store: &dyn Store) {
         .await
         .expect("run a");
     let got = store.acquire_lease(&a, &a_run, TTL, base_time()).await;
-    assert_eq!(got.expect("lease a"), LeaseOutcome::Acquired { expired_run: None });
+    assert_eq!(
+        got.expect("lease a"),
+        LeaseOutcome::Acquired { expired_run: None }
+    );
 
     // Nothing of A shows through B.
     assert!(is_empty(store, &b).await, "B sees none of A's items");
     assert!(store.get_run(&b, &a_run).await.expect("get").is_none());
     // Nor can B change A's items with A's ids.
-    assert!(!store.renew_lease(&b, &a_run, TTL, base_time()).await.expect("renew"));
+    assert!(!store
+        .renew_lease(&b, &a_run, TTL, base_time())
+        .await
+        .expect("renew"));
     store.release_lease(&b, &a_run).await.expect("release");
-    store.delete_mapping(&b, &shared_object).await.expect("delete");
+    store
+        .delete_mapping(&b, &shared_object)
+        .await
+        .expect("delete");
     let now = base_time();
-    assert_eq!(store.lease_holder(&a, now).await.expect("holder"), Some(a_run.clone()));
-    assert_eq!(store.all_mappings(&a).await.expect("all"), vec![a_mapping.clone()]);
+    assert_eq!(
+        store.lease_holder(&a, now).await.expect("holder"),
+        Some(a_run.clone())
+    );
+    assert_eq!(
+        store.all_mappings(&a).await.expect("all"),
+        vec![a_mapping.clone()]
+    );
 
     // B's own lease and items live beside A's, under the same ids.
-    let got = store.acquire_lease(&b, &a_run, TTL, now).await.expect("lease b");
+    let got = store
+        .acquire_lease(&b, &a_run, TTL, now)
+        .await
+        .expect("lease b");
     assert_eq!(got, LeaseOutcome::Acquired { expired_run: None });
     let b_mapping = linked_mapping(shared_object.as_str(), 2);
     store.put_mapping(&b, &b_mapping).await.expect("mapping b");
@@ -58,7 +76,11 @@ pub async fn tenant_isolation(store: &dyn Store) {
     store.put_run(&b, &b_run).await.expect("run b");
     assert_eq!(store.all_mappings(&a).await.expect("all"), vec![a_mapping]);
     assert_eq!(
-        store.get_run(&a, &a_run).await.expect("get").map(|r| r.summary.started_at),
+        store
+            .get_run(&a, &a_run)
+            .await
+            .expect("get")
+            .map(|r| r.summary.started_at),
         Some(now)
     );
 
@@ -67,12 +89,21 @@ pub async fn tenant_isolation(store: &dyn Store) {
     assert!(is_empty(store, &a).await, "delete_tenant removes all of A");
     assert!(store.get_run(&a, &a_run).await.expect("get").is_none());
     let fresh = store.acquire_lease(&a, &run_id("run-2"), TTL, now).await;
-    assert_eq!(fresh.expect("lease"), LeaseOutcome::Acquired { expired_run: None });
+    assert_eq!(
+        fresh.expect("lease"),
+        LeaseOutcome::Acquired { expired_run: None }
+    );
 
-    assert!(store.get_tenant(&b).await.expect("get").is_some(), "B stays");
+    assert!(
+        store.get_tenant(&b).await.expect("get").is_some(),
+        "B stays"
+    );
     assert_eq!(store.all_mappings(&b).await.expect("all"), vec![b_mapping]);
     assert_eq!(store.get_run(&b, &a_run).await.expect("get"), Some(b_run));
-    assert_eq!(store.lease_holder(&b, now).await.expect("holder"), Some(a_run));
+    assert_eq!(
+        store.lease_holder(&b, now).await.expect("holder"),
+        Some(a_run)
+    );
 
     store.delete_tenant(&a).await.expect("delete a");
     store.delete_tenant(&b).await.expect("delete b");

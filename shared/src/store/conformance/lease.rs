@@ -20,44 +20,92 @@ pub async fn lease_lifecycle(store: &dyn Store) {
     assert_eq!(store.lease_holder(&t, at(0)).await.expect("holder"), None);
     assert!(!store.renew_lease(&t, &r1, TTL, at(0)).await.expect("renew"));
 
-    let got = store.acquire_lease(&t, &r1, TTL, at(0)).await.expect("acquire");
+    let got = store
+        .acquire_lease(&t, &r1, TTL, at(0))
+        .await
+        .expect("acquire");
     assert_eq!(got, acquired);
-    assert_eq!(store.lease_holder(&t, at(0)).await.expect("holder"), Some(r1.clone()));
+    assert_eq!(
+        store.lease_holder(&t, at(0)).await.expect("holder"),
+        Some(r1.clone())
+    );
 
-    let got = store.acquire_lease(&t, &r2, TTL, at(10)).await.expect("acquire");
+    let got = store
+        .acquire_lease(&t, &r2, TTL, at(10))
+        .await
+        .expect("acquire");
     assert_eq!(got, LeaseOutcome::HeldBy(r1.clone()));
     // The holder may take it again; that extends it to 70.
-    let got = store.acquire_lease(&t, &r1, TTL, at(10)).await.expect("acquire");
+    let got = store
+        .acquire_lease(&t, &r1, TTL, at(10))
+        .await
+        .expect("acquire");
     assert_eq!(got, acquired);
-    assert_eq!(store.lease_holder(&t, at(65)).await.expect("holder"), Some(r1.clone()));
+    assert_eq!(
+        store.lease_holder(&t, at(65)).await.expect("holder"),
+        Some(r1.clone())
+    );
 
     // Only the holder renews: now until 80.
-    assert!(!store.renew_lease(&t, &r2, TTL, at(20)).await.expect("renew"));
-    assert!(store.renew_lease(&t, &r1, TTL, at(20)).await.expect("renew"));
-    assert_eq!(store.lease_holder(&t, at(79)).await.expect("holder"), Some(r1.clone()));
-    let got = store.acquire_lease(&t, &r2, TTL, at(79)).await.expect("acquire");
+    assert!(!store
+        .renew_lease(&t, &r2, TTL, at(20))
+        .await
+        .expect("renew"));
+    assert!(store
+        .renew_lease(&t, &r1, TTL, at(20))
+        .await
+        .expect("renew"));
+    assert_eq!(
+        store.lease_holder(&t, at(79)).await.expect("holder"),
+        Some(r1.clone())
+    );
+    let got = store
+        .acquire_lease(&t, &r2, TTL, at(79))
+        .await
+        .expect("acquire");
     assert_eq!(got, LeaseOutcome::HeldBy(r1.clone()));
 
     // Expired at exactly `expires_at`: no holder, no renewal, and a takeover names r1.
     assert_eq!(store.lease_holder(&t, at(80)).await.expect("holder"), None);
-    assert!(!store.renew_lease(&t, &r1, TTL, at(80)).await.expect("renew"));
-    let got = store.acquire_lease(&t, &r2, TTL, at(80)).await.expect("acquire");
+    assert!(!store
+        .renew_lease(&t, &r1, TTL, at(80))
+        .await
+        .expect("renew"));
+    let got = store
+        .acquire_lease(&t, &r2, TTL, at(80))
+        .await
+        .expect("acquire");
     assert_eq!(
         got,
         LeaseOutcome::Acquired {
             expired_run: Some(r1.clone())
         }
     );
-    assert_eq!(store.lease_holder(&t, at(80)).await.expect("holder"), Some(r2.clone()));
+    assert_eq!(
+        store.lease_holder(&t, at(80)).await.expect("holder"),
+        Some(r2.clone())
+    );
 
     // Releasing someone else's lease does nothing; the holder's release frees it.
     store.release_lease(&t, &r1).await.expect("release");
-    assert_eq!(store.lease_holder(&t, at(81)).await.expect("holder"), Some(r2.clone()));
+    assert_eq!(
+        store.lease_holder(&t, at(81)).await.expect("holder"),
+        Some(r2.clone())
+    );
     store.release_lease(&t, &r2).await.expect("release");
     assert_eq!(store.lease_holder(&t, at(81)).await.expect("holder"), None);
-    store.release_lease(&t, &r2).await.expect("releasing twice succeeds");
-    let got = store.acquire_lease(&t, &r3, TTL, at(81)).await.expect("acquire");
-    assert_eq!(got, acquired, "a released lease is free, with no expired run");
+    store
+        .release_lease(&t, &r2)
+        .await
+        .expect("releasing twice succeeds");
+    let got = store
+        .acquire_lease(&t, &r3, TTL, at(81))
+        .await
+        .expect("acquire");
+    assert_eq!(
+        got, acquired,
+        "a released lease is free, with no expired run"
+    );
 
     store.delete_tenant(&t).await.expect("delete tenant");
     assert_eq!(store.lease_holder(&t, at(82)).await.expect("holder"), None);
@@ -82,7 +130,10 @@ pub async fn concurrent_acquire_has_one_winner(store: &dyn Store) {
             other => panic!("round {round}: exactly one acquire must win, got {other:?}"),
         };
         assert_eq!(loser_saw, winner, "the loser is told who won");
-        assert_eq!(store.lease_holder(&t, now).await.expect("holder"), Some(winner));
+        assert_eq!(
+            store.lease_holder(&t, now).await.expect("holder"),
+            Some(winner)
+        );
         store.delete_tenant(&t).await.expect("delete tenant");
     }
 }

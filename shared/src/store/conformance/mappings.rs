@@ -70,7 +70,10 @@ pub async fn mappings_upsert_delete_and_paging(store: &dyn Store) {
     assert_eq!(pages.len(), 13, "1,234 mappings are 13 pages of 100");
     assert_eq!(pages[12].len(), 34);
     let listed: Vec<Mapping> = pages.into_iter().flatten().collect();
-    assert_eq!(listed, want, "pages hold every mapping once, in object id order");
+    assert_eq!(
+        listed, want,
+        "pages hold every mapping once, in object id order"
+    );
     assert_eq!(store.all_mappings(&t).await.expect("all"), want);
 
     // Upsert: same object id, new value (a pending create turning into another state).
@@ -91,7 +94,10 @@ pub async fn mappings_upsert_delete_and_paging(store: &dyn Store) {
         .await
         .expect("deleting a missing mapping succeeds");
     let pages = all_pages(store, &t, 600).await;
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![600, 600]);
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![600, 600]
+    );
     let left: Vec<String> = pages
         .iter()
         .flatten()

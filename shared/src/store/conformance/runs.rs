@@ -84,7 +84,10 @@ pub async fn runs_newest_first_paging(store: &dyn Store) {
     let want_order: Vec<String> = want.iter().map(|r| r.run_id.to_string()).collect();
     assert_eq!(
         want_order,
-        ["r-o", "r-c", "r-a", "r-b", "r-d", "r-m", "r-e", "r-f", "r-g", "r-h", "r-i", "r-n", "r-j", "r-k", "r-l"]
+        [
+            "r-o", "r-c", "r-a", "r-b", "r-d", "r-m", "r-e", "r-f", "r-g", "r-h", "r-i", "r-n",
+            "r-j", "r-k", "r-l"
+        ]
     );
     for limit in [4, 2, 15, 1000] {
         let (listed, pages) = list_all(store, &t, limit).await;
@@ -95,7 +98,10 @@ pub async fn runs_newest_first_paging(store: &dyn Store) {
     }
 
     for record in &records {
-        let got = store.get_run(&t, &record.summary.run_id).await.expect("get");
+        let got = store
+            .get_run(&t, &record.summary.run_id)
+            .await
+            .expect("get");
         assert_eq!(got.as_ref(), Some(record));
     }
     let missing = RunId::parse("r-missing").expect("valid");
@@ -107,7 +113,10 @@ pub async fn runs_newest_first_paging(store: &dyn Store) {
     finished.summary.finished_at = Some(finished.summary.started_at + TimeDelta::seconds(5));
     finished.summary.summary = "1 new, 0 updated, 0 removed".into();
     store.put_run(&t, &finished).await.expect("upsert");
-    let got = store.get_run(&t, &finished.summary.run_id).await.expect("get");
+    let got = store
+        .get_run(&t, &finished.summary.run_id)
+        .await
+        .expect("get");
     assert_eq!(got.as_ref(), Some(&finished));
     let (listed, _) = list_all(store, &t, 100).await;
     assert_eq!(listed.len(), 15, "an upsert adds no run");

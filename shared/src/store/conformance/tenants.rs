@@ -14,7 +14,11 @@ pub async fn tenants_crud(store: &dyn Store) {
 
     let mut t = tenant(&id, TenantState::Disconnected, None);
     store.put_tenant(&t).await.expect("put");
-    let got = store.get_tenant(&id).await.expect("get").expect("tenant was put");
+    let got = store
+        .get_tenant(&id)
+        .await
+        .expect("get")
+        .expect("tenant was put");
     assert_same_tenant(&got, &t);
 
     // Upsert: every field of the second put wins.
@@ -71,7 +75,10 @@ pub async fn tenants_paging(store: &dyn Store) {
         }
         assert!(pages < 1_000_000, "paging never ends");
     }
-    assert!(pages >= 3, "seven tenants take at least three pages of three");
+    assert!(
+        pages >= 3,
+        "seven tenants take at least three pages of three"
+    );
     assert!(
         listed.windows(2).all(|w| w[0] < w[1]),
         "tenants are listed once each, in id order"
@@ -101,8 +108,7 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
     let at = |secs: i64| Some(base + TimeDelta::seconds(secs));
     let make = |label: &str| unique_tenant(&format!("due-{label}"));
     let (a, b, c) = (make("a"), make("b"), make("c"));
-    let (paused, disconnected, unscheduled, later) =
-        (make("p"), make("d"), make("u"), make("l"));
+    let (paused, disconnected, unscheduled, later) = (make("p"), make("d"), make("u"), make("l"));
     let all = [
         (&a, TenantState::Active, at(3)),
         (&b, TenantState::Active, at(1)),
@@ -129,7 +135,11 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
     let due = mine(store.due_tenants(now, 100).await.expect("due"));
     assert_eq!(due, vec![b.clone(), c.clone(), a.clone()]);
     let first_two = store.due_tenants(now, 2).await.expect("due");
-    assert_eq!(first_two, vec![b.clone(), c.clone()], "limit keeps the soonest");
+    assert_eq!(
+        first_two,
+        vec![b.clone(), c.clone()],
+        "limit keeps the soonest"
+    );
     let before = mine(store.due_tenants(base, 100).await.expect("due"));
     assert!(before.is_empty(), "nothing of ours is due before its time");
 
