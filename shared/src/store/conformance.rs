@@ -1,0 +1,129 @@
+//! The behaviour every [`Store`] implementation must show. Each `pub async fn` checks one
+//! behaviour and panics (as a test assertion) when the store gets it wrong; [`run_all`] runs
+//! them all. Tenant ids carry a random suffix and every check deletes what it wrote, so the
+//! suite can run against a shared database (a DynamoDB table, say).
+
+mod isolation;
+mod lease;
+mod mappings;
+mod runs;
+mod tenants;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rand::Rng;
+
+use crate::domain::{
+    ExtensionId, Mapping, MappingLink, NewExtension, ObjectId, RunId, RunRecord, RunSummary,
+    Tenant, TenantId, TenantState, Trigger, MANAGED_BY,
+};
+use crate::ports::Store;
+
+pub use isolation::tenant_isolation;
+pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
+pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
+pub use runs::runs_newest_first_paging;
+pub use tenants::{due_tenants_order_and_state, tenants_crud, tenants_paging};
+
+/// Runs every check of the suite, one after the other.
+pub async fn run_all(store: &dyn Store) {
+    tenants_crud(store).await;
+    tenants_paging(store).await;
+    due_tenants_order_and_state(store).await;
+    mappings_upsert_delete_and_paging(store).await;
+    mapping_pages_are_clamped(store).await;
+    runs_newest_first_paging(store).await;
+    lease_lifecycle(store).await;
+    concurrent_acquire_has_one_winner(store).await;
+    tenant_isolation(store).await;
+}
+
+/// A random hex suffix, so that concurrent or repeated runs never share ids.
+fn random_suffix() -> String {
+    format!("{:016x}", rand::rng().random::<u64>())
+}
+
+/// A tenant id no other run of the suite uses: `conf-{label}-{random}`.
+pub fn unique_tenant(label: &str) -> TenantId {
+    tenant_id(&format!("conf-{label}-{}", random_suffix()))
+}
+
+fn tenant_id(raw: &str) -> TenantId {
+    TenantId::parse(raw).expect("the suite builds valid tenant ids")
+}
+
+fn object_id(raw: &str) -> ObjectId {
+    ObjectId::parse(raw).expect("the suite builds valid object ids")
+}
+
+fn run_id(raw: &str) -> RunId {
+    RunId::parse(raw).expect("the suite builds valid run ids")
+}
+
+/// A fixed instant, so that checks do not depend on the clock.
+fn base_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2031, 3, 14, 15, 9, 26)
+        .single()
+        .expect("a valid date")
+}
+
+fn tenant(id: &TenantId, state: TenantState, next_sync_at: Option<DateTime<Utc>>) -> Tenant {
+    let mut tenant = Tenant::new(id.clone(), base_time());
+    tenant.state = state;
+    tenant.next_sync_at = next_sync_at;
+    tenant
+}
+
+/// Tenant has no `PartialEq`: compare what the store keeps, the JSON form.
+fn assert_same_tenant(got: &Tenant, want: &Tenant) {
+    assert_eq!(
+        serde_json::to_value(got).expect("tenant serializes"),
+        serde_json::to_value(want).expect("tenant serializes"),
+        "stored tenant differs from what was put"
+    );
+}
+
+fn linked_mapping(object: &str, n: usize) -> Mapping {
+    Mapping {
+        object_id: object_id(object),
+        link: MappingLink::Linked {
+            extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
+            disabled_by_sync: n.is_multiple_of(7),
+        },
+        number: format!("{}", 1000 + n),
+        first_name: Some(format!("First{n}")),
+        last_name: (!n.is_multiple_of(3)).then(|| format!("Last{n}")),
+        email: Some(format!("user{n}@example.com")),
+        last_synced_at: base_time() + chrono::TimeDelta::seconds(n as i64),
+    }
+}
+
+fn pending_mapping(object: &str, number: &str) -> Mapping {
+    Mapping {
+        object_id: object_id(object),
+        link: MappingLink::Pending {
+            idempotency_key: format!("key-{object}"),
+            request: NewExtension {
+                number: number.to_string(),
+                first_name: Some("Pen".into()),
+                last_name: Some("Ding".into()),
+                email: Some("pending@example.com".into()),
+                mobile: None,
+                managed_by: MANAGED_BY.to_string(),
+            },
+        },
+        number: number.to_string(),
+        first_name: Some("Pen".into()),
+        last_name: Some("Ding".into()),
+        email: Some("pending@example.com".into()),
+        last_synced_at: base_time(),
+    }
+}
+
+fn run_record(id: &RunId, started_at: DateTime<Utc>) -> RunRecord {
+    RunRecord {
+        summary: RunSummary::started(id.clone(), Trigger::Schedule, started_at),
+        plan: None,
+        apply_conflicts: Vec::new(),
+        errors: Vec::new(),
+    }
+}

@@ -1,0 +1,157 @@
+//! Tenants: CRUD, id-ordered paging, and which tenants are due.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use rand::Rng;
+
+use super::{assert_same_tenant, random_suffix, tenant, tenant_id, unique_tenant};
+use crate::domain::{PbxEndpoint, RunSummary, TenantId, TenantState, Trigger};
+use crate::ports::Store;
+
+/// Put, get, upsert and delete one tenant; absent tenants read as `None`.
+pub async fn tenants_crud(store: &dyn Store) {
+    let id = unique_tenant("crud");
+    assert!(store.get_tenant(&id).await.expect("get").is_none());
+
+    let mut t = tenant(&id, TenantState::Disconnected, None);
+    store.put_tenant(&t).await.expect("put");
+    let got = store
+        .get_tenant(&id)
+        .await
+        .expect("get")
+        .expect("tenant was put");
+    assert_same_tenant(&got, &t);
+
+    // Upsert: every field of the second put wins.
+    t.state = TenantState::Active;
+    t.next_sync_at = Some(super::base_time() + TimeDelta::nanoseconds(123_456_789));
+    t.pbx = Some(PbxEndpoint {
+        base_url: "https://pbx.example.com/api".into(),
+    });
+    t.last_run = Some(RunSummary::started(
+        super::run_id("run-crud"),
+        Trigger::Manual,
+        super::base_time(),
+    ));
+    store.put_tenant(&t).await.expect("second put");
+    let got = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_same_tenant(&got, &t);
+
+    store.delete_tenant(&id).await.expect("delete");
+    assert!(store.get_tenant(&id).await.expect("get").is_none());
+    // Deleting what is gone succeeds.
+    store.delete_tenant(&id).await.expect("second delete");
+}
+
+/// Seven tenants listed 3 at a time: every tenant once, in id order, across several pages,
+/// and the last page has no cursor. Other tenants of a shared database may be interleaved.
+pub async fn tenants_paging(store: &dyn Store) {
+    let prefix = format!("conf-page-{}", random_suffix());
+    // Put out of order, so that insertion order cannot pass for id order.
+    let ids: Vec<TenantId> = [4, 0, 6, 2, 5, 1, 3]
+        .iter()
+        .map(|i| tenant_id(&format!("{prefix}-{i}")))
+        .collect();
+    for id in &ids {
+        store
+            .put_tenant(&tenant(id, TenantState::Paused, None))
+            .await
+            .expect("put");
+    }
+
+    let mut listed: Vec<TenantId> = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_tenants(3, cursor.as_deref())
+            .await
+            .expect("list_tenants");
+        pages += 1;
+        assert!(page.items.len() <= 3, "a page holds at most `limit` items");
+        listed.extend(page.items.into_iter().map(|t| t.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 1_000_000, "paging never ends");
+    }
+    assert!(
+        pages >= 3,
+        "seven tenants take at least three pages of three"
+    );
+    assert!(
+        listed.windows(2).all(|w| w[0] < w[1]),
+        "tenants are listed once each, in id order"
+    );
+    let mine: Vec<&TenantId> = listed
+        .iter()
+        .filter(|id| id.as_str().starts_with(&prefix))
+        .collect();
+    let mut want: Vec<&TenantId> = ids.iter().collect();
+    want.sort();
+    assert_eq!(mine, want);
+
+    for id in &ids {
+        store.delete_tenant(id).await.expect("delete");
+    }
+}
+
+/// Only active tenants with `next_sync_at <= now` are due, soonest first, up to `limit`.
+pub async fn due_tenants_order_and_state(store: &dyn Store) {
+    // A random base in 1971..2001: far before any real tenant's schedule and unlikely to
+    // overlap another run of the suite, so the first due tenants are ours.
+    let offset = rand::rng().random_range(0..946_000_000i64);
+    let base: DateTime<Utc> = Utc
+        .timestamp_opt(31_536_000 + offset, 0)
+        .single()
+        .expect("valid time");
+    let at = |secs: i64| Some(base + TimeDelta::seconds(secs));
+    let make = |label: &str| unique_tenant(&format!("due-{label}"));
+    let (a, b, c) = (make("a"), make("b"), make("c"));
+    let (paused, disconnected, unscheduled, later) = (make("p"), make("d"), make("u"), make("l"));
+    let all = [
+        (&a, TenantState::Active, at(3)),
+        (&b, TenantState::Active, at(1)),
+        (&c, TenantState::Active, at(2)),
+        (&paused, TenantState::Paused, at(0)),
+        (&disconnected, TenantState::Disconnected, at(0)),
+        (&unscheduled, TenantState::Active, None),
+        (&later, TenantState::Active, at(3600)),
+    ];
+    for (id, state, next) in &all {
+        store
+            .put_tenant(&tenant(id, *state, *next))
+            .await
+            .expect("put");
+    }
+    let now = base + TimeDelta::seconds(3);
+    let mine = |ids: Vec<TenantId>| -> Vec<TenantId> {
+        ids.into_iter()
+            .filter(|id| all.iter().any(|(own, _, _)| *own == id))
+            .collect()
+    };
+
+    // `a` is due exactly at `now`: "at or before".
+    let due = mine(store.due_tenants(now, 100).await.expect("due"));
+    assert_eq!(due, vec![b.clone(), c.clone(), a.clone()]);
+    let first_two = store.due_tenants(now, 2).await.expect("due");
+    assert_eq!(
+        first_two,
+        vec![b.clone(), c.clone()],
+        "limit keeps the soonest"
+    );
+    let before = mine(store.due_tenants(base, 100).await.expect("due"));
+    assert!(before.is_empty(), "nothing of ours is due before its time");
+
+    // Pausing takes a due tenant out.
+    store
+        .put_tenant(&tenant(&c, TenantState::Paused, at(2)))
+        .await
+        .expect("pause");
+    let due = mine(store.due_tenants(now, 100).await.expect("due"));
+    assert_eq!(due, vec![b.clone(), a.clone()]);
+
+    for (id, _, _) in &all {
+        store.delete_tenant(id).await.expect("delete");
+    }
+}

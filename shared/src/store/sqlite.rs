@@ -1,0 +1,386 @@
+//! [`SqliteStore`]: the `Store` of local mode, one SQLite file.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::keys::{decode_cursor, encode_cursor, time_key};
+use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
+use super::{clamp_page_size, sqlite_lease, sqlite_schema};
+use crate::domain::{
+    Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
+};
+use crate::error::StoreError;
+use crate::ports::{LeaseOutcome, Page, Store};
+
+/// One connection behind a mutex: SQLite writes one transaction at a time anyway, and the
+/// mutex makes every call (lease decisions included) atomic within the process. Calls run on
+/// tokio's blocking pool so that they never stall the async workers.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to
+    /// date. The parent directory must exist.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::prepared(Connection::open(path)?)
+    }
+
+    /// A private database that lives as long as this store (tests, previews).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::prepared(Connection::open_in_memory()?)
+    }
+
+    fn prepared(mut conn: Connection) -> Result<Self, StoreError> {
+        sqlite_schema::prepare(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock leaves no half-done write: an open transaction
+            // rolls back when dropped. So a poisoned lock is safe to take over.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+}
+
+/// Semantics beyond the trait's words:
+/// - listings take `limit` clamped to 1..=1000 ([`super::MAX_PAGE_SIZE`]); `next_cursor` is
+///   `None` exactly on the last page; a cursor that this store did not make is an error;
+/// - ids sort by their UTF-8 bytes; runs sort newest `started_at` first, then by run id;
+/// - every `put_*` is an upsert; deleting something absent succeeds.
+#[async_trait]
+impl Store for SqliteStore {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let state = state_key(tenant.state);
+        let next = tenant.next_sync_at.map(time_key).transpose()?;
+        let body = serde_json::to_string(tenant)?;
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO tenants (id, state, next_sync_at, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+                     next_sync_at = excluded.next_sync_at, body = excluded.body",
+            )?
+            .execute(params![id, state, next, body])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.to_string();
+        let body: Option<String> = self
+            .with_conn(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM tenants WHERE id = ?1")?
+                    .query_row([id], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    /// Tenants in id order; the cursor holds the last id of the previous page.
+    async fn list_tenants(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Tenant>, StoreError> {
+        let limit = clamp_page_size(limit);
+        let cursor = cursor.map(str::to_string);
+        self.with_conn(move |conn| {
+            key_page(
+                conn,
+                // No tenant column: `?1` stays unused (SQLite counts parameters by highest index).
+                "SELECT id, body FROM tenants WHERE id > ?2 ORDER BY id LIMIT ?3",
+                "",
+                cursor,
+                limit,
+            )
+        })
+        .await
+    }
+
+    /// Active tenants with `next_sync_at <= now`, soonest first, ties by id. Tenants without
+    /// a `next_sync_at` are never due.
+    async fn due_tenants(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        let now = time_key(now)?;
+        let limit = clamp_page_size(limit) as i64;
+        let ids: Vec<String> = self
+            .with_conn(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id FROM tenants WHERE state = ?1 AND next_sync_at <= ?2
+                     ORDER BY next_sync_at, id LIMIT ?3",
+                )?;
+                let rows = stmt
+                    .query_map(params![state_key(TenantState::Active), now, limit], |row| {
+                        row.get(0)
+                    })?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        ids.into_iter()
+            .map(|id| parse_id(id, TenantId::parse))
+            .collect()
+    }
+
+    /// Removes the tenant row, its mappings, runs and lease in one transaction.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM mappings WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM runs WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM leases WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Every mapping of the tenant, in object id order.
+    async fn all_mappings(&self, tenant: &TenantId) -> Result<Vec<Mapping>, StoreError> {
+        let tenant = tenant.to_string();
+        let bodies: Vec<String> = self
+            .with_conn(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT body FROM mappings WHERE tenant = ?1 ORDER BY object_id",
+                )?;
+                let rows = stmt
+                    .query_map([tenant], |row| row.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        from_json(bodies)
+    }
+
+    /// Mappings in object id order; the cursor holds the last object id of the previous page.
+    async fn list_mappings(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError> {
+        let tenant = tenant.to_string();
+        let limit = clamp_page_size(limit);
+        let cursor = cursor.map(str::to_string);
+        self.with_conn(move |conn| {
+            key_page(
+                conn,
+                "SELECT object_id, body FROM mappings WHERE tenant = ?1 AND object_id > ?2
+                 ORDER BY object_id LIMIT ?3",
+                &tenant,
+                cursor,
+                limit,
+            )
+        })
+        .await
+    }
+
+    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let object_id = mapping.object_id.to_string();
+        let body = serde_json::to_string(mapping)?;
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO mappings (tenant, object_id, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant, object_id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![tenant, object_id, body])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_mapping(
+        &self,
+        tenant: &TenantId,
+        object_id: &ObjectId,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let object_id = object_id.to_string();
+        self.with_conn(move |conn| {
+            conn.prepare_cached("DELETE FROM mappings WHERE tenant = ?1 AND object_id = ?2")?
+                .execute(params![tenant, object_id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_run(&self, tenant: &TenantId, run: &RunRecord) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        let run_id = run.summary.run_id.to_string();
+        let started_at = time_key(run.summary.started_at)?;
+        // The summary gets its own column so that listing runs never parses whole plans.
+        let summary = serde_json::to_string(&run.summary)?;
+        let body = serde_json::to_string(run)?;
+        self.with_conn(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO runs (tenant, run_id, started_at, summary, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, run_id) DO UPDATE SET started_at = excluded.started_at,
+                     summary = excluded.summary, body = excluded.body",
+            )?
+            .execute(params![tenant, run_id, started_at, summary, body])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let tenant = tenant.to_string();
+        let run_id = run_id.to_string();
+        let body: Option<String> = self
+            .with_conn(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT body FROM runs WHERE tenant = ?1 AND run_id = ?2")?
+                    .query_row(params![tenant, run_id], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    /// Newest `started_at` first; runs that started at the same instant in run id order.
+    /// The cursor holds both keys of the last run of the previous page.
+    async fn list_runs(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<RunSummary>, StoreError> {
+        let tenant = tenant.to_string();
+        let limit = clamp_page_size(limit);
+        let after = cursor.map(|c| decode_cursor(c, 2)).transpose()?;
+        let (rows, more) = self
+            .with_conn(move |conn| {
+                let fetch = (limit + 1) as i64;
+                let map = |row: &rusqlite::Row<'_>| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get(2)?,
+                    ))
+                };
+                let rows = match after {
+                    None => conn
+                        .prepare_cached(
+                            "SELECT started_at, run_id, summary FROM runs WHERE tenant = ?1
+                             ORDER BY started_at DESC, run_id LIMIT ?2",
+                        )?
+                        .query_map(params![tenant, fetch], map)?
+                        .collect::<Result<Vec<(String, String, String)>, _>>()?,
+                    Some(keys) => conn
+                        .prepare_cached(
+                            "SELECT started_at, run_id, summary FROM runs WHERE tenant = ?1
+                               AND (started_at < ?2 OR (started_at = ?2 AND run_id > ?3))
+                             ORDER BY started_at DESC, run_id LIMIT ?4",
+                        )?
+                        .query_map(params![tenant, keys[0], keys[1], fetch], map)?
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
+                Ok(split_page(rows, limit))
+            })
+            .await?;
+        let next_cursor = match rows.last() {
+            Some((started_at, run_id, _)) if more => Some(encode_cursor(&[started_at, run_id])),
+            _ => None,
+        };
+        let items = from_json(rows.into_iter().map(|(_, _, summary)| summary).collect())?;
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Succeeds when there is no lease, when it expired (`expires_at <= now`: the old holder
+    /// is returned as `expired_run`), or when `run_id` already holds it (then it is extended,
+    /// with no `expired_run`). Decided and written in one immediate transaction, so two
+    /// acquirers, even in two processes, never both succeed.
+    async fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        let now_key = time_key(now)?;
+        let expires = sqlite_lease::expiry_key(now, ttl)?;
+        self.with_conn(move |conn| {
+            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
+        })
+        .await
+    }
+
+    /// Extends the lease to `now + ttl` only if `run_id` holds it and it has not expired.
+    async fn renew_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        let now_key = time_key(now)?;
+        let expires = sqlite_lease::expiry_key(now, ttl)?;
+        self.with_conn(move |conn| sqlite_lease::renew(conn, &tenant, &run_id, &now_key, &expires))
+            .await
+    }
+
+    /// Deletes the lease only if `run_id` holds it (expired or not).
+    async fn release_lease(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        self.with_conn(move |conn| sqlite_lease::release(conn, &tenant, &run_id))
+            .await
+    }
+
+    /// The holder of a lease with `expires_at > now`.
+    async fn lease_holder(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError> {
+        let tenant = tenant.to_string();
+        let now_key = time_key(now)?;
+        self.with_conn(move |conn| sqlite_lease::holder(conn, &tenant, &now_key))
+            .await
+    }
+}
+
+#[cfg(test)]
+#[path = "sqlite_tests.rs"]
+mod tests;

@@ -1,0 +1,78 @@
+//! The SQLite schema and its versions (`PRAGMA user_version`), so that later releases can
+//! migrate a state file in place.
+
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+
+/// The schema version this code writes and reads.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every row is keyed by tenant first. Domain values are JSON in `body`; only what a query
+/// filters or sorts on is a column. Times are fixed-width RFC 3339 text (see `keys::time_key`).
+const SCHEMA_V1: &str = "
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY NOT NULL,
+    state TEXT NOT NULL,
+    next_sync_at TEXT,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX tenants_due ON tenants (state, next_sync_at);
+
+CREATE TABLE mappings (
+    tenant TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, object_id)
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+    tenant TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, run_id)
+);
+CREATE INDEX runs_newest ON runs (tenant, started_at DESC, run_id);
+
+CREATE TABLE leases (
+    tenant TEXT PRIMARY KEY NOT NULL,
+    run_id TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
+pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run beside the writer. An in-memory database answers "memory": fine.
+    let _mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    // With WAL, NORMAL survives a process crash; only an OS crash may lose the last commits.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "the state database has schema version {version}, newer than this release \
+             understands ({SCHEMA_VERSION}): upgrade dirsync"
+        )));
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_V1)?;
+    }
+    // Later versions add their steps here: `if version < 2 { ... }`.
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}

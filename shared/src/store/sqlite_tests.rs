@@ -1,0 +1,142 @@
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::domain::{ExtensionId, MappingLink, RunSummary, TenantState, Trigger};
+use crate::store::conformance;
+
+fn tenant_id(raw: &str) -> TenantId {
+    TenantId::parse(raw).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_passes_conformance() {
+    let memory = SqliteStore::in_memory().unwrap();
+    conformance::run_all(&memory).await;
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let file = SqliteStore::open(&path).unwrap();
+    conformance::run_all(&file).await;
+
+    // Data outlives the store: write, drop, reopen.
+    let id = tenant_id("persisted");
+    let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let mut tenant = Tenant::new(id.clone(), now);
+    tenant.state = TenantState::Active;
+    tenant.next_sync_at = Some(now);
+    file.put_tenant(&tenant).await.unwrap();
+    let mapping = Mapping {
+        object_id: ObjectId::parse("obj-1").unwrap(),
+        link: MappingLink::Linked {
+            extension_id: ExtensionId::parse("ext-1").unwrap(),
+            disabled_by_sync: false,
+        },
+        number: "101".into(),
+        first_name: Some("Ann".into()),
+        last_name: None,
+        email: Some("ann@example.com".into()),
+        last_synced_at: now,
+    };
+    file.put_mapping(&id, &mapping).await.unwrap();
+    let run_id = RunId::parse("run-1").unwrap();
+    let run = RunRecord {
+        summary: RunSummary::started(run_id.clone(), Trigger::Manual, now),
+        plan: None,
+        apply_conflicts: vec![],
+        errors: vec![],
+    };
+    file.put_run(&id, &run).await.unwrap();
+    let ttl = Duration::from_secs(60);
+    file.acquire_lease(&id, &run_id, ttl, now).await.unwrap();
+    drop(file);
+
+    let reopened = SqliteStore::open(&path).unwrap();
+    let got = reopened.get_tenant(&id).await.unwrap().unwrap();
+    assert_eq!(got.next_sync_at, Some(now));
+    assert_eq!(
+        reopened.due_tenants(now, 10).await.unwrap(),
+        vec![id.clone()]
+    );
+    assert_eq!(reopened.all_mappings(&id).await.unwrap(), vec![mapping]);
+    assert_eq!(reopened.get_run(&id, &run_id).await.unwrap(), Some(run));
+    assert_eq!(reopened.lease_holder(&id, now).await.unwrap(), Some(run_id));
+}
+
+#[test]
+fn file_store_uses_wal_and_records_its_schema_version() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, sqlite_schema::SCHEMA_VERSION);
+    drop(conn);
+    // Opening again keeps the schema (no "table exists" error).
+    drop(SqliteStore::open(&path).unwrap());
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}
+
+#[tokio::test]
+async fn foreign_cursors_are_errors_not_panics() {
+    let store = SqliteStore::in_memory().unwrap();
+    let id = tenant_id("acme");
+    for bad in ["%%%", "", "/w"] {
+        assert!(store.list_tenants(10, Some(bad)).await.is_err(), "{bad}");
+        assert!(
+            store.list_mappings(&id, 10, Some(bad)).await.is_err(),
+            "{bad}"
+        );
+        assert!(store.list_runs(&id, 10, Some(bad)).await.is_err(), "{bad}");
+    }
+    // Valid base64 of one key is not a run cursor, which holds two.
+    let one_part = crate::store::keys::encode_cursor(&["acme"]);
+    assert!(store.list_runs(&id, 10, Some(&one_part)).await.is_err());
+}
+
+/// Two processes on one state file are two connections: the lease must still have one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_connections_to_one_file_never_both_acquire() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let (one, two) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    let ttl = Duration::from_secs(60);
+    let (a, b) = (
+        RunId::parse("run-a").unwrap(),
+        RunId::parse("run-b").unwrap(),
+    );
+    for round in 0..200 {
+        let t = tenant_id(&format!("race-{round}"));
+        let (first, second) = tokio::join!(
+            one.acquire_lease(&t, &a, ttl, now),
+            two.acquire_lease(&t, &b, ttl, now),
+        );
+        let wins = [first.unwrap(), second.unwrap()]
+            .iter()
+            .filter(|o| matches!(o, LeaseOutcome::Acquired { .. }))
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
