@@ -9,7 +9,7 @@ use dirsync::domain::{
     Trigger,
 };
 use dirsync::pbx::PbxSimulator;
-use dirsync::ports::{Secrets, Store, TenantSecrets};
+use dirsync::ports::{Secrets, Store};
 use dirsync::sync::SyncEngine;
 use rand::distr::{Alphanumeric, SampleString};
 
