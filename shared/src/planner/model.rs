@@ -1,0 +1,281 @@
+//! Test helpers: fixtures, and a small model that applies a plan to the mappings and the
+//! extensions the way the engine and a PBX would.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{plan, PlanInput};
+use crate::domain::config::{
+    DirectoryConfig, FieldSources, LdapFlavor, LdifConfig, OnRemove, ProviderConfig, RemoveReason,
+};
+use crate::domain::extension::{Extension, NewExtension, MANAGED_BY};
+use crate::domain::ids::{ExtensionId, ObjectId};
+use crate::domain::mapping::{Mapping, MappingLink};
+use crate::domain::plan::Plan;
+use crate::domain::user::{Coverage, DirectoryUser, Snapshot, UserState};
+
+pub fn oid(id: &str) -> ObjectId {
+    ObjectId::parse(id).unwrap()
+}
+
+pub fn eid(id: &str) -> ExtensionId {
+    ExtensionId::parse(id).unwrap()
+}
+
+/// An LDIF config with every default: attribute numbers, all removal reasons, delete.
+pub fn config() -> DirectoryConfig {
+    let json = serde_json::json!({ "provider": { "type": "ldif", "path": "/tmp/x.ldif" } });
+    let mut config: DirectoryConfig = serde_json::from_value(json).unwrap();
+    config.fields = FieldSources::default();
+    config.remove_when = RemoveReason::all();
+    config.on_remove = OnRemove::Delete;
+    debug_assert!(matches!(
+        config.provider,
+        ProviderConfig::Ldif(LdifConfig {
+            flavor: LdapFlavor::Openldap,
+            ..
+        })
+    ));
+    config
+}
+
+/// An active, in-scope user "First Last" with an email and an extension attribute.
+pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
+    DirectoryUser {
+        object_id: oid(id),
+        first_name: Some(first.to_string()),
+        last_name: Some("Last".to_string()),
+        email: Some(email.to_string()),
+        mobile: None,
+        extension: Some(extension.to_string()),
+        state: UserState::Active,
+        in_scope: true,
+        dn: None,
+        groups: Vec::new(),
+    }
+}
+
+pub fn ext(id: &str, number: &str, first: &str, email: &str) -> Extension {
+    Extension {
+        id: eid(id),
+        number: number.to_string(),
+        first_name: Some(first.to_string()),
+        last_name: Some("Last".to_string()),
+        email: Some(email.to_string()),
+        mobile: None,
+        enabled: true,
+        managed_by: Some(MANAGED_BY.to_string()),
+    }
+}
+
+pub fn epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH
+}
+
+pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
+    Mapping {
+        object_id: oid(id),
+        link: MappingLink::Linked {
+            extension_id: eid(ext_id),
+            disabled_by_sync: false,
+        },
+        number: number.to_string(),
+        first_name: Some(format!("mapped {id}")),
+        last_name: None,
+        email: None,
+        last_synced_at: epoch(),
+    }
+}
+
+pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
+    Mapping {
+        object_id: oid(id),
+        link: MappingLink::Pending {
+            idempotency_key: format!("key-{id}"),
+            request: NewExtension {
+                number: number.to_string(),
+                first_name: None,
+                last_name: None,
+                email: Some(email.to_string()),
+                mobile: None,
+                managed_by: MANAGED_BY.to_string(),
+            },
+        },
+        number: number.to_string(),
+        first_name: None,
+        last_name: None,
+        email: Some(email.to_string()),
+        last_synced_at: epoch(),
+    }
+}
+
+/// The mappings and extensions of a tenant; `apply` plays a plan on them.
+#[derive(Debug, Clone)]
+pub struct World {
+    pub users: Vec<DirectoryUser>,
+    pub coverage: Coverage,
+    pub complete: bool,
+    pub mappings: Vec<Mapping>,
+    pub extensions: Vec<Extension>,
+    pub config: DirectoryConfig,
+    next_id: usize,
+}
+
+impl World {
+    pub fn new(
+        users: Vec<DirectoryUser>,
+        mappings: Vec<Mapping>,
+        extensions: Vec<Extension>,
+    ) -> Self {
+        Self {
+            users,
+            coverage: Coverage::WholeDirectory,
+            complete: true,
+            mappings,
+            extensions,
+            config: config(),
+            next_id: 0,
+        }
+    }
+
+    pub fn plan(&self) -> Plan {
+        let snapshot = Snapshot {
+            users: self.users.clone(),
+            coverage: self.coverage,
+            complete: self.complete,
+        };
+        plan(&PlanInput {
+            snapshot: &snapshot,
+            mappings: &self.mappings,
+            extensions: &self.extensions,
+            config: &self.config,
+        })
+    }
+
+    pub fn ext(&self, id: &ExtensionId) -> Option<&Extension> {
+        self.extensions.iter().find(|e| &e.id == id)
+    }
+
+    pub fn mapping(&self, id: &str) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.object_id.as_str() == id)
+    }
+
+    /// Applies removals (unless held), then updates, then creates.
+    pub fn apply(&mut self, plan: &Plan) {
+        if !plan.removals_held {
+            for remove in &plan.removes {
+                match remove.action {
+                    OnRemove::Delete => {
+                        self.extensions.retain(|e| e.id != remove.extension_id);
+                        self.mappings.retain(|m| m.object_id != remove.object_id);
+                    }
+                    OnRemove::Keep => self.mappings.retain(|m| m.object_id != remove.object_id),
+                    OnRemove::Disable => {
+                        if let Some(e) = self
+                            .extensions
+                            .iter_mut()
+                            .find(|e| e.id == remove.extension_id)
+                        {
+                            e.enabled = false;
+                        }
+                        for m in self
+                            .mappings
+                            .iter_mut()
+                            .filter(|m| m.object_id == remove.object_id)
+                        {
+                            if let MappingLink::Linked {
+                                disabled_by_sync, ..
+                            } = &mut m.link
+                            {
+                                *disabled_by_sync = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for update in &plan.updates {
+            let Some(e) = self
+                .extensions
+                .iter_mut()
+                .find(|e| e.id == update.extension_id)
+            else {
+                continue;
+            };
+            for (field, [_, new]) in &update.changes {
+                let text = new.as_str().map(str::to_string);
+                match field.as_str() {
+                    "first_name" => e.first_name = text,
+                    "last_name" => e.last_name = text,
+                    "email" => e.email = text,
+                    "mobile" => e.mobile = text,
+                    "enabled" => e.enabled = new == &Value::Bool(true),
+                    other => panic!("unexpected field {other}"),
+                }
+            }
+            let reenabled = update.changes.contains_key("enabled");
+            if update.adopt {
+                self.mappings.push(Mapping {
+                    object_id: update.object_id.clone(),
+                    link: MappingLink::Linked {
+                        extension_id: e.id.clone(),
+                        disabled_by_sync: false,
+                    },
+                    number: e.number.clone(),
+                    first_name: e.first_name.clone(),
+                    last_name: e.last_name.clone(),
+                    email: e.email.clone(),
+                    last_synced_at: epoch(),
+                });
+            } else if reenabled {
+                for m in self
+                    .mappings
+                    .iter_mut()
+                    .filter(|m| m.object_id == update.object_id)
+                {
+                    if let MappingLink::Linked {
+                        disabled_by_sync, ..
+                    } = &mut m.link
+                    {
+                        *disabled_by_sync = false;
+                    }
+                }
+            }
+        }
+        for create in &plan.creates {
+            self.next_id += 1;
+            let id = eid(&format!("new-{:04}", self.next_id));
+            let r = &create.request;
+            self.extensions.push(Extension {
+                id: id.clone(),
+                number: r.number.clone(),
+                first_name: r.first_name.clone(),
+                last_name: r.last_name.clone(),
+                email: r.email.clone(),
+                mobile: r.mobile.clone(),
+                enabled: true,
+                managed_by: Some(r.managed_by.clone()),
+            });
+            let mapping = Mapping {
+                object_id: create.object_id.clone(),
+                link: MappingLink::Linked {
+                    extension_id: id,
+                    disabled_by_sync: false,
+                },
+                number: r.number.clone(),
+                first_name: r.first_name.clone(),
+                last_name: r.last_name.clone(),
+                email: r.email.clone(),
+                last_synced_at: epoch(),
+            };
+            match self
+                .mappings
+                .iter_mut()
+                .find(|m| m.object_id == create.object_id)
+            {
+                Some(existing) => *existing = mapping,
+                None => self.mappings.push(mapping),
+            }
+        }
+    }
+}
