@@ -13,7 +13,9 @@ fn people(n: u32) -> Vec<Person> {
 }
 
 fn find<'a>(exts: &'a [SimExtension], number: &str) -> &'a SimExtension {
-    exts.iter().find(|e| e.number == number).expect("extension with that number")
+    exts.iter()
+        .find(|e| e.number == number)
+        .expect("extension with that number")
 }
 
 fn write_calls(h: &Harness) -> u64 {
@@ -27,7 +29,10 @@ async fn first_sync_creates_then_second_changes_nothing() {
     let first = h.sync().await;
     assert_eq!(first.summary.outcome, Outcome::Success);
     assert_eq!(first.summary.summary, "3 new, 0 updated, 0 removed");
-    assert_eq!(first.summary.new, ["Given1 Family1", "Given2 Family2", "Given3 Family3"]);
+    assert_eq!(
+        first.summary.new,
+        ["Given1 Family1", "Given2 Family2", "Given3 Family3"]
+    );
     let exts = h.simulator.extensions(ACCOUNT);
     assert_eq!(exts.len(), 3);
     let e = find(&exts, "1001");
@@ -39,7 +44,11 @@ async fn first_sync_creates_then_second_changes_nothing() {
     let second = h.sync().await;
     assert_eq!(second.summary.summary, "Everything is up to date");
     assert_eq!(second.summary.counts.unchanged, 3);
-    assert_eq!(write_calls(&h), before, "a no-op sync makes no PBX write call");
+    assert_eq!(
+        write_calls(&h),
+        before,
+        "a no-op sync makes no PBX write call"
+    );
 }
 
 #[tokio::test]
@@ -72,7 +81,10 @@ async fn sync_never_touches_telephony_settings_or_fields_turned_off() {
     let h = Harness::new(&dir, json!({"fields": {"last_name": null}})).await;
     h.sync().await;
     let e = h.simulator.extensions(ACCOUNT).remove(0);
-    assert_eq!(e.last_name, None, "a field turned off is not written at creation");
+    assert_eq!(
+        e.last_name, None,
+        "a field turned off is not written at creation"
+    );
     // An admin sets voicemail, forwarding and a last name by hand on the PBX.
     let mut edited = e.clone();
     edited.voicemail.enabled = true;
@@ -80,7 +92,9 @@ async fn sync_never_touches_telephony_settings_or_fields_turned_off() {
     edited.forwarding.to = Some("+15550000".into());
     edited.did = Some("+14155552101".into());
     edited.last_name = Some("Typed By Admin".into());
-    h.simulator.seed(ACCOUNT, edited.clone()).expect("admin edit");
+    h.simulator
+        .seed(ACCOUNT, edited.clone())
+        .expect("admin edit");
 
     dir[0].given = "Changed".into();
     dir[0].sn = "Directory Family".into();
@@ -103,7 +117,12 @@ async fn removed_user_is_deleted_and_only_theirs() {
     let run = h.sync().await;
     assert_eq!(run.summary.summary, "0 new, 0 updated, 1 removed");
     assert_eq!(run.summary.removed, ["Given3 Family3"]);
-    let numbers: Vec<_> = h.simulator.extensions(ACCOUNT).into_iter().map(|e| e.number).collect();
+    let numbers: Vec<_> = h
+        .simulator
+        .extensions(ACCOUNT)
+        .into_iter()
+        .map(|e| e.number)
+        .collect();
     assert_eq!(numbers.len(), 2);
     assert!(!numbers.contains(&"1003".to_string()));
     assert_eq!(h.store.all_mappings(&h.tenant).await.unwrap().len(), 2);
@@ -144,9 +163,18 @@ async fn manual_extension_with_the_same_number_is_left_alone() {
     let plan = run.plan.unwrap();
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].reason, ConflictReason::NumberTaken);
-    assert_eq!(plan.conflicts[0].holder_extension_id.as_ref().map(|i| i.to_string()), Some(manual_id.clone()));
+    assert_eq!(
+        plan.conflicts[0]
+            .holder_extension_id
+            .as_ref()
+            .map(|i| i.to_string()),
+        Some(manual_id.clone())
+    );
     let after = h.simulator.extensions(ACCOUNT);
-    let kept = after.iter().find(|e| e.id == manual_id).expect("manual extension still there");
+    let kept = after
+        .iter()
+        .find(|e| e.id == manual_id)
+        .expect("manual extension still there");
     assert_eq!(kept.email.as_deref(), Some("frontdesk@example.com"));
     assert_eq!(kept.managed_by, None);
 
@@ -170,7 +198,13 @@ async fn deletion_guard_holds_removals() {
     assert_eq!(run.summary.outcome, Outcome::Held);
     assert_eq!(run.summary.counts.new, 1, "creates still apply");
     assert_eq!(run.summary.counts.removed, 0);
-    assert!(run.summary.summary.ends_with("(3 removals held for approval)"), "{}", run.summary.summary);
+    assert!(
+        run.summary
+            .summary
+            .ends_with("(3 removals held for approval)"),
+        "{}",
+        run.summary.summary
+    );
     assert_eq!(h.simulator.extensions(ACCOUNT).len(), 6, "nothing deleted");
 }
 
@@ -207,7 +241,11 @@ async fn demo_style_skips_are_reported_with_reasons() {
     let h = Harness::new(&dir, json!({})).await;
     let run = h.sync().await;
     let plan = run.plan.unwrap();
-    let reasons: Vec<_> = plan.skipped.iter().map(|s| (s.name.as_str(), s.reason)).collect();
+    let reasons: Vec<_> = plan
+        .skipped
+        .iter()
+        .map(|s| (s.name.as_str(), s.reason))
+        .collect();
     assert_eq!(
         reasons,
         [

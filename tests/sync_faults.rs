@@ -23,11 +23,18 @@ fn people(n: u32) -> Vec<Person> {
 fn assert_converged(exts: &[SimExtension], users: u32) {
     let numbers: HashSet<_> = exts.iter().map(|e| e.number.clone()).collect();
     let emails: HashSet<_> = exts.iter().filter_map(|e| e.email.clone()).collect();
-    assert_eq!(exts.len(), users as usize, "one extension per user, no duplicate");
+    assert_eq!(
+        exts.len(),
+        users as usize,
+        "one extension per user, no duplicate"
+    );
     assert_eq!(numbers.len(), exts.len());
     assert_eq!(emails.len(), exts.len());
     for n in 1..=users {
-        assert!(numbers.contains(&format!("{}", 1000 + n)), "user {n} has an extension");
+        assert!(
+            numbers.contains(&format!("{}", 1000 + n)),
+            "user {n} has an extension"
+        );
     }
 }
 
@@ -38,11 +45,18 @@ async fn a_corrupt_directory_export_fails_the_run_and_removes_nothing() {
     h.sync().await;
     // The export is cut off in the middle of an entry, with a broken base64 value.
     let full = dirsync_integration_tests::ldif(&dir);
-    let cut = format!("{}\ndn: uid=x,dc=example,dc=com\ncn:: ***not base64", &full[..full.len() / 3]);
+    let cut = format!(
+        "{}\ndn: uid=x,dc=example,dc=com\ncn:: ***not base64",
+        &full[..full.len() / 3]
+    );
     std::fs::write(&h.ldif_path, cut).unwrap();
     let run = h.sync().await;
     assert_eq!(run.summary.outcome, Outcome::Failed);
-    assert!(run.summary.error.as_deref().unwrap_or("").contains("line"), "{:?}", run.summary.error);
+    assert!(
+        run.summary.error.as_deref().unwrap_or("").contains("line"),
+        "{:?}",
+        run.summary.error
+    );
     assert_eq!(h.simulator.extensions(ACCOUNT).len(), 4, "nothing removed");
     assert_eq!(h.store.all_mappings(&h.tenant).await.unwrap().len(), 4);
 }
@@ -64,7 +78,11 @@ impl Directory for HalfRead {
 struct HalfReadConnector(DefaultConnector);
 
 impl Connector for HalfReadConnector {
-    fn directory(&self, _: &DirectoryConfig, _: &TenantSecrets) -> Result<Box<dyn Directory>, DirectoryError> {
+    fn directory(
+        &self,
+        _: &DirectoryConfig,
+        _: &TenantSecrets,
+    ) -> Result<Box<dyn Directory>, DirectoryError> {
         Ok(Box::new(HalfRead))
     }
     fn pbx(
@@ -92,12 +110,22 @@ async fn a_directory_read_that_fails_halfway_removes_nothing() {
         EngineOptions::default(),
     );
     let writes = healthy.simulator.stats(ACCOUNT).writes;
-    let run = broken.run(&healthy.tenant, RunId::new(), Trigger::Manual).await.unwrap();
+    let run = broken
+        .run(&healthy.tenant, RunId::new(), Trigger::Manual)
+        .await
+        .unwrap();
     assert_eq!(run.summary.outcome, Outcome::Failed);
     assert!(run.summary.error.unwrap().contains("cut short"));
-    assert_eq!(healthy.simulator.stats(ACCOUNT).writes, writes, "no PBX change");
+    assert_eq!(
+        healthy.simulator.stats(ACCOUNT).writes,
+        writes,
+        "no PBX change"
+    );
     assert_eq!(healthy.simulator.extensions(ACCOUNT).len(), 4);
-    assert!(broken.preview(&healthy.tenant).await.is_err(), "preview refuses it too");
+    assert!(
+        broken.preview(&healthy.tenant).await.is_err(),
+        "preview refuses it too"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +147,10 @@ async fn pbx_faults_at_20_percent_still_converge_without_duplicates() {
         }
     }
     let stats = h.simulator.stats(ACCOUNT);
-    assert!(stats.injected_429 + stats.injected_5xx > 0, "faults were injected");
+    assert!(
+        stats.injected_429 + stats.injected_5xx > 0,
+        "faults were injected"
+    );
     assert_converged(&h.simulator.extensions(ACCOUNT), 40);
     assert_eq!(h.store.all_mappings(&h.tenant).await.unwrap().len(), 40);
     assert_eq!(outcomes.last(), Some(&Outcome::Success), "{outcomes:?}");
@@ -154,7 +185,10 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
     task.abort();
     let _ = task.await;
     let created = h.simulator.extensions(ACCOUNT).len();
-    assert!(created > 0 && created < 30, "killed mid-apply ({created} created)");
+    assert!(
+        created > 0 && created < 30,
+        "killed mid-apply ({created} created)"
+    );
 
     // The dead run's lease blocks others until it expires.
     let blocked = h.engine.run(&h.tenant, RunId::new(), Trigger::Manual).await;
@@ -162,9 +196,19 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     h.simulator.set_options(SimulatorOptions::default());
     let rerun = h.sync().await;
-    assert_eq!(rerun.summary.outcome, Outcome::Success, "{:?}", rerun.summary.error);
+    assert_eq!(
+        rerun.summary.outcome,
+        Outcome::Success,
+        "{:?}",
+        rerun.summary.error
+    );
     assert_converged(&h.simulator.extensions(ACCOUNT), 30);
-    let old = h.store.get_run(&h.tenant, &killed_run).await.unwrap().expect("killed run recorded");
+    let old = h
+        .store
+        .get_run(&h.tenant, &killed_run)
+        .await
+        .unwrap()
+        .expect("killed run recorded");
     assert_eq!(old.summary.outcome, Outcome::Failed);
     assert!(old.summary.error.unwrap().contains("interrupted"));
     assert_eq!(h.sync().await.summary.summary, "Everything is up to date");

@@ -49,7 +49,10 @@ fn render(which: &str, rows: &[Row]) -> String {
     );
     for r in rows {
         let met = if r.met { "yes" } else { "NO" };
-        out.push_str(&format!("| {} | {} | {} | {met} |\n", r.figure, r.value, r.target));
+        out.push_str(&format!(
+            "| {} | {} | {} | {met} |\n",
+            r.figure, r.value, r.target
+        ));
     }
     out
 }

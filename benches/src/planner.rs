@@ -74,11 +74,16 @@ fn input<'a>(
 
 /// 10,000 users: 9,900 mapped (99 of them renamed), 100 new, and 50 mappings whose user left.
 fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
-    let object_id = |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
+    let object_id =
+        |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
             object_id: object_id(i),
-            first_name: Some(if i % 100 == 0 { format!("Renamed{i}") } else { format!("Given{i}") }),
+            first_name: Some(if i % 100 == 0 {
+                format!("Renamed{i}")
+            } else {
+                format!("Given{i}")
+            }),
             last_name: Some(format!("Family{i}")),
             email: Some(format!("user{i}@example.com")),
             mobile: Some(format!("+1555{i:07}")),

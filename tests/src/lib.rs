@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dirsync::domain::{
-    DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId,
-    TenantState, Trigger,
+    DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
+    Trigger,
 };
 use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::ports::{Secrets, Store, TenantSecrets};
@@ -159,7 +159,8 @@ impl Harness {
 
     /// Stores the tenant's config: LDIF directory, simulator PBX, and `overrides`.
     pub async fn configure(&self, overrides: serde_json::Value) {
-        let mut body = json!({"provider": {"type": "ldif", "path": self.ldif_path.display().to_string()}});
+        let mut body =
+            json!({"provider": {"type": "ldif", "path": self.ldif_path.display().to_string()}});
         if let (Some(body), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
             for (k, v) in extra {
                 body.insert(k.clone(), v.clone());
@@ -167,7 +168,9 @@ impl Harness {
         }
         let config = DirectoryConfig::from_json(
             body.to_string().as_bytes(),
-            EndpointPolicy { allow_private: true },
+            EndpointPolicy {
+                allow_private: true,
+            },
         )
         .expect("valid test config");
         let mut tenant = Tenant::new(self.tenant.clone(), Utc::now());

@@ -50,7 +50,9 @@ pub async fn set_up(
         "provider": {"type": "ldif", "path": ldif_path.display().to_string()},
         "extension_numbers": {"mode": "attribute", "pattern": "(\\d{3,6})$"},
     });
-    let policy = EndpointPolicy { allow_private: true };
+    let policy = EndpointPolicy {
+        allow_private: true,
+    };
     let config = DirectoryConfig::from_json(body.to_string().as_bytes(), policy)
         .map_err(|e| LocalError::Demo(e.to_string()))?;
 
@@ -72,7 +74,10 @@ pub async fn set_up(
     tenant.next_sync_at = None;
     store.put_tenant(&tenant).await?;
 
-    println!("Demo tenant '{DEMO_TENANT}': {} -> built-in PBX simulator", ldif_path.display());
+    println!(
+        "Demo tenant '{DEMO_TENANT}': {} -> built-in PBX simulator",
+        ldif_path.display()
+    );
     let first = engine.run(&id, RunId::new(), Trigger::Manual).await?;
     report::print_details("First sync", &first);
 
@@ -86,7 +91,10 @@ pub async fn set_up(
 
     // From here on the scheduler keeps the demo in sync on its schedule.
     if let Some(mut tenant) = store.get_tenant(&id).await? {
-        let every = tenant.directory.as_ref().map_or(1, |d| d.schedule.every_hours);
+        let every = tenant
+            .directory
+            .as_ref()
+            .map_or(1, |d| d.schedule.every_hours);
         tenant.next_sync_at = Some(Utc::now() + chrono::Duration::hours(i64::from(every)));
         store.put_tenant(&tenant).await?;
     }

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 pub use demo::DemoOutcome;
 
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "dirsync-local", about = "Run dirsync locally: API, scheduler and worker in one process")]
+#[command(
+    name = "dirsync-local",
+    about = "Run dirsync locally: API, scheduler and worker in one process"
+)]
 pub struct LocalOptions {
     /// Address of the provisioning API.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -97,10 +100,24 @@ impl LocalService {
         let demo = if options.no_demo {
             None
         } else {
-            Some(demo::set_up(&engine, store.as_ref(), secrets.as_ref(), &simulator, simulator_addr, &options.state).await?)
+            Some(
+                demo::set_up(
+                    &engine,
+                    store.as_ref(),
+                    secrets.as_ref(),
+                    &simulator,
+                    simulator_addr,
+                    &options.state,
+                )
+                .await?,
+            )
         };
         let (queue, jobs) = InProcessQueue::new();
-        let worker = tokio::spawn(run_worker(engine.clone(), jobs, Arc::new(report::print_run)));
+        let worker = tokio::spawn(run_worker(
+            engine.clone(),
+            jobs,
+            Arc::new(report::print_run),
+        ));
         let scheduler = tokio::spawn(scheduler_loop(
             store.clone(),
             queue.clone(),

@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eprintln!("dirsync-scheduler: the AWS Lambda wiring is not built yet; run dirsync-local instead");
+    eprintln!(
+        "dirsync-scheduler: the AWS Lambda wiring is not built yet; run dirsync-local instead"
+    );
     ExitCode::FAILURE
 }

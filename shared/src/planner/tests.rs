@@ -555,7 +555,7 @@ fn a_freed_number_is_reused_in_the_same_run() {
 }
 
 #[test]
-fn plans_ten_thousand_users_quickly() {
+fn plans_ten_thousand_renames() {
     let n = 10_000;
     let users = (0..n).map(|i| {
         user(
@@ -579,11 +579,8 @@ fn plans_ten_thousand_users_quickly() {
             &format!("u{i}@x.com"),
         ));
     }
-    let started = std::time::Instant::now();
+    // Speed is the benchmark's business (dirsync-bench planner); here only the counts.
     let p = w.plan();
-    let took = started.elapsed();
     assert_eq!(p.updates.len(), n);
-    // Release builds take a few ms; debug builds are far slower, so only catch quadratic loops.
-    let limit_ms = if cfg!(debug_assertions) { 2_000 } else { 50 };
-    assert!(took.as_millis() < limit_ms, "took {took:?}");
+    assert_eq!(p.unchanged, 0);
 }

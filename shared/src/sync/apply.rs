@@ -151,7 +151,11 @@ impl Applier<'_> {
                 // A refused create created nothing: drop the intent. Any other failure may have
                 // created the extension, so the intent stays for the next run to reconcile.
                 if definite {
-                    if let Err(e) = self.store.delete_mapping(self.tenant, &create.object_id).await {
+                    if let Err(e) = self
+                        .store
+                        .delete_mapping(self.tenant, &create.object_id)
+                        .await
+                    {
                         return store_fatal(e);
                     }
                 }
@@ -166,7 +170,13 @@ impl Applier<'_> {
                 match error {
                     PbxError::Conflict(reason) => conflict(reason),
                     PbxError::LimitReached => conflict(ConflictReason::LimitReached),
-                    other => self.failed(ActionKind::Create, create.object_id.clone(), None, &create.name, other),
+                    other => self.failed(
+                        ActionKind::Create,
+                        create.object_id.clone(),
+                        None,
+                        &create.name,
+                        other,
+                    ),
                 }
             }
         }
@@ -177,7 +187,11 @@ impl Applier<'_> {
             // Adoption with nothing to change: only the mapping is written.
             None
         } else {
-            Some(self.pbx.update_extension(&update.extension_id, &update.patch_body()).await)
+            Some(
+                self.pbx
+                    .update_extension(&update.extension_id, &update.patch_body())
+                    .await,
+            )
         };
         let extension = match result {
             None => None,
@@ -192,7 +206,11 @@ impl Applier<'_> {
             }
             Some(Err(PbxError::NotFound)) => {
                 // Deleted on the PBX since it was listed: forget it, the next run creates it again.
-                if let Err(e) = self.store.delete_mapping(self.tenant, &update.object_id).await {
+                if let Err(e) = self
+                    .store
+                    .delete_mapping(self.tenant, &update.object_id)
+                    .await
+                {
                     return store_fatal(e);
                 }
                 return self.failed(
@@ -261,7 +279,13 @@ impl Applier<'_> {
         };
         let written = match outcome {
             Err(error) => {
-                return self.failed(ActionKind::Remove, remove.object_id.clone(), Some(id), &remove.name, error)
+                return self.failed(
+                    ActionKind::Remove,
+                    remove.object_id.clone(),
+                    Some(id),
+                    &remove.name,
+                    error,
+                )
             }
             Ok(Some(disabled)) => match self.mappings.get(&remove.object_id) {
                 Some(m) => {
@@ -270,7 +294,11 @@ impl Applier<'_> {
                 }
                 None => Ok(()),
             },
-            Ok(None) => self.store.delete_mapping(self.tenant, &remove.object_id).await,
+            Ok(None) => {
+                self.store
+                    .delete_mapping(self.tenant, &remove.object_id)
+                    .await
+            }
         };
         match written {
             Ok(()) => Done::Removed(remove.name.clone()),
@@ -304,7 +332,11 @@ fn store_fatal(error: StoreError) -> Done {
 }
 
 /// The mapping linked to `extension`, carrying the values the PBX now holds.
-pub(crate) fn linked(mut mapping: Mapping, extension: &Extension, disabled_by_sync: bool) -> Mapping {
+pub(crate) fn linked(
+    mut mapping: Mapping,
+    extension: &Extension,
+    disabled_by_sync: bool,
+) -> Mapping {
     mapping.link = MappingLink::Linked {
         extension_id: extension.id.clone(),
         disabled_by_sync,

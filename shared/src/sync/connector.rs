@@ -19,7 +19,11 @@ pub trait Connector: Send + Sync {
         secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError>;
 
-    fn pbx(&self, endpoint: &PbxEndpoint, secrets: &TenantSecrets) -> Result<Arc<dyn Pbx>, PbxError>;
+    fn pbx(
+        &self,
+        endpoint: &PbxEndpoint,
+        secrets: &TenantSecrets,
+    ) -> Result<Arc<dyn Pbx>, PbxError>;
 }
 
 /// The adapters of this build.
@@ -51,11 +55,19 @@ impl Connector for DefaultConnector {
         }
     }
 
-    fn pbx(&self, endpoint: &PbxEndpoint, secrets: &TenantSecrets) -> Result<Arc<dyn Pbx>, PbxError> {
+    fn pbx(
+        &self,
+        endpoint: &PbxEndpoint,
+        secrets: &TenantSecrets,
+    ) -> Result<Arc<dyn Pbx>, PbxError> {
         let token = secrets
             .pbx_token
             .clone()
             .ok_or_else(|| PbxError::Endpoint("the PBX token is not set".into()))?;
-        Ok(Arc::new(HttpPbx::new(&endpoint.base_url, token, self.pbx_options.clone())?))
+        Ok(Arc::new(HttpPbx::new(
+            &endpoint.base_url,
+            token,
+            self.pbx_options.clone(),
+        )?))
     }
 }

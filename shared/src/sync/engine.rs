@@ -12,8 +12,8 @@ use super::lease::LeaseKeeper;
 use crate::domain::plan::summary_line;
 use crate::domain::run::{listed_names, Counts};
 use crate::domain::{
-    DirectoryConfig, Extension, Mapping, MappingLink, Outcome, PbxEndpoint, Plan, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
+    DirectoryConfig, Extension, Mapping, MappingLink, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
+    RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
 };
 use crate::error::{DirectoryError, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
@@ -71,7 +71,9 @@ impl SyncEngine {
         let (tenant, config, endpoint) = self.configured(tenant).await?;
         let secrets = self.tenant_secrets(&tenant.id).await?;
         let pbx = self.connector.pbx(&endpoint, &secrets)?;
-        let gathered = self.gather(&tenant.id, &config, &secrets, pbx.as_ref()).await?;
+        let gathered = self
+            .gather(&tenant.id, &config, &secrets, pbx.as_ref())
+            .await?;
         Ok(plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
@@ -96,7 +98,11 @@ impl SyncEngine {
             TenantState::Disconnected => return Err(SyncError::NotActive("disconnected")),
         }
         let ttl = self.options.lease_ttl;
-        match self.store.acquire_lease(&tenant.id, &run_id, ttl, Utc::now()).await? {
+        match self
+            .store
+            .acquire_lease(&tenant.id, &run_id, ttl, Utc::now())
+            .await?
+        {
             LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
             LeaseOutcome::Acquired { expired_run } => {
                 if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
@@ -151,7 +157,8 @@ impl SyncEngine {
         let secrets = self.tenant_secrets(tenant).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
         let mut gathered = self.gather(tenant, config, &secrets, pbx.as_ref()).await?;
-        self.reconcile_pending(tenant, pbx.as_ref(), &mut gathered).await?;
+        self.reconcile_pending(tenant, pbx.as_ref(), &mut gathered)
+            .await?;
         let plan = plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
@@ -171,9 +178,14 @@ impl SyncEngine {
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };
-        let removes: &[_] = if plan.removals_held { &[] } else { &plan.removes };
+        let removes: &[_] = if plan.removals_held {
+            &[]
+        } else {
+            &plan.removes
+        };
         let applied = applier.apply(&plan.creates, &plan.updates, removes).await;
-        let lease_lost = keeper.lost.load(std::sync::atomic::Ordering::SeqCst) && applied.fatal.is_none();
+        let lease_lost =
+            keeper.lost.load(std::sync::atomic::Ordering::SeqCst) && applied.fatal.is_none();
         summarize(record, plan, applied, lease_lost);
         Ok(())
     }
@@ -215,7 +227,11 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         let mut kept = Vec::with_capacity(gathered.mappings.len());
         for mapping in std::mem::take(&mut gathered.mappings) {
-            let MappingLink::Pending { idempotency_key, request } = &mapping.link else {
+            let MappingLink::Pending {
+                idempotency_key,
+                request,
+            } = &mapping.link
+            else {
                 kept.push(mapping);
                 continue;
             };
@@ -236,7 +252,9 @@ impl SyncEngine {
                     | PbxError::Rejected(_)
                     | PbxError::KeyReused,
                 ) => {
-                    self.store.delete_mapping(tenant, &mapping.object_id).await?;
+                    self.store
+                        .delete_mapping(tenant, &mapping.object_id)
+                        .await?;
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -254,8 +272,14 @@ impl SyncEngine {
             .get_tenant(tenant)
             .await?
             .ok_or(SyncError::NotConfigured("directory"))?;
-        let config = tenant.directory.clone().ok_or(SyncError::NotConfigured("directory"))?;
-        let endpoint = tenant.pbx.clone().ok_or(SyncError::NotConfigured("PBX endpoint"))?;
+        let config = tenant
+            .directory
+            .clone()
+            .ok_or(SyncError::NotConfigured("directory"))?;
+        let endpoint = tenant
+            .pbx
+            .clone()
+            .ok_or(SyncError::NotConfigured("PBX endpoint"))?;
         Ok((tenant, config, endpoint))
     }
 
@@ -279,7 +303,11 @@ impl SyncEngine {
         Ok(())
     }
 
-    async fn record_last_run(&self, tenant: &TenantId, summary: &RunSummary) -> Result<(), SyncError> {
+    async fn record_last_run(
+        &self,
+        tenant: &TenantId,
+        summary: &RunSummary,
+    ) -> Result<(), SyncError> {
         if let Some(mut stored) = self.store.get_tenant(tenant).await? {
             stored.last_run = Some(summary.clone());
             stored.updated_at = Utc::now();
@@ -302,7 +330,10 @@ fn summarize(record: &mut RunRecord, plan: Plan, applied: Applied, lease_lost: b
     };
     s.summary = summary_line(s.counts.new, s.counts.updated, s.counts.removed);
     if plan.removals_held {
-        s.summary.push_str(&format!(" ({} removals held for approval)", plan.removes.len()));
+        s.summary.push_str(&format!(
+            " ({} removals held for approval)",
+            plan.removes.len()
+        ));
     }
     s.new = listed_names(applied.created);
     s.updated = listed_names(applied.updated);
@@ -314,7 +345,10 @@ fn summarize(record: &mut RunRecord, plan: Plan, applied: Applied, lease_lost: b
         s.error = Some(message);
         Outcome::Failed
     } else if !applied.errors.is_empty() {
-        s.error = Some(format!("{} changes failed; they are retried on the next run", applied.errors.len()));
+        s.error = Some(format!(
+            "{} changes failed; they are retried on the next run",
+            applied.errors.len()
+        ));
         Outcome::Partial
     } else if plan.removals_held {
         Outcome::Held

@@ -38,7 +38,6 @@ impl LeaseKeeper {
         });
         Self { renewer, lost }
     }
-
 }
 
 impl Drop for LeaseKeeper {

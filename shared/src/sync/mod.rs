@@ -9,5 +9,5 @@ mod scheduler;
 
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
-pub use queue::{run_worker, InProcessQueue, RunJob, RunQueue};
+pub use queue::{run_worker, InProcessQueue, OnFinished, RunJob, RunQueue};
 pub use scheduler::dispatch_due;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::engine::SyncEngine;
-use crate::domain::{RunId, TenantId, Trigger};
+use crate::domain::{RunId, RunRecord, TenantId, Trigger};
 use crate::error::QueueError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,18 +45,24 @@ impl RunQueue for InProcessQueue {
     }
 }
 
+/// Called with each finished run, e.g. to print it.
+pub type OnFinished = Arc<dyn Fn(&RunJob, &RunRecord) + Send + Sync>;
+
 /// Runs every job it receives, each in its own task (the tenant lease keeps one run per
-/// tenant). `on_finished` sees each finished run, e.g. to print it.
+/// tenant).
 pub async fn run_worker(
     engine: SyncEngine,
     mut jobs: mpsc::UnboundedReceiver<RunJob>,
-    on_finished: Arc<dyn Fn(&RunJob, &crate::domain::RunRecord) + Send + Sync>,
+    on_finished: OnFinished,
 ) {
     while let Some(job) = jobs.recv().await {
         let engine = engine.clone();
         let on_finished = on_finished.clone();
         tokio::spawn(async move {
-            match engine.run(&job.tenant, job.run_id.clone(), job.trigger).await {
+            match engine
+                .run(&job.tenant, job.run_id.clone(), job.trigger)
+                .await
+            {
                 Ok(record) => on_finished(&job, &record),
                 Err(error) => {
                     tracing::warn!(tenant = %job.tenant, run_id = %job.run_id, error = %error, "sync not run")

@@ -27,7 +27,10 @@ pub async fn dispatch_due(
             let Some(mut tenant) = store.get_tenant(&id).await? else {
                 continue;
             };
-            let every = tenant.directory.as_ref().map_or(1, |d| d.schedule.every_hours);
+            let every = tenant
+                .directory
+                .as_ref()
+                .map_or(1, |d| d.schedule.every_hours);
             let job = RunJob {
                 tenant: id.clone(),
                 run_id: RunId::new(),
