@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::connection::SAMPLE_SIZE;
 use crate::domain::{
-    Extension, ExtensionId, Mapping, NewExtension, ObjectId, RunId, RunRecord, RunSummary,
-    Snapshot, Tenant, TenantId,
+    Check, CheckName, ConnectionReport, Extension, ExtensionId, Mapping, NewExtension, ObjectId,
+    RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -20,6 +21,26 @@ pub trait Directory: Send + Sync {
     /// Reads every user of the scope. A read that fails part-way returns an error, never a
     /// shorter list: a failed read must not look like deleted users.
     async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+
+    /// The admin's "test connection": every step (tunnel, connect, tls, bind or token, search)
+    /// with its time and an actionable message, and a few users as mapped. A failed step is a
+    /// check with `ok: false`, never an error. Providers with finer steps override this one,
+    /// which reports the whole read as the `search` step.
+    async fn test_connection(&self) -> ConnectionReport {
+        let started = std::time::Instant::now();
+        match self.read_users().await {
+            Ok(snapshot) => {
+                let message = format!("{} users read", snapshot.users.len());
+                let check = Check::timed(CheckName::Search, started, Ok(message));
+                let in_scope = snapshot.users.into_iter().filter(|u| u.in_scope);
+                ConnectionReport::new(vec![check], in_scope.take(SAMPLE_SIZE).collect())
+            }
+            Err(error) => {
+                let check = Check::timed(CheckName::Search, started, Err(error.to_string()));
+                ConnectionReport::new(vec![check], Vec::new())
+            }
+        }
+    }
 }
 
 /// One tenant's PBX, over the REST contract of CONTRACTS section 4.

@@ -295,3 +295,27 @@ async fn the_demo_groups_nest() {
     assert!(scoped.contains("alice.johnson") && scoped.contains("ethan.clark"));
     assert!(!scoped.contains("zoe.angstrom"));
 }
+
+#[tokio::test]
+async fn test_connection_reports_the_search_step_and_a_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let people: String = (1..=8)
+        .map(|n| person(&format!("u{n}"), "ou=people,dc=x", n))
+        .collect();
+    std::fs::write(dir.path().join("export.ldif"), people).unwrap();
+    let directory =
+        LdifDirectory::new(&config("export.ldif", json!({"type": "all"})), dir.path()).unwrap();
+    let report = directory.test_connection().await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checks.len(), 1);
+    assert_eq!(report.checks[0].name, crate::domain::CheckName::Search);
+    assert_eq!(report.checks[0].message, "8 users read");
+    assert_eq!(report.sample.len(), 5);
+
+    let missing =
+        LdifDirectory::new(&config("gone.ldif", json!({"type": "all"})), dir.path()).unwrap();
+    let report = missing.test_connection().await;
+    assert!(!report.ok);
+    assert!(report.checks[0].message.contains("gone.ldif"), "{report:?}");
+    assert!(report.sample.is_empty());
+}

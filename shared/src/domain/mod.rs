@@ -1,6 +1,7 @@
 //! The domain model: no AWS, HTTP or database types here.
 
 pub mod config;
+pub mod connection;
 pub mod extension;
 pub mod ids;
 pub mod ldap_filter;
@@ -11,6 +12,7 @@ pub mod tenant;
 pub mod user;
 
 pub use config::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
+pub use connection::{Check, CheckName, ConnectionReport};
 pub use extension::{Extension, NewExtension, PbxField, MANAGED_BY};
 pub use ids::{ExtensionId, IdError, ObjectId, RunId, TenantId};
 pub use mapping::{Mapping, MappingLink};

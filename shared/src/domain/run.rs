@@ -70,9 +70,11 @@ impl RunSummary {
     }
 }
 
-/// The names of a category, or none when there are more than [`MAX_LISTED_NAMES`].
-pub fn listed_names(names: Vec<String>) -> Vec<String> {
+/// The names of a category, sorted (changes finish in any order when applied concurrently), or
+/// none when there are more than [`MAX_LISTED_NAMES`].
+pub fn listed_names(mut names: Vec<String>) -> Vec<String> {
     if names.len() <= MAX_LISTED_NAMES {
+        names.sort();
         names
     } else {
         Vec::new()
@@ -106,4 +108,23 @@ pub struct RunRecord {
     /// Conflicts the PBX reported while applying (409 on a create or update).
     pub apply_conflicts: Vec<Conflict>,
     pub errors: Vec<ActionError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (0..n).rev().map(|i| format!("User {i}")).collect()
+    }
+
+    #[test]
+    fn names_are_listed_sorted_up_to_five() {
+        assert_eq!(
+            listed_names(names(MAX_LISTED_NAMES)),
+            ["User 0", "User 1", "User 2", "User 3", "User 4"]
+        );
+        assert!(listed_names(names(MAX_LISTED_NAMES + 1)).is_empty());
+        assert!(listed_names(Vec::new()).is_empty());
+    }
 }

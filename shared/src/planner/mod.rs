@@ -13,6 +13,8 @@ mod model;
 mod proptests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_creates;
 
 use std::collections::{HashMap, HashSet};
 

@@ -11,7 +11,7 @@ use crate::domain::config::{
 use crate::domain::extension::{Extension, NewExtension, MANAGED_BY};
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
-use crate::domain::plan::Plan;
+use crate::domain::plan::{Plan, SkipReason};
 use crate::domain::user::{Coverage, DirectoryUser, Snapshot, UserState};
 
 pub fn oid(id: &str) -> ObjectId {
@@ -278,4 +278,21 @@ impl World {
             }
         }
     }
+}
+
+/// The skipped users of a plan as (object id, reason).
+pub fn skips(plan: &Plan) -> Vec<(String, SkipReason)> {
+    plan.skipped
+        .iter()
+        .map(|s| (s.object_id.to_string(), s.reason))
+        .collect()
+}
+
+/// Ann, mapped to extension e1 and in sync with it.
+pub fn synced_pair() -> World {
+    World::new(
+        vec![user("u1", "Ann", "ann@x.com", "101")],
+        vec![linked("u1", "e1", "101")],
+        vec![ext("e1", "101", "Ann", "ann@x.com")],
+    )
 }
