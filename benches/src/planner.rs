@@ -1,6 +1,7 @@
 //! The planner alone on a 10,000-user tenant: every user mapped, a few changed, a few new,
 //! a few removed — the shape of an hourly sync.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -17,15 +18,28 @@ const RUNS: usize = 20;
 
 pub fn run() -> Vec<Row> {
     let (snapshot, mappings, extensions, config) = tenant();
+    let approved = HashSet::new();
     // Warm up once, then time each run; the median speaks.
-    let _ = plan(&input(&snapshot, &mappings, &extensions, &config));
+    let _ = plan(&input(
+        &snapshot,
+        &mappings,
+        &extensions,
+        &config,
+        &approved,
+    ));
     let mut times = Vec::with_capacity(RUNS);
     let mut peak = 0;
     let mut last = None;
     for _ in 0..RUNS {
         let base = alloc::reset_peak();
         let start = Instant::now();
-        let p = plan(&input(&snapshot, &mappings, &extensions, &config));
+        let p = plan(&input(
+            &snapshot,
+            &mappings,
+            &extensions,
+            &config,
+            &approved,
+        ));
         times.push(start.elapsed());
         peak = peak.max(alloc::peak() - base);
         last = Some(p);
@@ -63,12 +77,14 @@ fn input<'a>(
     mappings: &'a [Mapping],
     extensions: &'a [Extension],
     config: &'a DirectoryConfig,
+    approved_removals: &'a HashSet<ObjectId>,
 ) -> PlanInput<'a> {
     PlanInput {
         snapshot,
         mappings,
         extensions,
         config,
+        approved_removals,
     }
 }
 

@@ -4,8 +4,10 @@
 //! - [`planner`]: the pure function from directory, mappings and PBX state to a plan;
 //! - [`ports`]: the `Directory`, `Pbx`, `Store` and `Secrets` traits;
 //! - adapters: [`directory`], [`pbx`], [`store`], [`secrets`];
-//! - [`sync`]: the run engine that applies a plan under the tenant's lease.
+//! - [`sync`]: the run engine that applies a plan under the tenant's lease;
+//! - [`api`]: the provisioning API (one axum router for the Lambda and local mode).
 
+pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;

@@ -215,6 +215,18 @@ impl TenantSecrets {
         }
     }
 
+    /// Whether the directory credential of that name (see `credential_names`) is set.
+    pub fn has_directory_credential(&self, name: &str) -> bool {
+        match name {
+            "bind_password" => self.bind_password.is_some(),
+            "ssh_private_key" => self.ssh_private_key.is_some(),
+            "client_secret" => self.client_secret.is_some(),
+            "api_token" => self.api_token.is_some(),
+            "private_key_pem" => self.private_key_pem.is_some(),
+            _ => false,
+        }
+    }
+
     /// Replaces the directory credentials with the given ones, keeping the PBX token.
     pub fn set_directory(&mut self, credentials: crate::domain::config::DirectoryCredentials) {
         self.bind_password = credentials.bind_password;

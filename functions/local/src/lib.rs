@@ -3,12 +3,15 @@
 
 mod demo;
 mod report;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dirsync::api::{router, ApiState, Auth};
+use dirsync::domain::EndpointPolicy;
 use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::store::SqliteStore;
@@ -37,6 +40,41 @@ pub struct LocalOptions {
     /// Seconds between scheduler ticks.
     #[arg(long, default_value_t = 30)]
     pub tick_seconds: u64,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print an API token signed with this state folder's secret (or DIRSYNC_JWT_SECRET).
+    Token {
+        /// The tenant the token is for.
+        #[arg(
+            long,
+            conflicts_with = "operator",
+            required_unless_present = "operator"
+        )]
+        tenant: Option<String>,
+        /// A token of the SaaS operator (scope dirsync:operator).
+        #[arg(long)]
+        operator: bool,
+        /// Hours the token is valid.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
+}
+
+impl LocalOptions {
+    /// The embedded defaults, with the state in `state`: for tests and embedding.
+    pub fn with_state(state: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state,
+            no_demo: true,
+            tick_seconds: 30,
+            command: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +95,14 @@ pub enum LocalError {
     Sync(#[from] dirsync::error::SyncError),
     #[error("cannot set up the demo tenant: {0}")]
     Demo(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot sign the token: {0}")]
+    Token(#[source] jsonwebtoken::errors::Error),
 }
 
 pub struct LocalService {
@@ -65,6 +111,8 @@ pub struct LocalService {
     pub simulator: PbxSimulator,
     pub simulator_addr: SocketAddr,
     pub queue: InProcessQueue,
+    /// Where the provisioning API listens.
+    pub api_addr: SocketAddr,
     /// The demo's two first runs, when the demo was set up.
     pub demo: Option<DemoOutcome>,
     running_simulator: RunningSimulator,
@@ -113,6 +161,35 @@ impl LocalService {
             )
         };
         let (queue, jobs) = InProcessQueue::new();
+        let api = ApiState {
+            store: store.clone(),
+            secrets: secrets.clone(),
+            engine: engine.clone(),
+            queue: Arc::new(queue.clone()),
+            // Locally the simulator and test peers live on 127.0.0.1: private endpoints are
+            // allowed unless the operator says DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=0.
+            policy: EndpointPolicy {
+                allow_private: std::env::var("DIRSYNC_ALLOW_PRIVATE_ENDPOINTS")
+                    .map_or(true, |v| v != "0"),
+            },
+            auth: Arc::new(Auth::hs256(&tokens::jwt_secret(&options.state)?)),
+            test_timeout: Duration::from_secs(30),
+        };
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| LocalError::Listen {
+                addr: options.listen,
+                source,
+            })?;
+        let api_addr = listener.local_addr().map_err(|source| LocalError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router(api)).await {
+                tracing::error!(error = %error, "the API server stopped");
+            }
+        });
         let worker = tokio::spawn(run_worker(
             engine.clone(),
             jobs,
@@ -129,10 +206,16 @@ impl LocalService {
             simulator,
             simulator_addr,
             queue,
+            api_addr,
             demo,
             running_simulator,
-            tasks: vec![worker, scheduler],
+            tasks: vec![worker, scheduler, server],
         })
+    }
+
+    /// The simulator URL of a PBX account.
+    pub fn simulator_base_url(&self, account: &str) -> String {
+        PbxSimulator::base_url(self.simulator_addr, account)
     }
 
     pub async fn shutdown(self) {

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dirsync_local::{LocalOptions, LocalService};
+use dirsync_local::tokens::{jwt_secret, mint, TokenFor};
+use dirsync_local::{Command, LocalOptions, LocalService};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,6 +16,24 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let options = LocalOptions::parse();
+    if let Some(Command::Token {
+        tenant,
+        operator: _,
+        hours,
+    }) = &options.command
+    {
+        let token_for = tenant.clone().map_or(TokenFor::Operator, TokenFor::Tenant);
+        return match jwt_secret(&options.state).and_then(|s| mint(&s, &token_for, *hours)) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("dirsync-local: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let service = match LocalService::start(options).await {
         Ok(service) => service,
         Err(error) => {
@@ -22,6 +41,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!(
+        "API: http://{}/v1 (a token: dirsync-local token --tenant NAME)",
+        service.api_addr
+    );
     println!("dirsync-local is running; Ctrl-C stops it.");
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("dirsync-local: cannot listen for Ctrl-C; stopping");

@@ -9,10 +9,9 @@ use dirsync_local::{LocalOptions, LocalService};
 async fn demo_first_sync_then_a_no_op() {
     let state = tempfile::tempdir().unwrap();
     let service = LocalService::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        state: state.path().to_path_buf(),
         no_demo: false,
         tick_seconds: 3600,
+        ..LocalOptions::with_state(state.path().to_path_buf())
     })
     .await
     .expect("local service starts");
@@ -45,10 +44,9 @@ async fn demo_first_sync_then_a_no_op() {
 async fn no_demo_sets_up_nothing() {
     let state = tempfile::tempdir().unwrap();
     let service = LocalService::start(LocalOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        state: state.path().to_path_buf(),
         no_demo: true,
         tick_seconds: 3600,
+        ..LocalOptions::with_state(state.path().to_path_buf())
     })
     .await
     .expect("local service starts");

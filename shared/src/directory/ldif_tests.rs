@@ -312,10 +312,12 @@ async fn test_connection_reports_the_search_step_and_a_sample() {
     assert_eq!(report.checks[0].message, "8 users read");
     assert_eq!(report.sample.len(), 5);
 
-    let missing =
-        LdifDirectory::new(&config("gone.ldif", json!({"type": "all"})), dir.path()).unwrap();
-    let report = missing.test_connection().await;
+    std::fs::remove_file(dir.path().join("export.ldif")).unwrap();
+    let report = directory.test_connection().await;
     assert!(!report.ok);
-    assert!(report.checks[0].message.contains("gone.ldif"), "{report:?}");
+    assert!(
+        report.checks[0].message.contains("export.ldif"),
+        "{report:?}"
+    );
     assert!(report.sample.is_empty());
 }

@@ -431,6 +431,20 @@ pub fn credential_names(provider: &ProviderConfig) -> &'static [&'static str] {
     }
 }
 
+/// The credentials the provider cannot work without, as the config sets it up.
+pub fn required_credentials(provider: &ProviderConfig) -> Vec<&'static str> {
+    match provider {
+        ProviderConfig::Ldap(c) if c.tunnel.is_some() => vec!["bind_password", "ssh_private_key"],
+        ProviderConfig::Ldap(_) => vec!["bind_password"],
+        ProviderConfig::Azure(_) => vec!["client_secret"],
+        ProviderConfig::Okta(c) => match c.auth {
+            OktaAuth::ApiToken => vec!["api_token"],
+            OktaAuth::PrivateKeyJwt => vec!["private_key_pem"],
+        },
+        ProviderConfig::Ldif(_) => Vec::new(),
+    }
+}
+
 impl DirectoryConfig {
     /// Parses and validates a request body. A structural error (wrong type, unknown field)
     /// names its field path; otherwise every semantic problem is reported at once.

@@ -108,6 +108,22 @@ pub struct RunRecord {
     /// Conflicts the PBX reported while applying (409 on a create or update).
     pub apply_conflicts: Vec<Conflict>,
     pub errors: Vec<ActionError>,
+    /// For a held run: the run that applies its removals since an admin approved them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<RunId>,
+}
+
+impl RunRecord {
+    /// The record of a run that has only started.
+    pub fn new(summary: RunSummary) -> Self {
+        Self {
+            summary,
+            plan: None,
+            apply_conflicts: Vec::new(),
+            errors: Vec::new(),
+            approved_by: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub struct PlanInput<'a> {
     /// Every PBX extension of the tenant, manual ones included.
     pub extensions: &'a [Extension],
     pub config: &'a DirectoryConfig,
+    /// Removals an admin approved after the deletion guard held them: they do not count
+    /// towards `deletion_guard.max_deletes`.
+    pub approved_removals: &'a HashSet<ObjectId>,
 }
 
 /// An eligible user and what it needs.
@@ -126,7 +129,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
         }
     }
-    plan.removals_held = removals::held(&removes, config);
+    plan.removals_held = removals::held(&removes, config, input.approved_removals);
 
     // 2. Eligibility; mapped users come first so that they keep their email and number.
     let mut mapped = Vec::new();

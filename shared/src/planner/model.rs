@@ -1,6 +1,8 @@
 //! Test helpers: fixtures, and a small model that applies a plan to the mappings and the
 //! extensions the way the engine and a PBX would.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -118,6 +120,7 @@ pub struct World {
     pub mappings: Vec<Mapping>,
     pub extensions: Vec<Extension>,
     pub config: DirectoryConfig,
+    pub approved_removals: HashSet<ObjectId>,
     next_id: usize,
 }
 
@@ -134,6 +137,7 @@ impl World {
             mappings,
             extensions,
             config: config(),
+            approved_removals: HashSet::new(),
             next_id: 0,
         }
     }
@@ -149,6 +153,7 @@ impl World {
             mappings: &self.mappings,
             extensions: &self.extensions,
             config: &self.config,
+            approved_removals: &self.approved_removals,
         })
     }
 

@@ -50,8 +50,16 @@ pub(super) fn absent_reason(coverage: Coverage, config: &DirectoryConfig) -> Opt
 }
 
 /// The deletion guard: more removals than `max_deletes` are held for approval.
-pub(super) fn held(removes: &[PlannedRemove], config: &DirectoryConfig) -> bool {
-    removes.len() > config.deletion_guard.max_deletes as usize
+pub(super) fn held(
+    removes: &[PlannedRemove],
+    config: &DirectoryConfig,
+    approved: &HashSet<ObjectId>,
+) -> bool {
+    let unapproved = removes
+        .iter()
+        .filter(|r| !approved.contains(&r.object_id))
+        .count();
+    unapproved > config.deletion_guard.max_deletes as usize
 }
 
 /// Whether a removal ends the mapping (and so frees its record place).

@@ -196,6 +196,16 @@ fn deletion_guard_holds_and_summarises() {
         p.summary,
         "1 new, 0 updated, 0 removed (3 removals held for approval)"
     );
+
+    // Approving two of the three leaves one unapproved removal, within the guard of 2.
+    w.approved_removals = [oid("gone0"), oid("gone1")].into_iter().collect();
+    let p = w.plan();
+    assert!(!p.removals_held);
+    assert_eq!(p.summary, "1 new, 0 updated, 3 removed");
+    // An approval of other users does not lift the guard.
+    w.config.deletion_guard.max_deletes = 0;
+    w.approved_removals = [oid("gone0"), oid("someone-else")].into_iter().collect();
+    assert!(w.plan().removals_held);
 }
 
 #[test]

@@ -120,10 +120,9 @@ fn pending_mapping(object: &str, number: &str) -> Mapping {
 }
 
 fn run_record(id: &RunId, started_at: DateTime<Utc>) -> RunRecord {
-    RunRecord {
-        summary: RunSummary::started(id.clone(), Trigger::Schedule, started_at),
-        plan: None,
-        apply_conflicts: Vec::new(),
-        errors: Vec::new(),
-    }
+    RunRecord::new(RunSummary::started(
+        id.clone(),
+        Trigger::Schedule,
+        started_at,
+    ))
 }

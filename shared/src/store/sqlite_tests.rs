@@ -41,12 +41,7 @@ async fn sqlite_passes_conformance() {
     };
     file.put_mapping(&id, &mapping).await.unwrap();
     let run_id = RunId::parse("run-1").unwrap();
-    let run = RunRecord {
-        summary: RunSummary::started(run_id.clone(), Trigger::Manual, now),
-        plan: None,
-        apply_conflicts: vec![],
-        errors: vec![],
-    };
+    let run = RunRecord::new(RunSummary::started(run_id.clone(), Trigger::Manual, now));
     file.put_run(&id, &run).await.unwrap();
     let ttl = Duration::from_secs(60);
     file.acquire_lease(&id, &run_id, ttl, now).await.unwrap();

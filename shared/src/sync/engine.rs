@@ -1,6 +1,7 @@
 //! The sync run: lease → full directory read → mappings and PBX state → plan → apply → record.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,11 +10,14 @@ use chrono::Utc;
 use super::apply::{linked, Applied, Applier};
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
+use super::queue::RunJob;
 use crate::domain::plan::summary_line;
+use crate::domain::plan::PlannedRemove;
 use crate::domain::run::{listed_names, Counts};
+use crate::domain::{Check, CheckName, ConnectionReport};
 use crate::domain::{
-    DirectoryConfig, Extension, Mapping, MappingLink, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
-    RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
+    DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
+    RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
 };
 use crate::error::{DirectoryError, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
@@ -37,7 +41,7 @@ impl Default for EngineOptions {
 }
 
 /// Everything a plan is made from.
-struct Gathered {
+pub(super) struct Gathered {
     snapshot: Snapshot,
     mappings: Vec<Mapping>,
     extensions: Vec<Extension>,
@@ -79,24 +83,60 @@ impl SyncEngine {
             mappings: &gathered.mappings,
             extensions: &gathered.extensions,
             config: &config,
+            approved_removals: &HashSet::new(),
         }))
     }
 
-    /// Runs one sync of the tenant under its lease and returns the run's record. Errors are
-    /// returned only when the run could not start (not configured, paused, already running);
-    /// a run that starts always leaves a record, `failed` when it could not finish.
+    /// The admin's connection test of `config` with `secrets` (stored or candidate).
+    pub async fn test_connection(
+        &self,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+    ) -> ConnectionReport {
+        let started = std::time::Instant::now();
+        match self.connector.directory(config, secrets) {
+            Ok(directory) => directory.test_connection().await,
+            Err(error) => ConnectionReport::new(
+                vec![Check::timed(
+                    CheckName::Connect,
+                    started,
+                    Err(error.to_string()),
+                )],
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// Runs one sync of the tenant under its lease: see [`SyncEngine::run_job`].
     pub async fn run(
         &self,
         tenant: &TenantId,
         run_id: RunId,
         trigger: Trigger,
     ) -> Result<RunRecord, SyncError> {
-        let (tenant, config, endpoint) = self.configured(tenant).await?;
-        match tenant.state {
-            TenantState::Active => {}
-            TenantState::Paused => return Err(SyncError::NotActive("paused")),
-            TenantState::Disconnected => return Err(SyncError::NotActive("disconnected")),
+        self.run_job(&RunJob {
+            tenant: tenant.clone(),
+            run_id,
+            trigger,
+            approves: None,
+        })
+        .await
+    }
+
+    /// Runs one job under the tenant's lease and returns the run's record: a sync, or for
+    /// [`Trigger::Disconnect`] the deletion of every extension sync created. Errors are
+    /// returned only when the run could not start (not configured, paused, already running);
+    /// a run that starts always leaves a record, `failed` when it could not finish.
+    pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
+        let (tenant, config, endpoint) = self.configured(&job.tenant).await?;
+        let disconnecting = job.trigger == Trigger::Disconnect;
+        match (tenant.state, disconnecting) {
+            (TenantState::Active, false) | (TenantState::Disconnected, true) => {}
+            (TenantState::Paused, _) => return Err(SyncError::NotActive("paused")),
+            (TenantState::Disconnected, false) => return Err(SyncError::NotActive("disconnected")),
+            (TenantState::Active, true) => return Err(SyncError::NotActive("still connected")),
         }
+        let (run_id, trigger) = (job.run_id.clone(), job.trigger);
         let ttl = self.options.lease_ttl;
         match self
             .store
@@ -110,16 +150,16 @@ impl SyncEngine {
                 }
             }
         }
-        let mut record = RunRecord {
-            summary: RunSummary::started(run_id.clone(), trigger, Utc::now()),
-            plan: None,
-            apply_conflicts: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut record = RunRecord::new(RunSummary::started(run_id.clone(), trigger, Utc::now()));
         let outcome = async {
             self.store.put_run(&tenant.id, &record).await?;
             let keeper = LeaseKeeper::start(self.store.clone(), tenant.id.clone(), run_id.clone(), ttl);
-            let executed = self.execute(&tenant.id, &config, &endpoint, &mut record, &keeper).await;
+            let executed = if disconnecting {
+                self.execute_disconnect(&tenant.id, &endpoint, &mut record, &keeper).await
+            } else {
+                let approved = self.approved_removals(&tenant.id, job.approves.as_ref()).await?;
+                self.execute(&tenant.id, &config, &endpoint, &approved, &mut record, &keeper).await
+            };
             drop(keeper);
             if let Err(error) = executed {
                 tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %error, "sync run failed");
@@ -129,7 +169,11 @@ impl SyncEngine {
             }
             record.summary.finished_at = Some(Utc::now());
             self.store.put_run(&tenant.id, &record).await?;
-            self.record_last_run(&tenant.id, &record.summary).await
+            self.record_last_run(&tenant.id, &record.summary).await?;
+            if disconnecting && record.summary.outcome == Outcome::Success {
+                self.forget_directory(&tenant.id).await?;
+            }
+            Ok::<(), SyncError>(())
         }
         .await;
         // The lease goes whatever happened; a failed release only delays the next run to its TTL.
@@ -151,43 +195,82 @@ impl SyncEngine {
         tenant: &TenantId,
         config: &DirectoryConfig,
         endpoint: &PbxEndpoint,
+        approved_removals: &HashSet<ObjectId>,
         record: &mut RunRecord,
         keeper: &LeaseKeeper,
     ) -> Result<(), SyncError> {
         let secrets = self.tenant_secrets(tenant).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
         let mut gathered = self.gather(tenant, config, &secrets, pbx.as_ref()).await?;
-        self.reconcile_pending(tenant, pbx.as_ref(), &mut gathered)
+        let mappings = std::mem::take(&mut gathered.mappings);
+        gathered.mappings = self
+            .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
             .await?;
         let plan = plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
             extensions: &gathered.extensions,
             config,
+            approved_removals,
         });
-        let mappings: HashMap<_, _> = gathered
-            .mappings
+        let removes: &[_] = if plan.removals_held {
+            &[]
+        } else {
+            &plan.removes
+        };
+        let applied = self
+            .apply(
+                tenant,
+                pbx.as_ref(),
+                gathered.mappings,
+                keeper,
+                &plan,
+                removes,
+            )
+            .await;
+        summarize(record, plan, applied, keeper);
+        Ok(())
+    }
+
+    /// Applies the plan's creates and updates and the given removals.
+    pub(super) async fn apply(
+        &self,
+        tenant: &TenantId,
+        pbx: &dyn Pbx,
+        mappings: Vec<Mapping>,
+        keeper: &LeaseKeeper,
+        plan: &Plan,
+        removes: &[PlannedRemove],
+    ) -> Applied {
+        let mappings: HashMap<_, _> = mappings
             .into_iter()
             .map(|m| (m.object_id.clone(), m))
             .collect();
         let applier = Applier {
             tenant,
             store: self.store.as_ref(),
-            pbx: pbx.as_ref(),
+            pbx,
             mappings: &mappings,
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };
-        let removes: &[_] = if plan.removals_held {
-            &[]
-        } else {
-            &plan.removes
+        applier.apply(&plan.creates, &plan.updates, removes).await
+    }
+
+    /// The removals of the held run `approves`, which an admin approved.
+    async fn approved_removals(
+        &self,
+        tenant: &TenantId,
+        approves: Option<&RunId>,
+    ) -> Result<HashSet<ObjectId>, SyncError> {
+        let Some(held) = approves else {
+            return Ok(HashSet::new());
         };
-        let applied = applier.apply(&plan.creates, &plan.updates, removes).await;
-        let lease_lost =
-            keeper.lost.load(std::sync::atomic::Ordering::SeqCst) && applied.fatal.is_none();
-        summarize(record, plan, applied, lease_lost);
-        Ok(())
+        let run = self.store.get_run(tenant, held).await?;
+        Ok(run
+            .and_then(|r| r.plan)
+            .map(|p| p.removes.into_iter().map(|r| r.object_id).collect())
+            .unwrap_or_default())
     }
 
     /// Reads the directory in full, then the PBX and the mappings. A read that is not complete
@@ -218,15 +301,17 @@ impl SyncEngine {
     }
 
     /// Finishes creates an earlier run started but did not see answered: the same request with
-    /// the same idempotency key returns the extension if the first attempt made it.
-    async fn reconcile_pending(
+    /// the same idempotency key returns the extension if the first attempt made it. Returns the
+    /// mappings with every pending one linked or dropped; newly seen extensions join `extensions`.
+    pub(super) async fn reconcile_pending(
         &self,
         tenant: &TenantId,
         pbx: &dyn Pbx,
-        gathered: &mut Gathered,
-    ) -> Result<(), SyncError> {
-        let mut kept = Vec::with_capacity(gathered.mappings.len());
-        for mapping in std::mem::take(&mut gathered.mappings) {
+        mappings: Vec<Mapping>,
+        extensions: &mut Vec<Extension>,
+    ) -> Result<Vec<Mapping>, SyncError> {
+        let mut kept = Vec::with_capacity(mappings.len());
+        for mapping in mappings {
             let MappingLink::Pending {
                 idempotency_key,
                 request,
@@ -240,8 +325,8 @@ impl SyncEngine {
                     let mapping = linked(mapping, &extension, false);
                     self.store.put_mapping(tenant, &mapping).await?;
                     kept.push(mapping);
-                    if !gathered.extensions.iter().any(|e| e.id == extension.id) {
-                        gathered.extensions.push(extension);
+                    if !extensions.iter().any(|e| e.id == extension.id) {
+                        extensions.push(extension);
                     }
                 }
                 // Refused, so the first attempt created nothing either; or it did and the
@@ -259,11 +344,10 @@ impl SyncEngine {
                 Err(other) => return Err(other.into()),
             }
         }
-        gathered.mappings = kept;
-        Ok(())
+        Ok(kept)
     }
 
-    async fn configured(
+    pub(super) async fn configured(
         &self,
         tenant: &TenantId,
     ) -> Result<(Tenant, DirectoryConfig, PbxEndpoint), SyncError> {
@@ -283,7 +367,10 @@ impl SyncEngine {
         Ok((tenant, config, endpoint))
     }
 
-    async fn tenant_secrets(&self, tenant: &TenantId) -> Result<TenantSecrets, SyncError> {
+    pub(super) async fn tenant_secrets(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<TenantSecrets, SyncError> {
         self.secrets
             .get(tenant)
             .await?
@@ -318,7 +405,13 @@ impl SyncEngine {
 }
 
 /// Fills the run record from the plan and what applying it gave.
-fn summarize(record: &mut RunRecord, plan: Plan, applied: Applied, lease_lost: bool) {
+pub(super) fn summarize(
+    record: &mut RunRecord,
+    plan: Plan,
+    applied: Applied,
+    keeper: &LeaseKeeper,
+) {
+    let lease_lost = keeper.lost.load(Ordering::SeqCst) && applied.fatal.is_none();
     let s = &mut record.summary;
     s.counts = Counts {
         new: applied.created.len(),

@@ -2,6 +2,7 @@
 
 mod apply;
 mod connector;
+mod disconnect;
 mod engine;
 mod lease;
 mod queue;

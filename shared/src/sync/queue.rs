@@ -16,6 +16,22 @@ pub struct RunJob {
     pub tenant: TenantId,
     pub run_id: RunId,
     pub trigger: Trigger,
+    /// A run held by the deletion guard whose removals an admin approved: this run applies
+    /// those of them that are still planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approves: Option<RunId>,
+}
+
+impl RunJob {
+    /// A new run of `trigger` for the tenant.
+    pub fn new(tenant: TenantId, trigger: Trigger) -> Self {
+        Self {
+            tenant,
+            run_id: RunId::new(),
+            trigger,
+            approves: None,
+        }
+    }
 }
 
 #[async_trait]
@@ -59,10 +75,7 @@ pub async fn run_worker(
         let engine = engine.clone();
         let on_finished = on_finished.clone();
         tokio::spawn(async move {
-            match engine
-                .run(&job.tenant, job.run_id.clone(), job.trigger)
-                .await
-            {
+            match engine.run_job(&job).await {
                 Ok(record) => on_finished(&job, &record),
                 Err(error) => {
                     tracing::warn!(tenant = %job.tenant, run_id = %job.run_id, error = %error, "sync not run")

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::queue::{RunJob, RunQueue};
-use crate::domain::{RunId, Trigger};
+use crate::domain::Trigger;
 use crate::error::SyncError;
 use crate::ports::Store;
 
@@ -31,11 +31,7 @@ pub async fn dispatch_due(
                 .directory
                 .as_ref()
                 .map_or(1, |d| d.schedule.every_hours);
-            let job = RunJob {
-                tenant: id.clone(),
-                run_id: RunId::new(),
-                trigger: Trigger::Schedule,
-            };
+            let job = RunJob::new(id.clone(), Trigger::Schedule);
             queue.enqueue(job).await?;
             tenant.next_sync_at = Some(now + Duration::hours(i64::from(every)));
             store.put_tenant(&tenant).await?;

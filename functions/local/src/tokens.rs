@@ -1,0 +1,78 @@
+//! Local-mode tokens: HS256 JWTs signed with `DIRSYNC_JWT_SECRET`, or, when that is not set,
+//! with a secret generated once and kept (0600) in the state folder so that
+//! `dirsync-local token` and the running service agree.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::Utc;
+use jsonwebtoken::{EncodingKey, Header};
+use rand::distr::{Alphanumeric, SampleString};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use crate::LocalError;
+
+const SECRET_FILE: &str = "jwt-secret";
+
+/// The signing secret of this state folder.
+pub fn jwt_secret(state: &Path) -> Result<SecretString, LocalError> {
+    if let Ok(secret) = std::env::var("DIRSYNC_JWT_SECRET") {
+        if !secret.is_empty() {
+            return Ok(secret.into());
+        }
+    }
+    let state_error = |source| LocalError::State {
+        path: state.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(state).map_err(state_error)?;
+    let path = state.join(SECRET_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_string().into()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(state_error(e)),
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), 48);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(state_error)?;
+    file.write_all(secret.as_bytes()).map_err(state_error)?;
+    Ok(secret.into())
+}
+
+/// Who a token is for.
+#[derive(Debug, Clone)]
+pub enum TokenFor {
+    Tenant(String),
+    Operator,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    iat: i64,
+    exp: i64,
+}
+
+/// A token valid for `hours`.
+pub fn mint(secret: &SecretString, token_for: &TokenFor, hours: i64) -> Result<String, LocalError> {
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        tenant: match token_for {
+            TokenFor::Tenant(t) => Some(t.as_str()),
+            TokenFor::Operator => None,
+        },
+        scope: matches!(token_for, TokenFor::Operator).then_some(dirsync::api::OPERATOR_SCOPE),
+        iat: now,
+        exp: now + hours * 3600,
+    };
+    let key = EncodingKey::from_secret(secret.expose_secret().as_bytes());
+    jsonwebtoken::encode(&Header::default(), &claims, &key).map_err(LocalError::Token)
+}

@@ -1,0 +1,136 @@
+//! Who is calling: a tenant admin (claim `tenant`) or the SaaS operator (scope
+//! `dirsync:operator`). One extractor, one place for 401 and 403.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::ApiState;
+use crate::domain::TenantId;
+
+pub const OPERATOR_SCOPE: &str = "dirsync:operator";
+
+/// How tokens are checked.
+pub enum Auth {
+    /// Locally: HS256 tokens signed with `DIRSYNC_JWT_SECRET`, checked here.
+    Hs256(DecodingKey),
+    /// On AWS: API Gateway's JWT authorizer has checked the token; the Lambda adapter puts its
+    /// claims on the request as [`GatewayClaims`]. A request without them is refused.
+    Gateway,
+}
+
+impl Auth {
+    pub fn hs256(secret: &SecretString) -> Self {
+        Self::Hs256(DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+    }
+}
+
+/// The claims API Gateway's JWT authorizer passes on (`requestContext.authorizer.jwt.claims`).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayClaims(pub HashMap<String, String>);
+
+/// The claims dirsync reads. `scope` is space-separated, as OAuth 2.0 has it.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    tenant: Option<String>,
+    scope: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Operator,
+    Tenant(TenantId),
+}
+
+impl Caller {
+    fn from_claims(claims: Claims) -> Result<Self, ApiError> {
+        let operator = claims
+            .scope
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|s| s == OPERATOR_SCOPE));
+        if operator {
+            return Ok(Self::Operator);
+        }
+        match claims.tenant.map(TenantId::parse) {
+            Some(Ok(tenant)) => Ok(Self::Tenant(tenant)),
+            _ => Err(ApiError::Unauthorized(
+                "the token names no valid tenant and no operator scope",
+            )),
+        }
+    }
+
+    pub fn require_operator(&self) -> Result<(), ApiError> {
+        match self {
+            Self::Operator => Ok(()),
+            Self::Tenant(_) => Err(ApiError::Forbidden("this route is for the operator only")),
+        }
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let claims = match state.auth.as_ref() {
+            Auth::Gateway => {
+                let claims = parts
+                    .extensions
+                    .get::<GatewayClaims>()
+                    .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+                Claims {
+                    tenant: claims.0.get("tenant").cloned(),
+                    scope: claims.0.get("scope").cloned(),
+                }
+            }
+            Auth::Hs256(key) => {
+                let token = bearer(parts)?;
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.validate_aud = false;
+                jsonwebtoken::decode::<Claims>(token, key, &validation)
+                    .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired"))?
+                    .claims
+            }
+        };
+        Caller::from_claims(claims)
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized("a bearer token is required"))
+}
+
+/// The `{t}` of a tenant route, checked against the caller: 401 without a valid token, 403 for
+/// another tenant's path (whether or not that tenant exists), 400 for a malformed id.
+pub struct TenantAccess(pub TenantId);
+
+impl FromRequestParts<ApiState> for TenantAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::field("tenant", "missing from the path"))?;
+        let raw = params.get("t").map(String::as_str).unwrap_or_default();
+        match caller {
+            Caller::Tenant(own) if own.as_str() != raw => {
+                Err(ApiError::Forbidden("this token is not for that tenant"))
+            }
+            _ => TenantId::parse(raw)
+                .map(Self)
+                .map_err(|e| ApiError::field("tenant", e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Request bodies: JSON read with every problem reported as a 400 that names the field, and
+//! error responses that did not come from our handlers (404, 405, 413 ...) turned into the
+//! contract's JSON shape.
+
+use axum::body::{to_bytes, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+
+use super::error::{error_response, ApiError};
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// A JSON body whose decoding errors name the field: `{"field": "base_url", ...}`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)?;
+        parse_json(&bytes)
+            .map(JsonBody)
+            .map_err(axum::response::IntoResponse::into_response)
+    }
+}
+
+/// Decodes `bytes` as `T`; an empty body counts as `{}` so that optional bodies may be left out.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        ApiError::field(&field, e.into_inner().to_string())
+    })
+}
+
+/// Gives every error response that is not JSON yet (the router's 404 and 405, the body
+/// limit's 413, a panic's 500) the contract's JSON shape.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "no such route".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take that method".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            format!("request bodies are limited to {} KiB", BODY_LIMIT / 1024),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON with content-type application/json".to_string(),
+        ),
+        other => {
+            // Keep the framework's own short text (never a stack trace) as the message.
+            let text = to_bytes(response.into_body(), 4096)
+                .await
+                .ok()
+                .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| other.canonical_reason().unwrap_or("error").to_string());
+            return error_response(other, "request_failed", text);
+        }
+    };
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut fixed = error_response(status, code, message);
+    // Keep `allow` on 405, as HTTP wants.
+    if let Some(allow) = allow {
+        fixed.headers_mut().insert(header::ALLOW, allow);
+    }
+    fixed
+}

@@ -1,0 +1,178 @@
+//! The API's errors and the one place they become HTTP statuses and JSON bodies.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{FieldError, InvalidConfig, RunId};
+use crate::error::{QueueError, SecretsError, StoreError, SyncError};
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code, e.g. `invalid_request`, `sync_running`.
+    pub error: String,
+    /// A sentence for people.
+    pub message: String,
+    /// One entry per bad field, for `invalid_request`.
+    #[schema(value_type = Vec<Object>)]
+    pub details: Vec<FieldError>,
+    /// The run that makes a request conflict, e.g. the sync already running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub run_id: Option<RunId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        run_id: Option<RunId>,
+    },
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The directory or the PBX could not be used; the message says why (never a secret).
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
+    /// Our own storage or queue failed: logged with its cause, shown without it.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::Upstream { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// An error response in the contract's shape.
+pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code.to_string(),
+        message,
+        details: Vec::new(),
+        run_id: None,
+    };
+    (status, Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = %source, "request failed");
+        }
+        let message = match &self {
+            Self::Invalid(details) if details.len() == 1 => {
+                format!("{}: {}", details[0].field, details[0].message)
+            }
+            Self::Internal(_) => "something went wrong on our side; try again later".to_string(),
+            other => other.to_string(),
+        };
+        let (details, run_id) = match self {
+            Self::Invalid(details) => (details, None),
+            Self::Conflict { run_id, .. } => (Vec::new(), run_id),
+            _ => (Vec::new(), None),
+        };
+        let body = ErrorBody {
+            error: code.to_string(),
+            message,
+            details,
+            run_id,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<InvalidConfig> for ApiError {
+    fn from(e: InvalidConfig) -> Self {
+        Self::Invalid(e.0)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<SecretsError> for ApiError {
+    fn from(e: SecretsError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        let message = e.to_string();
+        match e {
+            SyncError::NotConfigured(_) => Self::Conflict {
+                code: "not_configured",
+                message,
+                run_id: None,
+            },
+            SyncError::NotActive(_) => Self::Conflict {
+                code: "not_active",
+                message,
+                run_id: None,
+            },
+            SyncError::AlreadyRunning(run_id) => Self::Conflict {
+                code: "sync_running",
+                message,
+                run_id: Some(run_id),
+            },
+            SyncError::MissingCredentials(_) => Self::Conflict {
+                code: "credentials_missing",
+                message,
+                run_id: None,
+            },
+            SyncError::LeaseLost => Self::Conflict {
+                code: "sync_running",
+                message,
+                run_id: None,
+            },
+            SyncError::Directory(_) => Self::Upstream {
+                code: "directory_unavailable",
+                message,
+            },
+            SyncError::Pbx(_) => Self::Upstream {
+                code: "pbx_unavailable",
+                message,
+            },
+            SyncError::Store(e) => e.into(),
+            SyncError::Secrets(e) => e.into(),
+            SyncError::Queue(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The tenant's connection: directory config, PBX endpoint, pause/resume, disconnect and the
+//! connection test.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::RunStarted;
+use crate::api::auth::TenantAccess;
+use crate::api::body::{parse_json, JsonBody};
+use crate::api::{ApiError, ApiState};
+use crate::domain::config::{check_http_url, required_credentials, FieldError};
+use crate::domain::{
+    Check, CheckName, ConnectionReport, DirectoryConfig, PbxEndpoint, Tenant, TenantId,
+    TenantState, Trigger,
+};
+use crate::ports::TenantSecrets;
+use crate::sync::RunJob;
+
+/// `PUT /v1/tenants/{t}/directory`: create or replace the config. Credentials go to the secret
+/// store; left out, the stored ones are kept.
+#[utoipa::path(put, path = "/v1/tenants/{t}/directory", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    request_body(content = Object, description = "directory config (CONTRACTS section 2)"),
+    responses((status = 200, description = "the stored config, without secrets", body = Object),
+        (status = 400, body = crate::api::ErrorBody)))]
+pub async fn put(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let mut config = DirectoryConfig::from_json(&body, state.policy)?;
+    let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
+    let now = Utc::now();
+    let mut tenant = state
+        .store
+        .get_tenant(&id)
+        .await?
+        .unwrap_or_else(|| Tenant::new(id.clone(), now));
+    let same_provider = tenant
+        .directory
+        .as_ref()
+        .is_some_and(|d| d.provider.kind() == config.provider.kind());
+    match config.take_credentials() {
+        Some(credentials) => secrets.set_directory(credentials),
+        // Another provider's credentials mean nothing here: they are not kept.
+        None if !same_provider => secrets.set_directory(Default::default()),
+        None => {}
+    }
+    let missing: Vec<FieldError> = required_credentials(&config.provider)
+        .into_iter()
+        .filter(|name| !secrets.has_directory_credential(name))
+        .map(|name| FieldError::new(format!("credentials.{name}"), "is required"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::Invalid(missing));
+    }
+    state.secrets.put(&id, &secrets).await?;
+    if tenant.state == TenantState::Disconnected {
+        tenant.state = TenantState::Active;
+    }
+    // The first scheduled sync waits one period, so that the admin can preview first.
+    let every = chrono::Duration::hours(i64::from(config.schedule.every_hours));
+    tenant.next_sync_at = Some(
+        tenant
+            .next_sync_at
+            .map_or(now + every, |t| t.min(now + every)),
+    );
+    tenant.directory = Some(config);
+    tenant.updated_at = now;
+    state.store.put_tenant(&tenant).await?;
+    shown_config(&tenant, &secrets)
+}
+
+/// `GET /v1/tenants/{t}/directory`: the stored config, never a secret.
+#[utoipa::path(get, path = "/v1/tenants/{t}/directory", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+pub async fn get(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = connected(&state, &id).await?;
+    let secrets = state.secrets.get(&id).await?.unwrap_or_default();
+    shown_config(&tenant, &secrets)
+}
+
+fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>, ApiError> {
+    let config = tenant
+        .directory
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))?;
+    let mut shown = serde_json::to_value(config).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let names = required_credentials(&config.provider);
+    let set = names.iter().all(|n| secrets.has_directory_credential(n));
+    if let Value::Object(fields) = &mut shown {
+        fields.insert(
+            "credentials_set".into(),
+            Value::Bool(set && !names.is_empty()),
+        );
+        fields.insert("state".into(), json!(tenant.state));
+    }
+    Ok(Json(shown))
+}
+
+async fn connected(state: &ApiState, id: &TenantId) -> Result<Tenant, ApiError> {
+    state
+        .store
+        .get_tenant(id)
+        .await?
+        .filter(|t| t.directory.is_some())
+        .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))
+}
+
+/// `DELETE /v1/tenants/{t}/directory?delete_extensions=true|false`. The choice is required:
+/// deleting every extension is not something to do by default, nor to forget to do.
+#[utoipa::path(delete, path = "/v1/tenants/{t}/directory", tag = "directory",
+    params(("t" = String, Path, description = "tenant id"),
+        ("delete_extensions" = bool, Query, description = "delete the extensions sync created (a run), or release them")),
+    responses((status = 202, body = RunStarted), (status = 200, description = "released", body = Object),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
+pub async fn delete(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let delete_extensions = match query.get("delete_extensions").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => {
+            return Err(ApiError::field(
+                "delete_extensions",
+                "must be true or false",
+            ))
+        }
+    };
+    let mut tenant = connected(&state, &id).await?;
+    if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
+        return Err(crate::error::SyncError::AlreadyRunning(running).into());
+    }
+    if !delete_extensions {
+        let released = state.store.all_mappings(&id).await?.len();
+        state.engine.release_all(&id).await?;
+        return Ok(
+            Json(json!({"state": "disconnected", "released_extensions": released})).into_response(),
+        );
+    }
+    // Stop every other run first; the disconnect run then deletes and forgets the config.
+    tenant.state = TenantState::Disconnected;
+    tenant.next_sync_at = None;
+    tenant.updated_at = Utc::now();
+    state.store.put_tenant(&tenant).await?;
+    let job = RunJob::new(id, Trigger::Disconnect);
+    let run_id = job.run_id.clone();
+    state.queue.enqueue(job).await?;
+    Ok((StatusCode::ACCEPTED, Json(RunStarted { run_id })).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseBody {
+    #[serde(default)]
+    delete_extensions: bool,
+}
+
+/// `POST .../directory/pause`: scheduled and manual syncs stop until resumed.
+#[utoipa::path(post, path = "/v1/tenants/{t}/directory/pause", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    request_body(content = Object, description = r#"{"delete_extensions": false}"#),
+    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody),
+        (status = 422, body = crate::api::ErrorBody)))]
+pub async fn pause(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+    JsonBody(body): JsonBody<PauseBody>,
+) -> Result<Json<Value>, ApiError> {
+    if body.delete_extensions {
+        return Err(ApiError::Unprocessable(
+            "pausing keeps the extensions; to delete them, disconnect with delete_extensions=true"
+                .into(),
+        ));
+    }
+    set_state(&state, &id, TenantState::Paused).await
+}
+
+/// `POST .../directory/resume`: syncs start again, the next one at the next scheduler tick.
+#[utoipa::path(post, path = "/v1/tenants/{t}/directory/resume", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+pub async fn resume(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+) -> Result<Json<Value>, ApiError> {
+    set_state(&state, &id, TenantState::Active).await
+}
+
+async fn set_state(
+    state: &ApiState,
+    id: &TenantId,
+    to: TenantState,
+) -> Result<Json<Value>, ApiError> {
+    let mut tenant = connected(state, id).await?;
+    if to == TenantState::Active && tenant.state == TenantState::Paused {
+        tenant.next_sync_at = Some(Utc::now());
+    }
+    tenant.state = to;
+    tenant.updated_at = Utc::now();
+    state.store.put_tenant(&tenant).await?;
+    Ok(Json(json!({"state": to})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PbxBody {
+    base_url: String,
+    #[serde(default)]
+    credentials: Option<PbxCredentials>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PbxCredentials {
+    token: SecretString,
+}
+
+/// `PUT /v1/tenants/{t}/pbx`: the PBX endpoint; the token is write-only.
+#[utoipa::path(put, path = "/v1/tenants/{t}/pbx", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    request_body(content = Object, description = r#"{"base_url": "https://...", "credentials": {"token": "..."}}"#),
+    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+pub async fn put_pbx(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+    JsonBody(body): JsonBody<PbxBody>,
+) -> Result<Json<Value>, ApiError> {
+    check_http_url(&body.base_url, state.policy).map_err(|m| ApiError::field("base_url", m))?;
+    let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
+    match body.credentials {
+        Some(credentials) => secrets.pbx_token = Some(credentials.token),
+        None if secrets.pbx_token.is_none() => {
+            return Err(ApiError::field("credentials.token", "is required"))
+        }
+        None => {}
+    }
+    state.secrets.put(&id, &secrets).await?;
+    let now = Utc::now();
+    let mut tenant = state
+        .store
+        .get_tenant(&id)
+        .await?
+        .unwrap_or_else(|| Tenant::new(id.clone(), now));
+    tenant.pbx = Some(PbxEndpoint {
+        base_url: body.base_url.trim_end_matches('/').to_string(),
+    });
+    tenant.updated_at = now;
+    state.store.put_tenant(&tenant).await?;
+    Ok(Json(json!({
+        "base_url": tenant.pbx.map(|p| p.base_url),
+        "credentials_set": true,
+    })))
+}
+
+/// `POST .../directory/test`: the stored config, or the candidate config in the body (not
+/// saved; its credentials, when left out, are the stored ones).
+#[utoipa::path(post, path = "/v1/tenants/{t}/directory/test", tag = "directory",
+    params(("t" = String, Path, description = "tenant id")),
+    request_body(content = Object, description = "optional candidate config"),
+    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody),
+        (status = 404, body = crate::api::ErrorBody)))]
+pub async fn test(
+    State(state): State<ApiState>,
+    TenantAccess(id): TenantAccess,
+    body: Bytes,
+) -> Result<Json<ConnectionReport>, ApiError> {
+    let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
+    let candidate = !parse_json::<Value>(&body)?
+        .as_object()
+        .is_none_or(|o| o.is_empty());
+    let config = if candidate {
+        let mut config = DirectoryConfig::from_json(&body, state.policy)?;
+        if let Some(credentials) = config.take_credentials() {
+            secrets.set_directory(credentials);
+        }
+        config
+    } else {
+        connected(&state, &id)
+            .await?
+            .directory
+            .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))?
+    };
+    let started = std::time::Instant::now();
+    let run = state.engine.test_connection(&config, &secrets);
+    let report = match tokio::time::timeout(state.test_timeout, run).await {
+        Ok(report) => report,
+        Err(_) => {
+            let message = format!(
+                "no answer within {} s: check the host, port and firewall",
+                state.test_timeout.as_secs()
+            );
+            ConnectionReport::new(
+                vec![Check::timed(CheckName::Connect, started, Err(message))],
+                Vec::new(),
+            )
+        }
+    };
+    Ok(Json(report))
+}

@@ -1,0 +1,102 @@
+//! Disconnecting a tenant's directory: deleting every extension sync created (a run), or
+//! releasing them all to manual management.
+
+use chrono::Utc;
+
+use super::engine::{summarize, SyncEngine};
+use super::lease::LeaseKeeper;
+use crate::domain::config::OnRemove;
+use crate::domain::plan::{summary_line, PlannedRemove};
+use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId, TenantState};
+use crate::error::SyncError;
+use crate::ports::LeaseOutcome;
+
+/// The `reason` of removals made because the tenant disconnected.
+const DISCONNECT_REASON: &str = "disconnect";
+
+impl SyncEngine {
+    /// The body of a `disconnect` run: every mapped extension is deleted. The deletion guard
+    /// does not apply: the admin asked for exactly this.
+    pub(super) async fn execute_disconnect(
+        &self,
+        tenant: &TenantId,
+        endpoint: &PbxEndpoint,
+        record: &mut RunRecord,
+        keeper: &LeaseKeeper,
+    ) -> Result<(), SyncError> {
+        let secrets = self.tenant_secrets(tenant).await?;
+        let pbx = self.connector.pbx(endpoint, &secrets)?;
+        let mappings = self.store.all_mappings(tenant).await?;
+        // A create whose answer was lost may have made an extension: find it, to delete it too.
+        let mappings = self
+            .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut Vec::new())
+            .await?;
+        let removes: Vec<PlannedRemove> = mappings
+            .iter()
+            .filter_map(|m| match &m.link {
+                MappingLink::Linked { extension_id, .. } => Some(PlannedRemove {
+                    object_id: m.object_id.clone(),
+                    extension_id: extension_id.clone(),
+                    name: m.display_name(),
+                    action: OnRemove::Delete,
+                    reason: DISCONNECT_REASON.to_string(),
+                }),
+                MappingLink::Pending { .. } => None,
+            })
+            .collect();
+        let plan = Plan {
+            summary: summary_line(0, 0, removes.len()),
+            removes,
+            ..Plan::default()
+        };
+        let applied = self
+            .apply(tenant, pbx.as_ref(), mappings, keeper, &plan, &plan.removes)
+            .await;
+        summarize(record, plan, applied, keeper);
+        Ok(())
+    }
+
+    /// Disconnects without touching the PBX: every mapping is dropped, so the extensions stay
+    /// as they are, managed by hand from now on. Refused while a run holds the lease.
+    pub async fn release_all(&self, tenant: &TenantId) -> Result<(), SyncError> {
+        let run_id = RunId::new();
+        let ttl = self.options.lease_ttl;
+        if let LeaseOutcome::HeldBy(running) = self
+            .store
+            .acquire_lease(tenant, &run_id, ttl, Utc::now())
+            .await?
+        {
+            return Err(SyncError::AlreadyRunning(running));
+        }
+        let released = async {
+            for mapping in self.store.all_mappings(tenant).await? {
+                self.store
+                    .delete_mapping(tenant, &mapping.object_id)
+                    .await?;
+            }
+            self.forget_directory(tenant).await
+        }
+        .await;
+        if let Err(e) = self.store.release_lease(tenant, &run_id).await {
+            tracing::warn!(tenant = %tenant, error = %e, "lease release failed");
+        }
+        released
+    }
+
+    /// Ends the directory connection: the config and the directory credentials go; the PBX
+    /// endpoint and its token stay for a later connection.
+    pub(super) async fn forget_directory(&self, tenant: &TenantId) -> Result<(), SyncError> {
+        if let Some(mut stored) = self.store.get_tenant(tenant).await? {
+            stored.state = TenantState::Disconnected;
+            stored.directory = None;
+            stored.next_sync_at = None;
+            stored.updated_at = Utc::now();
+            self.store.put_tenant(&stored).await?;
+        }
+        if let Some(mut secrets) = self.secrets.get(tenant).await? {
+            secrets.set_directory(Default::default());
+            self.secrets.put(tenant, &secrets).await?;
+        }
+        Ok(())
+    }
+}
