@@ -908,3 +908,7 @@ fn check_host_key(key: &str) -> Result<(), String> {
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "config_proptests.rs"]
+mod proptests;

@@ -199,7 +199,13 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     // 4. Mapped users: updates (with re-enables); recreates wait for the PBX view.
     let mut updated_emails = HashMap::new();
     let mut recreates = Vec::new();
+    // The directory numbers of mapped users: a new user with one of them is a duplicate inside
+    // the directory, whatever the PBX holds.
+    let mut mapped_numbers = HashSet::new();
     for candidate in kept_mapped {
+        if let Ok(Some(number)) = rules.new_number(candidate.user) {
+            mapped_numbers.insert(number);
+        }
         match candidate.need {
             Need::Hold | Need::New { .. } => {}
             Need::Recreate { mapping } => recreates.push((candidate, mapping.number.trim())),
@@ -269,7 +275,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             .then(|| holders.adoptable(&candidate.email_key))
             .flatten();
         if adopt.is_none() {
-            if attribute_number.is_some_and(|n| !numbers_claimed.insert(n)) {
+            if attribute_number
+                .is_some_and(|n| mapped_numbers.contains(n) || !numbers_claimed.insert(n))
+            {
                 skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
                 continue;
             }

@@ -91,6 +91,7 @@ fn duplicates_inside_the_directory() {
             user("b", "B", "NEW@x.com", "201"),
             user("c", "C", "c@x.com", "200"),
             user("z", "Z", "A@x.com", "300"),
+            user("d", "D", "d@x.com", "300"),
         ],
         vec![linked("z", "e1", "300")],
         vec![ext("e1", "300", "Z", "A@x.com")],
@@ -103,8 +104,13 @@ fn duplicates_inside_the_directory() {
             ("a0".into(), SkipReason::DuplicateEmail),
             ("b".into(), SkipReason::DuplicateEmail),
             ("c".into(), SkipReason::DuplicateExtension),
+            ("d".into(), SkipReason::DuplicateExtension),
         ],
-        "the mapped user z keeps its email over a0, which sorts first"
+        "the mapped user z keeps its email over a0 and its number over d"
+    );
+    assert!(
+        p.conflicts.is_empty(),
+        "a directory duplicate is no PBX conflict"
     );
     assert_eq!(p.creates.len(), 1);
     assert_eq!(p.creates[0].object_id.as_str(), "a");
