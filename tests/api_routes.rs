@@ -467,6 +467,32 @@ async fn sync_now_conflicts_while_running_paused_or_unconfigured() {
         .await;
     let run = app.sync("acme").await;
     assert_eq!(run["summary"], "2 new, 0 updated, 0 removed");
+
+    // A directory that cannot be read: the preview says so, and a sync changes nothing.
+    std::fs::remove_file(app.state.path().join("acme.ldif")).unwrap();
+    let preview = app
+        .tenant_call(Method::POST, "acme", "/sync/preview", None)
+        .await;
+    assert_error(
+        &preview,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "directory_unavailable",
+    );
+    assert!(
+        preview.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme.ldif"),
+        "{}",
+        preview.text
+    );
+    let failed = app.sync("acme").await;
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(
+        app.service.simulator.extensions("acme").len(),
+        2,
+        "nothing removed"
+    );
     app.service.shutdown().await;
 }
 

@@ -10,7 +10,7 @@ use dirsync::api::{ApiState, Auth};
 use dirsync::domain::{EndpointPolicy, Tenant, TenantId, TenantState};
 use dirsync::secrets::MemorySecrets;
 use dirsync::store::SqliteStore;
-use dirsync::sync::{DefaultConnector, EngineOptions, InProcessQueue, SyncEngine};
+use dirsync::sync::{Connector, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -20,13 +20,17 @@ struct Lambda {
 }
 
 fn lambda() -> Lambda {
+    lambda_with(Arc::new(DefaultConnector::default()))
+}
+
+fn lambda_with(connector: Arc<dyn Connector>) -> Lambda {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
     let secrets = Arc::new(MemorySecrets::new());
     let engine = SyncEngine::new(
         store.clone(),
         secrets.clone(),
-        Arc::new(DefaultConnector::default()),
+        connector,
         EngineOptions::default(),
     );
     let (queue, _jobs) = InProcessQueue::new();
@@ -37,7 +41,7 @@ fn lambda() -> Lambda {
         queue: Arc::new(queue),
         policy: EndpointPolicy::default(),
         auth: Arc::new(Auth::Gateway),
-        test_timeout: Duration::from_secs(5),
+        test_timeout: Duration::from_millis(300),
     };
     Lambda { state, _dir: dir }
 }
@@ -139,4 +143,61 @@ async fn a_base64_body_is_decoded_and_the_token_goes_to_the_secret_store() {
     let acme = TenantId::parse("acme").unwrap();
     let secrets = lambda.state.secrets.get(&acme).await.unwrap().unwrap();
     assert!(secrets.pbx_token.is_some());
+}
+
+/// A directory that never answers, as a firewall that drops packets makes it look.
+struct Silent;
+
+#[async_trait::async_trait]
+impl dirsync::ports::Directory for Silent {
+    async fn read_users(
+        &self,
+    ) -> Result<dirsync::domain::Snapshot, dirsync::error::DirectoryError> {
+        std::future::pending().await
+    }
+}
+
+struct SilentConnector;
+
+impl Connector for SilentConnector {
+    fn directory(
+        &self,
+        _: &dirsync::domain::DirectoryConfig,
+        _: &dirsync::ports::TenantSecrets,
+    ) -> Result<Box<dyn dirsync::ports::Directory>, dirsync::error::DirectoryError> {
+        Ok(Box::new(Silent))
+    }
+    fn pbx(
+        &self,
+        endpoint: &dirsync::domain::PbxEndpoint,
+        secrets: &dirsync::ports::TenantSecrets,
+    ) -> Result<Arc<dyn dirsync::ports::Pbx>, dirsync::error::PbxError> {
+        DefaultConnector::default().pbx(endpoint, secrets)
+    }
+}
+
+#[tokio::test]
+async fn a_connection_test_that_hangs_ends_at_the_set_timeout_with_a_message() {
+    let lambda = lambda_with(Arc::new(SilentConnector));
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/tests/events/status_as_tenant.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["rawPath"] = "/v1/tenants/acme/directory/test".into();
+    event["requestContext"]["http"]["method"] = "POST".into();
+    event["requestContext"]["http"]["path"] = "/v1/tenants/acme/directory/test".into();
+    event["body"] = r#"{"provider": {"type": "ldif", "path": "x.ldif"}}"#.into();
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let (status, body) = handle(&lambda, request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], false);
+    assert_eq!(body["checks"][0]["name"], "connect");
+    assert!(body["checks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no answer within"));
 }
