@@ -40,11 +40,7 @@ pub async fn put(
     let mut config = DirectoryConfig::from_json(&body, state.policy)?;
     let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
     let now = Utc::now();
-    let mut tenant = state
-        .store
-        .get_tenant(&id)
-        .await?
-        .unwrap_or_else(|| Tenant::new(id.clone(), now));
+    let mut tenant = stored_or_new(&state, &id).await?;
     let same_provider = tenant
         .directory
         .as_ref()
@@ -109,6 +105,12 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
         fields.insert("state".into(), json!(tenant.state));
     }
     Ok(Json(shown))
+}
+
+/// The tenant as stored, or a new one: the first `PUT` of either config creates it.
+async fn stored_or_new(state: &ApiState, id: &TenantId) -> Result<Tenant, ApiError> {
+    let stored = state.store.get_tenant(id).await?;
+    Ok(stored.unwrap_or_else(|| Tenant::new(id.clone(), Utc::now())))
 }
 
 async fn connected(state: &ApiState, id: &TenantId) -> Result<Tenant, ApiError> {
@@ -252,11 +254,7 @@ pub async fn put_pbx(
     }
     state.secrets.put(&id, &secrets).await?;
     let now = Utc::now();
-    let mut tenant = state
-        .store
-        .get_tenant(&id)
-        .await?
-        .unwrap_or_else(|| Tenant::new(id.clone(), now));
+    let mut tenant = stored_or_new(&state, &id).await?;
     tenant.pbx = Some(PbxEndpoint {
         base_url: body.base_url.trim_end_matches('/').to_string(),
     });
