@@ -102,6 +102,7 @@ impl Harness {
             Arc::new(DefaultConnector {
                 ldif_root: Some(root),
                 pbx_options: fast_pbx_options(),
+                ..DefaultConnector::default()
             })
         })
         .await

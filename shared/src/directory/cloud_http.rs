@@ -1,0 +1,431 @@
+//! What the cloud directories (Microsoft Graph, Okta) share: the operator's options, a GET
+//! with bounded retries that honours the vendor's throttling, one token refresh on 401, and a
+//! token cache.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::config::address_allowed;
+use crate::domain::{Check, CheckName, ConnectionReport, DirectoryUser, EndpointPolicy, Snapshot};
+use crate::error::DirectoryError;
+use crate::http_retry::{full_jitter, is_retryable};
+
+/// The largest answer body read; a Graph page of 999 users is well under 4 MB.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The longest server text copied into an error.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Operator settings of the cloud directories (environment, never tenant config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudOptions {
+    /// `DIRSYNC_LOGIN_URL`: replaces the national cloud's Entra login host (tests).
+    pub login_url: Option<String>,
+    /// `DIRSYNC_GRAPH_URL`: replaces the national cloud's Graph host (tests).
+    pub graph_url: Option<String>,
+    /// Whether tenant-supplied hosts (Okta `org_url`) may be private, loopback or plain http.
+    pub endpoint_policy: EndpointPolicy,
+    /// Attempts per page, the first included, on 429, 5xx and transport errors (at least 1).
+    pub max_attempts: u32,
+    /// Backoff when the server names no wait: full jitter from `base_backoff`, capped.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest wait honoured from `Retry-After` or a rate-limit reset; longer ones are cut.
+    pub max_wait: Duration,
+    /// Per request, connect to end of body.
+    pub timeout: Duration,
+}
+
+impl Default for CloudOptions {
+    fn default() -> Self {
+        Self {
+            login_url: None,
+            graph_url: None,
+            endpoint_policy: EndpointPolicy::default(),
+            max_attempts: 6,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_wait: Duration::from_secs(120),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl CloudOptions {
+    /// The defaults with the operator's environment: `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`,
+    /// `DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`.
+    pub fn from_env() -> Self {
+        let set = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            login_url: set("DIRSYNC_LOGIN_URL"),
+            graph_url: set("DIRSYNC_GRAPH_URL"),
+            endpoint_policy: EndpointPolicy::from_env(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A complete answer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, DirectoryError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            DirectoryError::Protocol(format!(
+                "{what} ({}) is not the expected JSON: {e}",
+                self.status.as_u16()
+            ))
+        })
+    }
+}
+
+/// Server text made safe to show: no control characters, short.
+pub(crate) fn shorten(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_MESSAGE_CHARS)
+        .collect()
+}
+
+/// What a vendor tells the retry loop about its answers.
+pub(crate) trait Vendor: Sync {
+    /// The wait a 429 or 5xx asks for, if it names one.
+    fn wait_asked(&self, answer: &Answer) -> Option<Duration>;
+    /// A pause after a successful answer, to slow down before a rate limit runs out.
+    fn pace(&self, _answer: &Answer) -> Option<Duration> {
+        None
+    }
+    /// The admin-facing error of a final answer (any non-success status).
+    fn error(&self, answer: &Answer) -> DirectoryError;
+}
+
+/// Where the `Authorization` header comes from.
+#[async_trait]
+pub(crate) trait Credential: Send + Sync {
+    /// The header value; `refresh` asks for a new token instead of the cached one.
+    async fn authorization(
+        &self,
+        http: &CloudHttp,
+        refresh: bool,
+    ) -> Result<HeaderValue, DirectoryError>;
+    /// Whether a 401 may be cured by a new token (OAuth), or is final (a static API token).
+    fn refreshable(&self) -> bool;
+}
+
+/// An `Authorization` header value that is never logged.
+pub(crate) fn sensitive_header(value: &str) -> Result<HeaderValue, DirectoryError> {
+    let mut header = HeaderValue::from_str(value).map_err(|_| {
+        DirectoryError::Credentials(
+            "the credential holds characters an HTTP header cannot carry".into(),
+        )
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// The HTTP client of one read, with its request counter.
+pub(crate) struct CloudHttp {
+    client: reqwest::Client,
+    options: CloudOptions,
+    requests: AtomicU64,
+}
+
+impl CloudHttp {
+    /// A client; `pinned` makes `host` resolve only to the addresses already checked, so a
+    /// second DNS answer cannot point the request elsewhere.
+    pub fn new(
+        options: CloudOptions,
+        pinned: Option<(&str, &[SocketAddr])>,
+    ) -> Result<Self, DirectoryError> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(options.timeout)
+            // These APIs do not redirect; following one could carry a token elsewhere.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some((host, addrs)) = pinned {
+            builder = builder.resolve_to_addrs(host, addrs);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| DirectoryError::Unreachable(format!("no HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            options: CloudOptions {
+                max_attempts: options.max_attempts.max(1),
+                ..options
+            },
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Requests sent so far, retries and token requests included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Sends one request and reads the whole answer.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                // Cut: the caller sees a body that is not the expected JSON.
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// GETs `url` until it succeeds: 429 and 5xx wait as the vendor asks (bounded) or back
+    /// off, up to `max_attempts`; a 401 gets one new token. Any other answer is final.
+    pub async fn get(
+        &self,
+        url: &Url,
+        credential: &dyn Credential,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
+        let max = self.options.max_attempts;
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        let mut refresh = false;
+        loop {
+            attempt += 1;
+            let authorization = credential.authorization(self, refresh).await?;
+            refresh = false;
+            let request = self
+                .client
+                .get(url.clone())
+                .header(AUTHORIZATION, authorization)
+                .header(ACCEPT, "application/json");
+            let wait = match self.send(request).await {
+                Ok(answer) if answer.status.is_success() => {
+                    if let Some(pause) = vendor.pace(&answer) {
+                        tokio::time::sleep(pause.min(self.options.max_wait)).await;
+                    }
+                    return Ok(answer);
+                }
+                Ok(answer)
+                    if answer.status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && credential.refreshable() =>
+                {
+                    // An expired token mid-read: one new token, then the same page again.
+                    tracing::debug!("token refused mid-read, fetching a new one");
+                    refreshed = true;
+                    refresh = true;
+                    continue;
+                }
+                Ok(answer)
+                    if answer.status == StatusCode::TOO_MANY_REQUESTS
+                        || answer.status.is_server_error() =>
+                {
+                    if attempt >= max {
+                        return Err(DirectoryError::Unreachable(format!(
+                            "gave up after {attempt} attempts: {}",
+                            vendor.error(&answer)
+                        )));
+                    }
+                    match vendor.wait_asked(&answer) {
+                        Some(wait) => wait.min(self.options.max_wait),
+                        None => self.backoff(attempt),
+                    }
+                }
+                Ok(answer) => return Err(vendor.error(&answer)),
+                Err(error) if is_retryable(&error) && attempt < max => {
+                    tracing::debug!(%error, attempt, "directory transport error, retrying");
+                    self.backoff(attempt)
+                }
+                Err(error) => return Err(DirectoryError::Unreachable(error.to_string())),
+            };
+            tracing::debug!(attempt, ?wait, "directory page retried");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        full_jitter(
+            self.options.base_backoff,
+            self.options.max_backoff,
+            attempt.saturating_sub(1),
+        )
+    }
+}
+
+/// A token and when to fetch the next one.
+struct CachedToken {
+    value: SecretString,
+    refresh_at: Instant,
+}
+
+/// One access token, fetched when missing, due or refused.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    slot: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+impl TokenCache {
+    /// The cached token, or a new one from `fetch` (token and lifetime) when there is none,
+    /// it is due, or `refresh` is set. The next fetch is due shortly before expiry.
+    pub async fn get<F, Fut>(&self, refresh: bool, fetch: F) -> Result<SecretString, DirectoryError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(SecretString, Duration), DirectoryError>>,
+    {
+        let mut slot = self.slot.lock().await;
+        if let Some(token) = slot.as_ref() {
+            if !refresh && Instant::now() < token.refresh_at {
+                return Ok(token.value.clone());
+            }
+        }
+        let (value, lifetime) = fetch().await?;
+        let margin = (lifetime / 2).min(Duration::from_secs(300));
+        *slot = Some(CachedToken {
+            value: value.clone(),
+            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(value)
+    }
+}
+
+/// Resolves a tenant-supplied host and applies the address rules of CONTRACTS section 2 to
+/// every address, so that a public name pointing at a private address is refused too.
+pub(crate) async fn resolve_public(
+    host: &str,
+    port: u16,
+    policy: EndpointPolicy,
+) -> Result<Vec<SocketAddr>, DirectoryError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| DirectoryError::Unreachable(format!("{host} does not resolve: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(DirectoryError::Unreachable(format!(
+            "{host} has no address"
+        )));
+    }
+    if !policy.allow_private {
+        for addr in &addrs {
+            address_allowed(addr.ip(), true).map_err(|why| {
+                DirectoryError::NotAvailable(format!(
+                    "{host} resolves to {}, which {why}: only public endpoints are allowed",
+                    addr.ip()
+                ))
+            })?;
+        }
+    }
+    Ok(addrs)
+}
+
+/// An error after some users were read says so: the read is incomplete, nothing is removed.
+pub(crate) fn cut_short(users_read: usize, error: DirectoryError) -> DirectoryError {
+    match error {
+        DirectoryError::Credentials(_) | DirectoryError::NotAvailable(_) => error,
+        _ if users_read > 0 => DirectoryError::Incomplete {
+            users_read,
+            reason: error.to_string(),
+        },
+        _ => error,
+    }
+}
+
+/// The connection test of a token-based directory: the `token` step, then the whole read as
+/// the `search` step with a sample of in-scope users.
+pub(crate) async fn token_then_search<T, R>(token: T, read: R) -> ConnectionReport
+where
+    T: Future<Output = Result<String, DirectoryError>>,
+    R: Future<Output = Result<Snapshot, DirectoryError>>,
+{
+    let started = Instant::now();
+    let token = token.await.map_err(|e| e.to_string());
+    let token_check = Check::timed(CheckName::Token, started, token);
+    if !token_check.ok {
+        return ConnectionReport::new(vec![token_check], Vec::new());
+    }
+    let started = Instant::now();
+    match read.await {
+        Ok(snapshot) => {
+            let in_scope: Vec<DirectoryUser> =
+                snapshot.users.into_iter().filter(|u| u.in_scope).collect();
+            let message = format!("{} users in scope read", in_scope.len());
+            let search = Check::timed(CheckName::Search, started, Ok(message));
+            ConnectionReport::new(vec![token_check, search], in_scope)
+        }
+        Err(error) => {
+            let search = Check::timed(CheckName::Search, started, Err(error.to_string()));
+            ConnectionReport::new(vec![token_check, search], Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_cache_reuses_until_refresh_is_asked() {
+        let cache = TokenCache::default();
+        let fetches = AtomicU64::new(0);
+        let fetch = || async {
+            let n = fetches.fetch_add(1, Ordering::Relaxed);
+            Ok((
+                SecretString::from(format!("t{n}")),
+                Duration::from_secs(3600),
+            ))
+        };
+        use secrecy::ExposeSecret;
+        assert_eq!(cache.get(false, fetch).await.unwrap().expose_secret(), "t0");
+        assert_eq!(cache.get(false, fetch).await.unwrap().expose_secret(), "t0");
+        assert_eq!(cache.get(true, fetch).await.unwrap().expose_secret(), "t1");
+    }
+
+    #[tokio::test]
+    async fn a_token_near_expiry_is_fetched_again() {
+        let cache = TokenCache::default();
+        let fetches = AtomicU64::new(0);
+        let fetch = || async {
+            fetches.fetch_add(1, Ordering::Relaxed);
+            Ok((SecretString::from("t"), Duration::ZERO))
+        };
+        cache.get(false, fetch).await.unwrap();
+        cache.get(false, fetch).await.unwrap();
+        assert_eq!(fetches.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn loopback_is_refused_unless_the_operator_allows_it() {
+        let strict = EndpointPolicy::default();
+        let error = resolve_public("127.0.0.1", 443, strict).await.unwrap_err();
+        assert!(error.to_string().contains("loopback"), "{error}");
+        let open = EndpointPolicy {
+            allow_private: true,
+        };
+        assert_eq!(
+            resolve_public("127.0.0.1", 443, open).await.unwrap().len(),
+            1
+        );
+    }
+}
