@@ -420,6 +420,9 @@ mod tests {
         let strict = EndpointPolicy::default();
         let error = resolve_public("127.0.0.1", 443, strict).await.unwrap_err();
         assert!(error.to_string().contains("loopback"), "{error}");
+        // A name is checked by the addresses it resolves to (here through /etc/hosts).
+        let error = resolve_public("localhost", 443, strict).await.unwrap_err();
+        assert!(error.to_string().contains("loopback"), "{error}");
         let open = EndpointPolicy {
             allow_private: true,
         };

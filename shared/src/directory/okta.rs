@@ -308,7 +308,12 @@ struct OktaError {
 struct OktaVendor;
 
 impl Vendor for OktaVendor {
+    /// A 429 waits for the window's reset; a 5xx backs off (its rate headers say nothing
+    /// about the fault).
     fn wait_asked(&self, answer: &Answer) -> Option<Duration> {
+        if answer.status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return None;
+        }
         rate_limit(&answer.headers).map(|(_, _, until_reset)| until_reset)
     }
 
