@@ -252,7 +252,7 @@ async fn users(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let mut s = lock(&state);
-    let all: Vec<Map<String, Value>> = s.users.clone();
+    let all: Vec<usize> = (0..s.users.len()).collect();
     listing(&mut s, "/v1.0/users", &headers, &query, all)
 }
 
@@ -275,8 +275,8 @@ async fn group_users(
     listing(&mut s, &path, &headers, &query, members)
 }
 
-/// The users of a group and of its nested groups, each once.
-fn transitive_users(s: &GraphState, group: &str) -> Vec<Map<String, Value>> {
+/// The users of a group and of its nested groups, each once (indices into `users`).
+fn transitive_users(s: &GraphState, group: &str) -> Vec<usize> {
     let mut ids: Vec<String> = Vec::new();
     let mut seen_groups = HashSet::from([group.to_string()]);
     let mut queue = VecDeque::from([group.to_string()]);
@@ -292,7 +292,7 @@ fn transitive_users(s: &GraphState, group: &str) -> Vec<Map<String, Value>> {
         }
     }
     ids.iter()
-        .filter_map(|id| s.users.iter().find(|u| u["id"] == json!(id)).cloned())
+        .filter_map(|id| s.users.iter().position(|u| u["id"] == json!(id)))
         .collect()
 }
 
@@ -316,13 +316,13 @@ fn authorized(s: &GraphState, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-/// One page of `items`, after the auth, parameter and fault checks.
+/// One page of `items` (indices into `users`), after the auth, parameter and fault checks.
 fn listing(
     s: &mut GraphState,
     path: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-    items: Vec<Map<String, Value>>,
+    items: Vec<usize>,
 ) -> Response {
     let raw_query: String = {
         let mut pairs: Vec<_> = query.iter().filter(|(k, _)| *k != "$skiptoken").collect();
@@ -362,7 +362,7 @@ fn page_response(
     query: &HashMap<String, String>,
     raw_query: &str,
     cursor: Result<Option<Cursor>, ()>,
-    items: Vec<Map<String, Value>>,
+    items: Vec<usize>,
     page: usize,
 ) -> Response {
     if s.faults.expire_tokens_at_page == Some(page) && !s.expired_once {
@@ -437,7 +437,8 @@ fn page_response(
         .iter()
         .skip(offset)
         .take(size)
-        .map(|user| {
+        .map(|&at| {
+            let user = &s.users[at];
             let picked: Map<String, Value> = selected
                 .iter()
                 .map(|p| {

@@ -283,11 +283,8 @@ async fn users(
 ) -> Response {
     let mut s = lock(&state);
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
-    let listed: Vec<Value> = s
-        .users
-        .iter()
-        .filter(|u| u["status"] != json!("DEPROVISIONED"))
-        .cloned()
+    let listed: Vec<usize> = (0..s.users.len())
+        .filter(|&at| s.users[at]["status"] != json!("DEPROVISIONED"))
         .collect();
     listing(&mut s, "/api/v1/users", &headers, &query, listed)
 }
@@ -314,9 +311,9 @@ async fn group_users(
             &format!("Not found: Resource not found: {id} (UserGroup)"),
         );
     };
-    let listed: Vec<Value> = members
+    let listed: Vec<usize> = members
         .iter()
-        .filter_map(|m| s.users.iter().find(|u| u["id"] == json!(m)).cloned())
+        .filter_map(|m| s.users.iter().position(|u| u["id"] == json!(m)))
         .collect();
     listing(&mut s, &path, &headers, &query, listed)
 }
@@ -326,7 +323,7 @@ fn listing(
     path: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-    items: Vec<Value>,
+    items: Vec<usize>,
 ) -> Response {
     let cursor = match query.get("after") {
         Some(after) => s
@@ -361,7 +358,7 @@ fn page_response(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     cursor: Result<(String, usize, usize), ()>,
-    items: Vec<Value>,
+    items: Vec<usize>,
     page: usize,
     over_limit: bool,
 ) -> Response {
@@ -416,7 +413,12 @@ fn page_response(
         );
     }
     let size = limit.min(s.page_cap);
-    let body: Vec<Value> = items.iter().skip(offset).take(size).cloned().collect();
+    let body: Vec<Value> = items
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|&at| s.users[at].clone())
+        .collect();
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
