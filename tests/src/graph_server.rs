@@ -265,7 +265,7 @@ async fn group_users(
     let mut s = lock(&state);
     let path = format!("/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user");
     if !s.groups.contains_key(&id) {
-        if let Err(denied) = authorized(&s, &headers) {
+        if let Some(denied) = denial(&s, &headers) {
             return denied;
         }
         return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound",
@@ -296,23 +296,24 @@ fn transitive_users(s: &GraphState, group: &str) -> Vec<usize> {
         .collect()
 }
 
-fn authorized(s: &GraphState, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 a request without a live token gets.
+fn denial(s: &GraphState, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match token {
-        None => Err(graph_error(
+        None => Some(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Access token is empty.",
         )),
-        Some(t) if !s.tokens.contains(t) => Err(graph_error(
+        Some(t) if !s.tokens.contains(t) => Some(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Lifetime validation failed, the token is expired.",
         )),
-        Some(_) => Ok(()),
+        Some(_) => None,
     }
 }
 
@@ -369,7 +370,7 @@ fn page_response(
         s.expired_once = true;
         s.tokens.clear();
     }
-    if let Err(denied) = authorized(s, headers) {
+    if let Some(denied) = denial(s, headers) {
         return denied;
     }
     let Ok(cursor) = cursor else {
