@@ -2,7 +2,9 @@
 //! embedded store and the PBX simulator on 127.0.0.1 — each test gets its own.
 
 pub mod cloud_server;
+mod graph_login;
 pub mod graph_server;
+mod okta_login;
 pub mod okta_server;
 
 use std::net::SocketAddr;

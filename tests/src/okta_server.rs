@@ -11,16 +11,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
 
 /// The private key of the test service app (PKCS#8 PEM) and its public half.
 pub const SERVICE_APP_KEY_PEM: &str = include_str!("../fixtures/okta_test_key.pem");
-const SERVICE_APP_PUBLIC_PEM: &str = include_str!("../fixtures/okta_test_key.pub.pem");
+pub(crate) const SERVICE_APP_PUBLIC_PEM: &str = include_str!("../fixtures/okta_test_key.pub.pem");
 pub const SERVICE_APP_CLIENT_ID: &str = "0oa1serviceapp0000001";
 pub const OKTA_SCOPES: &str = "okta.users.read okta.groups.read";
 
@@ -111,7 +109,7 @@ impl OktaServer {
     pub async fn start(state: OktaState) -> Self {
         let state = Arc::new(Mutex::new(state));
         let router = Router::new()
-            .route("/oauth2/v1/token", post(token))
+            .route("/oauth2/v1/token", post(crate::okta_login::token))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
             .route("/api/v1/groups/{id}/users", get(group_users))
@@ -134,88 +132,6 @@ fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
     let body = json!({"errorCode": code, "errorSummary": summary, "errorLink": code,
         "errorId": format!("oae{}", opaque()), "errorCauses": []});
     (status, Json(body)).into_response()
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    let body = json!({"error": error, "error_description": description});
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
-}
-
-#[derive(Deserialize)]
-struct AssertionClaims {
-    iss: String,
-    sub: String,
-    #[allow(dead_code)]
-    jti: String,
-}
-
-async fn token(
-    State(state): State<Arc<Mutex<OktaState>>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let mut s = lock(&state);
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    if s.require_dpop && !headers.contains_key("dpop") {
-        return oauth_error(
-            "invalid_dpop_proof",
-            "The DPoP proof JWT header is missing.",
-        );
-    }
-    if field("grant_type") != "client_credentials" {
-        return oauth_error(
-            "unsupported_grant_type",
-            "The authorization grant type is not supported by the authorization server.",
-        );
-    }
-    if field("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
-        return oauth_error("invalid_client", "client_assertion_type is invalid.");
-    }
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let audience = format!("http://{host}/oauth2/v1/token");
-    let Ok(key) = DecodingKey::from_rsa_pem(SERVICE_APP_PUBLIC_PEM.as_bytes()) else {
-        return oauth_error("server_error", "the test key does not load");
-    };
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[SERVICE_APP_CLIENT_ID]);
-    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-    let claims =
-        match jsonwebtoken::decode::<AssertionClaims>(field("client_assertion"), &key, &validation)
-        {
-            Ok(data) => data.claims,
-            Err(e) => {
-                return oauth_error(
-                    "invalid_client",
-                    &format!("The client_assertion is invalid: {e}"),
-                )
-            }
-        };
-    if claims.sub != SERVICE_APP_CLIENT_ID || claims.iss != claims.sub {
-        return oauth_error(
-            "invalid_client",
-            "The client_assertion subject is not the client.",
-        );
-    }
-    let asked: HashSet<&str> = field("scope").split(' ').collect();
-    let granted: HashSet<&str> = OKTA_SCOPES.split(' ').collect();
-    if asked.is_empty() || !asked.is_subset(&granted) {
-        return oauth_error(
-            "invalid_scope",
-            "One or more scopes are not configured for the authorization server resource.",
-        );
-    }
-    let token = format!("eyJraWQiOiJ0ZXN0.{}", opaque());
-    s.access_tokens.insert(token.clone());
-    s.tokens_issued += 1;
-    Json(
-        json!({"token_type": "Bearer", "expires_in": 3600, "access_token": token,
-        "scope": field("scope")}),
-    )
-    .into_response()
 }
 
 /// Whether the request carries the API token or a live access token.

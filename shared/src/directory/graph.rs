@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::cloud_http::{
-    cut_short, shorten, token_then_search, Answer, CloudHttp, CloudOptions, Vendor,
-};
+use super::cloud_http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
+use super::cloud_read::{cut_short, token_then_search};
 use super::graph_token::ClientCredentials;
 use super::json_fields::JsonFields;
 use crate::domain::config::{AzureCloud, ProviderConfig, Scope};

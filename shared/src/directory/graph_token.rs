@@ -10,7 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential, TokenCache};
+use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
+use super::cloud_read::TokenCache;
 use crate::error::DirectoryError;
 
 /// The client-credentials grant of one app registration in one tenant.

@@ -4,6 +4,7 @@
 
 pub mod attributes;
 mod cloud_http;
+mod cloud_read;
 mod graph;
 mod graph_token;
 mod json_fields;
@@ -12,6 +13,7 @@ pub mod ldif_parser;
 mod ldif_scope;
 mod okta;
 mod okta_auth;
+mod okta_wire;
 
 pub use attributes::{guid_to_string, Attributes, UserMapper};
 pub use cloud_http::CloudOptions;

@@ -10,7 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential, TokenCache};
+use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
+use super::cloud_read::TokenCache;
 use crate::error::DirectoryError;
 
 /// The scopes a read needs; the service app must be granted both.
