@@ -134,21 +134,24 @@ async fn group_scope_reads_nested_members_once_each() {
 }
 
 #[tokio::test]
-async fn throttled_pages_wait_as_asked_and_the_read_completes() {
-    let mut state = GraphState::new(users(12));
+async fn throttled_and_unavailable_pages_wait_as_asked_and_the_read_completes() {
+    let mut state = GraphState::new(users(15));
     state.page_cap = 3;
     state.faults.throttle.insert(1, 2);
     state.faults.throttle.insert(3, 1);
+    state.faults.unavailable.insert(4, 1);
     state.faults.retry_after_secs = 1;
     let server = GraphServer::start(state).await;
     let snapshot = read(&server, json!({"provider": provider(json!({}))}))
         .await
         .unwrap();
-    assert_eq!(snapshot.users.len(), 12);
+    assert_eq!(snapshot.users.len(), 15);
     server.with(|s| {
-        let throttled: Vec<_> = s.log.iter().filter(|l| l.status == 429).collect();
-        assert_eq!(throttled.len(), 3);
-        for (i, entry) in s.log.iter().enumerate().filter(|(_, l)| l.status == 429) {
+        let refused = |l: &&dirsync_integration_tests::cloud_server::Logged| {
+            l.status == 429 || l.status == 503
+        };
+        assert_eq!(s.log.iter().filter(refused).count(), 4);
+        for (i, entry) in s.log.iter().enumerate().filter(|(_, l)| refused(l)) {
             let next = &s.log[i + 1];
             assert_eq!(next.page, entry.page, "the same page is asked again");
             let asked = Duration::from_secs(entry.retry_after.unwrap());
@@ -159,6 +162,26 @@ async fn throttled_pages_wait_as_asked_and_the_read_completes() {
             );
         }
     });
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_not_followed() {
+    let mut state = GraphState::new(users(4));
+    state.page_cap = 2;
+    state.faults.next_link_host = Some("graph.attacker.example".into());
+    let server = GraphServer::start(state).await;
+    let error = read(&server, json!({"provider": provider(json!({}))}))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("away from the Graph host"),
+        "{error}"
+    );
+    assert_eq!(
+        server.with(|s| s.log.len()),
+        1,
+        "only the first page was asked for"
+    );
 }
 
 #[tokio::test]

@@ -47,7 +47,11 @@ pub enum Member {
 pub struct GraphFaults {
     /// Page -> how many times it answers 429 with `Retry-After: retry_after_secs` first.
     pub throttle: HashMap<usize, u32>,
+    /// Page -> how many times it answers 503 with `Retry-After: retry_after_secs` first.
+    pub unavailable: HashMap<usize, u32>,
     pub retry_after_secs: u64,
+    /// The host next-page links name instead of the server's own (a hostile or broken API).
+    pub next_link_host: Option<String>,
     /// A page that always answers 503.
     pub failing_page: Option<usize>,
     /// When this page is first asked for, every issued token expires (401 on that request).
@@ -336,18 +340,28 @@ fn page_response(
         return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest",
             &format!("Could not find a property named '{unknown}' on type 'Microsoft.DirectoryServices.User'."));
     }
-    if let Some(left) = s.faults.throttle.get_mut(&page).filter(|n| **n > 0) {
-        *left -= 1;
-        let mut response = graph_error(
+    let throttled = [
+        (
+            &mut s.faults.throttle,
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequests",
-            "Too many requests, please retry later.",
-        );
-        let after = s.faults.retry_after_secs.to_string();
-        if let Ok(value) = after.parse() {
-            response.headers_mut().insert("retry-after", value);
+        ),
+        (
+            &mut s.faults.unavailable,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceNotAvailable",
+        ),
+    ];
+    for (faults, status, code) in throttled {
+        if let Some(left) = faults.get_mut(&page).filter(|n| **n > 0) {
+            *left -= 1;
+            let mut response = graph_error(status, code, "Too many requests, please retry later.");
+            let after = s.faults.retry_after_secs.to_string();
+            if let Ok(value) = after.parse() {
+                response.headers_mut().insert("retry-after", value);
+            }
+            return response;
         }
-        return response;
     }
     if s.faults.failing_page == Some(page) {
         return graph_error(
@@ -396,10 +410,11 @@ fn page_response(
                 page: page + 1,
             },
         );
-        let host = headers
+        let own_host = headers
             .get("host")
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1");
+        let host = s.faults.next_link_host.as_deref().unwrap_or(own_host);
         let mut next = url::Url::parse(&format!("http://{host}{path}")).expect("listing url");
         next.query_pairs_mut()
             .append_pair("$select", select)
