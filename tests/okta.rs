@@ -97,7 +97,14 @@ async fn statuses_decide_state_and_deprovisioned_users_are_absent() {
         "SUSPENDED",
         "DEPROVISIONED",
     ];
-    let list: Vec<Value> = (1..).zip(statuses).map(|(n, s)| okta_user(n, s)).collect();
+    let mut list: Vec<Value> = (1..).zip(statuses).map(|(n, s)| okta_user(n, s)).collect();
+    // Missing and blank profile fields read as missing.
+    list[0]["profile"]
+        .as_object_mut()
+        .unwrap()
+        .remove("primaryPhone");
+    list[0]["profile"]["mobilePhone"] = Value::Null;
+    list[1]["profile"]["email"] = json!("  ");
     let server = OktaServer::start(OktaState::new(list)).await;
     let snapshot = read(&token_config(&server), &api_token(API_TOKEN))
         .await
@@ -106,6 +113,10 @@ async fn statuses_decide_state_and_deprovisioned_users_are_absent() {
         assert_eq!(user(&snapshot, n).state, UserState::Active, "user {n}");
     }
     assert_eq!(user(&snapshot, 7).state, UserState::Disabled);
+    assert_eq!(user(&snapshot, 1).extension, None);
+    assert_eq!(user(&snapshot, 1).mobile, None);
+    assert_eq!(user(&snapshot, 2).email, None);
+    assert_eq!(user(&snapshot, 2).first_name.as_deref(), Some("Given2"));
     assert_eq!(
         snapshot.users.len(),
         7,
@@ -236,6 +247,14 @@ async fn a_bad_api_token_is_explained_without_showing_it() {
     assert!(!report.ok);
     assert_eq!(report.checks[0].name, CheckName::Token);
     assert!(!format!("{report:?}").contains(wrong));
+
+    let report = directory(&token_config(&server), &api_token(API_TOKEN))
+        .unwrap()
+        .test_connection()
+        .await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.checks[0].message, "Okta accepted the API token");
+    assert_eq!(report.sample.len(), 2);
 }
 
 #[tokio::test]
