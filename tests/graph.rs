@@ -165,6 +165,22 @@ async fn throttled_and_unavailable_pages_wait_as_asked_and_the_read_completes() 
 }
 
 #[tokio::test]
+async fn a_login_endpoint_that_is_briefly_unavailable_is_retried() {
+    let mut state = GraphState::new(users(3));
+    state.faults.token_unavailable = 2;
+    let server = GraphServer::start(state).await;
+    let directory = directory(&server, json!({"provider": provider(json!({}))}), SECRET);
+    let snapshot = directory.read_users().await.unwrap();
+    assert_eq!(snapshot.users.len(), 3);
+    assert_eq!(
+        directory.requests(),
+        4,
+        "two refused token requests, one token, one page"
+    );
+    assert_eq!(server.with(|s| s.tokens_issued), 1);
+}
+
+#[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
     let mut state = GraphState::new(users(4));
     state.page_cap = 2;

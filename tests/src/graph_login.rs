@@ -34,6 +34,19 @@ pub(crate) async fn token(
 ) -> Response {
     let mut s = lock(&state);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    if s.faults.token_unavailable > 0 {
+        s.faults.token_unavailable -= 1;
+        let mut response = entra_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            50196,
+            "The server is temporarily unavailable.",
+        );
+        if let Ok(value) = s.faults.retry_after_secs.to_string().parse() {
+            response.headers_mut().insert("retry-after", value);
+        }
+        return response;
+    }
     if tenant != s.tenant_id {
         return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 90002,
             &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));

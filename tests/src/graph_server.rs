@@ -50,6 +50,8 @@ pub struct GraphFaults {
     /// Page -> how many times it answers 503 with `Retry-After: retry_after_secs` first.
     pub unavailable: HashMap<usize, u32>,
     pub retry_after_secs: u64,
+    /// How many token requests answer 503 (`Retry-After: retry_after_secs`) before one works.
+    pub token_unavailable: u32,
     /// The host next-page links name instead of the server's own (a hostile or broken API).
     pub next_link_host: Option<String>,
     /// A page that always answers 503.

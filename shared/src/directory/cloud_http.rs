@@ -177,7 +177,7 @@ impl CloudHttp {
     }
 
     /// Sends one request and reads the whole answer.
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = request.send().await?;
         let status = response.status();
@@ -197,69 +197,79 @@ impl CloudHttp {
         })
     }
 
-    /// GETs `url` until it succeeds: 429 and 5xx wait as the vendor asks (bounded) or back
-    /// off, up to `max_attempts`; a 401 gets one new token. Any other answer is final.
-    pub async fn get(
+    /// Sends the request `build` makes until the answer is neither 429 nor 5xx, waiting as
+    /// `wait_asked` says (bounded) or backing off, up to `max_attempts`; transport failures
+    /// are retried too. Returns the last answer, whatever its status.
+    pub async fn retrying(
         &self,
-        url: &Url,
-        credential: &dyn Credential,
-        vendor: &dyn Vendor,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+        wait_asked: &(dyn Fn(&Answer) -> Option<Duration> + Sync),
     ) -> Result<Answer, DirectoryError> {
         let max = self.options.max_attempts;
         let mut attempt = 0u32;
-        let mut refreshed = false;
-        let mut refresh = false;
         loop {
             attempt += 1;
-            let authorization = credential.authorization(self, refresh).await?;
-            refresh = false;
-            let request = self
-                .client
-                .get(url.clone())
-                .header(AUTHORIZATION, authorization)
-                .header(ACCEPT, "application/json");
-            let wait = match self.send(request).await {
-                Ok(answer) if answer.status.is_success() => {
-                    if let Some(pause) = vendor.pace(&answer) {
-                        tokio::time::sleep(pause.min(self.options.max_wait)).await;
-                    }
-                    return Ok(answer);
-                }
+            let wait = match self.send(build()).await {
                 Ok(answer)
-                    if answer.status == StatusCode::UNAUTHORIZED
-                        && !refreshed
-                        && credential.refreshable() =>
+                    if attempt < max
+                        && (answer.status == StatusCode::TOO_MANY_REQUESTS
+                            || answer.status.is_server_error()) =>
                 {
-                    // An expired token mid-read: one new token, then the same page again.
-                    tracing::debug!("token refused mid-read, fetching a new one");
-                    refreshed = true;
-                    refresh = true;
-                    continue;
-                }
-                Ok(answer)
-                    if answer.status == StatusCode::TOO_MANY_REQUESTS
-                        || answer.status.is_server_error() =>
-                {
-                    if attempt >= max {
-                        return Err(DirectoryError::Unreachable(format!(
-                            "gave up after {attempt} attempts: {}",
-                            vendor.error(&answer)
-                        )));
-                    }
-                    match vendor.wait_asked(&answer) {
+                    match wait_asked(&answer) {
                         Some(wait) => wait.min(self.options.max_wait),
                         None => self.backoff(attempt),
                     }
                 }
-                Ok(answer) => return Err(vendor.error(&answer)),
+                Ok(answer) => return Ok(answer),
                 Err(error) if is_retryable(&error) && attempt < max => {
                     tracing::debug!(%error, attempt, "directory transport error, retrying");
                     self.backoff(attempt)
                 }
                 Err(error) => return Err(DirectoryError::Unreachable(error.to_string())),
             };
-            tracing::debug!(attempt, ?wait, "directory page retried");
+            tracing::debug!(attempt, ?wait, "directory request retried");
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// GETs `url` with [`Self::retrying`]; a 401 gets one new token. Anything but success
+    /// is the vendor's error.
+    pub async fn get(
+        &self,
+        url: &Url,
+        credential: &dyn Credential,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
+        let mut refreshed = false;
+        loop {
+            let authorization = credential.authorization(self, refreshed).await?;
+            let build = || {
+                self.client
+                    .get(url.clone())
+                    .header(AUTHORIZATION, authorization.clone())
+                    .header(ACCEPT, "application/json")
+            };
+            let answer = self.retrying(&build, &|a| vendor.wait_asked(a)).await?;
+            if answer.status.is_success() {
+                if let Some(pause) = vendor.pace(&answer) {
+                    tokio::time::sleep(pause.min(self.options.max_wait)).await;
+                }
+                return Ok(answer);
+            }
+            if answer.status == StatusCode::UNAUTHORIZED && !refreshed && credential.refreshable() {
+                // An expired token mid-read: one new token, then the same page again.
+                tracing::debug!("token refused mid-read, fetching a new one");
+                refreshed = true;
+                continue;
+            }
+            if answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error() {
+                return Err(DirectoryError::Unreachable(format!(
+                    "gave up after {} attempts: {}",
+                    self.options.max_attempts,
+                    vendor.error(&answer)
+                )));
+            }
+            return Err(vendor.error(&answer));
         }
     }
 

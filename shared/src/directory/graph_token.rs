@@ -13,6 +13,7 @@ use url::Url;
 use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
 use super::cloud_read::TokenCache;
 use crate::error::DirectoryError;
+use crate::http_retry::retry_after;
 
 /// The client-credentials grant of one app registration in one tenant.
 pub(crate) struct ClientCredentials {
@@ -82,14 +83,18 @@ impl ClientCredentials {
             ("client_secret", self.secret.expose_secret()),
             ("scope", self.scope.as_str()),
         ];
-        let request = http
-            .client()
-            .post(self.token_url.clone())
-            .header(ACCEPT, "application/json")
-            .form(&form);
-        let answer = http.send(request).await.map_err(|e| {
-            DirectoryError::Unreachable(format!("the Entra ID login endpoint: {e}"))
-        })?;
+        let build = || {
+            http.client()
+                .post(self.token_url.clone())
+                .header(ACCEPT, "application/json")
+                .form(&form)
+        };
+        let answer = http
+            .retrying(&build, &|a| retry_after(&a.headers))
+            .await
+            .map_err(|e| {
+                DirectoryError::Unreachable(format!("the Entra ID login endpoint: {e}"))
+            })?;
         if !answer.status.is_success() {
             let body: EntraError = serde_json::from_slice(&answer.body).unwrap_or_default();
             return Err(entra_error(answer.status.as_u16(), &body));
@@ -163,7 +168,7 @@ fn entra_error(status: u16, body: &EntraError) -> DirectoryError {
             } else {
                 shorten(first_line)
             };
-            if status >= 500 {
+            if status >= 500 || status == 429 {
                 DirectoryError::Unreachable(format!("Entra ID login: {text}"))
             } else {
                 DirectoryError::Credentials(format!(

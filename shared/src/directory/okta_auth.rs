@@ -10,8 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
+use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
 use super::cloud_read::TokenCache;
+use super::okta_wire::OktaVendor;
 use crate::error::DirectoryError;
 
 /// The scopes a read needs; the service app must be granted both.
@@ -112,13 +113,14 @@ impl ServiceApp {
             ),
             ("client_assertion", assertion.as_str()),
         ];
-        let request = http
-            .client()
-            .post(self.token_url.clone())
-            .header(ACCEPT, "application/json")
-            .form(&form);
+        let build = || {
+            http.client()
+                .post(self.token_url.clone())
+                .header(ACCEPT, "application/json")
+                .form(&form)
+        };
         let answer = http
-            .send(request)
+            .retrying(&build, &|a| OktaVendor.wait_asked(a))
             .await
             .map_err(|e| DirectoryError::Unreachable(format!("the Okta token endpoint: {e}")))?;
         if !answer.status.is_success() {
@@ -165,7 +167,7 @@ fn token_error(status: u16, body: &OAuthError) -> DirectoryError {
             "the app may not use the client credentials grant ({said}). Create it as an API \
              Services app"
         )),
-        _ if status >= 500 => {
+        _ if status >= 500 || status == 429 => {
             DirectoryError::Unreachable(format!("the Okta token endpoint ({said})"))
         }
         _ => DirectoryError::Credentials(format!("Okta refused the token request ({said})")),
