@@ -56,7 +56,7 @@ impl JsonFields {
     }
 
     pub fn map(&self, object: &Map<String, Value>) -> MappedFields {
-        let field = |source: &Option<String>| source.as_deref().and_then(|n| text(object.get(n)?));
+        let field = |source: &Option<String>| source.as_deref().and_then(|n| text(get(object, n)?));
         MappedFields {
             first_name: field(&self.first_name),
             last_name: field(&self.last_name),
@@ -65,6 +65,17 @@ impl JsonFields {
             extension: field(&self.extension),
         }
     }
+}
+
+/// A property by name; Graph matches `$select` names case-insensitively and answers in its
+/// own casing, so a differently cased name still finds the value.
+fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    })
 }
 
 /// A property as text: a string, a number, or the first usable element of an array (Graph's
@@ -123,6 +134,16 @@ mod tests {
         let mapped = f.map(user.as_object().unwrap());
         assert_eq!(mapped.email.as_deref(), Some("a@x.com"));
         assert_eq!(mapped.mobile, None);
+    }
+
+    #[test]
+    fn names_match_whatever_their_case() {
+        let f = fields(json!({"fields": {"email": "Mail"}}));
+        let user = json!({"mail": "a@x.com"});
+        assert_eq!(
+            f.map(user.as_object().unwrap()).email.as_deref(),
+            Some("a@x.com")
+        );
     }
 
     #[test]
