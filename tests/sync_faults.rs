@@ -106,6 +106,7 @@ async fn a_directory_read_that_fails_halfway_removes_nothing() {
         Arc::new(HalfReadConnector(DefaultConnector {
             ldif_root: Some(PathBuf::from("/")),
             pbx_options: fast_pbx_options(),
+            ..DefaultConnector::default()
         })),
         EngineOptions::default(),
     );
@@ -167,6 +168,7 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
         Arc::new(DefaultConnector {
             ldif_root: Some(root),
             pbx_options: fast_pbx_options(),
+            ..DefaultConnector::default()
         })
     })
     .await;

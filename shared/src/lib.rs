@@ -11,6 +11,7 @@ pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod error;
+mod http_retry;
 pub mod pbx;
 pub mod planner;
 pub mod ports;

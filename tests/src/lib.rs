@@ -1,12 +1,19 @@
 //! Test harness: a tenant with an LDIF directory in a temp folder, the real sync engine, the
 //! embedded store and the PBX simulator on 127.0.0.1 — each test gets its own.
 
+pub mod cloud_server;
+mod graph_login;
+pub mod graph_server;
+mod okta_login;
+pub mod okta_server;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use dirsync::directory::CloudOptions;
 use dirsync::domain::{
     DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
     Trigger,
@@ -97,6 +104,23 @@ pub fn fast_pbx_options() -> PbxClientOptions {
     }
 }
 
+/// Cloud directory options pointing at test servers (both hosts at `login` and `graph`),
+/// private endpoints allowed, fast backoff; `Retry-After` and rate-limit resets are honoured.
+pub fn fast_cloud_options(login: Option<String>, graph: Option<String>) -> CloudOptions {
+    CloudOptions {
+        login_url: login,
+        graph_url: graph,
+        endpoint_policy: EndpointPolicy {
+            allow_private: true,
+        },
+        max_attempts: 4,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        max_wait: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
+    }
+}
+
 impl Harness {
     /// A tenant whose config is the defaults plus `overrides` (top-level keys replaced).
     pub async fn new(people: &[Person], overrides: serde_json::Value) -> Self {
@@ -104,9 +128,38 @@ impl Harness {
             Arc::new(DefaultConnector {
                 ldif_root: Some(root),
                 pbx_options: fast_pbx_options(),
+                ..DefaultConnector::default()
             })
         })
         .await
+    }
+
+    /// A tenant reading a cloud directory: `overrides` names the provider, `cloud` points
+    /// the connector at the test servers, `directory` holds the provider's credentials.
+    pub async fn with_cloud(
+        overrides: serde_json::Value,
+        cloud: CloudOptions,
+        directory: TenantSecrets,
+    ) -> Self {
+        let connector = |root| -> Arc<dyn Connector> {
+            Arc::new(DefaultConnector {
+                ldif_root: Some(root),
+                pbx_options: fast_pbx_options(),
+                cloud_options: cloud,
+            })
+        };
+        let harness =
+            Self::with_connector(&[], overrides, EngineOptions::default(), connector).await;
+        let secrets = TenantSecrets {
+            pbx_token: Some(TOKEN.to_string().into()),
+            ..directory
+        };
+        harness
+            .secrets
+            .put(&harness.tenant, &secrets)
+            .await
+            .expect("secrets");
+        harness
     }
 
     pub async fn with_connector(

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{router, ApiState, Auth};
+use dirsync::directory::CloudOptions;
 use dirsync::domain::EndpointPolicy;
 use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
@@ -138,6 +139,8 @@ impl LocalService {
             // Locally the operator is the user: LDIF files may be anywhere they can read.
             ldif_root: Some(PathBuf::from("/")),
             pbx_options: PbxClientOptions::default(),
+            // DIRSYNC_LOGIN_URL, DIRSYNC_GRAPH_URL and DIRSYNC_ALLOW_PRIVATE_ENDPOINTS.
+            cloud_options: CloudOptions::from_env(),
         };
         let engine = SyncEngine::new(
             store.clone(),

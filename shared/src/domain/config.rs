@@ -561,8 +561,14 @@ impl DirectoryConfig {
                         "must name at least one group",
                     ));
                 }
+                let azure = matches!(self.provider, ProviderConfig::Azure(_));
                 for (i, group) in groups.iter().enumerate() {
-                    if group.trim().is_empty() || group.len() > 1024 {
+                    if azure && uuid::Uuid::parse_str(group).is_err() {
+                        errors.push(FieldError::new(
+                            format!("scope.groups[{i}]"),
+                            "must be an Entra group object id (a GUID)",
+                        ));
+                    } else if group.trim().is_empty() || group.len() > 1024 {
                         errors.push(FieldError::new(
                             format!("scope.groups[{i}]"),
                             "must be a group id or DN of at most 1024 bytes",

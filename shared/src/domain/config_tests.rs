@@ -161,3 +161,40 @@ fn endpoints_follow_the_operator_policy() {
     assert!(parse(ldap_at("127.0.0.1")).is_err());
     assert!(parse(ldap_at("169.254.169.254")).is_err());
 }
+
+fn azure(extra: serde_json::Value) -> serde_json::Value {
+    let mut provider = json!({"type": "azure", "tenant_id": "contoso.onmicrosoft.com",
+        "client_id": "11111111-2222-3333-4444-555555555555"});
+    provider
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    provider
+}
+
+#[test]
+fn azure_guests_are_off_unless_switched_on() {
+    let off = parse(json!({"provider": azure(json!({}))})).unwrap();
+    assert!(matches!(off.provider, ProviderConfig::Azure(ref a) if !a.include_guests));
+    let on = parse(json!({"provider": azure(json!({"include_guests": true}))})).unwrap();
+    assert!(matches!(on.provider, ProviderConfig::Azure(ref a) if a.include_guests));
+    let bad = parse(json!({"provider": azure(json!({"include_guests": "yes"}))})).unwrap_err();
+    assert_eq!(fields_of(&bad), ["provider"]);
+    let okta = parse(
+        json!({"provider": {"type": "okta", "org_url": "https://acme.okta.com",
+        "include_guests": true}}),
+    )
+    .unwrap_err();
+    assert_eq!(fields_of(&okta), ["provider"], "only azure has guests");
+}
+
+#[test]
+fn azure_group_scope_takes_object_ids() {
+    let ok = parse(json!({"provider": azure(json!({})),
+        "scope": {"type": "groups", "groups": ["aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"]}}));
+    assert!(ok.is_ok());
+    let bad = parse(json!({"provider": azure(json!({})),
+        "scope": {"type": "groups", "groups": ["Sales Team"]}}))
+    .unwrap_err();
+    assert_eq!(fields_of(&bad), ["scope.groups[0]"]);
+}

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -85,32 +83,17 @@ impl Answer {
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by PBXs and falls back to backoff).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
+pub(crate) use crate::http_retry::{is_retryable, retry_after};
 
 /// Full-jitter exponential backoff before retry number `retry` (0 for the first retry).
 pub(crate) fn backoff(options: &PbxClientOptions, retry: u32) -> Duration {
-    let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
-    let ceiling = options
-        .base_backoff
-        .saturating_mul(factor)
-        .min(options.max_backoff);
-    let ceiling_micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
-    Duration::from_micros(rand::rng().random_range(0..=ceiling_micros))
-}
-
-/// Transport failures worth another attempt: the request may not have reached the PBX, or
-/// its answer was lost. Safe for POST thanks to the idempotency key.
-pub(crate) fn is_retryable(error: &reqwest::Error) -> bool {
-    error.is_timeout() || error.is_connect() || error.is_request() || error.is_body()
+    crate::http_retry::full_jitter(options.base_backoff, options.max_backoff, retry)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::{HeaderMap, RETRY_AFTER};
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::directory::LdifDirectory;
+use crate::directory::{CloudOptions, GraphDirectory, LdifDirectory, OktaDirectory};
 use crate::domain::config::ProviderConfig;
 use crate::domain::{DirectoryConfig, PbxEndpoint};
 use crate::error::{DirectoryError, PbxError};
@@ -33,13 +33,15 @@ pub struct DefaultConnector {
     /// where a tenant must not read the function's files.
     pub ldif_root: Option<PathBuf>,
     pub pbx_options: PbxClientOptions,
+    /// Graph and Okta: operator host overrides, endpoint rules and retry limits.
+    pub cloud_options: CloudOptions,
 }
 
 impl Connector for DefaultConnector {
     fn directory(
         &self,
         config: &DirectoryConfig,
-        _secrets: &TenantSecrets,
+        secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError> {
         match &config.provider {
             ProviderConfig::Ldif(_) => match &self.ldif_root {
@@ -48,6 +50,16 @@ impl Connector for DefaultConnector {
                     "the ldif provider is not enabled on this deployment".into(),
                 )),
             },
+            ProviderConfig::Azure(_) => Ok(Box::new(GraphDirectory::new(
+                config,
+                secrets,
+                &self.cloud_options,
+            )?)),
+            ProviderConfig::Okta(_) => Ok(Box::new(OktaDirectory::new(
+                config,
+                secrets,
+                &self.cloud_options,
+            )?)),
             other => Err(DirectoryError::NotAvailable(format!(
                 "the {} provider is not available in this build yet",
                 other.kind()

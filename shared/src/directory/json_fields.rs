@@ -1,0 +1,156 @@
+//! The tenant's `fields` applied to a JSON user (a Graph user, an Okta profile): the cloud
+//! counterpart of [`super::UserMapper`].
+
+use serde_json::{Map, Value};
+
+use crate::domain::config::SourceField;
+use crate::domain::DirectoryConfig;
+
+/// The PBX identity fields of one user, before id, state and scope are added.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct MappedFields {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub extension: Option<String>,
+}
+
+/// The source property of each PBX field (`None`: the field's sync is off).
+#[derive(Debug, Clone)]
+pub(crate) struct JsonFields {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    mobile: Option<String>,
+    extension: Option<String>,
+}
+
+impl JsonFields {
+    pub fn new(config: &DirectoryConfig) -> Self {
+        Self {
+            first_name: config.field_source(SourceField::FirstName),
+            last_name: config.field_source(SourceField::LastName),
+            email: config.field_source(SourceField::Email),
+            mobile: config.field_source(SourceField::Mobile),
+            extension: config.field_source(SourceField::Extension),
+        }
+    }
+
+    /// The mapped property names, without duplicates, in field order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        let all = [
+            &self.first_name,
+            &self.last_name,
+            &self.email,
+            &self.mobile,
+            &self.extension,
+        ];
+        for name in all.into_iter().flatten() {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
+    pub fn map(&self, object: &Map<String, Value>) -> MappedFields {
+        let field = |source: &Option<String>| source.as_deref().and_then(|n| text(get(object, n)?));
+        MappedFields {
+            first_name: field(&self.first_name),
+            last_name: field(&self.last_name),
+            email: field(&self.email),
+            mobile: field(&self.mobile),
+            extension: field(&self.extension),
+        }
+    }
+}
+
+/// A property by name; Graph matches `$select` names case-insensitively and answers in its
+/// own casing, so a differently cased name still finds the value.
+fn get<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    })
+}
+
+/// A property as text: a string, a number, or the first usable element of an array (Graph's
+/// `businessPhones`). Blank values count as missing.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => items.iter().find_map(text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EndpointPolicy;
+    use serde_json::json;
+
+    fn fields(extra: Value) -> JsonFields {
+        let mut body = json!({"provider": {"type": "azure", "tenant_id": "contoso.onmicrosoft.com",
+            "client_id": "00000000-0000-0000-0000-000000000001"}});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let config =
+            DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
+                .unwrap();
+        JsonFields::new(&config)
+    }
+
+    #[test]
+    fn graph_defaults_take_the_first_business_phone() {
+        let user = json!({"givenName": " Ada ", "surname": "Lovelace", "mail": "ada@x.com",
+            "mobilePhone": null, "businessPhones": ["", "+1 555 0100 ext 2001", "other"]});
+        let mapped = fields(json!({})).map(user.as_object().unwrap());
+        assert_eq!(mapped.first_name.as_deref(), Some("Ada"));
+        assert_eq!(mapped.mobile, None);
+        assert_eq!(mapped.extension.as_deref(), Some("+1 555 0100 ext 2001"));
+    }
+
+    #[test]
+    fn fields_turned_off_or_renamed_follow_the_config() {
+        let f = fields(json!({"fields": {"email": "userPrincipalName", "mobile": null}}));
+        assert_eq!(
+            f.names(),
+            [
+                "givenName",
+                "surname",
+                "userPrincipalName",
+                "businessPhones"
+            ]
+        );
+        let user =
+            json!({"userPrincipalName": "a@x.com", "mail": "other@x.com", "mobilePhone": "1"});
+        let mapped = f.map(user.as_object().unwrap());
+        assert_eq!(mapped.email.as_deref(), Some("a@x.com"));
+        assert_eq!(mapped.mobile, None);
+    }
+
+    #[test]
+    fn names_match_whatever_their_case() {
+        let f = fields(json!({"fields": {"email": "Mail"}}));
+        let user = json!({"mail": "a@x.com"});
+        assert_eq!(
+            f.map(user.as_object().unwrap()).email.as_deref(),
+            Some("a@x.com")
+        );
+    }
+
+    #[test]
+    fn numbers_count_and_other_shapes_are_missing() {
+        assert_eq!(text(&json!(2001)).as_deref(), Some("2001"));
+        assert_eq!(text(&json!({"a": 1})), None);
+        assert_eq!(text(&json!(true)), None);
+        assert_eq!(text(&json!([])), None);
+    }
+}
