@@ -52,12 +52,28 @@ pub enum PbxError {
     Throttled { attempts: u32 },
     #[error("the PBX answered {status} for {attempts} attempts")]
     Server { status: u16, attempts: u32 },
-    #[error("the PBX could not be reached: {0}")]
+    #[error("the PBX could not be reached: {}", with_causes(.0))]
     Transport(#[source] reqwest::Error),
     #[error("the PBX answered something unexpected: {0}")]
     Protocol(String),
     #[error("invalid PBX endpoint: {0}")]
     Endpoint(String),
+}
+
+/// An error with the causes below it, for messages where the root cause is what an admin can
+/// act on (a refused address, a TLS failure) and the top level only says "request failed".
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = next.source();
+    }
+    message
 }
 
 #[derive(Debug, thiserror::Error)]

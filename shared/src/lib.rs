@@ -10,6 +10,7 @@
 pub mod api;
 pub mod directory;
 pub mod domain;
+pub mod endpoints;
 pub mod error;
 mod http_retry;
 pub mod pbx;

@@ -100,6 +100,9 @@ pub fn fast_pbx_options() -> PbxClientOptions {
         max_backoff: Duration::from_millis(50),
         max_attempts: 10,
         requests_per_second: 10_000,
+        endpoint_policy: EndpointPolicy {
+            allow_private: true,
+        },
         ..PbxClientOptions::default()
     }
 }

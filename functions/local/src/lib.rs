@@ -135,12 +135,24 @@ impl LocalService {
             .await
             .map_err(LocalError::Simulator)?;
         let simulator_addr = running_simulator.addr();
+        // Locally the simulator and test peers live on 127.0.0.1: private endpoints are allowed
+        // unless the operator says DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=0.
+        let policy = EndpointPolicy {
+            allow_private: std::env::var("DIRSYNC_ALLOW_PRIVATE_ENDPOINTS")
+                .map_or(true, |v| v != "0"),
+        };
         let connector = DefaultConnector {
             // Locally the operator is the user: LDIF files may be anywhere they can read.
             ldif_root: Some(PathBuf::from("/")),
-            pbx_options: PbxClientOptions::default(),
-            // DIRSYNC_LOGIN_URL, DIRSYNC_GRAPH_URL and DIRSYNC_ALLOW_PRIVATE_ENDPOINTS.
-            cloud_options: CloudOptions::from_env(),
+            pbx_options: PbxClientOptions {
+                endpoint_policy: policy,
+                ..PbxClientOptions::default()
+            },
+            // DIRSYNC_LOGIN_URL and DIRSYNC_GRAPH_URL.
+            cloud_options: CloudOptions {
+                endpoint_policy: policy,
+                ..CloudOptions::from_env()
+            },
         };
         let engine = SyncEngine::new(
             store.clone(),
@@ -169,12 +181,7 @@ impl LocalService {
             secrets: secrets.clone(),
             engine: engine.clone(),
             queue: Arc::new(queue.clone()),
-            // Locally the simulator and test peers live on 127.0.0.1: private endpoints are
-            // allowed unless the operator says DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=0.
-            policy: EndpointPolicy {
-                allow_private: std::env::var("DIRSYNC_ALLOW_PRIVATE_ENDPOINTS")
-                    .map_or(true, |v| v != "0"),
-            },
+            policy,
             auth: Arc::new(Auth::hs256(&tokens::jwt_secret(&options.state)?)),
             test_timeout: Duration::from_secs(30),
         };

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::domain::config::address_allowed;
 use crate::domain::{Check, CheckName, ConnectionReport, DirectoryUser, EndpointPolicy, Snapshot};
+use crate::endpoints::{self, EndpointError};
 use crate::error::DirectoryError;
 
 /// A token and when to fetch the next one.
@@ -47,33 +47,18 @@ impl TokenCache {
     }
 }
 
-/// Resolves a tenant-supplied host and applies the address rules of CONTRACTS section 2 to
-/// every address, so that a public name pointing at a private address is refused too.
+/// Resolves a tenant-supplied host under the address rules (see [`crate::endpoints`]).
 pub(crate) async fn resolve_public(
     host: &str,
     port: u16,
     policy: EndpointPolicy,
 ) -> Result<Vec<SocketAddr>, DirectoryError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+    endpoints::resolve_public(host, port, policy)
         .await
-        .map_err(|e| DirectoryError::Unreachable(format!("{host} does not resolve: {e}")))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(DirectoryError::Unreachable(format!(
-            "{host} has no address"
-        )));
-    }
-    if !policy.allow_private {
-        for addr in &addrs {
-            address_allowed(addr.ip(), true).map_err(|why| {
-                DirectoryError::NotAvailable(format!(
-                    "{host} resolves to {}, which {why}: only public endpoints are allowed",
-                    addr.ip()
-                ))
-            })?;
-        }
-    }
-    Ok(addrs)
+        .map_err(|e| match e {
+            EndpointError::Unresolvable(m) => DirectoryError::Unreachable(m),
+            EndpointError::NotPublic(m) => DirectoryError::NotAvailable(m),
+        })
 }
 
 /// An error after some users were read says so: the read is incomplete, nothing is removed.

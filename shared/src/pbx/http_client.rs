@@ -16,6 +16,7 @@ use url::Url;
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
 use crate::domain::{Extension, ExtensionId, NewExtension};
+use crate::endpoints::PublicOnlyResolver;
 use crate::error::PbxError;
 use crate::ports::{Page, Pbx};
 
@@ -70,6 +71,7 @@ impl HttpPbx {
             .timeout(options.timeout)
             // A PBX API does not redirect; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(PublicOnlyResolver::shared(options.endpoint_policy))
             .build()
             .map_err(PbxError::Transport)?;
         let per_second = NonZeroU32::new(options.requests_per_second).unwrap_or(NonZeroU32::MIN);

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 
+use crate::domain::EndpointPolicy;
+
 /// Limits and retry policy of an [`super::HttpPbx`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PbxClientOptions {
@@ -24,6 +26,9 @@ pub struct PbxClientOptions {
     pub timeout: Duration,
     /// `limit` of each listing page.
     pub page_size: u32,
+    /// Which addresses the PBX host may resolve to (CONTRACTS section 2): public ones only,
+    /// unless the operator allows private endpoints (local mode, tests).
+    pub endpoint_policy: EndpointPolicy,
 }
 
 impl Default for PbxClientOptions {
@@ -37,6 +42,7 @@ impl Default for PbxClientOptions {
             max_retry_after: Duration::from_secs(60),
             timeout: Duration::from_secs(15),
             page_size: 200,
+            endpoint_policy: EndpointPolicy::default(),
         }
     }
 }

@@ -192,3 +192,25 @@ async fn error_answers_map_to_pbx_errors() {
     // None of these was retried.
     assert_eq!(pbx.calls().total(), 6);
 }
+
+#[tokio::test]
+async fn a_host_that_resolves_to_a_private_address_is_never_contacted() {
+    let (sim, server) = start(SimulatorOptions::default(), 10).await;
+    // A name, not a literal address: only the resolver can tell where it points.
+    let url = format!("http://localhost:{}/acme", server.addr().port());
+    let strict = PbxClientOptions {
+        endpoint_policy: EndpointPolicy::default(),
+        ..fast()
+    };
+    let pbx = HttpPbx::new(&url, SecretString::from(TOKEN), strict).unwrap();
+    let error = pbx.list_extensions().await.unwrap_err();
+    assert!(matches!(error, PbxError::Transport(_)), "{error}");
+    assert!(
+        error.to_string().contains("loopback"),
+        "the cause is shown: {error}"
+    );
+    assert_eq!(sim.stats("acme").gets, 0, "no request reached the PBX");
+    // The operator's setting (local mode, tests) lets the same name through.
+    let open = HttpPbx::new(&url, SecretString::from(TOKEN), fast()).unwrap();
+    assert!(open.list_extensions().await.is_ok());
+}

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use super::simulator::{Forwarding, RunningSimulator, SimExtension};
 use super::*;
 use crate::domain::plan::ConflictReason;
-use crate::domain::{ExtensionId, NewExtension, MANAGED_BY};
+use crate::domain::{EndpointPolicy, ExtensionId, NewExtension, MANAGED_BY};
 use crate::error::PbxError;
 use crate::ports::Pbx;
 
@@ -23,6 +23,9 @@ pub(super) fn fast() -> PbxClientOptions {
         base_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(10),
         requests_per_second: 10_000,
+        endpoint_policy: EndpointPolicy {
+            allow_private: true,
+        },
         ..PbxClientOptions::default()
     }
 }
