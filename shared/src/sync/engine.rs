@@ -14,7 +14,6 @@ use super::queue::RunJob;
 use crate::domain::plan::summary_line;
 use crate::domain::plan::PlannedRemove;
 use crate::domain::run::{listed_names, Counts};
-use crate::domain::{Check, CheckName, ConnectionReport};
 use crate::domain::{
     DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
     RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
@@ -42,9 +41,9 @@ impl Default for EngineOptions {
 
 /// Everything a plan is made from.
 pub(super) struct Gathered {
-    snapshot: Snapshot,
-    mappings: Vec<Mapping>,
-    extensions: Vec<Extension>,
+    pub snapshot: Snapshot,
+    pub mappings: Vec<Mapping>,
+    pub extensions: Vec<Extension>,
 }
 
 #[derive(Clone)]
@@ -67,43 +66,6 @@ impl SyncEngine {
             secrets,
             connector,
             options,
-        }
-    }
-
-    /// The plan a sync would apply now. Reads the directory and the PBX; writes nothing.
-    pub async fn preview(&self, tenant: &TenantId) -> Result<Plan, SyncError> {
-        let (tenant, config, endpoint) = self.configured(tenant).await?;
-        let secrets = self.tenant_secrets(&tenant.id).await?;
-        let pbx = self.connector.pbx(&endpoint, &secrets)?;
-        let gathered = self
-            .gather(&tenant.id, &config, &secrets, pbx.as_ref())
-            .await?;
-        Ok(plan(&PlanInput {
-            snapshot: &gathered.snapshot,
-            mappings: &gathered.mappings,
-            extensions: &gathered.extensions,
-            config: &config,
-            approved_removals: &HashSet::new(),
-        }))
-    }
-
-    /// The admin's connection test of `config` with `secrets` (stored or candidate).
-    pub async fn test_connection(
-        &self,
-        config: &DirectoryConfig,
-        secrets: &TenantSecrets,
-    ) -> ConnectionReport {
-        let started = std::time::Instant::now();
-        match self.connector.directory(config, secrets) {
-            Ok(directory) => directory.test_connection().await,
-            Err(error) => ConnectionReport::new(
-                vec![Check::timed(
-                    CheckName::Connect,
-                    started,
-                    Err(error.to_string()),
-                )],
-                Vec::new(),
-            ),
         }
     }
 
@@ -275,7 +237,7 @@ impl SyncEngine {
 
     /// Reads the directory in full, then the PBX and the mappings. A read that is not complete
     /// is an error: it must never look like users were deleted.
-    async fn gather(
+    pub(super) async fn gather(
         &self,
         tenant: &TenantId,
         config: &DirectoryConfig,

@@ -5,6 +5,7 @@ mod connector;
 mod disconnect;
 mod engine;
 mod lease;
+mod preview;
 mod queue;
 mod scheduler;
 

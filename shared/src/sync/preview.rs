@@ -1,0 +1,49 @@
+//! What the engine does without changing anything: the preview of a sync, and the admin's
+//! connection test.
+
+use std::collections::HashSet;
+
+use super::engine::SyncEngine;
+use crate::domain::{Check, CheckName, ConnectionReport, DirectoryConfig, Plan, TenantId};
+use crate::error::SyncError;
+use crate::planner::{plan, PlanInput};
+use crate::ports::TenantSecrets;
+
+impl SyncEngine {
+    /// The plan a sync would apply now. Reads the directory and the PBX; writes nothing.
+    pub async fn preview(&self, tenant: &TenantId) -> Result<Plan, SyncError> {
+        let (tenant, config, endpoint) = self.configured(tenant).await?;
+        let secrets = self.tenant_secrets(&tenant.id).await?;
+        let pbx = self.connector.pbx(&endpoint, &secrets)?;
+        let gathered = self
+            .gather(&tenant.id, &config, &secrets, pbx.as_ref())
+            .await?;
+        Ok(plan(&PlanInput {
+            snapshot: &gathered.snapshot,
+            mappings: &gathered.mappings,
+            extensions: &gathered.extensions,
+            config: &config,
+            approved_removals: &HashSet::new(),
+        }))
+    }
+
+    /// The admin's connection test of `config` with `secrets` (stored or candidate).
+    pub async fn test_connection(
+        &self,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+    ) -> ConnectionReport {
+        let started = std::time::Instant::now();
+        match self.connector.directory(config, secrets) {
+            Ok(directory) => directory.test_connection().await,
+            Err(error) => ConnectionReport::new(
+                vec![Check::timed(
+                    CheckName::Connect,
+                    started,
+                    Err(error.to_string()),
+                )],
+                Vec::new(),
+            ),
+        }
+    }
+}
