@@ -18,6 +18,9 @@ use dirsync::store::SqliteStore;
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
 use serde_json::json;
 
+pub mod slapd;
+pub mod sshd;
+
 pub const TENANT: &str = "acme";
 pub const ACCOUNT: &str = "acme";
 const TOKEN: &str = "test-pbx-token-0123456789";

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::directory::LdifDirectory;
+use crate::directory::{LdapDirectory, LdapOptions, LdifDirectory};
 use crate::domain::config::ProviderConfig;
-use crate::domain::{DirectoryConfig, PbxEndpoint};
+use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint};
 use crate::error::{DirectoryError, PbxError};
 use crate::pbx::{HttpPbx, PbxClientOptions};
 use crate::ports::{Directory, Pbx, TenantSecrets};
@@ -39,9 +39,16 @@ impl Connector for DefaultConnector {
     fn directory(
         &self,
         config: &DirectoryConfig,
-        _secrets: &TenantSecrets,
+        secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError> {
         match &config.provider {
+            ProviderConfig::Ldap(_) => {
+                let options = LdapOptions {
+                    allow_private: EndpointPolicy::from_env().allow_private,
+                    ..LdapOptions::default()
+                };
+                Ok(Box::new(LdapDirectory::new(config, secrets, options)?))
+            }
             ProviderConfig::Ldif(_) => match &self.ldif_root {
                 Some(root) => Ok(Box::new(LdifDirectory::new(config, root)?)),
                 None => Err(DirectoryError::NotAvailable(
