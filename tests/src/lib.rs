@@ -18,6 +18,7 @@ use dirsync::store::SqliteStore;
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
 use serde_json::json;
 
+pub mod samba;
 pub mod slapd;
 pub mod sshd;
 

@@ -66,8 +66,9 @@ pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     panic!("{what} did not listen on 127.0.0.1:{port}");
 }
 
-/// A CA and a server certificate it signed for `localhost` and 127.0.0.1: (ca, cert, key).
-fn certificates() -> (String, String, String, String) {
+/// A CA, a server certificate it signed for `localhost` and 127.0.0.1 with its key, and an
+/// unrelated CA: (ca, cert, key, other ca), PEM.
+pub fn certificates() -> (String, String, String, String) {
     let ca_key = rcgen::KeyPair::generate().expect("ca key");
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
