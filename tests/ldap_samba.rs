@@ -67,7 +67,7 @@ fn directory(provider: Value, scope: Value, password: &str, page_size: i32) -> L
     LdapDirectory::new(&config, &secrets, options).expect("directory")
 }
 
-fn find<'a>(users: &'a [DirectoryUser], n: u32) -> &'a DirectoryUser {
+fn find(users: &[DirectoryUser], n: u32) -> &DirectoryUser {
     let dn = format!("CN=User {n},{STAFF}");
     users
         .iter()
