@@ -342,3 +342,74 @@ async fn a_closed_port_is_reported_in_the_connect_step() {
     assert_eq!(report.checks[0].name, CheckName::Connect);
     assert!(!report.checks[0].ok);
 }
+
+#[tokio::test]
+async fn a_configured_attribute_and_value_mark_disabled_accounts() {
+    let server = Slapd::start(&people(1..=3), SlapdOptions::default());
+    server.modify(&format!(
+        "dn: uid=u1,ou=People,{SUFFIX}\nchangetype: modify\nadd: employeeType\nemployeeType: Inactive\n\n\
+         dn: uid=u2,ou=People,{SUFFIX}\nchangetype: modify\nadd: employeeType\nemployeeType: staff\n"
+    ));
+    let mut provider = starttls(&server);
+    provider["disabled"] = json!({"attribute": "employeeType", "value": "inactive"});
+    let snapshot = directory(&config(provider, json!({"type": "all"})), 10)
+        .read_users()
+        .await
+        .expect("read");
+    let mut disabled: Vec<String> = snapshot
+        .users
+        .iter()
+        .filter(|u| u.state == UserState::Disabled)
+        .map(|u| u.object_id.to_string())
+        .collect();
+    disabled.sort();
+    assert_eq!(disabled, [uuid(1)]);
+}
+
+/// Forwards one connection to `target` and cuts it after `limit` bytes from the server.
+async fn cutting_proxy(target: u16, limit: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (client, _) = listener.accept().await.unwrap();
+        let server = tokio::net::TcpStream::connect(("127.0.0.1", target))
+            .await
+            .unwrap();
+        let (mut client_read, mut client_write) = client.into_split();
+        let (mut server_read, mut server_write) = server.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+        });
+        let mut passed = 0;
+        let mut buffer = vec![0u8; 4096];
+        while passed < limit {
+            let n = match server_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n.min(limit - passed),
+            };
+            if client_write.write_all(&buffer[..n]).await.is_err() {
+                break;
+            }
+            passed += n;
+        }
+        // Dropping both halves closes the client's connection mid-read.
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_connection_cut_mid_read_fails_the_read() {
+    let server = Slapd::start(&people(1..=200), SlapdOptions::default());
+    let proxy = cutting_proxy(server.port, 20_000).await;
+    let provider = json!({"type": "ldap", "url": format!("ldap://127.0.0.1:{proxy}"),
+        "allow_plaintext": true, "bind_dn": SYNC_DN, "base_dn": SUFFIX});
+    let error = directory(&config(provider, json!({"type": "all"})), 10)
+        .read_users()
+        .await
+        .expect_err("a cut read is an error, never a shorter list");
+    assert!(
+        matches!(error, DirectoryError::Incomplete { users_read, .. } if users_read > 0),
+        "{error:?}"
+    );
+}

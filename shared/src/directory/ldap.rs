@@ -141,7 +141,7 @@ impl LdapDirectory {
         } else {
             None
         };
-        let mapper = UserMapper::new(config, ldap.flavor);
+        let mapper = UserMapper::new(config, ldap.flavor).with_disabled_rule(ldap.disabled.clone());
         Ok(Self {
             search: SearchPlan::new(ldap, &config.scope, mapper, options.page_size)?,
             config: ldap.clone(),

@@ -82,3 +82,14 @@ async fn loopback_hosts_are_refused_after_resolution_unless_allowed() {
     assert_eq!(connect.name, CheckName::Connect);
     assert!(connect.message.contains("loopback"), "{}", connect.message);
 }
+
+#[test]
+fn a_disabled_rule_is_for_openldap_only() {
+    let mut provider = ldaps();
+    provider["flavor"] = "active_directory".into();
+    provider["disabled"] = serde_json::json!({"attribute": "employeeType", "value": "x"});
+    let body = serde_json::json!({ "provider": provider });
+    let error = DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
+        .unwrap_err();
+    assert_eq!(error.0[0].field, "provider.disabled");
+}
