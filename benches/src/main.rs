@@ -1,7 +1,8 @@
-//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` prints a table and
-//! appends it, with the machine's core count and the date, to BENCHMARKS.md.
+//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` (or `ldap`, or `all`)
+//! prints a table and appends it, with the machine's core count and the date, to BENCHMARKS.md.
 
 mod alloc;
+mod ldap;
 mod planner;
 
 use std::io::Write;
@@ -21,9 +22,11 @@ pub struct Row {
 fn main() -> ExitCode {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     let rows = match which.as_str() {
-        "planner" | "all" => planner::run(),
+        "planner" => planner::run(),
+        "ldap" => ldap::run(),
+        "all" => planner::run().into_iter().chain(ldap::run()).collect(),
         other => {
-            eprintln!("unknown benchmark '{other}'; known: planner, all");
+            eprintln!("unknown benchmark '{other}'; known: planner, ldap, all");
             return ExitCode::FAILURE;
         }
     };
