@@ -20,6 +20,7 @@ pub const SYNC_PASSWORD: &str = "sync-secret-4711";
 #[derive(Debug, Clone, Default)]
 pub struct SlapdOptions {
     /// `limits` `size.prtotal` for the sync user: paged searches stop after this many entries.
+    /// `None`: no size limit for the sync user.
     pub paged_total_limit: Option<u32>,
 }
 
@@ -98,7 +99,8 @@ fn config(dir: &Path, options: &SlapdOptions) -> String {
         Some(n) => {
             format!("limits dn.exact=\"{SYNC_DN}\" size.soft={n} size.hard={n} size.prtotal={n}\n")
         }
-        None => String::new(),
+        // slapd's default (500 entries) would stop a read of a large directory.
+        None => format!("limits dn.exact=\"{SYNC_DN}\" size=unlimited\n"),
     };
     format!(
         "{includes}modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload ppolicy\n\

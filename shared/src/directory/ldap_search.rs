@@ -91,15 +91,16 @@ pub async fn read_snapshot(
         attributes: &plan.attributes,
     };
     paged(ldap, plan.page_size, timeout, search, |entry| {
-        let attributes = to_attributes(&entry);
+        let (dn, attributes) = into_attributes(entry);
         let user = plan
             .mapper
-            .map_user(&entry.dn, &attributes, now)
-            .map_err(|m| DirectoryError::Protocol(format!("{}: {m}", entry.dn)))?;
-        if let Some(other) = seen_ids.insert(user.object_id.to_string(), entry.dn.clone()) {
+            .map_user(&dn, &attributes, now)
+            .map_err(|m| DirectoryError::Protocol(format!("{dn}: {m}")))?;
+        if let Some(other) = seen_ids.insert(user.object_id.to_string(), dn) {
             return Err(DirectoryError::Protocol(format!(
                 "{} and {other} have the same id {}",
-                entry.dn, user.object_id
+                user.dn.as_deref().unwrap_or_default(),
+                user.object_id
             )));
         }
         users.push(user);
@@ -262,10 +263,8 @@ async fn membership_graph(
         attributes: &attributes,
     };
     paged(ldap, plan.page_size, timeout, search, |entry| {
-        entries.push(LdifEntry {
-            attributes: to_attributes(&entry),
-            dn: entry.dn,
-        });
+        let (dn, attributes) = into_attributes(entry);
+        entries.push(LdifEntry { dn, attributes });
         Ok(())
     })
     .await?;
@@ -331,18 +330,19 @@ async fn paged(
     Ok(count)
 }
 
-/// ldap3 splits values into text and binary (not UTF-8, such as `objectGUID`).
-fn to_attributes(entry: &SearchEntry) -> Attributes {
+/// The DN and attributes of an entry, values moved, not copied. ldap3 splits values into text
+/// and binary (not UTF-8, such as `objectGUID`).
+fn into_attributes(entry: SearchEntry) -> (String, Attributes) {
     let mut attributes = Attributes::new();
-    for (name, values) in &entry.attrs {
+    for (name, values) in entry.attrs {
         for value in values {
-            attributes.insert(name, value.as_bytes().to_vec());
+            attributes.insert(&name, value.into_bytes());
         }
     }
-    for (name, values) in &entry.bin_attrs {
+    for (name, values) in entry.bin_attrs {
         for value in values {
-            attributes.insert(name, value.clone());
+            attributes.insert(&name, value);
         }
     }
-    attributes
+    (entry.dn, attributes)
 }
