@@ -108,10 +108,13 @@ pub async fn read_snapshot(
     })
     .await?;
 
+    // `map_user` marks everyone in scope; only a narrower scope needs the DNs compared.
     let in_scope = scope_match(plan, ldap, timeout, &users).await?;
-    for user in &mut users {
-        let dn = user.dn.as_deref().map(normalize_dn).unwrap_or_default();
-        user.in_scope = in_scope.contains(&dn);
+    if !matches!(in_scope, ScopeMatch::Everything) {
+        for user in &mut users {
+            let dn = user.dn.as_deref().map(normalize_dn).unwrap_or_default();
+            user.in_scope = in_scope.contains(&dn);
+        }
     }
     Ok(Snapshot {
         users,
