@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ldap3::adapters::PagedResults;
-use ldap3::{Ldap, Scope as SearchScope, SearchEntry};
+use ldap3::asn1::StructureTag;
+use ldap3::{Ldap, ResultEntry, Scope as SearchScope};
 
 use super::attributes::{Attributes, UserMapper};
 use super::ldap_errors::{client_error, result_error, Phase};
@@ -90,8 +91,7 @@ pub async fn read_snapshot(
         filter: &plan.user_filter,
         attributes: &plan.attributes,
     };
-    paged(ldap, plan.page_size, timeout, search, |entry| {
-        let (dn, attributes) = into_attributes(entry);
+    paged(ldap, plan.page_size, timeout, search, |dn, attributes| {
         let user = plan
             .mapper
             .map_user(&dn, &attributes, now)
@@ -212,8 +212,8 @@ async fn group_dn(
         filter: &filter,
         attributes: &[NO_ATTRIBUTES.to_string()],
     };
-    paged(ldap, plan.page_size, timeout, search, |entry| {
-        found.push(entry.dn);
+    paged(ldap, plan.page_size, timeout, search, |dn, _| {
+        found.push(dn);
         Ok(())
     })
     .await?;
@@ -241,8 +241,8 @@ async fn user_dns(
         filter,
         attributes: &[NO_ATTRIBUTES.to_string()],
     };
-    paged(ldap, plan.page_size, timeout, search, |entry| {
-        dns.insert(normalize_dn(&entry.dn));
+    paged(ldap, plan.page_size, timeout, search, |dn, _| {
+        dns.insert(normalize_dn(&dn));
         Ok(())
     })
     .await?;
@@ -265,8 +265,7 @@ async fn membership_graph(
         filter: GROUP_FILTER,
         attributes: &attributes,
     };
-    paged(ldap, plan.page_size, timeout, search, |entry| {
-        let (dn, attributes) = into_attributes(entry);
+    paged(ldap, plan.page_size, timeout, search, |dn, attributes| {
         entries.push(LdifEntry { dn, attributes });
         Ok(())
     })
@@ -298,7 +297,7 @@ async fn paged(
     page_size: i32,
     timeout: Duration,
     search: Search<'_>,
-    mut each: impl FnMut(SearchEntry) -> Result<(), DirectoryError>,
+    mut each: impl FnMut(String, Attributes) -> Result<(), DirectoryError>,
 ) -> Result<usize, DirectoryError> {
     let attributes = search.attributes.to_vec();
     let mut stream = ldap
@@ -323,7 +322,10 @@ async fn paged(
         if entry.is_ref() || entry.is_intermediate() {
             continue;
         }
-        each(SearchEntry::construct(entry))?;
+        let (dn, attributes) = into_attributes(entry).ok_or_else(|| {
+            DirectoryError::Protocol("the server sent a malformed search entry".into())
+        })?;
+        each(dn, attributes)?;
         count += 1;
     }
     let result = stream.finish().await;
@@ -333,19 +335,19 @@ async fn paged(
     Ok(count)
 }
 
-/// The DN and attributes of an entry, values moved, not copied. ldap3 splits values into text
-/// and binary (not UTF-8, such as `objectGUID`).
-fn into_attributes(entry: SearchEntry) -> (String, Attributes) {
+/// The DN and attributes of a SearchResultEntry (RFC 4511 section 4.5.2), values moved, not
+/// copied; `None` when it is malformed. Used instead of ldap3's `SearchEntry::construct`,
+/// which panics on a malformed entry and copies every value once more.
+fn into_attributes(entry: ResultEntry) -> Option<(String, Attributes)> {
+    let mut parts = entry.0.match_id(4)?.expect_constructed()?.into_iter();
+    let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
     let mut attributes = Attributes::new();
-    for (name, values) in entry.attrs {
-        for value in values {
-            attributes.insert(&name, value.into_bytes());
+    for attribute in parts.next()?.expect_constructed()? {
+        let mut attribute = attribute.expect_constructed()?.into_iter();
+        let name = String::from_utf8(attribute.next()?.expect_primitive()?).ok()?;
+        for value in attribute.next()?.expect_constructed()? {
+            attributes.insert(&name, StructureTag::expect_primitive(value)?);
         }
     }
-    for (name, values) in entry.bin_attrs {
-        for value in values {
-            attributes.insert(&name, value);
-        }
-    }
-    (entry.dn, attributes)
+    Some((dn, attributes))
 }
