@@ -4,7 +4,7 @@
 //! `base_dn` with paged searches, marks who is in scope, and closes it all.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
@@ -18,8 +18,7 @@ use super::ldap_errors::{client_error, timeout_error, Phase};
 use super::ldap_search::{read_snapshot, SearchPlan};
 use super::ssh_tunnel::{connect_tcp, SshTunnel, TunnelTarget};
 use crate::domain::config::{LdapConfig, ProviderConfig, SshTunnel as TunnelConfig};
-use crate::domain::connection::SAMPLE_SIZE;
-use crate::domain::{Check, CheckName, ConnectionReport, DirectoryConfig, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
 
@@ -312,90 +311,12 @@ impl Directory for LdapDirectory {
     }
 
     async fn test_connection(&self) -> ConnectionReport {
-        let mut checks = Vec::new();
-        let finish = |checks: Vec<Check>| ConnectionReport::new(checks, Vec::new());
-
-        let started = Instant::now();
-        let tunnel = match self.open_tunnel().await {
-            Ok(tunnel) => {
-                if let Some(t) = &tunnel {
-                    let message =
-                        format!("SSH bastion host key {} matches", t.host_key_fingerprint());
-                    checks.push(Check::timed(CheckName::Tunnel, started, Ok(message)));
-                }
-                tunnel
-            }
-            Err(e) => {
-                checks.push(Check::timed(CheckName::Tunnel, started, Err(e.to_string())));
-                return finish(checks);
-            }
-        };
-
-        let started = Instant::now();
-        let stream = match self.connect(tunnel.as_ref()).await {
-            Ok(stream) => {
-                let message = format!("connected to {}:{}", self.host, self.port);
-                checks.push(Check::timed(CheckName::Connect, started, Ok(message)));
-                stream
-            }
-            Err(e) => {
-                checks.push(Check::timed(
-                    CheckName::Connect,
-                    started,
-                    Err(e.to_string()),
-                ));
-                return finish(checks);
-            }
-        };
-
-        let started = Instant::now();
-        let mut ldap = match self.start(stream).await {
-            Ok(ldap) => {
-                let message = match &self.tls {
-                    Some(_) => format!("{} {}", self.tls_note(), self.trust_note()),
-                    None => self.tls_note(),
-                };
-                checks.push(Check::timed(CheckName::Tls, started, Ok(message)));
-                ldap
-            }
-            Err(e) => {
-                checks.push(Check::timed(CheckName::Tls, started, Err(e.to_string())));
-                return finish(checks);
-            }
-        };
-
-        let started = Instant::now();
-        let bound = self
-            .bind(&mut ldap)
-            .await
-            .map(|_| format!("bound as {}", self.config.bind_dn))
-            .map_err(|e| e.to_string());
-        let bind_ok = bound.is_ok();
-        checks.push(Check::timed(CheckName::Bind, started, bound));
-        if !bind_ok {
-            return finish(checks);
-        }
-
-        let started = Instant::now();
-        let timeout = self.options.timeouts.operation;
-        let (result, sample) = match read_snapshot(&self.search, &mut ldap, timeout).await {
-            Ok(snapshot) => {
-                let in_scope: Vec<_> = snapshot.users.iter().filter(|u| u.in_scope).collect();
-                let message = format!(
-                    "{} users read under {}, {} in scope",
-                    snapshot.users.len(),
-                    self.config.base_dn,
-                    in_scope.len()
-                );
-                let sample = in_scope.into_iter().take(SAMPLE_SIZE).cloned().collect();
-                (Ok(message), sample)
-            }
-            Err(e) => (Err(e.to_string()), Vec::new()),
-        };
-        checks.push(Check::timed(CheckName::Search, started, result));
-        ConnectionReport::new(checks, sample)
+        check::test_connection(self).await
     }
 }
+
+#[path = "ldap_check.rs"]
+mod check;
 
 #[cfg(test)]
 #[path = "ldap_tests.rs"]

@@ -2,7 +2,7 @@
 //! `tests/ldap_*.rs`.
 
 use super::*;
-use crate::domain::EndpointPolicy;
+use crate::domain::{CheckName, EndpointPolicy};
 
 const PASSWORD: &str = "s3cret-bind-password";
 
