@@ -1,9 +1,11 @@
 //! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` (or `cloud`: the
-//! Graph and Okta reads) prints a table and appends it, with the machine's core count and
-//! the date, to BENCHMARKS.md.
+//! Graph and Okta reads; `ldap`: slapd direct and through an SSH tunnel, against ldapsearch;
+//! or `all`) prints a table and appends it, with the machine's core count and the date, to
+//! BENCHMARKS.md.
 
 mod alloc;
 mod cloud;
+mod ldap;
 mod planner;
 
 use std::io::Write;
@@ -25,9 +27,14 @@ fn main() -> ExitCode {
     let rows = match which.as_str() {
         "planner" => planner::run(),
         "cloud" => cloud::run(),
-        "all" => planner::run().into_iter().chain(cloud::run()).collect(),
+        "ldap" => ldap::run(),
+        "all" => planner::run()
+            .into_iter()
+            .chain(cloud::run())
+            .chain(ldap::run())
+            .collect(),
         other => {
-            eprintln!("unknown benchmark '{other}'; known: planner, cloud, all");
+            eprintln!("unknown benchmark '{other}'; known: planner, cloud, ldap, all");
             return ExitCode::FAILURE;
         }
     };

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use dirsync::directory::CloudOptions;
+use dirsync::directory::{CloudOptions, LdapOptions};
 use dirsync::domain::{
     DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
     Trigger,
@@ -26,6 +26,9 @@ use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
 use serde_json::json;
 
 pub mod api;
+pub mod samba;
+pub mod slapd;
+pub mod sshd;
 
 pub const TENANT: &str = "acme";
 pub const ACCOUNT: &str = "acme";
@@ -131,6 +134,11 @@ impl Harness {
             Arc::new(DefaultConnector {
                 ldif_root: Some(root),
                 pbx_options: fast_pbx_options(),
+                // The test peers (slapd, sshd) listen on loopback.
+                ldap_options: LdapOptions {
+                    allow_private: true,
+                    ..LdapOptions::default()
+                },
                 ..DefaultConnector::default()
             })
         })
@@ -149,6 +157,7 @@ impl Harness {
                 ldif_root: Some(root),
                 pbx_options: fast_pbx_options(),
                 cloud_options: cloud,
+                ..DefaultConnector::default()
             })
         };
         let harness =

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{router, ApiState, Auth};
-use dirsync::directory::CloudOptions;
+use dirsync::directory::{CloudOptions, LdapOptions};
 use dirsync::domain::EndpointPolicy;
 use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
@@ -152,6 +152,10 @@ impl LocalService {
             cloud_options: CloudOptions {
                 endpoint_policy: policy,
                 ..CloudOptions::from_env()
+            },
+            ldap_options: LdapOptions {
+                allow_private: policy.allow_private,
+                ..LdapOptions::default()
             },
         };
         let engine = SyncEngine::new(

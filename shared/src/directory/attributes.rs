@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::config::{LdapFlavor, SourceField};
+use crate::domain::config::{DisabledRule, LdapFlavor, SourceField};
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -129,6 +129,8 @@ pub struct UserMapper {
     email: Option<String>,
     mobile: Option<String>,
     extension: Option<String>,
+    /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
+    disabled: Option<DisabledRule>,
 }
 
 impl UserMapper {
@@ -140,7 +142,20 @@ impl UserMapper {
             email: config.field_source(SourceField::Email),
             mobile: config.field_source(SourceField::Mobile),
             extension: config.field_source(SourceField::Extension),
+            disabled: None,
         }
+    }
+
+    /// Uses `rule` (from `provider.disabled`) to tell disabled OpenLDAP accounts.
+    pub fn with_disabled_rule(mut self, rule: Option<DisabledRule>) -> Self {
+        self.disabled = rule;
+        self
+    }
+
+    fn openldap_disabled_attribute(&self) -> &str {
+        self.disabled
+            .as_ref()
+            .map_or("pwdAccountLockedTime", |r| r.attribute.as_str())
     }
 
     fn id_attribute(&self) -> &'static str {
@@ -150,10 +165,10 @@ impl UserMapper {
         }
     }
 
-    fn state_attributes(&self) -> [&'static str; 2] {
+    fn state_attributes(&self) -> [&str; 2] {
         match self.flavor {
             LdapFlavor::ActiveDirectory => ["userAccountControl", "accountExpires"],
-            LdapFlavor::Openldap => ["pwdAccountLockedTime", "shadowExpire"],
+            LdapFlavor::Openldap => [self.openldap_disabled_attribute(), "shadowExpire"],
         }
     }
 
@@ -261,7 +276,14 @@ impl UserMapper {
                     Some(days) if days < 0 => None,
                     Some(days) => Some(days_to_utc(days)),
                 };
-                (attrs.has("pwdAccountLockedTime"), expires)
+                let disabled = match self.disabled.as_ref().and_then(|r| r.value.as_deref()) {
+                    Some(value) => attrs
+                        .get_all_str(self.openldap_disabled_attribute())
+                        .iter()
+                        .any(|v| v.trim().eq_ignore_ascii_case(value.trim())),
+                    None => attrs.has(self.openldap_disabled_attribute()),
+                };
+                (disabled, expires)
             }
         };
         Ok(if disabled {

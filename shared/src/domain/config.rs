@@ -137,6 +137,20 @@ pub struct LdapConfig {
     pub flavor: LdapFlavor,
     #[serde(default)]
     pub tunnel: Option<SshTunnel>,
+    /// `openldap` only: which attribute marks a disabled account, instead of the default
+    /// (`pwdAccountLockedTime` present, the ppolicy lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<DisabledRule>,
+}
+
+/// An account is disabled when `attribute` is present (`value` null) or has `value`
+/// (case-insensitive), for example `{"attribute": "employeeStatus", "value": "inactive"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisabledRule {
+    pub attribute: String,
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -593,12 +607,7 @@ impl DirectoryConfig {
     fn validate_fields(&self, errors: &mut Vec<FieldError>) {
         for field in SourceField::ALL {
             if let Some(Some(attribute)) = self.fields.get(field) {
-                let ok = !attribute.is_empty()
-                    && attribute.len() <= 128
-                    && attribute
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ';'));
-                if !ok {
+                if !is_attribute_name(attribute) {
                     errors.push(FieldError::new(
                         format!("fields.{}", field.as_str()),
                         "must be an attribute name (letters, digits, '-', '_', '.', ';')",
@@ -670,6 +679,14 @@ impl DirectoryConfig {
     }
 }
 
+fn is_attribute_name(attribute: &str) -> bool {
+    !attribute.is_empty()
+        && attribute.len() <= 128
+        && attribute
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ';'))
+}
+
 fn default_source(provider: &ProviderConfig, field: SourceField) -> &'static str {
     match (provider, field) {
         (ProviderConfig::Azure(_), SourceField::FirstName) => "givenName",
@@ -733,6 +750,16 @@ fn validate_provider(
             }
             if let Err(m) = check_dn(&c.base_dn) {
                 push("base_dn", m);
+            }
+            if let Some(rule) = &c.disabled {
+                if c.flavor == LdapFlavor::ActiveDirectory {
+                    push(
+                        "disabled",
+                        "is for openldap: Active Directory uses userAccountControl".into(),
+                    );
+                } else if !is_attribute_name(&rule.attribute) {
+                    push("disabled.attribute", "must be an attribute name".into());
+                }
             }
             if let Some(pem) = &c.ca_pem {
                 if !pem.contains("-----BEGIN CERTIFICATE-----") {

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::directory::{CloudOptions, GraphDirectory, LdifDirectory, OktaDirectory};
+use crate::directory::{
+    CloudOptions, GraphDirectory, LdapDirectory, LdapOptions, LdifDirectory, OktaDirectory,
+};
 use crate::domain::config::ProviderConfig;
 use crate::domain::{DirectoryConfig, PbxEndpoint};
 use crate::error::{DirectoryError, PbxError};
@@ -35,6 +37,8 @@ pub struct DefaultConnector {
     pub pbx_options: PbxClientOptions,
     /// Graph and Okta: operator host overrides, endpoint rules and retry limits.
     pub cloud_options: CloudOptions,
+    /// LDAP: endpoint rules, timeouts and page size.
+    pub ldap_options: LdapOptions,
 }
 
 impl Connector for DefaultConnector {
@@ -44,6 +48,11 @@ impl Connector for DefaultConnector {
         secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError> {
         match &config.provider {
+            ProviderConfig::Ldap(_) => Ok(Box::new(LdapDirectory::new(
+                config,
+                secrets,
+                self.ldap_options,
+            )?)),
             ProviderConfig::Ldif(_) => match &self.ldif_root {
                 Some(root) => Ok(Box::new(LdifDirectory::new(config, root)?)),
                 None => Err(DirectoryError::NotAvailable(
@@ -60,10 +69,6 @@ impl Connector for DefaultConnector {
                 secrets,
                 &self.cloud_options,
             )?)),
-            other => Err(DirectoryError::NotAvailable(format!(
-                "the {} provider is not available in this build yet",
-                other.kind()
-            ))),
         }
     }
 

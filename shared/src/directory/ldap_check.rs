@@ -1,0 +1,93 @@
+//! The LDAP provider's "test connection": the same steps as a read (tunnel, connect, tls,
+//! bind, search), each timed and reported with its message; the first failure ends the test.
+
+use std::time::Instant;
+
+use super::super::ldap_search::read_snapshot;
+use super::LdapDirectory;
+use crate::domain::connection::SAMPLE_SIZE;
+use crate::domain::{Check, CheckName, ConnectionReport};
+
+pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
+    let mut checks = Vec::new();
+    let finish = |checks: Vec<Check>| ConnectionReport::new(checks, Vec::new());
+
+    let started = Instant::now();
+    let tunnel = match this.open_tunnel().await {
+        Ok(tunnel) => {
+            if let Some(t) = &tunnel {
+                let message = format!("SSH bastion host key {} matches", t.host_key_fingerprint());
+                checks.push(Check::timed(CheckName::Tunnel, started, Ok(message)));
+            }
+            tunnel
+        }
+        Err(e) => {
+            checks.push(Check::timed(CheckName::Tunnel, started, Err(e.to_string())));
+            return finish(checks);
+        }
+    };
+
+    let started = Instant::now();
+    let stream = match this.connect(tunnel.as_ref()).await {
+        Ok(stream) => {
+            let message = format!("connected to {}:{}", this.host, this.port);
+            checks.push(Check::timed(CheckName::Connect, started, Ok(message)));
+            stream
+        }
+        Err(e) => {
+            checks.push(Check::timed(
+                CheckName::Connect,
+                started,
+                Err(e.to_string()),
+            ));
+            return finish(checks);
+        }
+    };
+
+    let started = Instant::now();
+    let mut ldap = match this.start(stream).await {
+        Ok(ldap) => {
+            let message = match &this.tls {
+                Some(_) => format!("{} {}", this.tls_note(), this.trust_note()),
+                None => this.tls_note(),
+            };
+            checks.push(Check::timed(CheckName::Tls, started, Ok(message)));
+            ldap
+        }
+        Err(e) => {
+            checks.push(Check::timed(CheckName::Tls, started, Err(e.to_string())));
+            return finish(checks);
+        }
+    };
+
+    let started = Instant::now();
+    let bound = this
+        .bind(&mut ldap)
+        .await
+        .map(|_| format!("bound as {}", this.config.bind_dn))
+        .map_err(|e| e.to_string());
+    let bind_ok = bound.is_ok();
+    checks.push(Check::timed(CheckName::Bind, started, bound));
+    if !bind_ok {
+        return finish(checks);
+    }
+
+    let started = Instant::now();
+    let timeout = this.options.timeouts.operation;
+    let (result, sample) = match read_snapshot(&this.search, &mut ldap, timeout).await {
+        Ok(snapshot) => {
+            let in_scope: Vec<_> = snapshot.users.iter().filter(|u| u.in_scope).collect();
+            let message = format!(
+                "{} users read under {}, {} in scope",
+                snapshot.users.len(),
+                this.config.base_dn,
+                in_scope.len()
+            );
+            let sample = in_scope.into_iter().take(SAMPLE_SIZE).cloned().collect();
+            (Ok(message), sample)
+        }
+        Err(e) => (Err(e.to_string()), Vec::new()),
+    };
+    checks.push(Check::timed(CheckName::Search, started, result));
+    ConnectionReport::new(checks, sample)
+}

@@ -1,0 +1,227 @@
+//! A private OpenLDAP `slapd` for one test: its own config, data, TLS certificates (a CA made
+//! here with rcgen) and ports on 127.0.0.1, loaded with `slapadd` before it starts and killed
+//! when dropped. Needs Debian's `slapd` and `ldap-utils` (scripts/test installs them).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+pub const SUFFIX: &str = "dc=example,dc=com";
+pub const ADMIN_DN: &str = "cn=admin,dc=example,dc=com";
+pub const ADMIN_PASSWORD: &str = "admin-secret";
+/// The bind user the provider uses: an ordinary entry, so server limits apply to it.
+pub const SYNC_DN: &str = "cn=sync,dc=example,dc=com";
+pub const SYNC_PASSWORD: &str = "sync-secret-4711";
+
+/// Options of one server.
+#[derive(Debug, Clone, Default)]
+pub struct SlapdOptions {
+    /// `limits` `size.prtotal` for the sync user: paged searches stop after this many entries.
+    /// `None`: no size limit for the sync user.
+    pub paged_total_limit: Option<u32>,
+}
+
+pub struct Slapd {
+    pub port: u16,
+    pub tls_port: u16,
+    /// The CA that signed the server's certificate (for `localhost` and 127.0.0.1).
+    pub ca_pem: String,
+    /// Another CA, which signed nothing this server shows.
+    pub other_ca_pem: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+fn binary(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin"] {
+        let path = Path::new(dir).join(name);
+        if path.exists() {
+            return path;
+        }
+    }
+    panic!("{name} is not installed: run `bash scripts/test`, which installs slapd and ldap-utils")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Waits until something accepts on `port`.
+pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port}");
+}
+
+/// A CA, a server certificate it signed for `localhost` and 127.0.0.1 with its key, and an
+/// unrelated CA: (ca, cert, key, other ca), PEM.
+pub fn certificates() -> (String, String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "dirsync test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().expect("server key");
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).expect("san");
+    let cert = params.signed_by(&key, &issuer).expect("server cert");
+    let other_key = rcgen::KeyPair::generate().expect("other key");
+    let mut other_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("other");
+    other_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other = other_params.self_signed(&other_key).expect("other ca");
+    (ca.pem(), cert.pem(), key.serialize_pem(), other.pem())
+}
+
+fn config(dir: &Path, options: &SlapdOptions) -> String {
+    let d = dir.display();
+    let includes: String = ["core", "cosine", "inetorgperson", "nis"]
+        .iter()
+        .map(|s| format!("include /etc/ldap/schema/{s}.schema\n"))
+        .collect();
+    let limits = match options.paged_total_limit {
+        Some(n) => {
+            format!("limits dn.exact=\"{SYNC_DN}\" size.soft={n} size.hard={n} size.prtotal={n}\n")
+        }
+        // slapd's default (500 entries) would stop a read of a large directory.
+        None => format!("limits dn.exact=\"{SYNC_DN}\" size=unlimited\n"),
+    };
+    format!(
+        "{includes}modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload ppolicy\n\
+         pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
+         TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
+         TLSCertificateKeyFile {d}/server.key\n\
+         database mdb\nmaxsize 268435456\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
+         rootpw {ADMIN_PASSWORD}\ndirectory {d}/data\nindex objectClass eq\n{limits}\
+         overlay ppolicy\n\
+         access to attrs=userPassword by self write by anonymous auth by * none\n\
+         access to * by users read by * none\n"
+    )
+}
+
+/// An LDIF value line, base64 when it is not plain ASCII.
+pub fn attr(name: &str, value: &str) -> String {
+    if value.is_ascii() && !value.starts_with([' ', ':', '<']) {
+        format!("{name}: {value}\n")
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+        format!("{name}:: {encoded}\n")
+    }
+}
+
+/// The base entries: the suffix, ou=People, ou=Groups and the sync user.
+fn base_ldif() -> String {
+    format!(
+        "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+         dn: ou=People,{SUFFIX}\nobjectClass: organizationalUnit\nou: People\n\n\
+         dn: ou=Groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: Groups\n\n\
+         dn: {SYNC_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+         cn: sync\nuserPassword: {SYNC_PASSWORD}\n\n"
+    )
+}
+
+impl Slapd {
+    /// Starts a server holding the base entries plus `ldif` (entries separated by blank lines).
+    pub fn start(ldif: &str, options: SlapdOptions) -> Self {
+        let slapd = binary("slapd");
+        let slapadd = binary("slapadd");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path();
+        std::fs::create_dir(path.join("data")).expect("data dir");
+        let (ca_pem, cert, key, other_ca_pem) = certificates();
+        std::fs::write(path.join("ca.pem"), &ca_pem).expect("ca");
+        std::fs::write(path.join("server.pem"), cert).expect("cert");
+        std::fs::write(path.join("server.key"), key).expect("key");
+        let conf = path.join("slapd.conf");
+        std::fs::write(&conf, config(path, &options)).expect("config");
+        let data = path.join("data.ldif");
+        std::fs::write(&data, format!("{}{ldif}", base_ldif())).expect("ldif");
+        let loaded = Command::new(slapadd)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-l")
+            .arg(&data)
+            .output()
+            .expect("run slapadd");
+        assert!(
+            loaded.status.success(),
+            "slapadd failed: {}",
+            String::from_utf8_lossy(&loaded.stderr)
+        );
+        let port = free_port();
+        let tls_port = free_port();
+        let mut child = Command::new(slapd)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-h")
+            .arg(format!(
+                "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
+            ))
+            .args(["-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start slapd");
+        wait_for_port(port, "slapd", &mut child);
+        wait_for_port(tls_port, "slapd", &mut child);
+        Self {
+            port,
+            tls_port,
+            ca_pem,
+            other_ca_pem,
+            child,
+            dir,
+        }
+    }
+
+    /// Applies an LDIF change list (`changetype: ...`) as the admin, with `ldapmodify`.
+    pub fn modify(&self, changes: &str) {
+        let mut child = Command::new(binary("ldapmodify"))
+            .args(["-x", "-H", &format!("ldap://127.0.0.1:{}", self.port)])
+            .args(["-D", ADMIN_DN, "-w", ADMIN_PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ldapmodify");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(changes.as_bytes())
+            .expect("write changes");
+        let out = child.wait_with_output().expect("ldapmodify");
+        assert!(
+            out.status.success(),
+            "ldapmodify failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
