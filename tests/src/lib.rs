@@ -19,6 +19,7 @@ use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
 use serde_json::json;
 
 pub mod api;
+pub mod moto;
 
 pub const TENANT: &str = "acme";
 pub const ACCOUNT: &str = "acme";
