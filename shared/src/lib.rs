@@ -8,6 +8,8 @@
 //! - [`api`]: the provisioning API (one axum router for the Lambda and local mode).
 
 pub mod api;
+#[cfg(feature = "aws")]
+mod aws;
 pub mod directory;
 pub mod domain;
 pub mod error;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::time_key;
@@ -95,13 +95,10 @@ pub(super) fn inverted_time_key(at: chrono::DateTime<chrono::Utc>) -> Result<Str
 /// An SDK error as a store error, with the service's message and without request details.
 pub(super) fn backend<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Backend(format!(
-        "DynamoDB {operation} failed: {}",
-        DisplayErrorContext(error)
-    ))
+    StoreError::Backend(crate::aws::sdk_error_message("DynamoDB", operation, &error))
 }
 
 #[cfg(test)]
