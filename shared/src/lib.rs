@@ -9,7 +9,7 @@
 
 pub mod api;
 #[cfg(feature = "aws")]
-mod aws;
+pub mod aws;
 pub mod directory;
 pub mod domain;
 pub mod error;

@@ -119,6 +119,7 @@ impl SyncEngine {
             run_id,
             trigger,
             approves: None,
+            slot: None,
         })
         .await
     }
