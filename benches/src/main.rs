@@ -1,8 +1,10 @@
-//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` prints a table and
+//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner|scheduler|worker` prints a table and
 //! appends it, with the machine's core count and the date, to BENCHMARKS.md.
 
 mod alloc;
 mod planner;
+mod scheduler;
+mod worker;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,9 +23,15 @@ pub struct Row {
 fn main() -> ExitCode {
     let which = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     let rows = match which.as_str() {
-        "planner" | "all" => planner::run(),
+        "planner" => planner::run(),
+        "scheduler" => scheduler::run(),
+        "worker" => worker::run(),
+        "all" => [planner::run(), scheduler::run(), worker::run()]
+            .into_iter()
+            .flatten()
+            .collect(),
         other => {
-            eprintln!("unknown benchmark '{other}'; known: planner, all");
+            eprintln!("unknown benchmark '{other}'; known: planner, scheduler, worker, all");
             return ExitCode::FAILURE;
         }
     };

@@ -94,9 +94,14 @@ impl AwsHarness {
 
     /// A worker's engine (each worker Lambda builds its own) on the shared table and secrets.
     pub fn worker_engine(&self, options: EngineOptions) -> SyncEngine {
+        self.worker_engine_on(self.store.clone(), options)
+    }
+
+    /// A worker's engine on `store` (say, the same table through an instrumented client).
+    pub fn worker_engine_on(&self, store: Arc<dyn Store>, options: EngineOptions) -> SyncEngine {
         let dir = self.ldif_path.parent().expect("ldif folder").to_path_buf();
         SyncEngine::new(
-            self.store.clone(),
+            store,
             Arc::new(SecretsManagerSecrets::new(self.moto.secretsmanager())),
             Arc::new(DefaultConnector {
                 ldif_root: Some(dir),

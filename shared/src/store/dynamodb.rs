@@ -44,6 +44,11 @@ impl DynamoStore {
         }
     }
 
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Run records expire `retention` after they started (the `expires_at` TTL attribute).
     pub fn with_run_retention(mut self, retention: Duration) -> Self {
         self.run_retention = retention;
