@@ -1,12 +1,14 @@
-//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- planner` (or `cloud`: the
-//! Graph and Okta reads; `ldap`: slapd direct and through an SSH tunnel, against ldapsearch;
-//! or `all`) prints a table and appends it, with the machine's core count and the date, to
-//! BENCHMARKS.md.
+//! dirsync benchmarks. `cargo run --release -p dirsync-bench -- NAME` prints a table and
+//! appends it, with the machine's core count and the date, to BENCHMARKS.md. NAME: `planner`;
+//! `cloud` (Graph and Okta reads); `ldap` (slapd direct and through an SSH tunnel, against
+//! ldapsearch); `scheduler` and `worker` (on moto); or `all`.
 
 mod alloc;
 mod cloud;
 mod ldap;
 mod planner;
+mod scheduler;
+mod worker;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -28,13 +30,22 @@ fn main() -> ExitCode {
         "planner" => planner::run(),
         "cloud" => cloud::run(),
         "ldap" => ldap::run(),
-        "all" => planner::run()
-            .into_iter()
-            .chain(cloud::run())
-            .chain(ldap::run())
-            .collect(),
+        "scheduler" => scheduler::run(),
+        "worker" => worker::run(),
+        "all" => [
+            planner::run(),
+            cloud::run(),
+            ldap::run(),
+            scheduler::run(),
+            worker::run(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         other => {
-            eprintln!("unknown benchmark '{other}'; known: planner, cloud, ldap, all");
+            eprintln!(
+                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, all"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -8,6 +8,8 @@
 //! - [`api`]: the provisioning API (one axum router for the Lambda and local mode).
 
 pub mod api;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod directory;
 pub mod domain;
 pub mod endpoints;

@@ -26,13 +26,15 @@ use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
 use serde_json::json;
 
 pub mod api;
+pub mod aws;
+pub mod moto;
 pub mod samba;
 pub mod slapd;
 pub mod sshd;
 
 pub const TENANT: &str = "acme";
 pub const ACCOUNT: &str = "acme";
-const TOKEN: &str = "test-pbx-token-0123456789";
+pub const TOKEN: &str = "test-pbx-token-0123456789";
 
 /// A directory user as the tests describe it; rendered to LDIF by [`ldif`].
 #[derive(Debug, Clone)]
@@ -226,26 +228,12 @@ impl Harness {
 
     /// Stores the tenant's config: LDIF directory, simulator PBX, and `overrides`.
     pub async fn configure(&self, overrides: serde_json::Value) {
-        let mut body =
-            json!({"provider": {"type": "ldif", "path": self.ldif_path.display().to_string()}});
-        if let (Some(body), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
-            for (k, v) in extra {
-                body.insert(k.clone(), v.clone());
-            }
-        }
-        let config = DirectoryConfig::from_json(
-            body.to_string().as_bytes(),
-            EndpointPolicy {
-                allow_private: true,
-            },
-        )
-        .expect("valid test config");
-        let mut tenant = Tenant::new(self.tenant.clone(), Utc::now());
-        tenant.state = TenantState::Active;
-        tenant.directory = Some(config);
-        tenant.pbx = Some(PbxEndpoint {
-            base_url: PbxSimulator::base_url(self.simulator_addr, ACCOUNT),
-        });
+        let tenant = configured_tenant(
+            &self.tenant,
+            &self.ldif_path,
+            self.simulator_addr,
+            overrides,
+        );
         self.store.put_tenant(&tenant).await.expect("store tenant");
     }
 
@@ -259,4 +247,34 @@ impl Harness {
             .await
             .expect("run starts")
     }
+}
+
+/// An active tenant reading the LDIF file at `ldif_path` into the simulator at
+/// `simulator_addr`, with its config the defaults plus `overrides` (top-level keys replaced).
+pub fn configured_tenant(
+    id: &TenantId,
+    ldif_path: &std::path::Path,
+    simulator_addr: SocketAddr,
+    overrides: serde_json::Value,
+) -> Tenant {
+    let mut body = json!({"provider": {"type": "ldif", "path": ldif_path.display().to_string()}});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    let config = DirectoryConfig::from_json(
+        body.to_string().as_bytes(),
+        EndpointPolicy {
+            allow_private: true,
+        },
+    )
+    .expect("valid test config");
+    let mut tenant = Tenant::new(id.clone(), Utc::now());
+    tenant.state = TenantState::Active;
+    tenant.directory = Some(config);
+    tenant.pbx = Some(PbxEndpoint {
+        base_url: PbxSimulator::base_url(simulator_addr, ACCOUNT),
+    });
+    tenant
 }

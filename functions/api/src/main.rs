@@ -1,10 +1,33 @@
-//! The `api` Lambda. The router and its API Gateway adapter are built and tested (`lib.rs`);
-//! the AWS adapters it needs (DynamoDB store, Secrets Manager, SQS queue) are not built yet,
-//! so this binary says so instead of pretending to work. Use `dirsync-local`.
+//! The `api` Lambda: the provisioning API router on DynamoDB, Secrets Manager and the SQS
+//! queue, behind API Gateway's JWT authorizer. Env: `DIRSYNC_TABLE`, `DIRSYNC_QUEUE_URL`.
 
-use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-fn main() -> ExitCode {
-    eprintln!("dirsync-api: the AWS adapters are not built yet; run dirsync-local instead");
-    ExitCode::FAILURE
+use dirsync::api::{ApiState, Auth};
+use dirsync::aws::services;
+use dirsync::domain::EndpointPolicy;
+use lambda_http::{run, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_target(false)
+        .init();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = services::store(&config)?;
+    let secrets = services::secrets(&config);
+    let state = ApiState {
+        engine: services::engine(&store, secrets.clone()),
+        store: Arc::new(store),
+        secrets,
+        queue: Arc::new(services::queue(&config)?),
+        // Tenants' endpoints must be public on AWS unless the operator opts out.
+        policy: EndpointPolicy::from_env(),
+        auth: Arc::new(Auth::Gateway),
+        test_timeout: Duration::from_secs(25),
+    };
+    run(dirsync_api::app(state)).await
 }

@@ -1,11 +1,27 @@
-//! The `scheduler` Lambda. Its AWS wiring (lambda_runtime, DynamoDB, Secrets Manager, SQS) is not built
-//! yet; until then this binary says so instead of pretending to work. Use `dirsync-local`.
+//! The scheduler Lambda: clients built once per cold start, then [`dirsync_scheduler::handle`]
+//! per EventBridge tick. Env: `DIRSYNC_TABLE`, `DIRSYNC_QUEUE_URL`.
 
-use std::process::ExitCode;
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use dirsync::aws::services;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-fn main() -> ExitCode {
-    eprintln!(
-        "dirsync-scheduler: the AWS Lambda wiring is not built yet; run dirsync-local instead"
-    );
-    ExitCode::FAILURE
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_target(false)
+        .init();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = services::store(&config)?;
+    let queue = services::queue(&config)?;
+    let (store, queue) = (&store, &queue);
+    run(service_fn(
+        |event: LambdaEvent<CloudWatchEvent>| async move {
+            dirsync_scheduler::handle(store, queue, event.payload)
+                .await
+                .map_err(Error::from)
+        },
+    ))
+    .await
 }

@@ -1,9 +1,23 @@
-//! The `worker` Lambda. Its AWS wiring (lambda_runtime, DynamoDB, Secrets Manager, SQS) is not built
-//! yet; until then this binary says so instead of pretending to work. Use `dirsync-local`.
+//! The worker Lambda: store, secrets (cached briefly) and engine built once per cold start,
+//! then [`dirsync_worker::handle`] per SQS batch. Env: `DIRSYNC_TABLE`.
 
-use std::process::ExitCode;
+use aws_lambda_events::event::sqs::SqsEvent;
+use dirsync::aws::services;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-fn main() -> ExitCode {
-    eprintln!("dirsync-worker: the AWS Lambda wiring is not built yet; run dirsync-local instead");
-    ExitCode::FAILURE
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_target(false)
+        .init();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = services::store(&config)?;
+    let engine = services::engine(&store, services::secrets(&config));
+    let engine = &engine;
+    run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(dirsync_worker::handle(engine, event.payload).await)
+    }))
+    .await
 }

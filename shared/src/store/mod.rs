@@ -1,8 +1,17 @@
 //! Durable state: implementations of [`crate::ports::Store`].
 //!
 //! - [`SqliteStore`]: the embedded store of local mode (one SQLite file).
+//! - `DynamoStore` (feature `aws`): the store on AWS, one DynamoDB table.
 //! - [`conformance`]: the behaviour every `Store` must show, run against each implementation.
 
+#[cfg(feature = "aws")]
+mod dynamodb;
+#[cfg(feature = "aws")]
+mod dynamodb_items;
+#[cfg(feature = "aws")]
+mod dynamodb_lease;
+#[cfg(feature = "aws")]
+mod dynamodb_schema;
 mod keys;
 mod sqlite;
 mod sqlite_lease;
@@ -12,6 +21,10 @@ mod sqlite_schema;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 
+#[cfg(feature = "aws")]
+pub use dynamodb::{DynamoStore, DEFAULT_RUN_RETENTION};
+#[cfg(feature = "aws")]
+pub use dynamodb_schema::create_table;
 pub use sqlite::SqliteStore;
 
 /// The largest page a listing returns; larger limits are clamped to it (and 0 is taken as 1).

@@ -7,7 +7,7 @@ use crate::directory::{
     CloudOptions, GraphDirectory, LdapDirectory, LdapOptions, LdifDirectory, OktaDirectory,
 };
 use crate::domain::config::ProviderConfig;
-use crate::domain::{DirectoryConfig, PbxEndpoint};
+use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint};
 use crate::error::{DirectoryError, PbxError};
 use crate::pbx::{HttpPbx, PbxClientOptions};
 use crate::ports::{Directory, Pbx, TenantSecrets};
@@ -39,6 +39,29 @@ pub struct DefaultConnector {
     pub cloud_options: CloudOptions,
     /// LDAP: endpoint rules, timeouts and page size.
     pub ldap_options: LdapOptions,
+}
+
+impl DefaultConnector {
+    /// The operator's settings from the environment (`DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`,
+    /// `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`), with the `ldif` provider off: for Lambda.
+    pub fn from_env() -> Self {
+        let policy = EndpointPolicy::from_env();
+        Self {
+            ldif_root: None,
+            pbx_options: PbxClientOptions {
+                endpoint_policy: policy,
+                ..PbxClientOptions::default()
+            },
+            cloud_options: CloudOptions {
+                endpoint_policy: policy,
+                ..CloudOptions::from_env()
+            },
+            ldap_options: LdapOptions {
+                allow_private: policy.allow_private,
+                ..LdapOptions::default()
+            },
+        }
+    }
 }
 
 impl Connector for DefaultConnector {

@@ -81,6 +81,7 @@ impl SyncEngine {
             run_id,
             trigger,
             approves: None,
+            slot: None,
         })
         .await
     }

@@ -8,8 +8,12 @@ mod lease;
 mod preview;
 mod queue;
 mod scheduler;
+#[cfg(feature = "aws")]
+mod sqs;
 
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
 pub use queue::{run_worker, InProcessQueue, OnFinished, RunJob, RunQueue};
-pub use scheduler::dispatch_due;
+pub use scheduler::{dispatch_due, next_slot, slot_offset};
+#[cfg(feature = "aws")]
+pub use sqs::SqsQueue;

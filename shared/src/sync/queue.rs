@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -20,6 +21,10 @@ pub struct RunJob {
     /// those of them that are still planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approves: Option<RunId>,
+    /// For a scheduled run: the due time it is for. A queue drops a second send of the same
+    /// tenant and slot (a scheduler retried after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<DateTime<Utc>>,
 }
 
 impl RunJob {
@@ -30,13 +35,41 @@ impl RunJob {
             run_id: RunId::new(),
             trigger,
             approves: None,
+            slot: None,
         }
+    }
+
+    /// The scheduled run of the tenant for the slot due at `slot`.
+    pub fn scheduled(tenant: TenantId, slot: DateTime<Utc>) -> Self {
+        Self {
+            slot: Some(slot),
+            ..Self::new(tenant, Trigger::Schedule)
+        }
+    }
+
+    /// What a queue deduplicates on: the tenant and slot for a scheduled run, else the run id.
+    /// Hashed, so that it fits any queue's id rules (SQS: 128 characters of a small set).
+    pub fn dedup_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let source = match self.slot {
+            Some(slot) => format!("slot\n{}\n{}", self.tenant, slot.timestamp()),
+            None => format!("run\n{}", self.run_id),
+        };
+        format!("{:x}", Sha256::digest(source.as_bytes()))
     }
 }
 
 #[async_trait]
 pub trait RunQueue: Send + Sync {
     async fn enqueue(&self, job: RunJob) -> Result<(), QueueError>;
+
+    /// Sends many jobs (the scheduler's fan-out); queues with batch sends override it.
+    async fn enqueue_batch(&self, jobs: Vec<RunJob>) -> Result<(), QueueError> {
+        for job in jobs {
+            self.enqueue(job).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The local queue: jobs go to [`run_worker`] in the same process.

@@ -1,0 +1,501 @@
+//! [`DynamoStore`]: the `Store` on AWS, one DynamoDB table. Keys and access patterns are in
+//! the README ("DynamoDB table") and in [`super::dynamodb_items`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+
+use super::clamp_page_size;
+use super::dynamodb_items::*;
+use super::keys::{decode_cursor, encode_cursor, time_key};
+use crate::domain::{
+    Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
+};
+use crate::error::StoreError;
+use crate::ports::{LeaseOutcome, Page, Store};
+
+/// How long run records stay before DynamoDB's TTL removes them, unless configured.
+pub const DEFAULT_RUN_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+/// DynamoDB's BatchWriteItem limit.
+const BATCH_WRITE: usize = 25;
+/// A run record's JSON is cut into pieces of at most this many bytes (items hold 400 KB).
+const RUN_PART_BYTES: usize = 300 * 1024;
+/// Rounds of retrying a batch's unprocessed items before giving up.
+const BATCH_ROUNDS: u32 = 8;
+
+/// The store on one DynamoDB table. Cheap to clone (the client is shared).
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    pub(super) client: Client,
+    pub(super) table: String,
+    run_retention: Duration,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            run_retention: DEFAULT_RUN_RETENTION,
+        }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Run records expire `retention` after they started (the `expires_at` TTL attribute).
+    pub fn with_run_retention(mut self, retention: Duration) -> Self {
+        self.run_retention = retention;
+        self
+    }
+
+    fn query(&self) -> QueryFluentBuilder {
+        self.client.query().table_name(&self.table)
+    }
+
+    /// Up to `limit` items of `query` after `start`, and whether more follow: reads
+    /// `limit + 1`, following DynamoDB's own pages (at most 1 MB each).
+    async fn query_page(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+        mut start: Option<Item>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let mut items = Vec::new();
+        loop {
+            let want = limit + 1 - items.len();
+            let output = query
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|e| backend("Query", e))?;
+            items.extend(output.items().iter().cloned());
+            match output.last_evaluated_key() {
+                Some(last) if items.len() <= limit => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
+    }
+
+    /// Every item of `query`, all pages.
+    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut pages = query.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| backend("Query", e))?;
+            items.extend(page.items().iter().cloned());
+        }
+        Ok(items)
+    }
+
+    /// Writes in batches of 25, retrying what DynamoDB leaves unprocessed (throttling).
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(BATCH_WRITE) {
+            let mut pending = chunk.to_vec();
+            for round in 0..BATCH_ROUNDS {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| backend("BatchWriteItem", e))?;
+                pending = output
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50 << round)).await;
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Backend(format!(
+                    "DynamoDB left {} writes unprocessed",
+                    pending.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn put(&self, item: Item, operation: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| backend(operation, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: &str, sk: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem", e))?;
+        Ok(output.item().cloned())
+    }
+
+    fn run_expiry(&self, started_at: DateTime<Utc>) -> AttributeValue {
+        let retention = i64::try_from(self.run_retention.as_secs()).unwrap_or(i64::MAX);
+        let at = started_at.timestamp().saturating_add(retention);
+        AttributeValue::N(at.to_string())
+    }
+}
+
+/// The pieces of `body`, cut at character boundaries, each at most [`RUN_PART_BYTES`].
+fn split_body(body: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while rest.len() > RUN_PART_BYTES {
+        let mut cut = RUN_PART_BYTES;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        parts.push(head);
+        rest = tail;
+    }
+    parts.push(rest);
+    parts
+}
+
+fn run_part_key(run_id: &RunId, index: usize) -> String {
+    format!("{SK_RUN_PART}{run_id}#{index:04}")
+}
+
+/// Semantics as the SQLite store's (see there): listings clamp `limit` to 1..=1000 and give
+/// `next_cursor` only when more follow; ids sort by UTF-8 bytes; puts are upserts; deleting
+/// something absent succeeds. Reads of single items are strongly consistent.
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let id = tenant.id.as_str();
+        let mut item = key(id, SK_TENANT);
+        item.insert(KIND.into(), s(KIND_TENANT));
+        item.insert(BODY.into(), s(serde_json::to_string(tenant)?));
+        // Only active tenants with a next time enter the (sparse) due index.
+        if let (TenantState::Active, Some(next)) = (tenant.state, tenant.next_sync_at) {
+            item.insert(DUE.into(), s(DUE));
+            item.insert(DUE_AT.into(), s(format!("{}#{id}", time_key(next)?)));
+        }
+        self.put(item, "PutItem (tenant)").await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get(id.as_str(), SK_TENANT.into())
+            .await?
+            .map(|item| body(&item, BODY))
+            .transpose()
+    }
+
+    /// The `tenants` index in id order, then each tenant's item.
+    async fn list_tenants(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Tenant>, StoreError> {
+        let limit = clamp_page_size(limit);
+        let start = match cursor {
+            Some(cursor) => {
+                let last = decode_cursor(cursor, 1)?.remove(0);
+                let mut start = key(&last, SK_TENANT);
+                start.insert(KIND.into(), s(KIND_TENANT));
+                Some(start)
+            }
+            None => None,
+        };
+        let query = self
+            .query()
+            .index_name(TENANTS_INDEX)
+            .key_condition_expression("#kind = :kind")
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_values(":kind", s(KIND_TENANT));
+        let (keys, more) = self.query_page(query, limit, start).await?;
+        let mut items = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let id = get_s(k, PK)?;
+            // A tenant deleted between the index read and this one is left out.
+            if let Some(item) = self.get(id, SK_TENANT.into()).await? {
+                items.push(body(&item, BODY)?);
+            }
+        }
+        let next_cursor = match keys.last() {
+            Some(last) if more => Some(encode_cursor(&[get_s(last, PK)?])),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The sparse `due` index up to `now`, soonest first (ties by id: the key ends with it).
+    async fn due_tenants(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        // "{time}#{id}" < "{now}$" holds exactly for times <= now ('#' < '$').
+        let bound = format!("{}$", time_key(now)?);
+        let query = self
+            .query()
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due = :due AND #at < :bound")
+            .expression_attribute_names("#due", DUE)
+            .expression_attribute_names("#at", DUE_AT)
+            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(":bound", s(bound));
+        let (keys, _) = self.query_page(query, clamp_page_size(limit), None).await?;
+        keys.iter()
+            .map(|k| parse_id(get_s(k, PK)?, TenantId::parse))
+            .collect()
+    }
+
+    /// Every item under the tenant's partition key, deleted in batches.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
+        let query = self
+            .query()
+            .key_condition_expression("#pk = :pk")
+            .projection_expression("#pk, #sk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(id.as_str()))
+            .consistent_read(true);
+        let keys = self.query_all(query).await?;
+        let requests = keys
+            .into_iter()
+            .map(|k| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(k))
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("delete request: {e}")))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn all_mappings(&self, tenant: &TenantId) -> Result<Vec<Mapping>, StoreError> {
+        let items = self.query_all(self.mappings_query(tenant)).await?;
+        items.iter().map(|item| body(item, BODY)).collect()
+    }
+
+    async fn list_mappings(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Mapping>, StoreError> {
+        let start = match cursor {
+            Some(cursor) => {
+                let last = decode_cursor(cursor, 1)?.remove(0);
+                Some(key(tenant.as_str(), format!("{SK_MAPPING}{last}")))
+            }
+            None => None,
+        };
+        let query = self.mappings_query(tenant);
+        let (items, more) = self
+            .query_page(query, clamp_page_size(limit), start)
+            .await?;
+        let mappings: Vec<Mapping> = items
+            .iter()
+            .map(|item| body(item, BODY))
+            .collect::<Result<_, _>>()?;
+        let next_cursor = match mappings.last() {
+            Some(last) if more => Some(encode_cursor(&[last.object_id.as_str()])),
+            _ => None,
+        };
+        Ok(Page {
+            items: mappings,
+            next_cursor,
+        })
+    }
+
+    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError> {
+        let mut item = key(
+            tenant.as_str(),
+            format!("{SK_MAPPING}{}", mapping.object_id),
+        );
+        item.insert(BODY.into(), s(serde_json::to_string(mapping)?));
+        self.put(item, "PutItem (mapping)").await
+    }
+
+    async fn delete_mapping(
+        &self,
+        tenant: &TenantId,
+        object_id: &ObjectId,
+    ) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                tenant.as_str(),
+                format!("{SK_MAPPING}{object_id}"),
+            )))
+            .send()
+            .await
+            .map_err(|e| backend("DeleteItem (mapping)", e))?;
+        Ok(())
+    }
+
+    /// The record's JSON goes in the run item, with any excess in part items written first
+    /// (in one batch), so a reader never sees a head whose parts are missing.
+    async fn put_run(&self, tenant: &TenantId, run: &RunRecord) -> Result<(), StoreError> {
+        let summary = &run.summary;
+        let json = serde_json::to_string(run)?;
+        let parts = split_body(&json);
+        let expires_at = self.run_expiry(summary.started_at);
+        let mut part_writes = Vec::new();
+        for (index, part) in parts.iter().enumerate().skip(1) {
+            let mut item = key(tenant.as_str(), run_part_key(&summary.run_id, index));
+            item.insert(BODY.into(), s(*part));
+            item.insert(EXPIRES_AT.into(), expires_at.clone());
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StoreError::Backend(format!("put request: {e}")))?;
+            part_writes.push(WriteRequest::builder().put_request(put).build());
+        }
+        self.batch_write(part_writes).await?;
+        let run_id = summary.run_id.as_str();
+        let mut item = key(tenant.as_str(), format!("{SK_RUN}{run_id}"));
+        let order = inverted_time_key(summary.started_at)?;
+        item.insert(RUN_ORDER.into(), s(format!("{order}#{run_id}")));
+        item.insert(SUMMARY.into(), s(serde_json::to_string(summary)?));
+        item.insert(BODY.into(), s(parts[0]));
+        item.insert(PARTS.into(), AttributeValue::N(parts.len().to_string()));
+        item.insert(EXPIRES_AT.into(), expires_at);
+        self.put(item, "PutItem (run)").await
+    }
+
+    async fn get_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        let Some(head) = self
+            .get(tenant.as_str(), format!("{SK_RUN}{run_id}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut json = get_s(&head, BODY)?.to_string();
+        let parts = match head.get(PARTS) {
+            Some(AttributeValue::N(n)) => n.parse::<usize>().unwrap_or(1),
+            _ => 1,
+        };
+        for index in 1..parts {
+            let part = self
+                .get(tenant.as_str(), run_part_key(run_id, index))
+                .await?
+                .ok_or_else(|| StoreError::Backend(format!("run {run_id} lacks part {index}")))?;
+            json.push_str(get_s(&part, BODY)?);
+        }
+        Ok(Some(serde_json::from_str(&json)?))
+    }
+
+    /// The `runs` local index: newest first, equal times by run id; summaries only.
+    async fn list_runs(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<RunSummary>, StoreError> {
+        let start = match cursor {
+            Some(cursor) => {
+                let parts = decode_cursor(cursor, 2)?;
+                let mut start = key(tenant.as_str(), format!("{SK_RUN}{}", parts[1]));
+                start.insert(RUN_ORDER.into(), s(parts[0].as_str()));
+                Some(start)
+            }
+            None => None,
+        };
+        let query = self
+            .query()
+            .index_name(RUNS_INDEX)
+            .key_condition_expression("#pk = :pk")
+            .projection_expression("#pk, #sk, #order, #summary")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#order", RUN_ORDER)
+            .expression_attribute_names("#summary", SUMMARY)
+            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .consistent_read(true);
+        let (items, more) = self
+            .query_page(query, clamp_page_size(limit), start)
+            .await?;
+        let next_cursor = match items.last() {
+            Some(last) if more => {
+                let run_id = get_s(last, SK)?.trim_start_matches(SK_RUN);
+                Some(encode_cursor(&[get_s(last, RUN_ORDER)?, run_id]))
+            }
+            _ => None,
+        };
+        let items = items
+            .iter()
+            .map(|item| body(item, SUMMARY))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn acquire_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.lease_acquire(tenant, run_id, ttl, now).await
+    }
+
+    async fn renew_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.lease_renew(tenant, run_id, ttl, now).await
+    }
+
+    async fn release_lease(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), StoreError> {
+        self.lease_release(tenant, run_id).await
+    }
+
+    async fn lease_holder(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunId>, StoreError> {
+        self.lease_current(tenant, now).await
+    }
+}
+
+impl DynamoStore {
+    fn mappings_query(&self, tenant: &TenantId) -> QueryFluentBuilder {
+        self.query()
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .expression_attribute_values(":prefix", s(SK_MAPPING))
+            .consistent_read(true)
+    }
+}
