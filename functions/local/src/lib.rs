@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{router, ApiState, Auth};
-use dirsync::directory::{CloudOptions, LdapOptions};
+use dirsync::directory::CloudOptions;
 use dirsync::domain::EndpointPolicy;
-use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::pbx::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
@@ -144,19 +144,8 @@ impl LocalService {
         let connector = DefaultConnector {
             // Locally the operator is the user: LDIF files may be anywhere they can read.
             ldif_root: Some(PathBuf::from("/")),
-            pbx_options: PbxClientOptions {
-                endpoint_policy: policy,
-                ..PbxClientOptions::default()
-            },
             // DIRSYNC_LOGIN_URL and DIRSYNC_GRAPH_URL.
-            cloud_options: CloudOptions {
-                endpoint_policy: policy,
-                ..CloudOptions::from_env()
-            },
-            ldap_options: LdapOptions {
-                allow_private: policy.allow_private,
-                ..LdapOptions::default()
-            },
+            ..DefaultConnector::with_policy(policy, CloudOptions::from_env())
         };
         let engine = SyncEngine::new(
             store.clone(),

@@ -1,13 +1,16 @@
 //! What a cloud directory read needs besides HTTP: the token cache, the check of a tenant's
 //! host after DNS resolution, and the shapes of a failed read and of a connection test.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::domain::{Check, CheckName, ConnectionReport, DirectoryUser, EndpointPolicy, Snapshot};
+use crate::domain::{
+    Check, CheckName, ConnectionReport, Coverage, DirectoryUser, EndpointPolicy, ObjectId, Snapshot,
+};
 use crate::endpoints::{self, EndpointError};
 use crate::error::DirectoryError;
 
@@ -59,6 +62,37 @@ pub(crate) async fn resolve_public(
             EndpointError::Unresolvable(m) => DirectoryError::Unreachable(m),
             EndpointError::NotPublic(m) => DirectoryError::NotAvailable(m),
         })
+}
+
+/// The users of a group scope: a user in several groups is one user, listed with each group.
+#[derive(Default)]
+pub(crate) struct GroupMembers {
+    users: Vec<DirectoryUser>,
+    index: HashMap<ObjectId, usize>,
+}
+
+impl GroupMembers {
+    pub fn add(&mut self, user: DirectoryUser, group: &str) {
+        let users = &mut self.users;
+        let at = *self.index.entry(user.object_id.clone()).or_insert_with(|| {
+            users.push(user);
+            users.len() - 1
+        });
+        users[at].groups.push(group.to_string());
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The read of the scope only: an absent user was deleted or left the scope.
+    pub fn into_snapshot(self) -> Snapshot {
+        Snapshot {
+            users: self.users,
+            coverage: Coverage::ScopeOnly,
+            complete: true,
+        }
+    }
 }
 
 /// An error after some users were read says so: the read is incomplete, nothing is removed.

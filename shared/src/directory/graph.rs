@@ -2,7 +2,7 @@
 //! whole directory, or the transitive user members of the scope's groups, paged with
 //! `@odata.nextLink` and read with the mapped properties only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::cloud_http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
-use super::cloud_read::{cut_short, token_then_search};
+use super::cloud_read::{cut_short, token_then_search, GroupMembers};
 use super::graph_token::ClientCredentials;
 use super::json_fields::JsonFields;
 use crate::domain::config::{AzureCloud, ProviderConfig, Scope};
@@ -237,8 +237,7 @@ impl GraphDirectory {
                 complete: true,
             });
         };
-        // A user in several groups is one user, listed with each of its groups.
-        let mut index: HashMap<ObjectId, usize> = HashMap::new();
+        let mut members = GroupMembers::default();
         for group in groups {
             let url = self.listing_url(&[
                 "v1.0",
@@ -249,22 +248,13 @@ impl GraphDirectory {
             ])?;
             let read = self
                 .read_listing(url, &mut |object| {
-                    let user = self.map_user(&object)?;
-                    let at = *index.entry(user.object_id.clone()).or_insert_with(|| {
-                        users.push(user);
-                        users.len() - 1
-                    });
-                    users[at].groups.push(group.clone());
+                    members.add(self.map_user(&object)?, group);
                     Ok(())
                 })
                 .await;
-            read.map_err(|e| cut_short(users.len(), e))?;
+            read.map_err(|e| cut_short(members.len(), e))?;
         }
-        Ok(Snapshot {
-            users,
-            coverage: Coverage::ScopeOnly,
-            complete: true,
-        })
+        Ok(members.into_snapshot())
     }
 }
 

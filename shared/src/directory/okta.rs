@@ -2,7 +2,7 @@
 //! of the scope's groups, 200 per page following the `Link: <...>; rel="next"` header, paced
 //! by Okta's `X-Rate-Limit-*` headers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::cloud_http::{shorten, CloudHttp, CloudOptions};
-use super::cloud_read::{cut_short, resolve_public, token_then_search};
+use super::cloud_read::{cut_short, resolve_public, token_then_search, GroupMembers};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
@@ -192,27 +192,18 @@ impl OktaDirectory {
                 complete: true,
             });
         };
-        let mut index: HashMap<ObjectId, usize> = HashMap::new();
+        let mut members = GroupMembers::default();
         for group in groups {
             let url = self.url(&["api", "v1", "groups", group, "users"], true)?;
             let read = self
                 .read_listing(url, &mut |user| {
-                    let user = self.map_user(user)?;
-                    let at = *index.entry(user.object_id.clone()).or_insert_with(|| {
-                        users.push(user);
-                        users.len() - 1
-                    });
-                    users[at].groups.push(group.clone());
+                    members.add(self.map_user(user)?, group);
                     Ok(())
                 })
                 .await;
-            read.map_err(|e| cut_short(users.len(), e))?;
+            read.map_err(|e| cut_short(members.len(), e))?;
         }
-        Ok(Snapshot {
-            users,
-            coverage: Coverage::ScopeOnly,
-            complete: true,
-        })
+        Ok(members.into_snapshot())
     }
 
     /// The `token` step: an access token for a service app; for an API token, the token's

@@ -45,7 +45,11 @@ impl DefaultConnector {
     /// The operator's settings from the environment (`DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`,
     /// `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`), with the `ldif` provider off: for Lambda.
     pub fn from_env() -> Self {
-        let policy = EndpointPolicy::from_env();
+        Self::with_policy(EndpointPolicy::from_env(), CloudOptions::from_env())
+    }
+
+    /// Every adapter under the same endpoint rule; `cloud` carries the Graph host overrides.
+    pub fn with_policy(policy: EndpointPolicy, cloud: CloudOptions) -> Self {
         Self {
             ldif_root: None,
             pbx_options: PbxClientOptions {
@@ -54,7 +58,7 @@ impl DefaultConnector {
             },
             cloud_options: CloudOptions {
                 endpoint_policy: policy,
-                ..CloudOptions::from_env()
+                ..cloud
             },
             ldap_options: LdapOptions {
                 allow_private: policy.allow_private,
