@@ -30,6 +30,17 @@ pub mod services {
     use std::sync::Arc;
     use std::time::Duration;
 
+    /// A Lambda's cold start: JSON logs (each line with its spans: tenant and run ids) and the
+    /// AWS configuration of the function's role and region.
+    pub async fn cold_start() -> SdkConfig {
+        tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_target(false)
+            .init();
+        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    }
+
     use aws_config::SdkConfig;
 
     use crate::secrets::{CachedSecrets, SecretsManagerSecrets};

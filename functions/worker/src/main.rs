@@ -7,12 +7,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_target(false)
-        .init();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = services::cold_start().await;
     let store = services::store(&config)?;
     let engine = services::engine(&store, services::secrets(&config));
     let engine = &engine;
