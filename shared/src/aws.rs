@@ -79,15 +79,21 @@ pub mod services {
     }
 
     /// The engine on the AWS adapters; the `ldif` provider is off (no local files on AWS).
+    /// A run applies as many actions at once as the PBX client lets through.
     pub fn engine(
         store: &DynamoStore,
         secrets: Arc<CachedSecrets<SecretsManagerSecrets>>,
-    ) -> SyncEngine {
-        SyncEngine::new(
+    ) -> Result<SyncEngine, String> {
+        let connector = DefaultConnector::from_env()?;
+        let options = EngineOptions {
+            concurrency: connector.pbx_options.concurrency,
+            ..EngineOptions::default()
+        };
+        Ok(SyncEngine::new(
             Arc::new(store.clone()),
             secrets,
-            Arc::new(DefaultConnector::from_env()),
-            EngineOptions::default(),
-        )
+            Arc::new(connector),
+            options,
+        ))
     }
 }

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let store = services::store(&config)?;
     let secrets = services::secrets(&config);
     let state = ApiState {
-        engine: services::engine(&store, secrets.clone()),
+        engine: services::engine(&store, secrets.clone())?,
         store: Arc::new(store),
         secrets,
         queue: Arc::new(services::queue(&config)?),

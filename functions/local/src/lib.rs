@@ -13,7 +13,7 @@ use std::time::Duration;
 use dirsync::api::{router, ApiState, Auth};
 use dirsync::directory::CloudOptions;
 use dirsync::domain::EndpointPolicy;
-use dirsync::pbx::{PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
@@ -86,6 +86,8 @@ pub enum LocalError {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid setting: {0}")]
+    Settings(String),
     #[error("cannot start the PBX simulator: {0}")]
     Simulator(#[source] std::io::Error),
     #[error(transparent)]
@@ -145,7 +147,11 @@ impl LocalService {
             // Locally the operator is the user: LDIF files may be anywhere they can read.
             ldif_root: Some(PathBuf::from("/")),
             // DIRSYNC_LOGIN_URL and DIRSYNC_GRAPH_URL.
-            ..DefaultConnector::with_policy(policy, CloudOptions::from_env())
+            ..DefaultConnector::with_policy(
+                policy,
+                CloudOptions::from_env(),
+                PbxClientOptions::from_env().map_err(LocalError::Settings)?,
+            )
         };
         let engine = SyncEngine::new(
             store.clone(),

@@ -9,7 +9,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     let config = services::cold_start().await;
     let store = services::store(&config)?;
-    let engine = services::engine(&store, services::secrets(&config));
+    let engine = services::engine(&store, services::secrets(&config))?;
     let engine = &engine;
     run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(dirsync_worker::handle(engine, event.payload).await)

@@ -80,7 +80,11 @@ impl HttpPbx {
             token,
             client,
             permits: Semaphore::new(options.concurrency),
-            limiter: RateLimiter::direct(Quota::per_second(per_second)),
+            // Evenly spaced, no burst: a PBX that counts per fixed second would answer a
+            // burst of a whole second's quota at once with 429s.
+            limiter: RateLimiter::direct(
+                Quota::per_second(per_second).allow_burst(NonZeroU32::MIN),
+            ),
             options,
             counters: CallCounters::default(),
         })

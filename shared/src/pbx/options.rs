@@ -47,6 +47,38 @@ impl Default for PbxClientOptions {
     }
 }
 
+impl PbxClientOptions {
+    /// The defaults with the operator's settings for their PBX platform:
+    /// `DIRSYNC_PBX_REQUESTS_PER_SECOND` (its rate limit per tenant) and
+    /// `DIRSYNC_PBX_CONCURRENCY` (calls in flight per run). A value that is not a positive
+    /// integer is an error naming the variable, so a typo never silently means the default.
+    pub fn from_env() -> Result<Self, String> {
+        let defaults = Self::default();
+        Ok(Self {
+            requests_per_second: positive_env(
+                "DIRSYNC_PBX_REQUESTS_PER_SECOND",
+                defaults.requests_per_second,
+            )?,
+            concurrency: positive_env("DIRSYNC_PBX_CONCURRENCY", defaults.concurrency as u32)?
+                as usize,
+            ..defaults
+        })
+    }
+}
+
+/// A positive integer from the environment, `default` when unset or empty.
+fn positive_env(name: &str, default: u32) -> Result<u32, String> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{name} must be a positive integer, not '{value}'")),
+        _ => Ok(default),
+    }
+}
+
 /// Requests sent by method, retries included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallCounts {

@@ -43,18 +43,24 @@ pub struct DefaultConnector {
 
 impl DefaultConnector {
     /// The operator's settings from the environment (`DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`,
-    /// `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`), with the `ldif` provider off: for Lambda.
-    pub fn from_env() -> Self {
-        Self::with_policy(EndpointPolicy::from_env(), CloudOptions::from_env())
+    /// `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`, `DIRSYNC_PBX_REQUESTS_PER_SECOND`,
+    /// `DIRSYNC_PBX_CONCURRENCY`), with the `ldif` provider off: for Lambda.
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self::with_policy(
+            EndpointPolicy::from_env(),
+            CloudOptions::from_env(),
+            PbxClientOptions::from_env()?,
+        ))
     }
 
-    /// Every adapter under the same endpoint rule; `cloud` carries the Graph host overrides.
-    pub fn with_policy(policy: EndpointPolicy, cloud: CloudOptions) -> Self {
+    /// Every adapter under the same endpoint rule; `cloud` carries the Graph host overrides
+    /// and `pbx` the PBX platform's limits.
+    pub fn with_policy(policy: EndpointPolicy, cloud: CloudOptions, pbx: PbxClientOptions) -> Self {
         Self {
             ldif_root: None,
             pbx_options: PbxClientOptions {
                 endpoint_policy: policy,
-                ..PbxClientOptions::default()
+                ..pbx
             },
             cloud_options: CloudOptions {
                 endpoint_policy: policy,

@@ -236,8 +236,9 @@ impl SyncEngine {
             .unwrap_or_default())
     }
 
-    /// Reads the directory in full, then the PBX and the mappings. A read that is not complete
-    /// is an error: it must never look like users were deleted.
+    /// Reads the directory in full, the PBX and the mappings, all three at once (reads only:
+    /// nothing changes before all three are in). A directory read that is not complete is an
+    /// error: it must never look like users were deleted.
     pub(super) async fn gather(
         &self,
         tenant: &TenantId,
@@ -246,16 +247,20 @@ impl SyncEngine {
         pbx: &dyn Pbx,
     ) -> Result<Gathered, SyncError> {
         let directory = self.connector.directory(config, secrets)?;
-        let snapshot = directory.read_users().await?;
-        if !snapshot.complete {
-            return Err(DirectoryError::Incomplete {
-                users_read: snapshot.users.len(),
-                reason: "the provider could not read every page".into(),
+        let read_directory = async {
+            let snapshot = directory.read_users().await?;
+            if !snapshot.complete {
+                return Err(SyncError::from(DirectoryError::Incomplete {
+                    users_read: snapshot.users.len(),
+                    reason: "the provider could not read every page".into(),
+                }));
             }
-            .into());
-        }
-        let extensions = pbx.list_extensions().await?;
-        let mappings = self.store.all_mappings(tenant).await?;
+            Ok(snapshot)
+        };
+        let list_pbx = async { Ok::<_, SyncError>(pbx.list_extensions().await?) };
+        let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
+        let (snapshot, extensions, mappings) =
+            tokio::try_join!(read_directory, list_pbx, read_mappings)?;
         Ok(Gathered {
             snapshot,
             mappings,
