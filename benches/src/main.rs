@@ -1,10 +1,12 @@
 //! dirsync benchmarks. `cargo run --release -p dirsync-bench -- NAME` prints a table and
 //! appends it, with the machine's core count and the date, to BENCHMARKS.md. NAME: `planner`;
 //! `cloud` (Graph and Okta reads); `ldap` (slapd direct and through an SSH tunnel, against
-//! ldapsearch); `scheduler` and `worker` (on moto); or `all`.
+//! ldapsearch); `scheduler` and `worker` (on moto); `e2e` (the whole sync path of a 10,000-user
+//! tenant in the worker process, with the planner alone); or `all`.
 
 mod alloc;
 mod cloud;
+mod e2e;
 mod ldap;
 mod planner;
 mod scheduler;
@@ -32,19 +34,21 @@ fn main() -> ExitCode {
         "ldap" => ldap::run(),
         "scheduler" => scheduler::run(),
         "worker" => worker::run(),
+        "e2e" => [planner::run(), e2e::run()].into_iter().flatten().collect(),
         "all" => [
             planner::run(),
             cloud::run(),
             ldap::run(),
             scheduler::run(),
             worker::run(),
+            e2e::run(),
         ]
         .into_iter()
         .flatten()
         .collect(),
         other => {
             eprintln!(
-                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, all"
+                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, all"
             );
             return ExitCode::FAILURE;
         }

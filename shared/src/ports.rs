@@ -111,8 +111,10 @@ pub trait Store: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Mapping>, StoreError>;
-    /// Creates or replaces the mapping of `mapping.object_id`.
-    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError>;
+    /// Creates or replaces the mapping of each `object_id` (many at once where the backend
+    /// batches writes). A failure may leave some of them written.
+    async fn put_mappings(&self, tenant: &TenantId, mappings: &[Mapping])
+        -> Result<(), StoreError>;
     async fn delete_mapping(
         &self,
         tenant: &TenantId,

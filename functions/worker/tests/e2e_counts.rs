@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use dirsync::domain::Outcome;
 use dirsync::pbx::SimulatorOptions;
-use dirsync_integration_tests::e2e::{run, start_worker, Peers, PEOPLE_OU};
+use dirsync_integration_tests::e2e::{scheduled_run, start_worker, Peers, PEOPLE_OU};
 use serde_json::json;
 
 const USERS: u32 = 1_000;
@@ -30,7 +30,7 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     // The first sync creates everyone, once.
     let people = json!({"scope": {"type": "ous", "ous": [PEOPLE_OU]}});
     let a = peers.tenant("bench-a", peers.config(people)).await;
-    let first = run(&peers, &mut worker, &a).await;
+    let first = scheduled_run(&peers, &mut worker, &a).await;
     assert_eq!(first.record.summary.outcome, Outcome::Success);
     assert_eq!(first.record.summary.counts.new, USERS as usize);
     assert!(first.record.errors.is_empty(), "{:?}", first.record.errors);
@@ -45,7 +45,7 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     );
 
     // Nothing changed: no PBX write, and only the run's own items written.
-    let noop = run(&peers, &mut worker, &a).await;
+    let noop = scheduled_run(&peers, &mut worker, &a).await;
     let counts = &noop.record.summary.counts;
     assert_eq!((counts.new, counts.updated, counts.removed), (0, 0, 0));
     assert_eq!(counts.unchanged, USERS as usize);
@@ -77,7 +77,7 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
         .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
         .collect();
     for attempt in 1..=4 {
-        let result = run(&peers, &mut worker, &b).await;
+        let result = scheduled_run(&peers, &mut worker, &b).await;
         let skipped: BTreeSet<String> = result
             .skipped("record_limit")
             .iter()

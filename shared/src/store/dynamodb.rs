@@ -1,6 +1,7 @@
 //! [`DynamoStore`]: the `Store` on AWS, one DynamoDB table. Keys and access patterns are in
 //! the README ("DynamoDB table") and in [`super::dynamodb_items`].
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -328,13 +329,45 @@ impl Store for DynamoStore {
         })
     }
 
-    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError> {
-        let mut item = key(
-            tenant.as_str(),
-            format!("{SK_MAPPING}{}", mapping.object_id),
-        );
-        item.insert(BODY.into(), s(serde_json::to_string(mapping)?));
-        self.put(item, "PutItem (mapping)").await
+    /// One PutItem for one mapping; BatchWriteItem for more.
+    async fn put_mappings(
+        &self,
+        tenant: &TenantId,
+        mappings: &[Mapping],
+    ) -> Result<(), StoreError> {
+        // A batch must not name one key twice: the last mapping of an object id wins.
+        let mut latest: HashMap<&ObjectId, &Mapping> = HashMap::new();
+        for mapping in mappings {
+            latest.insert(&mapping.object_id, mapping);
+        }
+        let mut items = latest
+            .into_values()
+            .map(|mapping| {
+                let mut item = key(
+                    tenant.as_str(),
+                    format!("{SK_MAPPING}{}", mapping.object_id),
+                );
+                item.insert(BODY.into(), s(serde_json::to_string(mapping)?));
+                Ok(item)
+            })
+            .collect::<Result<Vec<Item>, StoreError>>()?;
+        if items.len() <= 1 {
+            return match items.pop() {
+                Some(item) => self.put(item, "PutItem (mapping)").await,
+                None => Ok(()),
+            };
+        }
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("put request: {e}")))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(requests).await
     }
 
     async fn delete_mapping(

@@ -209,16 +209,28 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_mapping(&self, tenant: &TenantId, mapping: &Mapping) -> Result<(), StoreError> {
+    async fn put_mappings(
+        &self,
+        tenant: &TenantId,
+        mappings: &[Mapping],
+    ) -> Result<(), StoreError> {
         let tenant = tenant.to_string();
-        let object_id = mapping.object_id.to_string();
-        let body = serde_json::to_string(mapping)?;
+        let rows = mappings
+            .iter()
+            .map(|m| Ok((m.object_id.to_string(), serde_json::to_string(m)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.with_conn(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO mappings (tenant, object_id, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant, object_id) DO UPDATE SET body = excluded.body",
-            )?
-            .execute(params![tenant, object_id, body])?;
+            let transaction = conn.transaction()?;
+            {
+                let mut upsert = transaction.prepare_cached(
+                    "INSERT INTO mappings (tenant, object_id, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (tenant, object_id) DO UPDATE SET body = excluded.body",
+                )?;
+                for (object_id, body) in &rows {
+                    upsert.execute(params![tenant, object_id, body])?;
+                }
+            }
+            transaction.commit()?;
             Ok(())
         })
         .await

@@ -39,7 +39,7 @@ async fn sqlite_passes_conformance() {
         email: Some("ann@example.com".into()),
         last_synced_at: now,
     };
-    file.put_mapping(&id, &mapping).await.unwrap();
+    file.put_mappings(&id, &[mapping.clone()]).await.unwrap();
     let run_id = RunId::parse("run-1").unwrap();
     let run = RunRecord::new(RunSummary::started(run_id.clone(), Trigger::Manual, now));
     file.put_run(&id, &run).await.unwrap();

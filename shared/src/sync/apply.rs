@@ -1,4 +1,5 @@
-//! Applies a plan's actions to the PBX, recording every mapping change as it happens.
+//! Applies a plan's actions to the PBX, recording every mapping change (batched: see
+//! [`MappingWrites`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
 
+use super::mapping_writes::MappingWrites;
 use crate::domain::config::OnRemove;
 use crate::domain::plan::{Conflict, ConflictReason, PlannedCreate, PlannedRemove, PlannedUpdate};
 use crate::domain::run::{ActionError, ActionKind};
@@ -50,7 +52,8 @@ pub struct Applier<'a> {
 /// One planned action, so that all kinds go through one bounded stream.
 #[derive(Clone, Copy)]
 enum Action<'p> {
-    Create(&'p PlannedCreate),
+    /// The create and its place in the plan's creates (which intent batch it is in).
+    Create(usize, &'p PlannedCreate),
     Update(&'p PlannedUpdate),
     Remove(&'p PlannedRemove),
 }
@@ -63,26 +66,40 @@ impl Applier<'_> {
         removes: &[PlannedRemove],
     ) -> Applied {
         let mut applied = Applied::default();
+        let writes = MappingWrites::new(self.tenant, self.store, creates);
         // Creates and updates first, removals last: a run cut short has done the least harm.
         let first: Vec<Action<'_>> = updates
             .iter()
             .map(Action::Update)
-            .chain(creates.iter().map(Action::Create))
+            .chain(
+                creates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Action::Create(i, c)),
+            )
             .collect();
-        self.run_all(first, &mut applied).await;
-        self.run_all(removes.iter().map(Action::Remove).collect(), &mut applied)
-            .await;
+        self.run_all(first, &writes, &mut applied).await;
+        let removals = removes.iter().map(Action::Remove).collect();
+        self.run_all(removals, &writes, &mut applied).await;
+        if let Err(message) = writes.flush().await {
+            applied.fatal.get_or_insert(message);
+        }
         applied
     }
 
-    async fn run_all(&self, actions: Vec<Action<'_>>, applied: &mut Applied) {
+    async fn run_all(
+        &self,
+        actions: Vec<Action<'_>>,
+        writes: &MappingWrites<'_>,
+        applied: &mut Applied,
+    ) {
         // At most `concurrency` actions in flight; a new one starts as each finishes.
         let mut waiting = actions.into_iter();
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < self.concurrency.max(1) {
                 match waiting.next() {
-                    Some(action) => in_flight.push(self.run_one(action)),
+                    Some(action) => in_flight.push(self.run_one(action, writes)),
                     None => break,
                 }
             }
@@ -105,42 +122,42 @@ impl Applier<'_> {
     }
 
     /// Runs one action unless the run was stopped; stopped actions are simply not done.
-    async fn run_one(&self, action: Action<'_>) -> Option<Done> {
+    async fn run_one(&self, action: Action<'_>, writes: &MappingWrites<'_>) -> Option<Done> {
         if self.stop.load(Ordering::SeqCst) {
             return None;
         }
         Some(match action {
-            Action::Create(c) => self.create(c).await,
-            Action::Update(u) => self.update(u).await,
-            Action::Remove(r) => self.remove(r).await,
+            Action::Create(index, c) => self.create(index, c, writes).await,
+            Action::Update(u) => self.update(u, writes).await,
+            Action::Remove(r) => self.remove(r, writes).await,
         })
     }
 
-    async fn create(&self, create: &PlannedCreate) -> Done {
-        let key = uuid::Uuid::new_v4().to_string();
-        let pending = Mapping {
-            object_id: create.object_id.clone(),
-            link: MappingLink::Pending {
-                idempotency_key: key.clone(),
-                request: create.request.clone(),
-            },
-            number: create.number.clone(),
-            first_name: create.request.first_name.clone(),
-            last_name: create.request.last_name.clone(),
-            email: create.request.email.clone(),
-            last_synced_at: Utc::now(),
-        };
+    async fn create(
+        &self,
+        index: usize,
+        create: &PlannedCreate,
+        writes: &MappingWrites<'_>,
+    ) -> Done {
         // The intent is durable before the PBX hears of it: a crash from here on is reconciled
         // by replaying the same request with the same key (see `reconcile_pending`).
-        if let Err(e) = self.store.put_mapping(self.tenant, &pending).await {
-            return store_fatal(e);
-        }
-        match self.pbx.create_extension(&create.request, &key).await {
+        let pending = match writes.durable_intent(index).await {
+            Ok(pending) => pending,
+            Err(message) => return Done::Fatal(message),
+        };
+        let MappingLink::Pending {
+            idempotency_key: key,
+            ..
+        } = &pending.link
+        else {
+            return Done::Fatal("a create's intent is not pending".into());
+        };
+        match self.pbx.create_extension(&create.request, key).await {
             Ok(extension) => {
-                let linked = linked(pending, &extension, false);
-                match self.store.put_mapping(self.tenant, &linked).await {
+                let linked = linked(pending.clone(), &extension, false);
+                match writes.record(linked).await {
                     Ok(()) => Done::Created(create.name.clone()),
-                    Err(e) => store_fatal(e),
+                    Err(message) => Done::Fatal(message),
                 }
             }
             Err(error) => {
@@ -182,7 +199,7 @@ impl Applier<'_> {
         }
     }
 
-    async fn update(&self, update: &PlannedUpdate) -> Done {
+    async fn update(&self, update: &PlannedUpdate, writes: &MappingWrites<'_>) -> Done {
         let result = if update.changes.is_empty() {
             // Adoption with nothing to change: only the mapping is written.
             None
@@ -233,9 +250,9 @@ impl Applier<'_> {
         };
         let mut mapping = self.mapping_for_update(update, extension.as_ref());
         mapping.last_synced_at = Utc::now();
-        match self.store.put_mapping(self.tenant, &mapping).await {
+        match writes.record(mapping).await {
             Ok(()) => Done::Updated(update.name.clone()),
-            Err(e) => store_fatal(e),
+            Err(message) => Done::Fatal(message),
         }
     }
 
@@ -262,7 +279,7 @@ impl Applier<'_> {
         }
     }
 
-    async fn remove(&self, remove: &PlannedRemove) -> Done {
+    async fn remove(&self, remove: &PlannedRemove, writes: &MappingWrites<'_>) -> Done {
         let id = &remove.extension_id;
         let outcome = match remove.action {
             OnRemove::Delete => self.pbx.delete_extension(id).await.map(|()| None),
@@ -288,21 +305,18 @@ impl Applier<'_> {
                 )
             }
             Ok(Some(disabled)) => match self.mappings.get(&remove.object_id) {
-                Some(m) => {
-                    let mapping = linked(m.clone(), &disabled, true);
-                    self.store.put_mapping(self.tenant, &mapping).await
-                }
+                Some(m) => writes.record(linked(m.clone(), &disabled, true)).await,
                 None => Ok(()),
             },
-            Ok(None) => {
-                self.store
-                    .delete_mapping(self.tenant, &remove.object_id)
-                    .await
-            }
+            Ok(None) => self
+                .store
+                .delete_mapping(self.tenant, &remove.object_id)
+                .await
+                .map_err(|e| SyncError::Store(e).to_string()),
         };
         match written {
             Ok(()) => Done::Removed(remove.name.clone()),
-            Err(e) => store_fatal(e),
+            Err(message) => Done::Fatal(message),
         }
     }
 

@@ -291,7 +291,9 @@ impl SyncEngine {
             match pbx.create_extension(request, idempotency_key).await {
                 Ok(extension) => {
                     let mapping = linked(mapping, &extension, false);
-                    self.store.put_mapping(tenant, &mapping).await?;
+                    self.store
+                        .put_mappings(tenant, std::slice::from_ref(&mapping))
+                        .await?;
                     kept.push(mapping);
                     if !extensions.iter().any(|e| e.id == extension.id) {
                         extensions.push(extension);

@@ -5,6 +5,7 @@ mod connector;
 mod disconnect;
 mod engine;
 mod lease;
+mod mapping_writes;
 mod preview;
 mod queue;
 mod scheduler;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
@@ -18,6 +19,8 @@ use serde_json::Value;
 pub struct MeterReport {
     /// Calls by operation (`Query`, `PutItem`, ...).
     pub calls: BTreeMap<String, u64>,
+    /// Time moto took to answer them, by operation: where a slow run waits.
+    pub answer_time: BTreeMap<String, Duration>,
     pub read_units: f64,
     pub write_units: f64,
     /// Items written (put, updated or deleted) by kind: `mapping`, `run`, `lease`, `tenant`.
@@ -35,7 +38,10 @@ impl MeterReport {
         let parts: Vec<String> = self
             .calls
             .iter()
-            .map(|(op, n)| format!("{op} {n}"))
+            .map(|(op, n)| {
+                let time = self.answer_time.get(op).copied().unwrap_or_default();
+                format!("{op} {n} in {:.0} ms", time.as_secs_f64() * 1000.0)
+            })
             .collect();
         parts.join(", ")
     }
@@ -107,6 +113,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     for hop in ["host", "content-length", "connection"] {
         headers.remove(hop);
     }
+    let started = Instant::now();
     let answer = shared
         .client
         .request(parts.method, format!("{}{path}", shared.upstream))
@@ -130,6 +137,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let Ok(answer_body) = answer.bytes().await else {
         return status(StatusCode::BAD_GATEWAY);
     };
+    let took = started.elapsed();
     let operation = parts
         .headers
         .get("x-amz-target")
@@ -140,6 +148,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         let response: Value = serde_json::from_slice(&answer_body).unwrap_or(Value::Null);
         let mut report = shared.report.lock().expect("meter lock");
         meter(&mut report, operation, &request, &response);
+        *report.answer_time.entry(operation.to_string()).or_default() += took;
     }
     let mut response = Response::new(Body::from(answer_body));
     *response.status_mut() = code;

@@ -223,7 +223,11 @@ impl RunResult {
 }
 
 /// Runs a scheduled sync of `tenant` through `worker` and collects what it did.
-pub async fn run(peers: &Peers, worker: &mut WorkerProcess, tenant: &BenchTenant) -> RunResult {
+pub async fn scheduled_run(
+    peers: &Peers,
+    worker: &mut WorkerProcess,
+    tenant: &BenchTenant,
+) -> RunResult {
     let job = RunJob::new(tenant.id.clone(), Trigger::Schedule);
     let event = sqs_event(&job);
     let before = peers.stats(tenant);

@@ -30,7 +30,10 @@ pub async fn tenant_isolation(store: &dyn Store) {
         .await
         .expect("put b");
     let a_mapping = linked_mapping(shared_object.as_str(), 1);
-    store.put_mapping(&a, &a_mapping).await.expect("mapping a");
+    store
+        .put_mappings(&a, std::slice::from_ref(&a_mapping))
+        .await
+        .expect("mapping a");
     store
         .put_run(&a, &run_record(&a_run, base_time()))
         .await
@@ -71,7 +74,10 @@ pub async fn tenant_isolation(store: &dyn Store) {
         .expect("lease b");
     assert_eq!(got, LeaseOutcome::Acquired { expired_run: None });
     let b_mapping = linked_mapping(shared_object.as_str(), 2);
-    store.put_mapping(&b, &b_mapping).await.expect("mapping b");
+    store
+        .put_mappings(&b, std::slice::from_ref(&b_mapping))
+        .await
+        .expect("mapping b");
     let b_run = run_record(&a_run, now + chrono::TimeDelta::seconds(1));
     store.put_run(&b, &b_run).await.expect("run b");
     assert_eq!(store.all_mappings(&a).await.expect("all"), vec![a_mapping]);

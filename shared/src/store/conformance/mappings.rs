@@ -19,13 +19,19 @@ fn many_mappings() -> Vec<Mapping> {
     mappings
 }
 
+/// Half one by one (concurrently), half in one call (batched where the store batches).
 async fn put_all(store: &dyn Store, tenant: &TenantId, mappings: &[Mapping]) {
-    futures::stream::iter(mappings)
-        .map(|m| store.put_mapping(tenant, m))
+    let (single, batched) = mappings.split_at(mappings.len() / 2);
+    futures::stream::iter(single)
+        .map(|m| store.put_mappings(tenant, std::slice::from_ref(m)))
         .buffer_unordered(16)
         .try_collect::<Vec<()>>()
         .await
-        .expect("put_mapping");
+        .expect("put_mappings, one each");
+    store
+        .put_mappings(tenant, batched)
+        .await
+        .expect("put_mappings, all at once");
 }
 
 /// Every page of `list_mappings` at `limit`, checking that all pages but the last are full and
@@ -78,11 +84,27 @@ pub async fn mappings_upsert_delete_and_paging(store: &dyn Store) {
 
     // Upsert: same object id, new value (a pending create turning into another state).
     let replaced = pending_mapping("u-42", "4242");
-    store.put_mapping(&t, &replaced).await.expect("upsert");
+    store
+        .put_mappings(&t, std::slice::from_ref(&replaced))
+        .await
+        .expect("upsert");
     let all = store.all_mappings(&t).await.expect("all");
     assert_eq!(all.len(), MAPPINGS, "an upsert adds no row");
     let got = all.iter().find(|m| m.object_id.as_str() == "u-42");
     assert_eq!(got, Some(&replaced));
+
+    // One call naming an object id twice: the later mapping wins.
+    let (earlier, later) = (
+        pending_mapping("u-7", "7001"),
+        pending_mapping("u-7", "7002"),
+    );
+    let others = [linked_mapping("u-8", 8), linked_mapping("u-9", 9)];
+    let batch = [earlier, others[0].clone(), later.clone(), others[1].clone()];
+    store.put_mappings(&t, &batch).await.expect("a batch");
+    let all = store.all_mappings(&t).await.expect("all");
+    assert_eq!(all.len(), MAPPINGS);
+    let got = all.iter().find(|m| m.object_id.as_str() == "u-7");
+    assert_eq!(got, Some(&later));
 
     // Delete 34, leaving 1,200: two pages of 600, the second full and without a cursor.
     for n in 1200..MAPPINGS {
