@@ -50,7 +50,8 @@ impl Default for PbxClientOptions {
 impl PbxClientOptions {
     /// The defaults with the operator's settings for their PBX platform:
     /// `DIRSYNC_PBX_REQUESTS_PER_SECOND` (its rate limit per tenant) and
-    /// `DIRSYNC_PBX_CONCURRENCY` (calls in flight per run). A value that is not a positive
+    /// `DIRSYNC_PBX_CONCURRENCY` (calls in flight per run), `DIRSYNC_PBX_PAGE_SIZE` (the
+    /// largest listing page it serves: fewer pages make a quicker no-op sync). A value that is not a positive
     /// integer is an error naming the variable, so a typo never silently means the default.
     pub fn from_env() -> Result<Self, String> {
         let defaults = Self::default();
@@ -61,6 +62,7 @@ impl PbxClientOptions {
             )?,
             concurrency: positive_env("DIRSYNC_PBX_CONCURRENCY", defaults.concurrency as u32)?
                 as usize,
+            page_size: positive_env("DIRSYNC_PBX_PAGE_SIZE", defaults.page_size)?,
             ..defaults
         })
     }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::clamp_page_size;
 use super::dynamodb_items::*;
+use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor, time_key};
 use crate::domain::{
     Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
@@ -295,7 +296,7 @@ impl Store for DynamoStore {
 
     async fn all_mappings(&self, tenant: &TenantId) -> Result<Vec<Mapping>, StoreError> {
         let items = self.query_all(self.mappings_query(tenant)).await?;
-        items.iter().map(|item| body(item, BODY)).collect()
+        items.iter().map(mapping_from_item).collect()
     }
 
     async fn list_mappings(
@@ -317,7 +318,7 @@ impl Store for DynamoStore {
             .await?;
         let mappings: Vec<Mapping> = items
             .iter()
-            .map(|item| body(item, BODY))
+            .map(mapping_from_item)
             .collect::<Result<_, _>>()?;
         let next_cursor = match mappings.last() {
             Some(last) if more => Some(encode_cursor(&[last.object_id.as_str()])),
@@ -342,14 +343,7 @@ impl Store for DynamoStore {
         }
         let mut items = latest
             .into_values()
-            .map(|mapping| {
-                let mut item = key(
-                    tenant.as_str(),
-                    format!("{SK_MAPPING}{}", mapping.object_id),
-                );
-                item.insert(BODY.into(), s(serde_json::to_string(mapping)?));
-                Ok(item)
-            })
+            .map(|mapping| mapping_item(tenant, mapping))
             .collect::<Result<Vec<Item>, StoreError>>()?;
         if items.len() <= 1 {
             return match items.pop() {

@@ -11,6 +11,8 @@ mod dynamodb_items;
 #[cfg(feature = "aws")]
 mod dynamodb_lease;
 #[cfg(feature = "aws")]
+mod dynamodb_mapping;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 mod keys;
 mod sqlite;

@@ -12,13 +12,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dirsync::directory::{LdapDirectory, LdapOptions};
+use dirsync::directory::{CloudOptions, LdapDirectory, LdapOptions};
 use dirsync::domain::{DirectoryConfig, EndpointPolicy, ObjectId, RunRecord, TenantId, Trigger};
-use dirsync::pbx::{PbxSimulator, RunningSimulator, SimStats, SimulatorOptions};
+use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimStats, SimulatorOptions};
 use dirsync::ports::{Directory, Secrets, Store, TenantSecrets};
-use dirsync::secrets::SecretsManagerSecrets;
-use dirsync::store::DynamoStore;
-use dirsync::sync::RunJob;
+use dirsync::secrets::{MemorySecrets, SecretsManagerSecrets};
+use dirsync::store::{DynamoStore, SqliteStore};
+use dirsync::sync::{DefaultConnector, EngineOptions, RunJob, SyncEngine};
 use serde_json::{json, Value};
 
 pub use lambda_runtime::WorkerProcess;
@@ -28,6 +28,8 @@ use crate::moto::Moto;
 use crate::slapd::{Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD};
 
 const PBX_TOKEN: &str = "e2e-pbx-token-0123456789";
+/// The listing page the operator configures: the simulator's largest.
+const PBX_PAGE_SIZE: u32 = 500;
 pub const PEOPLE_OU: &str = "ou=People,dc=example,dc=com";
 
 /// `users` people under ou=People and `extra` more under ou=Extra, all eligible: entryUUID,
@@ -110,16 +112,28 @@ impl Peers {
     /// Adds an active tenant with `config`, its own PBX account, and its secrets in Secrets
     /// Manager, as the API would.
     pub async fn tenant(&self, id: &str, config: DirectoryConfig) -> BenchTenant {
+        let secrets = SecretsManagerSecrets::new(self.moto.secretsmanager());
+        self.add_tenant(id, config, self.store.as_ref(), &secrets)
+            .await
+    }
+
+    async fn add_tenant(
+        &self,
+        id: &str,
+        config: DirectoryConfig,
+        store: &dyn Store,
+        secrets: &dyn Secrets,
+    ) -> BenchTenant {
         let id = TenantId::parse(id).expect("tenant id");
         let account = format!("{id}-pbx");
         self.simulator.add_account(&account, PBX_TOKEN, 1_000_000);
-        let secrets = TenantSecrets {
+        let tenant_secrets = TenantSecrets {
             pbx_token: Some(PBX_TOKEN.to_string().into()),
             bind_password: Some(SYNC_PASSWORD.to_string().into()),
             ..TenantSecrets::default()
         };
-        SecretsManagerSecrets::new(self.moto.secretsmanager())
-            .put(&id, &secrets)
+        secrets
+            .put(&id, &tenant_secrets)
             .await
             .expect("tenant secrets");
         let mut tenant = dirsync::domain::Tenant::new(id.clone(), chrono::Utc::now());
@@ -128,8 +142,42 @@ impl Peers {
         tenant.pbx = Some(dirsync::domain::PbxEndpoint {
             base_url: self.running.base_url(&account),
         });
-        self.store.put_tenant(&tenant).await.expect("tenant");
+        store.put_tenant(&tenant).await.expect("tenant");
         BenchTenant { id, account }
+    }
+
+    /// A tenant synced in this process on the embedded store (local mode's), with the PBX
+    /// client paced at `pbx_requests_per_second`: the same sync path without moto.
+    pub async fn embedded(
+        &self,
+        id: &str,
+        config: DirectoryConfig,
+        pbx_requests_per_second: u32,
+    ) -> EmbeddedTenant {
+        let store = Arc::new(SqliteStore::in_memory().expect("the embedded store"));
+        let secrets = Arc::new(MemorySecrets::new());
+        let tenant = self
+            .add_tenant(id, config, store.as_ref(), secrets.as_ref())
+            .await;
+        let policy = EndpointPolicy {
+            allow_private: true,
+        };
+        let connector = DefaultConnector::with_policy(
+            policy,
+            CloudOptions::default(),
+            PbxClientOptions {
+                requests_per_second: pbx_requests_per_second,
+                page_size: PBX_PAGE_SIZE,
+                ..PbxClientOptions::default()
+            },
+        );
+        let engine = SyncEngine::new(
+            store,
+            secrets,
+            Arc::new(connector),
+            EngineOptions::default(),
+        );
+        EmbeddedTenant { engine, tenant }
     }
 
     /// The LDAP provider alone on `config`: the reference read of the same users.
@@ -155,6 +203,7 @@ impl Peers {
                 "DIRSYNC_PBX_REQUESTS_PER_SECOND",
                 pbx_requests_per_second.to_string(),
             ),
+            ("DIRSYNC_PBX_PAGE_SIZE", PBX_PAGE_SIZE.to_string()),
             ("AWS_ENDPOINT_URL", self.meter.endpoint.clone()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
@@ -196,6 +245,29 @@ pub struct PbxCensus {
     pub total: usize,
     pub distinct_numbers: usize,
     pub distinct_emails: usize,
+}
+
+/// A tenant of [`Peers::embedded`].
+pub struct EmbeddedTenant {
+    engine: SyncEngine,
+    pub tenant: BenchTenant,
+}
+
+impl EmbeddedTenant {
+    /// One scheduled run: its record and how long it took.
+    pub async fn run(&self) -> (RunRecord, Duration) {
+        let started = Instant::now();
+        let record = self
+            .engine
+            .run(
+                &self.tenant.id,
+                dirsync::domain::RunId::new(),
+                Trigger::Schedule,
+            )
+            .await
+            .expect("an embedded run");
+        (record, started.elapsed())
+    }
 }
 
 /// One scheduled run of `tenant` in the worker process: the record it left, how long the
