@@ -79,14 +79,15 @@ pub mod services {
     }
 
     /// The engine on the AWS adapters; the `ldif` provider is off (no local files on AWS).
-    /// A run applies as many actions at once as the PBX client lets through.
+    /// A run keeps twice as many actions going as the PBX client lets through, so that
+    /// actions waiting on a mapping write never leave the PBX's rate unused.
     pub fn engine(
         store: &DynamoStore,
         secrets: Arc<CachedSecrets<SecretsManagerSecrets>>,
     ) -> Result<SyncEngine, String> {
         let connector = DefaultConnector::from_env()?;
         let options = EngineOptions {
-            concurrency: connector.pbx_options.concurrency,
+            concurrency: 2 * connector.pbx_options.concurrency,
             ..EngineOptions::default()
         };
         Ok(SyncEngine::new(

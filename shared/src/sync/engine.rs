@@ -164,7 +164,7 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         let secrets = self.tenant_secrets(tenant).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
-        let mut gathered = self.gather(tenant, config, &secrets, pbx.as_ref()).await?;
+        let mut gathered = self.gather(tenant, config, &secrets, &pbx).await?;
         let mappings = std::mem::take(&mut gathered.mappings);
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
@@ -236,19 +236,28 @@ impl SyncEngine {
             .unwrap_or_default())
     }
 
-    /// Reads the directory in full, the PBX and the mappings, all three at once (reads only:
-    /// nothing changes before all three are in). A directory read that is not complete is an
-    /// error: it must never look like users were deleted.
+    /// Reads the directory in full, the PBX and the mappings, all three at once, the first two
+    /// on tasks of their own so that their decoding can use another core (reads only: nothing
+    /// changes before all three are in). A directory read that is not complete is an error:
+    /// it must never look like users were deleted.
     pub(super) async fn gather(
         &self,
         tenant: &TenantId,
         config: &DirectoryConfig,
         secrets: &TenantSecrets,
-        pbx: &dyn Pbx,
+        pbx: &Arc<dyn Pbx>,
     ) -> Result<Gathered, SyncError> {
         let directory = self.connector.directory(config, secrets)?;
+        let read_directory = tokio::spawn(async move { directory.read_users().await });
+        let pbx = pbx.clone();
+        let list_pbx = tokio::spawn(async move { pbx.list_extensions().await });
         let read_directory = async {
-            let snapshot = directory.read_users().await?;
+            let snapshot = read_directory
+                .await
+                .map_err(|e| DirectoryError::Incomplete {
+                    users_read: 0,
+                    reason: format!("the read stopped: {e}"),
+                })??;
             if !snapshot.complete {
                 return Err(SyncError::from(DirectoryError::Incomplete {
                     users_read: snapshot.users.len(),
@@ -257,7 +266,12 @@ impl SyncEngine {
             }
             Ok(snapshot)
         };
-        let list_pbx = async { Ok::<_, SyncError>(pbx.list_extensions().await?) };
+        let list_pbx = async {
+            let listed = list_pbx
+                .await
+                .map_err(|e| PbxError::Protocol(format!("the listing stopped: {e}")))?;
+            Ok::<_, SyncError>(listed?)
+        };
         let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
         let (snapshot, extensions, mappings) =
             tokio::try_join!(read_directory, list_pbx, read_mappings)?;

@@ -15,9 +15,7 @@ impl SyncEngine {
         let (tenant, config, endpoint) = self.configured(tenant).await?;
         let secrets = self.tenant_secrets(&tenant.id).await?;
         let pbx = self.connector.pbx(&endpoint, &secrets)?;
-        let gathered = self
-            .gather(&tenant.id, &config, &secrets, pbx.as_ref())
-            .await?;
+        let gathered = self.gather(&tenant.id, &config, &secrets, &pbx).await?;
         Ok(plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,

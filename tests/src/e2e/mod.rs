@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use dirsync::directory::{CloudOptions, LdapDirectory, LdapOptions};
 use dirsync::domain::{DirectoryConfig, EndpointPolicy, ObjectId, RunRecord, TenantId, Trigger};
 use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimStats, SimulatorOptions};
-use dirsync::ports::{Directory, Secrets, Store, TenantSecrets};
+use dirsync::ports::{Directory, Pbx, Secrets, Store, TenantSecrets};
 use dirsync::secrets::{MemorySecrets, SecretsManagerSecrets};
 use dirsync::store::{DynamoStore, SqliteStore};
-use dirsync::sync::{DefaultConnector, EngineOptions, RunJob, SyncEngine};
+use dirsync::sync::{Connector, DefaultConnector, EngineOptions, RunJob, SyncEngine};
 use serde_json::{json, Value};
 
 pub use lambda_runtime::WorkerProcess;
@@ -171,13 +171,28 @@ impl Peers {
                 ..PbxClientOptions::default()
             },
         );
+        let pbx_secrets = TenantSecrets {
+            pbx_token: Some(PBX_TOKEN.to_string().into()),
+            ..TenantSecrets::default()
+        };
+        let endpoint = dirsync::domain::PbxEndpoint {
+            base_url: self.running.base_url(&tenant.account),
+        };
+        let pbx = connector
+            .pbx(&endpoint, &pbx_secrets)
+            .expect("the PBX client");
         let engine = SyncEngine::new(
-            store,
+            store.clone(),
             secrets,
             Arc::new(connector),
             EngineOptions::default(),
         );
-        EmbeddedTenant { engine, tenant }
+        EmbeddedTenant {
+            engine,
+            store,
+            pbx,
+            tenant,
+        }
     }
 
     /// The LDAP provider alone on `config`: the reference read of the same users.
@@ -250,6 +265,9 @@ pub struct PbxCensus {
 /// A tenant of [`Peers::embedded`].
 pub struct EmbeddedTenant {
     engine: SyncEngine,
+    store: Arc<SqliteStore>,
+    /// A PBX client like the run's, for timing the listing alone.
+    pbx: Arc<dyn Pbx>,
     pub tenant: BenchTenant,
 }
 
@@ -267,6 +285,19 @@ impl EmbeddedTenant {
             .await
             .expect("an embedded run");
         (record, started.elapsed())
+    }
+
+    /// The run's other two reads alone: the PBX listing and the mappings.
+    pub async fn reads(&self) -> (Duration, Duration) {
+        let started = Instant::now();
+        self.pbx.list_extensions().await.expect("the PBX listing");
+        let listing = started.elapsed();
+        let started = Instant::now();
+        self.store
+            .all_mappings(&self.tenant.id)
+            .await
+            .expect("the mappings");
+        (listing, started.elapsed())
     }
 }
 
