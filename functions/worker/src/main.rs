@@ -5,7 +5,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use dirsync::aws::services;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+// One thread: a Lambda of this size gets a fraction of one vCPU, so more runtime threads
+// would add only their memory (an allocator arena each), not speed.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let config = services::cold_start().await;
     let store = services::store(&config)?;
