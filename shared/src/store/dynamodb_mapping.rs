@@ -78,7 +78,7 @@ pub(super) fn mapping_from_item(item: &Item) -> Result<Mapping, StoreError> {
     let raw_id = sk
         .strip_prefix(SK_MAPPING)
         .ok_or_else(|| StoreError::Backend(format!("item {sk} is not a mapping")))?;
-    let object_id = parse_id(raw_id, |raw| ObjectId::parse(raw))?;
+    let object_id = parse_id(raw_id, ObjectId::parse)?;
     let body: MappingBody = serde_json::from_str(get_s(item, BODY)?)?;
     let link = match (body.extension_id, body.idempotency_key, body.request) {
         (Some(extension_id), None, None) => MappingLink::Linked {

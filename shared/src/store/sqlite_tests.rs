@@ -39,7 +39,9 @@ async fn sqlite_passes_conformance() {
         email: Some("ann@example.com".into()),
         last_synced_at: now,
     };
-    file.put_mappings(&id, &[mapping.clone()]).await.unwrap();
+    file.put_mappings(&id, std::slice::from_ref(&mapping))
+        .await
+        .unwrap();
     let run_id = RunId::parse("run-1").unwrap();
     let run = RunRecord::new(RunSummary::started(run_id.clone(), Trigger::Manual, now));
     file.put_run(&id, &run).await.unwrap();

@@ -46,7 +46,7 @@ impl<'a> MappingWrites<'a> {
     /// writes the next batch, so that later creates seldom wait.
     pub async fn durable_intent(&self, index: usize) -> Result<&Mapping, String> {
         let batch = index / BATCH;
-        if index % BATCH == 0 {
+        if index.is_multiple_of(BATCH) {
             let (this, next) =
                 tokio::join!(self.write_intents(batch), self.write_intents(batch + 1));
             this.and(next)?;
