@@ -12,6 +12,8 @@ mod dynamodb_items;
 mod dynamodb_lease;
 #[cfg(feature = "aws")]
 mod dynamodb_schema;
+#[cfg(feature = "aws")]
+mod dynamodb_tenants;
 mod keys;
 mod sqlite;
 mod sqlite_lease;
