@@ -83,6 +83,17 @@ pub enum LeaseOutcome {
     HeldBy(RunId),
 }
 
+/// A tenant whose scheduled sync is due, as the due index shows it: what the scheduler needs,
+/// read without fetching the tenant (on DynamoDB the index may lag the table by a moment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTenant {
+    pub id: TenantId,
+    /// The tenant's `next_sync_at`: the slot that is due.
+    pub next_sync_at: DateTime<Utc>,
+    /// The tenant's schedule period (1 when it has no directory config).
+    pub every_hours: u32,
+}
+
 /// Durable state. Every method takes the tenant, so no call can reach another tenant's items.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -94,12 +105,23 @@ pub trait Store: Send + Sync {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Tenant>, StoreError>;
-    /// Active tenants whose `next_sync_at` is at or before `now`, soonest first.
+    /// Active tenants whose `next_sync_at` is at or before `now`, soonest first (ties by id),
+    /// after `after` (the last of the previous page) when given.
     async fn due_tenants(
         &self,
         now: DateTime<Utc>,
+        after: Option<&DueTenant>,
         limit: usize,
-    ) -> Result<Vec<TenantId>, StoreError>;
+    ) -> Result<Vec<DueTenant>, StoreError>;
+    /// Moves the tenant's `next_sync_at` from `from` to `to` in one atomic step, leaving the
+    /// rest of the tenant as it is. False, with nothing written, when the tenant is gone, not
+    /// active, or its `next_sync_at` is no longer `from` (changed since it was read).
+    async fn advance_next_sync(
+        &self,
+        id: &TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Removes the tenant with its mappings, runs and lease.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError>;
 

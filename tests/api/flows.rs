@@ -172,7 +172,12 @@ async fn sync_now_conflicts_while_running_paused_or_unconfigured() {
     assert_error(&refused, StatusCode::CONFLICT, "paused");
     // The scheduler skips a paused tenant even when it is due.
     let later = chrono::Utc::now() + chrono::Duration::days(1);
-    let due = app.service.store.due_tenants(later, 10).await.unwrap();
+    let due = app
+        .service
+        .store
+        .due_tenants(later, None, 10)
+        .await
+        .unwrap();
     assert!(due.is_empty(), "{due:?}");
     let status = app
         .tenant_call(Method::GET, "acme", "/sync/status", None)

@@ -22,13 +22,16 @@ pub use isolation::tenant_isolation;
 pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
 pub use runs::runs_newest_first_paging;
-pub use tenants::{due_tenants_order_and_state, tenants_crud, tenants_paging};
+pub use tenants::{
+    advance_next_sync_is_conditional, due_tenants_order_and_state, tenants_crud, tenants_paging,
+};
 
 /// Runs every check of the suite, one after the other.
 pub async fn run_all(store: &dyn Store) {
     tenants_crud(store).await;
     tenants_paging(store).await;
     due_tenants_order_and_state(store).await;
+    advance_next_sync_is_conditional(store).await;
     mappings_upsert_delete_and_paging(store).await;
     mapping_pages_are_clamped(store).await;
     runs_newest_first_paging(store).await;

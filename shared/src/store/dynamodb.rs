@@ -13,12 +13,10 @@ use chrono::{DateTime, Utc};
 use super::clamp_page_size;
 use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
-use super::keys::{decode_cursor, encode_cursor, time_key};
-use crate::domain::{
-    Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
-};
+use super::keys::{decode_cursor, encode_cursor};
+use crate::domain::{Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId};
 use crate::error::StoreError;
-use crate::ports::{LeaseOutcome, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
 
 /// How long run records stay before DynamoDB's TTL removes them, unless configured.
 pub const DEFAULT_RUN_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -27,7 +25,7 @@ const BATCH_WRITE: usize = 25;
 /// A run record's JSON is cut into pieces of at most this many bytes (items hold 400 KB).
 const RUN_PART_BYTES: usize = 300 * 1024;
 /// Rounds of retrying a batch's unprocessed items before giving up.
-const BATCH_ROUNDS: u32 = 8;
+pub(super) const BATCH_ROUNDS: u32 = 8;
 
 /// The store on one DynamoDB table. Cheap to clone (the client is shared).
 #[derive(Clone, Debug)]
@@ -57,13 +55,13 @@ impl DynamoStore {
         self
     }
 
-    fn query(&self) -> QueryFluentBuilder {
+    pub(super) fn query(&self) -> QueryFluentBuilder {
         self.client.query().table_name(&self.table)
     }
 
     /// Up to `limit` items of `query` after `start`, and whether more follow: reads
     /// `limit + 1`, following DynamoDB's own pages (at most 1 MB each).
-    async fn query_page(
+    pub(super) async fn query_page(
         &self,
         query: QueryFluentBuilder,
         limit: usize,
@@ -102,7 +100,7 @@ impl DynamoStore {
     }
 
     /// Writes in batches of 25, retrying what DynamoDB leaves unprocessed (throttling).
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         for chunk in requests.chunks(BATCH_WRITE) {
             let mut pending = chunk.to_vec();
             for round in 0..BATCH_ROUNDS {
@@ -133,7 +131,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn put(&self, item: Item, operation: &str) -> Result<(), StoreError> {
+    pub(super) async fn put(&self, item: Item, operation: &str) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -144,7 +142,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn get(&self, pk: &str, sk: String) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(&self, pk: &str, sk: String) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -191,83 +189,37 @@ fn run_part_key(run_id: &RunId, index: usize) -> String {
 #[async_trait]
 impl Store for DynamoStore {
     async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let id = tenant.id.as_str();
-        let mut item = key(id, SK_TENANT);
-        item.insert(KIND.into(), s(KIND_TENANT));
-        item.insert(BODY.into(), s(serde_json::to_string(tenant)?));
-        // Only active tenants with a next time enter the (sparse) due index.
-        if let (TenantState::Active, Some(next)) = (tenant.state, tenant.next_sync_at) {
-            item.insert(DUE.into(), s(DUE));
-            item.insert(DUE_AT.into(), s(format!("{}#{id}", time_key(next)?)));
-        }
-        self.put(item, "PutItem (tenant)").await
+        self.tenant_put(tenant).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.get(id.as_str(), SK_TENANT.into())
-            .await?
-            .map(|item| body(&item, BODY))
-            .transpose()
+        self.tenant_get(id).await
     }
 
-    /// The `tenants` index in id order, then each tenant's item.
     async fn list_tenants(
         &self,
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page<Tenant>, StoreError> {
-        let limit = clamp_page_size(limit);
-        let start = match cursor {
-            Some(cursor) => {
-                let last = decode_cursor(cursor, 1)?.remove(0);
-                let mut start = key(&last, SK_TENANT);
-                start.insert(KIND.into(), s(KIND_TENANT));
-                Some(start)
-            }
-            None => None,
-        };
-        let query = self
-            .query()
-            .index_name(TENANTS_INDEX)
-            .key_condition_expression("#kind = :kind")
-            .expression_attribute_names("#kind", KIND)
-            .expression_attribute_values(":kind", s(KIND_TENANT));
-        let (keys, more) = self.query_page(query, limit, start).await?;
-        let mut items = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let id = get_s(k, PK)?;
-            // A tenant deleted between the index read and this one is left out.
-            if let Some(item) = self.get(id, SK_TENANT.into()).await? {
-                items.push(body(&item, BODY)?);
-            }
-        }
-        let next_cursor = match keys.last() {
-            Some(last) if more => Some(encode_cursor(&[get_s(last, PK)?])),
-            _ => None,
-        };
-        Ok(Page { items, next_cursor })
+        self.tenants_page(limit, cursor).await
     }
 
-    /// The sparse `due` index up to `now`, soonest first (ties by id: the key ends with it).
     async fn due_tenants(
         &self,
         now: DateTime<Utc>,
+        after: Option<&DueTenant>,
         limit: usize,
-    ) -> Result<Vec<TenantId>, StoreError> {
-        // "{time}#{id}" < "{now}$" holds exactly for times <= now ('#' < '$').
-        let bound = format!("{}$", time_key(now)?);
-        let query = self
-            .query()
-            .index_name(DUE_INDEX)
-            .key_condition_expression("#due = :due AND #at < :bound")
-            .expression_attribute_names("#due", DUE)
-            .expression_attribute_names("#at", DUE_AT)
-            .expression_attribute_values(":due", s(DUE))
-            .expression_attribute_values(":bound", s(bound));
-        let (keys, _) = self.query_page(query, clamp_page_size(limit), None).await?;
-        keys.iter()
-            .map(|k| parse_id(get_s(k, PK)?, TenantId::parse))
-            .collect()
+    ) -> Result<Vec<DueTenant>, StoreError> {
+        self.due_page(now, after, limit).await
+    }
+
+    async fn advance_next_sync(
+        &self,
+        id: &TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.next_sync_advance(id, from, to).await
     }
 
     /// Every item under the tenant's partition key, deleted in batches.

@@ -38,11 +38,15 @@ pub(super) const LEASE_UNTIL: &str = "lease_until";
 pub(super) const TENANTS_INDEX: &str = "tenants";
 pub(super) const KIND: &str = "kind";
 pub(super) const KIND_TENANT: &str = "tenant";
-/// GSI `due` (keys only, sparse): only active tenants with a next sync time carry
-/// `due` = "due" and `due_at` = "{next_sync_at}#{tenant}".
+/// A tenant's next sync time (a time key), kept out of its `body` so that the scheduler can
+/// move it with one UpdateItem.
+pub(super) const NEXT_SYNC_AT: &str = "next_sync_at";
+/// GSI `due` (sparse, projects `every_hours`): only active tenants with a next sync time carry
+/// `due` = "due", `due_at` = "{next_sync_at}#{tenant}" and their schedule period.
 pub(super) const DUE_INDEX: &str = "due";
 pub(super) const DUE: &str = "due";
 pub(super) const DUE_AT: &str = "due_at";
+pub(super) const EVERY_HOURS: &str = "every_hours";
 /// LSI `runs` (sparse, projects `summary`): `run_order` = "{inverted started_at}#{run_id}",
 /// so that an ascending query lists newest first and equal times in run id order.
 pub(super) const RUNS_INDEX: &str = "runs";

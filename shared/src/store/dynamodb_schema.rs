@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::dynamodb_items::{
-    backend, DUE, DUE_AT, DUE_INDEX, EXPIRES_AT, KIND, PK, RUNS_INDEX, RUN_ORDER, SK, SUMMARY,
-    TENANTS_INDEX,
+    backend, DUE, DUE_AT, DUE_INDEX, EVERY_HOURS, EXPIRES_AT, KIND, PK, RUNS_INDEX, RUN_ORDER, SK,
+    SUMMARY, TENANTS_INDEX,
 };
 use crate::error::StoreError;
 
@@ -39,15 +39,27 @@ fn keys_only() -> Projection {
         .build()
 }
 
+/// The keys and `attribute`.
+fn include(attribute: &str) -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::Include)
+        .non_key_attributes(attribute)
+        .build()
+}
+
 /// Creates the table (on demand) with its indexes and run TTL. On AWS the table takes a
 /// moment to become ACTIVE; moto creates it at once.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
-    let gsi = |name: &str, hash: &str, range: &str| -> Result<GlobalSecondaryIndex, StoreError> {
+    let gsi = |name: &str,
+               hash: &str,
+               range: &str,
+               projection: Projection|
+     -> Result<GlobalSecondaryIndex, StoreError> {
         GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key_element(hash, KeyType::Hash)?)
             .key_schema(key_element(range, KeyType::Range)?)
-            .projection(keys_only())
+            .projection(projection)
             .build()
             .map_err(build_error)
     };
@@ -55,12 +67,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .index_name(RUNS_INDEX)
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(RUN_ORDER, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .non_key_attributes(SUMMARY)
-                .build(),
-        )
+        .projection(include(SUMMARY))
         .build()
         .map_err(build_error)?;
     let mut request = client
@@ -69,8 +76,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(SK, KeyType::Range)?)
-        .global_secondary_indexes(gsi(TENANTS_INDEX, KIND, PK)?)
-        .global_secondary_indexes(gsi(DUE_INDEX, DUE, DUE_AT)?)
+        .global_secondary_indexes(gsi(TENANTS_INDEX, KIND, PK, keys_only())?)
+        .global_secondary_indexes(gsi(DUE_INDEX, DUE, DUE_AT, include(EVERY_HOURS))?)
         .local_secondary_indexes(runs);
     for name in [PK, SK, KIND, DUE, DUE_AT, RUN_ORDER] {
         request = request.attribute_definitions(string_attribute(name)?);

@@ -19,6 +19,13 @@ pub(crate) fn time_key(at: DateTime<Utc>) -> Result<String, StoreError> {
     Ok(at.to_rfc3339_opts(SecondsFormat::Nanos, true))
 }
 
+/// The time a [`time_key`] holds.
+pub(crate) fn parse_time_key(key: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(key)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| StoreError::Backend(format!("stored time {key:?} is invalid")))
+}
+
 /// An opaque page cursor holding the sort key of the last item of a page.
 pub(crate) fn encode_cursor(parts: &[&str]) -> String {
     // Ids never contain control characters (see `domain::ids`), so '\n' separates safely.
@@ -53,6 +60,10 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(keys[1], "2024-01-01T00:00:00.000000000Z");
+        for (key, at) in keys.iter().zip([d, a, b, c]) {
+            assert_eq!(parse_time_key(key).unwrap(), at);
+        }
+        assert!(parse_time_key("yesterday").is_err());
         assert!(time_key(Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap()).is_err());
     }
 

@@ -14,6 +14,8 @@ mod dynamodb_lease;
 mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_schema;
+#[cfg(feature = "aws")]
+mod dynamodb_tenants;
 mod keys;
 mod sqlite;
 mod sqlite_lease;

@@ -8,14 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::keys::{decode_cursor, encode_cursor, time_key};
+use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
 use super::{clamp_page_size, sqlite_lease, sqlite_schema};
 use crate::domain::{
     Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
-use crate::ports::{LeaseOutcome, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
 
 /// One connection behind a mutex: SQLite writes one transaction at a time anyway, and the
 /// mutex makes every call (lease decisions included) atomic within the process. Calls run on
@@ -131,27 +131,73 @@ impl Store for SqliteStore {
     async fn due_tenants(
         &self,
         now: DateTime<Utc>,
+        after: Option<&DueTenant>,
         limit: usize,
-    ) -> Result<Vec<TenantId>, StoreError> {
+    ) -> Result<Vec<DueTenant>, StoreError> {
         let now = time_key(now)?;
+        // Before every stored key: '' sorts first, and ids are never empty.
+        let (after_at, after_id) = match after {
+            Some(t) => (time_key(t.next_sync_at)?, t.id.to_string()),
+            None => (String::new(), String::new()),
+        };
         let limit = clamp_page_size(limit) as i64;
-        let ids: Vec<String> = self
+        let rows: Vec<(String, String, Option<i64>)> = self
             .with_conn(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT id FROM tenants WHERE state = ?1 AND next_sync_at <= ?2
-                     ORDER BY next_sync_at, id LIMIT ?3",
+                    "SELECT id, next_sync_at, json_extract(body, '$.directory.schedule.every_hours')
+                     FROM tenants WHERE state = ?1 AND next_sync_at <= ?2
+                         AND (next_sync_at, id) > (?3, ?4)
+                     ORDER BY next_sync_at, id LIMIT ?5",
                 )?;
+                let active = state_key(TenantState::Active);
                 let rows = stmt
-                    .query_map(params![state_key(TenantState::Active), now, limit], |row| {
-                        row.get(0)
+                    .query_map(params![active, now, after_at, after_id, limit], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })?
-                    .collect::<Result<Vec<String>, _>>()?;
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(rows)
             })
             .await?;
-        ids.into_iter()
-            .map(|id| parse_id(id, TenantId::parse))
+        rows.into_iter()
+            .map(|(id, next, every)| {
+                Ok(DueTenant {
+                    id: parse_id(id, TenantId::parse)?,
+                    next_sync_at: parse_time_key(&next)?,
+                    every_hours: every.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+                })
+            })
             .collect()
+    }
+
+    /// One conditional UPDATE: the column and the copy in the JSON body move together.
+    async fn advance_next_sync(
+        &self,
+        id: &TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        let (from_key, to_key) = (time_key(from)?, time_key(to)?);
+        // The body holds the time as serde writes it, so that it reads back as `get_tenant`'s.
+        let to_json = serde_json::to_string(&to)?;
+        let changed = self
+            .with_conn(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "UPDATE tenants SET next_sync_at = ?1,
+                             body = json_set(body, '$.next_sync_at', json(?2))
+                         WHERE id = ?3 AND state = ?4 AND next_sync_at = ?5",
+                    )?
+                    .execute(params![
+                        to_key,
+                        to_json,
+                        id,
+                        state_key(TenantState::Active),
+                        from_key
+                    ])?)
+            })
+            .await?;
+        Ok(changed == 1)
     }
 
     /// Removes the tenant row, its mappings, runs and lease in one transaction.

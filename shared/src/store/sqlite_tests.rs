@@ -52,10 +52,8 @@ async fn sqlite_passes_conformance() {
     let reopened = SqliteStore::open(&path).unwrap();
     let got = reopened.get_tenant(&id).await.unwrap().unwrap();
     assert_eq!(got.next_sync_at, Some(now));
-    assert_eq!(
-        reopened.due_tenants(now, 10).await.unwrap(),
-        vec![id.clone()]
-    );
+    let due = reopened.due_tenants(now, None, 10).await.unwrap();
+    assert_eq!(due.iter().map(|d| &d.id).collect::<Vec<_>>(), vec![&id]);
     assert_eq!(reopened.all_mappings(&id).await.unwrap(), vec![mapping]);
     assert_eq!(reopened.get_run(&id, &run_id).await.unwrap(), Some(run));
     assert_eq!(reopened.lease_holder(&id, now).await.unwrap(), Some(run_id));

@@ -4,8 +4,10 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::Rng;
 
 use super::{assert_same_tenant, random_suffix, tenant, tenant_id, unique_tenant};
-use crate::domain::{PbxEndpoint, RunSummary, TenantId, TenantState, Trigger};
-use crate::ports::Store;
+use crate::domain::{
+    DirectoryConfig, EndpointPolicy, PbxEndpoint, RunSummary, TenantId, TenantState, Trigger,
+};
+use crate::ports::{DueTenant, Store};
 
 /// Put, get, upsert and delete one tenant; absent tenants read as `None`.
 pub async fn tenants_crud(store: &dyn Store) {
@@ -125,22 +127,43 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
             .expect("put");
     }
     let now = base + TimeDelta::seconds(3);
-    let mine = |ids: Vec<TenantId>| -> Vec<TenantId> {
-        ids.into_iter()
+    let mine = |due: Vec<DueTenant>| -> Vec<TenantId> {
+        due.into_iter()
+            .map(|t| t.id)
             .filter(|id| all.iter().any(|(own, _, _)| *own == id))
             .collect()
     };
 
     // `a` is due exactly at `now`: "at or before".
-    let due = mine(store.due_tenants(now, 100).await.expect("due"));
+    let due = mine(store.due_tenants(now, None, 100).await.expect("due"));
     assert_eq!(due, vec![b.clone(), c.clone(), a.clone()]);
-    let first_two = store.due_tenants(now, 2).await.expect("due");
+    let first_two = store.due_tenants(now, None, 2).await.expect("due");
     assert_eq!(
         first_two,
-        vec![b.clone(), c.clone()],
-        "limit keeps the soonest"
+        vec![
+            DueTenant {
+                id: b.clone(),
+                next_sync_at: base + TimeDelta::seconds(1),
+                every_hours: 1
+            },
+            DueTenant {
+                id: c.clone(),
+                next_sync_at: base + TimeDelta::seconds(2),
+                every_hours: 1
+            },
+        ],
+        "limit keeps the soonest, with their times and (default) periods"
     );
-    let before = mine(store.due_tenants(base, 100).await.expect("due"));
+    let rest = store
+        .due_tenants(now, first_two.last(), 100)
+        .await
+        .expect("due after");
+    assert_eq!(
+        mine(rest),
+        vec![a.clone()],
+        "the next page starts after the last"
+    );
+    let before = mine(store.due_tenants(base, None, 100).await.expect("due"));
     assert!(before.is_empty(), "nothing of ours is due before its time");
 
     // Pausing takes a due tenant out.
@@ -148,10 +171,85 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
         .put_tenant(&tenant(&c, TenantState::Paused, at(2)))
         .await
         .expect("pause");
-    let due = mine(store.due_tenants(now, 100).await.expect("due"));
+    let due = mine(store.due_tenants(now, None, 100).await.expect("due"));
     assert_eq!(due, vec![b.clone(), a.clone()]);
 
     for (id, _, _) in &all {
         store.delete_tenant(id).await.expect("delete");
     }
+}
+
+/// The scheduler's step: `advance_next_sync` moves an active tenant's time only from the time
+/// it was read, keeps the rest of the tenant, and takes it out of the due list; a paused,
+/// rescheduled or deleted tenant is left as it is. The due list carries the tenant's period.
+pub async fn advance_next_sync_is_conditional(store: &dyn Store) {
+    // Random, as in the check above, so that a shared table's other tenants do not crowd the
+    // first page of the due list.
+    let offset = rand::rng().random_range(0..946_000_000i64);
+    let base: DateTime<Utc> = Utc
+        .timestamp_opt(31_536_000 + offset, 0)
+        .single()
+        .expect("valid time");
+    let (from, to) = (base, base + TimeDelta::hours(6));
+    let now = base + TimeDelta::seconds(1);
+    let id = unique_tenant("advance");
+    let mut t = tenant(&id, TenantState::Active, Some(from));
+    let config = br#"{"provider": {"type": "ldif", "path": "/data/users.ldif"},
+                      "schedule": {"every_hours": 6}}"#;
+    t.directory =
+        Some(DirectoryConfig::from_json(config, EndpointPolicy::default()).expect("config"));
+    t.pbx = Some(PbxEndpoint {
+        base_url: "https://pbx.example.com/api".into(),
+    });
+    store.put_tenant(&t).await.expect("put");
+    let due = store.due_tenants(now, None, 1000).await.expect("due");
+    let entry = due.iter().find(|d| d.id == id).expect("the tenant is due");
+    assert_eq!((entry.next_sync_at, entry.every_hours), (from, 6));
+
+    assert!(store
+        .advance_next_sync(&id, from, to)
+        .await
+        .expect("advance"));
+    let got = store.get_tenant(&id).await.expect("get").expect("tenant");
+    t.next_sync_at = Some(to);
+    assert_same_tenant(&got, &t);
+    let due = store.due_tenants(now, None, 1000).await.expect("due");
+    assert!(due.iter().all(|d| d.id != id), "no longer due");
+    let due = store.due_tenants(to, None, 1000).await.expect("due");
+    assert!(
+        due.iter().any(|d| d.id == id && d.next_sync_at == to),
+        "due at its new time"
+    );
+
+    // A second scheduler with the old reading changes nothing.
+    assert!(!store
+        .advance_next_sync(&id, from, to + TimeDelta::hours(6))
+        .await
+        .expect("stale"));
+    assert_same_tenant(
+        &store.get_tenant(&id).await.expect("get").expect("tenant"),
+        &t,
+    );
+
+    // Paused since the reading: not moved, still paused.
+    t.state = TenantState::Paused;
+    store.put_tenant(&t).await.expect("pause");
+    assert!(!store
+        .advance_next_sync(&id, to, to + TimeDelta::hours(6))
+        .await
+        .expect("paused"));
+    assert_same_tenant(
+        &store.get_tenant(&id).await.expect("get").expect("tenant"),
+        &t,
+    );
+
+    store.delete_tenant(&id).await.expect("delete");
+    assert!(!store
+        .advance_next_sync(&id, to, to + TimeDelta::hours(6))
+        .await
+        .expect("gone"));
+    assert!(
+        store.get_tenant(&id).await.expect("get").is_none(),
+        "not created by the update"
+    );
 }

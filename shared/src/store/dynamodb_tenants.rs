@@ -1,0 +1,269 @@
+//! Tenant items on DynamoDB: the item, the operator's listing, the due index and the
+//! scheduler's conditional advance. Keys and access patterns: README, "DynamoDB table".
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
+use chrono::{DateTime, Utc};
+
+use super::clamp_page_size;
+use super::dynamodb::{DynamoStore, BATCH_ROUNDS};
+use super::dynamodb_items::*;
+use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
+use crate::domain::{Tenant, TenantId, TenantState};
+use crate::error::StoreError;
+use crate::ports::{DueTenant, Page};
+
+/// DynamoDB's BatchGetItem limit.
+const BATCH_GET: usize = 100;
+
+/// `due_at`: "{next_sync_at}#{tenant}", so that equal times sort by id.
+fn due_at(next: DateTime<Utc>, id: &str) -> Result<String, StoreError> {
+    Ok(format!("{}#{id}", time_key(next)?))
+}
+
+/// The tenant of a tenant item: its body, with `next_sync_at` from its own attribute (the
+/// scheduler moves that attribute without rewriting the body).
+fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
+    let mut tenant: Tenant = body(item, BODY)?;
+    // Without the attribute the tenant has no next time: the body holds none (`tenant_item`).
+    if let Some(AttributeValue::S(next)) = item.get(NEXT_SYNC_AT) {
+        tenant.next_sync_at = Some(parse_time_key(next)?);
+    }
+    Ok(tenant)
+}
+
+/// The item of `tenant`. The body leaves `next_sync_at` out: the attribute is the one copy,
+/// so that the scheduler's UpdateItem cannot leave a stale time in the JSON.
+fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
+    let id = tenant.id.as_str();
+    let mut item = key(id, SK_TENANT);
+    item.insert(KIND.into(), s(KIND_TENANT));
+    let stored = Tenant {
+        next_sync_at: None,
+        ..tenant.clone()
+    };
+    item.insert(BODY.into(), s(serde_json::to_string(&stored)?));
+    if let Some(next) = tenant.next_sync_at {
+        item.insert(NEXT_SYNC_AT.into(), s(time_key(next)?));
+        // Only active tenants with a next time enter the (sparse) due index, with what the
+        // scheduler needs to move them on (projected into the index).
+        if tenant.state == TenantState::Active {
+            let every = tenant
+                .directory
+                .as_ref()
+                .map_or(1, |d| d.schedule.every_hours);
+            item.insert(DUE.into(), s(DUE));
+            item.insert(DUE_AT.into(), s(due_at(next, id)?));
+            item.insert(EVERY_HOURS.into(), AttributeValue::N(every.to_string()));
+        }
+    }
+    Ok(item)
+}
+
+impl DynamoStore {
+    pub(super) async fn tenant_put(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.put(tenant_item(tenant)?, "PutItem (tenant)").await
+    }
+
+    /// Puts many tenants in BatchWriteItems of 25 (upserts, as [`crate::ports::Store::put_tenant`]):
+    /// for bulk loads such as the scheduler benchmark's 10,000 tenants.
+    pub async fn put_tenants(&self, tenants: &[Tenant]) -> Result<(), StoreError> {
+        let requests = tenants
+            .iter()
+            .map(|tenant| {
+                let put = PutRequest::builder()
+                    .set_item(Some(tenant_item(tenant)?))
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("put request: {e}")))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(requests).await
+    }
+
+    pub(super) async fn tenant_get(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get(id.as_str(), SK_TENANT.into())
+            .await?
+            .map(|item| tenant_from_item(&item))
+            .transpose()
+    }
+
+    /// A page of the `tenants` index (keys, in id order), then the tenants themselves in
+    /// BatchGetItems of up to 100, strongly consistent.
+    pub(super) async fn tenants_page(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<Tenant>, StoreError> {
+        let limit = clamp_page_size(limit);
+        let start = match cursor {
+            Some(cursor) => {
+                let last = decode_cursor(cursor, 1)?.remove(0);
+                let mut start = key(&last, SK_TENANT);
+                start.insert(KIND.into(), s(KIND_TENANT));
+                Some(start)
+            }
+            None => None,
+        };
+        let query = self
+            .query()
+            .index_name(TENANTS_INDEX)
+            .key_condition_expression("#kind = :kind")
+            .expression_attribute_names("#kind", KIND)
+            .expression_attribute_values(":kind", s(KIND_TENANT));
+        let (keys, more) = self.query_page(query, limit, start).await?;
+        let ids = keys
+            .iter()
+            .map(|k| get_s(k, PK).map(str::to_string))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut found = self.batch_get_tenants(&ids).await?;
+        // In index order; a tenant deleted between the index read and this one is left out.
+        let items = ids
+            .iter()
+            .filter_map(|id| found.remove(id.as_str()))
+            .map(|item| tenant_from_item(&item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = match ids.last() {
+            Some(last) if more => Some(encode_cursor(&[last.as_str()])),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The tenant items of `ids` that exist, by id. Retries what DynamoDB leaves unprocessed
+    /// (throttling, or the 16 MB answer limit) with a growing pause.
+    async fn batch_get_tenants(&self, ids: &[String]) -> Result<HashMap<String, Item>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH_GET) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().map(|id| key(id, SK_TENANT)).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("batch get request: {e}")))?,
+            );
+            let mut round = 0;
+            while let Some(request) = pending.take() {
+                if round == BATCH_ROUNDS {
+                    return Err(StoreError::Backend(format!(
+                        "DynamoDB left {} tenant reads unprocessed",
+                        request.keys().len()
+                    )));
+                }
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << round)).await;
+                }
+                round += 1;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| backend("BatchGetItem", e))?;
+                for item in output
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    found.insert(get_s(item, PK)?.to_string(), item.clone());
+                }
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|rest| !rest.keys().is_empty())
+                    .cloned();
+            }
+        }
+        Ok(found)
+    }
+
+    /// The sparse `due` index up to `now`, soonest first (ties by id: the key ends with it).
+    /// The index projects `every_hours`, so no tenant item is read.
+    pub(super) async fn due_page(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&DueTenant>,
+        limit: usize,
+    ) -> Result<Vec<DueTenant>, StoreError> {
+        // An index's start key holds the table's keys and the index's.
+        let start = match after {
+            Some(t) => {
+                let mut start = key(t.id.as_str(), SK_TENANT);
+                start.insert(DUE.into(), s(DUE));
+                start.insert(DUE_AT.into(), s(due_at(t.next_sync_at, t.id.as_str())?));
+                Some(start)
+            }
+            None => None,
+        };
+        // "{time}#{id}" < "{now}$" holds exactly for times <= now ('#' < '$').
+        let bound = format!("{}$", time_key(now)?);
+        let query = self
+            .query()
+            .index_name(DUE_INDEX)
+            .key_condition_expression("#due = :due AND #at < :bound")
+            .expression_attribute_names("#due", DUE)
+            .expression_attribute_names("#at", DUE_AT)
+            .expression_attribute_values(":due", s(DUE))
+            .expression_attribute_values(":bound", s(bound));
+        let (items, _) = self
+            .query_page(query, clamp_page_size(limit), start)
+            .await?;
+        items.iter().map(due_tenant).collect()
+    }
+
+    /// One conditional UpdateItem: `due_at` equal to the expected one holds exactly when the
+    /// tenant is still active (only active tenants carry it) with `next_sync_at` = `from`.
+    pub(super) async fn next_sync_advance(
+        &self,
+        id: &TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id.as_str(), SK_TENANT)))
+            .update_expression("SET #next = :next, #at = :to")
+            .condition_expression("#at = :from")
+            .expression_attribute_names("#next", NEXT_SYNC_AT)
+            .expression_attribute_names("#at", DUE_AT)
+            .expression_attribute_values(":next", s(time_key(to)?))
+            .expression_attribute_values(":to", s(due_at(to, id.as_str())?))
+            .expression_attribute_values(":from", s(due_at(from, id.as_str())?))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(backend("UpdateItem (next sync)", error)),
+            },
+        }
+    }
+}
+
+/// A due index entry as the scheduler needs it.
+fn due_tenant(item: &Item) -> Result<DueTenant, StoreError> {
+    let id = parse_id(get_s(item, PK)?, TenantId::parse)?;
+    let at = get_s(item, DUE_AT)?;
+    let next = at
+        .split_once('#')
+        .map(|(time, _)| time)
+        .ok_or_else(|| StoreError::Backend(format!("due index entry {at:?} lacks its '#'")))?;
+    let every_hours = match item.get(EVERY_HOURS) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    };
+    Ok(DueTenant {
+        id,
+        next_sync_at: parse_time_key(next)?,
+        // Absent only on items written before the attribute existed: the default period.
+        every_hours: every_hours.unwrap_or(1),
+    })
+}
