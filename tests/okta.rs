@@ -8,7 +8,8 @@ use dirsync::domain::{
 use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::okta_server::{
-    okta_user, okta_user_id, OktaServer, OktaState, SERVICE_APP_CLIENT_ID, SERVICE_APP_KEY_PEM,
+    okta_user, okta_user_id, service_app_key, OktaServer, OktaState, TestKeyPair,
+    SERVICE_APP_CLIENT_ID,
 };
 use dirsync_integration_tests::{fast_cloud_options, Harness, ACCOUNT};
 use serde_json::{json, Value};
@@ -37,7 +38,7 @@ fn api_token(token: &str) -> TenantSecrets {
 
 fn private_key() -> TenantSecrets {
     TenantSecrets {
-        private_key_pem: Some(SERVICE_APP_KEY_PEM.to_string().into()),
+        private_key_pem: Some(service_app_key().private_pem.clone().into()),
         ..TenantSecrets::default()
     }
 }
@@ -305,11 +306,7 @@ async fn a_wrong_key_is_refused_by_the_org() {
     let server = OktaServer::start(OktaState::new(users(1))).await;
     // A valid RSA key, but not the one whose public half the app holds.
     let other = TenantSecrets {
-        private_key_pem: Some(
-            include_str!("fixtures/okta_other_key.pem")
-                .to_string()
-                .into(),
-        ),
+        private_key_pem: Some(TestKeyPair::generate().private_pem.into()),
         ..TenantSecrets::default()
     };
     let text = read(&jwt_config(&server), &other)

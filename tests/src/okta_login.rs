@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::cloud_server::{lock, opaque};
-use crate::okta_server::{OktaState, OKTA_SCOPES, SERVICE_APP_CLIENT_ID, SERVICE_APP_PUBLIC_PEM};
+use crate::okta_server::{service_app_key, OktaState, OKTA_SCOPES, SERVICE_APP_CLIENT_ID};
 
 fn oauth_error(error: &str, description: &str) -> Response {
     let body = json!({"error": error, "error_description": description});
@@ -56,7 +56,7 @@ pub(crate) async fn token(
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let audience = format!("http://{host}/oauth2/v1/token");
-    let Ok(key) = DecodingKey::from_rsa_pem(SERVICE_APP_PUBLIC_PEM.as_bytes()) else {
+    let Ok(key) = DecodingKey::from_rsa_pem(service_app_key().public_pem.as_bytes()) else {
         return oauth_error("server_error", "the test key does not load");
     };
     let mut validation = Validation::new(Algorithm::RS256);

@@ -16,9 +16,48 @@ use serde_json::{json, Value};
 
 use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
 
-/// The private key of the test service app (PKCS#8 PEM) and its public half.
-pub const SERVICE_APP_KEY_PEM: &str = include_str!("../fixtures/okta_test_key.pem");
-pub(crate) const SERVICE_APP_PUBLIC_PEM: &str = include_str!("../fixtures/okta_test_key.pub.pem");
+/// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
+/// pastes as `private_key_pem`) and the public key as SPKI PEM (what the service app holds).
+/// Made with `ssh-keygen` (openssh-client, which `scripts/test` installs), so that no private
+/// key lives in the repository.
+pub struct TestKeyPair {
+    pub private_pem: String,
+    pub public_pem: String,
+}
+
+impl TestKeyPair {
+    pub fn generate() -> Self {
+        let dir = tempfile::tempdir().expect("key dir");
+        let path = dir.path().join("key");
+        let run = |command: &mut std::process::Command| {
+            let out = command.output().expect("run ssh-keygen");
+            assert!(
+                out.status.success(),
+                "ssh-keygen: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).expect("ssh-keygen prints text")
+        };
+        run(std::process::Command::new("ssh-keygen")
+            .args([
+                "-q", "-t", "rsa", "-b", "2048", "-m", "PKCS8", "-N", "", "-f",
+            ])
+            .arg(&path));
+        let public_pem = run(std::process::Command::new("ssh-keygen")
+            .args(["-e", "-m", "PKCS8", "-f"])
+            .arg(path.with_extension("pub")));
+        Self {
+            private_pem: std::fs::read_to_string(&path).expect("private key"),
+            public_pem,
+        }
+    }
+}
+
+/// The test service app's key pair, made once per test process.
+pub fn service_app_key() -> &'static TestKeyPair {
+    static KEY: std::sync::OnceLock<TestKeyPair> = std::sync::OnceLock::new();
+    KEY.get_or_init(TestKeyPair::generate)
+}
 pub const SERVICE_APP_CLIENT_ID: &str = "0oa1serviceapp0000001";
 pub const OKTA_SCOPES: &str = "okta.users.read okta.groups.read";
 
