@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::time_key;
@@ -103,6 +104,21 @@ where
     R: std::fmt::Debug,
 {
     StoreError::Backend(crate::aws::sdk_error_message("DynamoDB", operation, &error))
+}
+
+/// A conditional UpdateItem's answer as whether its condition held; other errors as store
+/// errors naming `operation`.
+pub(super) fn update_condition_held<R: std::fmt::Debug>(
+    result: Result<UpdateItemOutput, SdkError<UpdateItemError, R>>,
+    operation: &str,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) => match error.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+            _ => Err(backend(operation, error)),
+        },
+    }
 }
 
 #[cfg(test)]

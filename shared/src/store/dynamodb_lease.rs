@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::dynamodb::DynamoStore;
-use super::dynamodb_items::{backend, get_s, key, parse_id, s, LEASE_RUN, LEASE_UNTIL, SK_LEASE};
+use super::dynamodb_items::{
+    backend, get_s, key, parse_id, s, update_condition_held, LEASE_RUN, LEASE_UNTIL, SK_LEASE,
+};
 use super::keys::time_key;
 use crate::domain::{RunId, TenantId};
 use crate::error::StoreError;
@@ -101,13 +102,7 @@ impl DynamoStore {
             .expression_attribute_values(":until", s(expiry_key(now, ttl)?))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(backend("UpdateItem (lease)", error)),
-            },
-        }
+        update_condition_held(result, "UpdateItem (lease)")
     }
 
     pub(super) async fn lease_release(

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 
@@ -238,13 +237,7 @@ impl DynamoStore {
             .expression_attribute_values(":from", s(due_at(from, id.as_str())?))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(backend("UpdateItem (next sync)", error)),
-            },
-        }
+        update_condition_held(result, "UpdateItem (next sync)")
     }
 }
 
