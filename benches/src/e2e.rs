@@ -1,42 +1,58 @@
 //! The whole sync path at the record limit: the real worker binary (built here in release
 //! mode) under a local Lambda Runtime API, reading 10,000 users from slapd, planning, writing
 //! the PBX simulator (rate limit, latency, faults) and DynamoDB on moto through a metering
-//! proxy. Each ratio is measured in the same run as its reference. `dirsync-bench -- e2e` runs
-//! the planner alone first, so that its row is in the same table.
+//! proxy; then the no-op timings of [`crate::noop`]. Each ratio is measured in the same run
+//! as its reference. `dirsync-bench -- e2e` runs the planner alone first, so that its row is
+//! in the same table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dirsync::directory::LdapDirectory;
 use dirsync::domain::Outcome;
 use dirsync::pbx::SimulatorOptions;
 use dirsync_integration_tests::e2e::{
-    bare_read, scheduled_run, start_worker, Peers, RunResult, WorkerProcess, PEOPLE_OU,
+    scheduled_run, start_worker, Peers, RunResult, WorkerProcess, PEOPLE_OU,
 };
 use serde_json::json;
 
 use crate::Row;
 
-const USERS: u32 = 10_000;
+pub(crate) const USERS: u32 = 10_000;
 const OVER_LIMIT: u32 = 50;
 /// The PBX's rate limit (requests per second) and added latency of the first sync.
-const RATE: u32 = 200;
-const LATENCY: Duration = Duration::from_millis(20);
-const NOOP_ROUNDS: usize = 5;
+pub(crate) const RATE: u32 = 200;
+pub(crate) const LATENCY: Duration = Duration::from_millis(20);
 const STARTS: usize = 5;
 
 pub fn run() -> Vec<Row> {
     let binary = build_worker();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime().block_on(async {
+        let (mut rows, moto_rss) = end_to_end(&binary).await;
+        let (noop_rows, noop_rss) = crate::noop::timed(&binary).await;
+        rows.extend(noop_rows);
+        let peak = moto_rss.max(noop_rss) as f64 / (1024.0 * 1024.0);
+        rows.push(row(
+            format!(
+                "peak resident memory of the worker process over every run above ({USERS} users)"
+            ),
+            format!("{peak:.1} MB"),
+            "< 64 MB",
+            peak > 0.0 && peak < 64.0,
+        ));
+        rows
+    })
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime");
-    runtime.block_on(end_to_end(binary))
+        .expect("a tokio runtime")
 }
 
 /// `cargo build --release -p dirsync-worker`, next to this binary.
-fn build_worker() -> PathBuf {
+pub(crate) fn build_worker() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--release", "--locked", "-p", "dirsync-worker"]);
@@ -61,17 +77,17 @@ fn build_worker() -> PathBuf {
     here.with_file_name("dirsync-worker")
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
 }
 
 /// A row of the table, also shown at once: a long run tells its progress.
-fn row(figure: String, value: String, target: &str, met: bool) -> Row {
+pub(crate) fn row(figure: String, value: String, target: &str, met: bool) -> Row {
     eprintln!("e2e: {figure}: {value}");
     Row {
         figure,
@@ -81,7 +97,8 @@ fn row(figure: String, value: String, target: &str, met: bool) -> Row {
     }
 }
 
-async fn end_to_end(binary: PathBuf) -> Vec<Row> {
+/// The moto part, and the worker's peak resident memory over it (bytes).
+async fn end_to_end(binary: &Path) -> (Vec<Row>, u64) {
     let mut rows = Vec::new();
     let peers = Peers::start(USERS, OVER_LIMIT).await;
     let logs = tempfile::tempdir().expect("log dir");
@@ -90,7 +107,7 @@ async fn end_to_end(binary: PathBuf) -> Vec<Row> {
     // Start-up: spawn to the first poll for an event, as Lambda's init phase ends.
     let mut starts = Vec::new();
     for _ in 0..STARTS {
-        starts.push(start_worker(&binary, &env, logs.path()).await.ready_after);
+        starts.push(start_worker(binary, &env, logs.path()).await.ready_after);
     }
     let start = median(starts);
     rows.push(row(
@@ -99,7 +116,7 @@ async fn end_to_end(binary: PathBuf) -> Vec<Row> {
         "< 50 ms",
         start < Duration::from_millis(50),
     ));
-    let mut worker = start_worker(&binary, &env, logs.path()).await;
+    let mut worker = start_worker(binary, &env, logs.path()).await;
 
     // First sync into a rate-limited, slow PBX.
     peers.simulator.set_options(SimulatorOptions {
@@ -133,50 +150,21 @@ async fn end_to_end(binary: PathBuf) -> Vec<Row> {
     rows.push(dynamodb_row("first sync", &first));
     let first_rss = worker.peak_rss_bytes();
 
-    // No-op syncs against the bare paged read of the same users, alternated.
-    let directory = peers.directory(&peers.config(people));
-    let (mut reads, mut noops) = (Vec::new(), Vec::new());
-    let mut last_noop = None;
-    for latency in [Duration::ZERO, LATENCY] {
-        peers.simulator.set_options(SimulatorOptions {
-            rate_limit_per_second: Some(RATE),
-            latency,
-            ..SimulatorOptions::default()
-        });
-        let mut query_times = Vec::new();
-        for _ in 0..NOOP_ROUNDS {
-            let (took, _) = bare_read(&directory).await;
-            let noop = scheduled_run(&peers, &mut worker, &a).await;
-            reads.push(took);
-            noops.push(noop.took);
-            let query = noop.dynamodb.answer_time.get("Query").copied();
-            query_times.push(query.unwrap_or_default());
-            last_noop = Some((latency, noop));
-        }
-        let (read, noop) = (median(reads.split_off(0)), median(noops.split_off(0)));
-        let ratio = noop.as_secs_f64() / read.as_secs_f64();
-        let figure = format!(
-            "no-op sync of {USERS} LDAP users in the worker on moto, PBX at {RATE} req/s + {} ms: {:.0} ms / bare paged read {:.0} ms (medians of {NOOP_ROUNDS}; moto answered the Query pages in {:.0} ms)",
-            latency.as_millis(),
-            ms(noop),
-            ms(read),
-            ms(median(query_times))
-        );
-        let target = if latency.is_zero() {
-            "<= 1.3"
-        } else {
-            "- (PBX listing bound)"
-        };
-        rows.push(row(
-            figure,
-            format!("{ratio:.2}"),
-            target,
-            !latency.is_zero() || ratio <= 1.3,
-        ));
-    }
-    let (_, noop) = last_noop.expect("no-op runs");
+    // A no-op on moto: what it writes and reads. Its time is moto's (seconds per mapping
+    // Query page); `noop` times the no-op with the table on dynalite.
+    let noop = scheduled_run(&peers, &mut worker, &a).await;
+    let query = noop.dynamodb.answer_time.get("Query").copied();
+    rows.push(row(
+        format!(
+            "no-op sync of {USERS} LDAP users in the worker on moto, PBX at {RATE} req/s + {} ms (moto answered the mapping Query pages in {:.0} ms of it)",
+            LATENCY.as_millis(),
+            ms(query.unwrap_or_default())
+        ),
+        format!("{:.0} ms", ms(noop.took)),
+        "reported (moto-bound)",
+        true,
+    ));
     noop_rows(&mut rows, &noop);
-    rows.push(embedded_noop(&peers, &directory).await);
 
     // 20 % of PBX calls failing, and 50 users over the record limit.
     peers.simulator.set_options(SimulatorOptions {
@@ -192,61 +180,11 @@ async fn end_to_end(binary: PathBuf) -> Vec<Row> {
         .await;
     faults_rows(&mut rows, &peers, &mut worker, &b).await;
 
-    let peak = worker.peak_rss_bytes().or(first_rss).unwrap_or(0) as f64 / (1024.0 * 1024.0);
-    rows.push(row(
-        format!("peak resident memory of the worker process over every run above ({USERS} users)"),
-        format!("{peak:.1} MB"),
-        "< 64 MB",
-        peak > 0.0 && peak < 64.0,
-    ));
-    rows
+    let peak = worker.peak_rss_bytes().or(first_rss).unwrap_or(0);
+    (rows, peak)
 }
 
-/// The same no-op in this process on the embedded store: the sync path without moto, whose
-/// single-threaded Python answers a 10,000-mapping Query in seconds.
-async fn embedded_noop(peers: &Peers, directory: &LdapDirectory) -> Row {
-    peers.simulator.set_options(SimulatorOptions::default());
-    let people = json!({"scope": {"type": "ous", "ous": [PEOPLE_OU]}});
-    let tenant = peers
-        .embedded("bench-c", peers.config(people), 10_000)
-        .await;
-    let (first, _) = tenant.run().await;
-    assert_eq!(
-        first.summary.counts.new, USERS as usize,
-        "the embedded first sync"
-    );
-    peers.simulator.set_options(SimulatorOptions {
-        rate_limit_per_second: Some(RATE),
-        ..SimulatorOptions::default()
-    });
-    let (mut reads, mut noops, mut listings, mut mappings) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..NOOP_ROUNDS {
-        reads.push(bare_read(directory).await.0);
-        let (record, took) = tenant.run().await;
-        assert_eq!(record.summary.counts.unchanged, USERS as usize);
-        noops.push(took);
-        let (listing, mapping) = tenant.reads().await;
-        listings.push(listing);
-        mappings.push(mapping);
-    }
-    let (read, noop) = (median(reads), median(noops));
-    let ratio = noop.as_secs_f64() / read.as_secs_f64();
-    row(
-        format!(
-            "no-op sync of {USERS} LDAP users on the embedded store (no moto), PBX at {RATE} req/s: {:.0} ms / bare paged read {:.0} ms (medians of {NOOP_ROUNDS}; alone, the PBX listing takes {:.0} ms and the mappings {:.0} ms)",
-            ms(noop),
-            ms(read),
-            ms(median(listings)),
-            ms(median(mappings))
-        ),
-        format!("{ratio:.2}"),
-        "<= 1.3",
-        ratio <= 1.3,
-    )
-}
-
-fn dynamodb_row(what: &str, result: &RunResult) -> Row {
+pub(crate) fn dynamodb_row(what: &str, result: &RunResult) -> Row {
     let d = &result.dynamodb;
     row(
         format!(

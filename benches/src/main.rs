@@ -2,12 +2,14 @@
 //! appends it, with the machine's core count and the date, to BENCHMARKS.md. NAME: `planner`;
 //! `cloud` (Graph and Okta reads); `ldap` (slapd direct and through an SSH tunnel, against
 //! ldapsearch); `scheduler` and `worker` (on moto); `e2e` (the whole sync path of a 10,000-user
-//! tenant in the worker process, with the planner alone); or `all`.
+//! tenant in the worker process, with the planner alone and `noop`); `noop` (the no-op sync
+//! against the bare directory read, alone); or `all`.
 
 mod alloc;
 mod cloud;
 mod e2e;
 mod ldap;
+mod noop;
 mod planner;
 mod scheduler;
 mod worker;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         "scheduler" => scheduler::run(),
         "worker" => worker::run(),
         "e2e" => [planner::run(), e2e::run()].into_iter().flatten().collect(),
+        "noop" => noop::run(),
         "all" => [
             planner::run(),
             cloud::run(),
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
         .collect(),
         other => {
             eprintln!(
-                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, all"
+                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, noop, all"
             );
             return ExitCode::FAILURE;
         }

@@ -27,6 +27,7 @@ use serde_json::json;
 
 pub mod api;
 pub mod aws;
+pub mod dynalite;
 pub mod e2e;
 pub mod moto;
 pub mod samba;

@@ -1,8 +1,6 @@
 //! The attribute bag of one LDAP-style entry and its mapping to a [`DirectoryUser`], shared by
 //! the LDIF provider and the LDAP provider so that both read the same directory the same way.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::config::{DisabledRule, LdapFlavor, SourceField};
@@ -11,8 +9,12 @@ use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 /// Attribute values by name. Names compare case-insensitively; a description with options
 /// (`cn;lang-de`) is stored under its base name, so `get_all("cn")` sees every `cn` value
 /// (the option-less ones first) and `get_all("cn;lang-de")` only the tagged ones.
+///
+/// A list, not a map: an entry has a handful of attributes, and a scan that compares names
+/// ignoring ASCII case needs no lowercased copy of the name asked for. Attribute descriptions
+/// are ASCII (RFC 4512 section 2.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Attributes(BTreeMap<String, Vec<TaggedValue>>);
+pub struct Attributes(Vec<(String, Vec<TaggedValue>)>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TaggedValue {
@@ -21,10 +23,10 @@ struct TaggedValue {
     bytes: Vec<u8>,
 }
 
-/// `cN;Lang-DE;x` -> (`cn`, `lang-de;x`).
-fn split_description(description: &str) -> (String, String) {
+/// `cN;Lang-DE;x` -> (`cN`, `lang-de;x`); no allocation for a name without options.
+fn split_description(description: &str) -> (&str, String) {
     let mut parts = description.split(';');
-    let base = parts.next().unwrap_or_default().trim().to_lowercase();
+    let base = parts.next().unwrap_or_default().trim();
     let mut options: Vec<String> = parts.map(|o| o.trim().to_lowercase()).collect();
     options.sort();
     (base, options.join(";"))
@@ -35,10 +37,28 @@ impl Attributes {
         Self::default()
     }
 
+    fn values_of(&self, base: &str) -> Option<&[TaggedValue]> {
+        self.0
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(base))
+            .map(|(_, values)| values.as_slice())
+    }
+
     /// Adds one value. Values without options go before tagged ones, keeping file order otherwise.
     pub fn insert(&mut self, description: &str, value: Vec<u8>) {
         let (base, options) = split_description(description);
-        let values = self.0.entry(base).or_default();
+        let at = match self
+            .0
+            .iter()
+            .position(|(name, _)| name.eq_ignore_ascii_case(base))
+        {
+            Some(at) => at,
+            None => {
+                self.0.push((base.to_ascii_lowercase(), Vec::new()));
+                self.0.len() - 1
+            }
+        };
+        let values = &mut self.0[at].1;
         let tagged = TaggedValue {
             options,
             bytes: value,
@@ -55,51 +75,52 @@ impl Attributes {
     }
 
     /// Every value of the attribute (with options in `name`: only the values with exactly them).
-    pub fn get_all(&self, name: &str) -> Vec<&[u8]> {
+    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let (base, options) = split_description(name);
-        self.0
-            .get(&base)
-            .map(|values| {
-                values
-                    .iter()
-                    .filter(|v| options.is_empty() || v.options == options)
-                    .map(|v| v.bytes.as_slice())
-                    .collect()
-            })
+        self.values_of(base)
             .unwrap_or_default()
+            .iter()
+            .filter(move |v| options.is_empty() || v.options == options)
+            .map(|v| v.bytes.as_slice())
+    }
+
+    /// [`Attributes::values`], collected.
+    pub fn get_all(&self, name: &str) -> Vec<&[u8]> {
+        self.values(name).collect()
     }
 
     /// The values that are valid UTF-8.
     pub fn get_all_str(&self, name: &str) -> Vec<&str> {
-        self.get_all(name)
-            .into_iter()
+        self.values_str(name).collect()
+    }
+
+    fn values_str<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.values(name)
             .filter_map(|v| std::str::from_utf8(v).ok())
-            .collect()
     }
 
     /// The first value, as bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).into_iter().next()
+        self.values(name).next()
     }
 
     /// The first value that is valid UTF-8.
     pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get_all_str(name).into_iter().next()
+        self.values_str(name).next()
     }
 
     pub fn has(&self, name: &str) -> bool {
-        !self.get_all(name).is_empty()
+        self.values(name).next().is_some()
     }
 
     /// The lowercased base names present.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.0.iter().map(|(name, _)| name.as_str())
     }
 
     /// Whether `objectClass` holds one of `classes` (case-insensitive).
     pub fn has_object_class(&self, classes: &[&str]) -> bool {
-        self.get_all_str("objectClass")
-            .iter()
+        self.values_str("objectClass")
             .any(|c| classes.iter().any(|k| c.trim().eq_ignore_ascii_case(k)))
     }
 }

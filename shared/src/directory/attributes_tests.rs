@@ -101,7 +101,7 @@ fn ad_user_maps_fields_id_and_groups() {
 fn ad_uac_disabled_bit_disables_even_when_expired() {
     let mapper = UserMapper::new(&config("{}"), LdapFlavor::ActiveDirectory);
     let mut a = ad_user(&[]);
-    a.0.remove("useraccountcontrol");
+    a.0.retain(|(name, _)| name != "useraccountcontrol");
     a.insert("userAccountControl", b"514".to_vec());
     let user = mapper.map_user("cn=a", &a, now()).unwrap();
     assert_eq!(user.state, UserState::Disabled);

@@ -94,7 +94,7 @@ impl DynamoStore {
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| backend("Query", e))?;
-            items.extend(page.items().iter().cloned());
+            items.extend(page.items.unwrap_or_default());
         }
         Ok(items)
     }

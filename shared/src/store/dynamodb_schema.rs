@@ -50,6 +50,25 @@ fn include(attribute: &str) -> Projection {
 /// Creates the table (on demand) with its indexes and run TTL. On AWS the table takes a
 /// moment to become ACTIVE; moto creates it at once.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    create_table_and_indexes(client, table).await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES_AT)
+                .enabled(true)
+                .build()
+                .map_err(build_error)?,
+        )
+        .send()
+        .await
+        .map_err(|e| backend("UpdateTimeToLive", e))?;
+    Ok(())
+}
+
+/// The table and its indexes without the run TTL: for emulators that lack the TTL API.
+pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<(), StoreError> {
     let gsi = |name: &str,
                hash: &str,
                range: &str,
@@ -86,18 +105,5 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .send()
         .await
         .map_err(|e| backend("CreateTable", e))?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name(EXPIRES_AT)
-                .enabled(true)
-                .build()
-                .map_err(build_error)?,
-        )
-        .send()
-        .await
-        .map_err(|e| backend("UpdateTimeToLive", e))?;
     Ok(())
 }

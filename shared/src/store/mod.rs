@@ -28,7 +28,7 @@ pub mod conformance;
 #[cfg(feature = "aws")]
 pub use dynamodb::{DynamoStore, DEFAULT_RUN_RETENTION};
 #[cfg(feature = "aws")]
-pub use dynamodb_schema::create_table;
+pub use dynamodb_schema::{create_table, create_table_and_indexes};
 pub use sqlite::SqliteStore;
 
 /// The largest page a listing returns; larger limits are clamped to it (and 0 is taken as 1).

@@ -42,7 +42,7 @@ pub struct Applier<'a> {
     pub tenant: &'a TenantId,
     pub store: &'a dyn Store,
     pub pbx: &'a dyn Pbx,
-    /// The tenant's mappings when the plan was made, by object id.
+    /// The mappings of the plan's updates and removals when the plan was made, by object id.
     pub mappings: &'a HashMap<ObjectId, Mapping>,
     pub concurrency: usize,
     /// Raised by the lease keeper when the lease is lost, and by fatal errors: stops new calls.

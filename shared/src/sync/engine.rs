@@ -205,8 +205,17 @@ impl SyncEngine {
         plan: &Plan,
         removes: &[PlannedRemove],
     ) -> Applied {
+        // Only updates and removals look their mapping up: a run that changes little (most
+        // runs) indexes little.
+        let touched: HashSet<&ObjectId> = plan
+            .updates
+            .iter()
+            .map(|u| &u.object_id)
+            .chain(removes.iter().map(|r| &r.object_id))
+            .collect();
         let mappings: HashMap<_, _> = mappings
             .into_iter()
+            .filter(|m| touched.contains(&m.object_id))
             .map(|m| (m.object_id.clone(), m))
             .collect();
         let applier = Applier {

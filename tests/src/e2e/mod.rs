@@ -1,8 +1,8 @@
 //! The end-to-end run of a large tenant: slapd loaded with N users, the PBX simulator (rate
-//! limit, latency, faults), DynamoDB and Secrets Manager on moto behind a metering proxy, and
-//! the real worker binary under a local Lambda Runtime API, handed SQS events as Lambda hands
-//! them. `dirsync-bench -- e2e` runs it with 10,000 users and times it; the worker's
-//! `e2e_counts` test runs it with 1,000 and checks the counts.
+//! limit, latency, faults), DynamoDB (moto's, or dynalite's) behind a metering proxy, Secrets
+//! Manager on moto, and the real worker binary under a local Lambda Runtime API, handed SQS
+//! events as Lambda hands them. `dirsync-bench -- e2e` runs it with 10,000 users and times it;
+//! the worker's `e2e_counts` test runs it with 1,000 and checks the counts.
 
 mod lambda_runtime;
 mod meter;
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 pub use lambda_runtime::WorkerProcess;
 pub use meter::{item_size, DynamoMeter, MeterReport};
 
+use crate::dynalite::Dynalite;
 use crate::moto::Moto;
 use crate::slapd::{Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD};
 
@@ -49,10 +50,21 @@ pub fn directory_ldif(users: u32, extra: u32) -> String {
     out
 }
 
+/// Which DynamoDB the run's table is on. Secrets Manager is always moto's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoDb {
+    Moto,
+    /// See [`crate::dynalite`]: for timing a no-op, which moto's Query would swamp.
+    Dynalite,
+}
+
 /// Every peer of the run, on 127.0.0.1.
 pub struct Peers {
     pub slapd: Slapd,
     pub moto: Moto,
+    /// Kept running until the peers drop.
+    _dynalite: Option<Dynalite>,
+    /// In front of the table's DynamoDB: every DynamoDB call of the worker goes through it.
     pub meter: DynamoMeter,
     /// The table, read and written directly (setup and checks: not metered).
     pub store: Arc<DynamoStore>,
@@ -68,10 +80,19 @@ pub struct BenchTenant {
 
 impl Peers {
     pub async fn start(users: u32, extra: u32) -> Self {
+        Self::start_on(users, extra, DynamoDb::Moto).await
+    }
+
+    /// The peers with the table on `dynamodb`.
+    pub async fn start_on(users: u32, extra: u32, dynamodb: DynamoDb) -> Self {
         let slapd = Slapd::start(&directory_ldif(users, extra), SlapdOptions::default());
         let moto = Moto::start().await;
-        let meter = DynamoMeter::start(&moto.endpoint).await;
-        let store = Arc::new(moto.store().await);
+        let dynalite = (dynamodb == DynamoDb::Dynalite).then(Dynalite::start);
+        let (meter, store) = match &dynalite {
+            None => (DynamoMeter::start(&moto.endpoint).await, moto.store().await),
+            Some(d) => (DynamoMeter::start(&d.endpoint).await, d.store().await),
+        };
+        let store = Arc::new(store);
         let simulator = PbxSimulator::new(SimulatorOptions::default());
         let running = simulator
             .serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -80,6 +101,7 @@ impl Peers {
         Self {
             slapd,
             moto,
+            _dynalite: dynalite,
             meter,
             store,
             simulator,
@@ -208,8 +230,9 @@ impl Peers {
         LdapDirectory::new(config, &secrets, options).expect("the LDAP provider")
     }
 
-    /// The environment of the worker Lambda: its table, moto (through the meter) as AWS,
-    /// private endpoints allowed, and the PBX's rate limit as the operator sets it.
+    /// The environment of the worker Lambda: its table, DynamoDB through the meter and moto
+    /// for the rest of AWS, private endpoints allowed, and the PBX's rate limit as the
+    /// operator sets it.
     pub fn worker_env(&self, pbx_requests_per_second: u32) -> Vec<(String, String)> {
         [
             ("DIRSYNC_TABLE", self.store.table().to_string()),
@@ -219,7 +242,8 @@ impl Peers {
                 pbx_requests_per_second.to_string(),
             ),
             ("DIRSYNC_PBX_PAGE_SIZE", PBX_PAGE_SIZE.to_string()),
-            ("AWS_ENDPOINT_URL", self.meter.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", self.moto.endpoint.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.meter.endpoint.clone()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID", "testing".into()),
             ("AWS_SECRET_ACCESS_KEY", "testing".into()),
