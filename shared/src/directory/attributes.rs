@@ -37,21 +37,16 @@ impl Attributes {
         Self::default()
     }
 
-    fn values_of(&self, base: &str) -> Option<&[TaggedValue]> {
+    fn position(&self, base: &str) -> Option<usize> {
         self.0
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(base))
-            .map(|(_, values)| values.as_slice())
+            .position(|(name, _)| name.eq_ignore_ascii_case(base))
     }
 
     /// Adds one value. Values without options go before tagged ones, keeping file order otherwise.
     pub fn insert(&mut self, description: &str, value: Vec<u8>) {
         let (base, options) = split_description(description);
-        let at = match self
-            .0
-            .iter()
-            .position(|(name, _)| name.eq_ignore_ascii_case(base))
-        {
+        let at = match self.position(base) {
             Some(at) => at,
             None => {
                 self.0.push((base.to_ascii_lowercase(), Vec::new()));
@@ -75,10 +70,10 @@ impl Attributes {
     }
 
     /// Every value of the attribute (with options in `name`: only the values with exactly them).
-    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let (base, options) = split_description(name);
-        self.values_of(base)
-            .unwrap_or_default()
+        let values = self.position(base).map_or(&[][..], |at| &self.0[at].1[..]);
+        values
             .iter()
             .filter(move |v| options.is_empty() || v.options == options)
             .map(|v| v.bytes.as_slice())

@@ -237,92 +237,95 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
     }
 
-    // 5. Creates, checked against the PBX as this plan leaves it. Most runs create nobody
-    // and skip building the PBX's holders.
-    if !(recreates.is_empty() && kept_new.is_empty()) {
-        let freed = removals::freed(&removes, plan.removals_held);
-        let effects = PlanEffects {
-            dropped: freed.dropped,
-            deleted: freed.deleted,
-            released: freed.released,
-            emails: updated_emails,
-        };
-        let holders = Holders::new(input.extensions, input.mappings, &effects);
-        // Numbers claimed by earlier users that create (whatever then becomes of the create).
-        let mut numbers_claimed = HashSet::new();
-        for (candidate, number) in &recreates {
-            if !numbers_claimed.insert(*number) {
-                skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
-            } else if let Err(conflict) = free_of_holders(&holders, candidate, Some(number)) {
-                plan.conflicts.push(conflict);
-            } else {
-                push_create(&mut plan, candidate, number);
-            }
-        }
+    // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
+    if recreates.is_empty() && kept_new.is_empty() {
+        plan.removes = removes;
+        return finish(plan);
+    }
 
-        let mut places = (config.record_limit as usize)
-            .saturating_sub(input.mappings.len().saturating_sub(effects.dropped.len()));
-        let mut auto = match config.extension_numbers {
-            ExtensionNumbers::Auto { start, end } => Some(AutoNumbers::new(
-                start,
-                end,
-                input.extensions,
-                input.mappings,
-                &effects,
-            )),
-            ExtensionNumbers::Attribute { .. } => None,
-        };
-        for candidate in &kept_new {
-            let attribute_number = candidate.create_number();
-            let adopt = config
-                .adopt_existing_by_email
-                .then(|| holders.adoptable(&candidate.email_key))
-                .flatten();
-            if adopt.is_none() {
-                if attribute_number
-                    .is_some_and(|n| mapped_numbers.contains(n) || !numbers_claimed.insert(n))
-                {
-                    skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
-                    continue;
-                }
-                if let Err(conflict) = free_of_holders(&holders, candidate, attribute_number) {
-                    plan.conflicts.push(conflict);
-                    continue;
-                }
-            }
-            if places == 0 {
-                skip(&mut plan, candidate.user, SkipReason::RecordLimit);
-                continue;
-            }
-            if let Some(ext) = adopt {
-                places -= 1;
-                plan.updates.push(PlannedUpdate {
-                    object_id: candidate.user.object_id.clone(),
-                    extension_id: ext.id.clone(),
-                    name: candidate.user.display_name(),
-                    changes: changes::field_changes(rules.synced, &candidate.fields, ext),
-                    adopt: true,
-                });
-                continue;
-            }
-            let number = match (attribute_number, auto.as_mut()) {
-                (Some(number), _) => number.to_string(),
-                (None, Some(auto)) => match auto.take() {
-                    Some(number) => number,
-                    None => {
-                        skip(&mut plan, candidate.user, SkipReason::NoFreeNumber);
-                        continue;
-                    }
-                },
-                // Unreachable: attribute mode always has a number here; skip rather than panic.
-                (None, None) => {
-                    skip(&mut plan, candidate.user, SkipReason::MissingExtension);
-                    continue;
-                }
-            };
-            places -= 1;
-            push_create(&mut plan, candidate, &number);
+    // 5. Creates, checked against the PBX as this plan leaves it.
+    let freed = removals::freed(&removes, plan.removals_held);
+    let effects = PlanEffects {
+        dropped: freed.dropped,
+        deleted: freed.deleted,
+        released: freed.released,
+        emails: updated_emails,
+    };
+    let holders = Holders::new(input.extensions, input.mappings, &effects);
+    // Numbers claimed by earlier users that create (whatever then becomes of the create).
+    let mut numbers_claimed = HashSet::new();
+    for (candidate, number) in &recreates {
+        if !numbers_claimed.insert(*number) {
+            skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
+        } else if let Err(conflict) = free_of_holders(&holders, candidate, Some(number)) {
+            plan.conflicts.push(conflict);
+        } else {
+            push_create(&mut plan, candidate, number);
         }
+    }
+
+    let mut places = (config.record_limit as usize)
+        .saturating_sub(input.mappings.len().saturating_sub(effects.dropped.len()));
+    let mut auto = match config.extension_numbers {
+        ExtensionNumbers::Auto { start, end } => Some(AutoNumbers::new(
+            start,
+            end,
+            input.extensions,
+            input.mappings,
+            &effects,
+        )),
+        ExtensionNumbers::Attribute { .. } => None,
+    };
+    for candidate in &kept_new {
+        let attribute_number = candidate.create_number();
+        let adopt = config
+            .adopt_existing_by_email
+            .then(|| holders.adoptable(&candidate.email_key))
+            .flatten();
+        if adopt.is_none() {
+            if attribute_number
+                .is_some_and(|n| mapped_numbers.contains(n) || !numbers_claimed.insert(n))
+            {
+                skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
+                continue;
+            }
+            if let Err(conflict) = free_of_holders(&holders, candidate, attribute_number) {
+                plan.conflicts.push(conflict);
+                continue;
+            }
+        }
+        if places == 0 {
+            skip(&mut plan, candidate.user, SkipReason::RecordLimit);
+            continue;
+        }
+        if let Some(ext) = adopt {
+            places -= 1;
+            plan.updates.push(PlannedUpdate {
+                object_id: candidate.user.object_id.clone(),
+                extension_id: ext.id.clone(),
+                name: candidate.user.display_name(),
+                changes: changes::field_changes(rules.synced, &candidate.fields, ext),
+                adopt: true,
+            });
+            continue;
+        }
+        let number = match (attribute_number, auto.as_mut()) {
+            (Some(number), _) => number.to_string(),
+            (None, Some(auto)) => match auto.take() {
+                Some(number) => number,
+                None => {
+                    skip(&mut plan, candidate.user, SkipReason::NoFreeNumber);
+                    continue;
+                }
+            },
+            // Unreachable: attribute mode always has a number here; skip rather than panic.
+            (None, None) => {
+                skip(&mut plan, candidate.user, SkipReason::MissingExtension);
+                continue;
+            }
+        };
+        places -= 1;
+        push_create(&mut plan, candidate, &number);
     }
 
     plan.removes = removes;
