@@ -3,9 +3,9 @@
 //! a reference read here and the same read in the worker run on the same allocator.
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use mimalloc::MiMalloc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub struct Counting;
 

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use dirsync::directory::LdapDirectory;
 use dirsync::pbx::SimulatorOptions;
-use dirsync_integration_tests::e2e::PEOPLE_OU;
-use dirsync_integration_tests::e2e::{bare_read, scheduled_run, start_worker, DynamoDb, Peers};
+use dirsync_integration_tests::e2e::{
+    bare_read, scheduled_run, start_worker, DynamoDb, Peers, WorkerProcess, PEOPLE_OU,
+};
 use serde_json::json;
 
 use crate::e2e::{build_worker, median, ms, row, runtime, LATENCY, RATE, USERS};
@@ -52,9 +53,9 @@ pub async fn timed(binary: &Path) -> (Vec<Row>, u64) {
         let mut cpu = Vec::new();
         for _ in 0..ROUNDS {
             reads.push(bare_read(&directory).await.0);
-            let before = worker.cpu_time().unwrap_or_default();
+            let before = worker_cpu(&worker);
             let noop = scheduled_run(&peers, &mut worker, &tenant).await;
-            cpu.push(worker.cpu_time().unwrap_or_default().saturating_sub(before));
+            cpu.push(worker_cpu(&worker).saturating_sub(before));
             assert_eq!(noop.pbx_writes(), 0, "a no-op writes nothing to the PBX");
             noops.push(noop.took);
             let query = noop.dynamodb.answer_time.get("Query").copied();
@@ -86,6 +87,12 @@ pub async fn timed(binary: &Path) -> (Vec<Row>, u64) {
     }
     rows.push(embedded(&peers, &directory).await);
     (rows, worker.peak_rss_bytes().unwrap_or(0))
+}
+
+fn worker_cpu(worker: &WorkerProcess) -> Duration {
+    worker
+        .cpu_time()
+        .expect("the worker's CPU time (/proc/PID/task/*/schedstat)")
 }
 
 /// The same no-op in this process on the embedded store (local mode's): the sync path with

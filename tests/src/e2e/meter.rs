@@ -1,7 +1,7 @@
-//! A metering proxy in front of moto: every AWS call of the worker process passes through it,
-//! so the DynamoDB calls of a run are counted at the wire, by operation, with their request
-//! units (estimated by DynamoDB's published item-size rules, since moto does not bill) and the
-//! kind of item each write touched.
+//! A metering proxy in front of the emulated DynamoDB (moto or dynalite): every DynamoDB call
+//! of the worker process passes through it, so the calls of a run are counted at the wire, by
+//! operation, with their request units (estimated by DynamoDB's published item-size rules,
+//! since the emulators do not bill) and the kind of item each write touched.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ use serde_json::Value;
 pub struct MeterReport {
     /// Calls by operation (`Query`, `PutItem`, ...).
     pub calls: BTreeMap<String, u64>,
-    /// Time moto took to answer them, by operation: where a slow run waits.
+    /// Time the emulator took to answer them, by operation: where a slow run waits.
     pub answer_time: BTreeMap<String, Duration>,
     pub read_units: f64,
     pub write_units: f64,
@@ -69,7 +69,7 @@ pub struct DynamoMeter {
 }
 
 impl DynamoMeter {
-    /// Listens on 127.0.0.1 and forwards everything to `upstream` (moto's endpoint).
+    /// Listens on 127.0.0.1 and forwards everything to `upstream` (the emulator's endpoint).
     pub async fn start(upstream: &str) -> Self {
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
