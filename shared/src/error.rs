@@ -84,6 +84,9 @@ pub enum StoreError {
     Format(#[from] serde_json::Error),
     #[error("store error: {0}")]
     Backend(String),
+    /// A conditional write found the item changed since it was read: read again and retry.
+    #[error("the stored tenant changed since it was read")]
+    Stale,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,4 +126,6 @@ pub enum SyncError {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Tenant(#[from] crate::app::TenantError),
 }

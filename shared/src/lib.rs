@@ -4,10 +4,12 @@
 //! - [`planner`]: the pure function from directory, mappings and PBX state to a plan;
 //! - [`ports`]: the `Directory`, `Pbx`, `Store` and `Secrets` traits;
 //! - adapters: [`directory`], [`pbx`], [`store`], [`secrets`];
+//! - [`app`]: the application layer: what the API and the engine do to a tenant;
 //! - [`sync`]: the run engine that applies a plan under the tenant's lease;
 //! - [`api`]: the provisioning API (one axum router for the Lambda and local mode).
 
 pub mod api;
+pub mod app;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod directory;

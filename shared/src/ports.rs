@@ -97,8 +97,17 @@ pub struct DueTenant {
 /// Durable state. Every method takes the tenant, so no call can reach another tenant's items.
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Writes the tenant's settings (everything but `last_run`, which stays as stored) if the
+    /// stored revision is still `tenant.revision` (0: not stored yet), and returns the new
+    /// revision. [`StoreError::Stale`], with nothing written, when another write came first.
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<u64, StoreError>;
+    /// The tenant with its revision and last run. Fields of the stored record that this
+    /// version does not know (written by a newer one) are ignored, never an error.
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Sets the tenant's last run alone, leaving its settings and revision as they are, so
+    /// that a run's end never overwrites an admin's change made while it ran. A tenant that
+    /// is gone is left gone.
+    async fn set_last_run(&self, id: &TenantId, summary: &RunSummary) -> Result<(), StoreError>;
     /// Tenants in id order (operator listing).
     async fn list_tenants(
         &self,
@@ -114,7 +123,8 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<DueTenant>, StoreError>;
     /// Moves the tenant's `next_sync_at` from `from` to `to` in one atomic step, leaving the
-    /// rest of the tenant as it is. False, with nothing written, when the tenant is gone, not
+    /// rest of the tenant as it is (its revision moves on, so a settings write read before
+    /// is stale). False, with nothing written, when the tenant is gone, not
     /// active, or its `next_sync_at` is no longer `from` (changed since it was read).
     async fn advance_next_sync(
         &self,
@@ -197,7 +207,7 @@ pub struct TenantSecrets {
 }
 
 /// The serialized form a secret store keeps. Only secret store adapters build it.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct StoredSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_password: Option<String>,
@@ -248,6 +258,23 @@ impl TenantSecrets {
             "api_token" => self.api_token.is_some(),
             "private_key_pem" => self.private_key_pem.is_some(),
             _ => false,
+        }
+    }
+
+    /// These secrets with `other`'s directory credentials where these have none: what a
+    /// provider switch stores until the new config is written, so that the old config keeps
+    /// its credentials until then.
+    pub fn kept_beside(&self, other: &TenantSecrets) -> TenantSecrets {
+        let or = |mine: &Option<SecretString>, theirs: &Option<SecretString>| {
+            mine.clone().or_else(|| theirs.clone())
+        };
+        TenantSecrets {
+            bind_password: or(&self.bind_password, &other.bind_password),
+            ssh_private_key: or(&self.ssh_private_key, &other.ssh_private_key),
+            client_secret: or(&self.client_secret, &other.client_secret),
+            api_token: or(&self.api_token, &other.api_token),
+            private_key_pem: or(&self.private_key_pem, &other.private_key_pem),
+            pbx_token: self.pbx_token.clone(),
         }
     }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{FieldError, InvalidConfig, RunId};
+use crate::app::TenantError;
 use crate::error::{QueueError, SecretsError, StoreError, SyncError};
 
 /// The body of every error response.
@@ -173,6 +174,23 @@ impl From<SyncError> for ApiError {
             SyncError::Store(e) => e.into(),
             SyncError::Secrets(e) => e.into(),
             SyncError::Queue(e) => e.into(),
+            SyncError::Tenant(e) => e.into(),
+        }
+    }
+}
+
+impl From<TenantError> for ApiError {
+    fn from(e: TenantError) -> Self {
+        match e {
+            TenantError::NotConnected => Self::NotFound(e.to_string()),
+            TenantError::Invalid(details) => Self::Invalid(details),
+            TenantError::Contended => Self::Conflict {
+                code: "conflict",
+                message: e.to_string(),
+                run_id: None,
+            },
+            TenantError::Store(e) => e.into(),
+            TenantError::Secrets(e) => e.into(),
         }
     }
 }

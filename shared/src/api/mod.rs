@@ -23,6 +23,7 @@ pub use body::BODY_LIMIT;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
 
+use crate::app::TenantService;
 use crate::domain::EndpointPolicy;
 use crate::ports::{Secrets, Store};
 use crate::sync::{RunQueue, SyncEngine};
@@ -38,6 +39,13 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     /// The longest a connection test may take, all steps together.
     pub test_timeout: Duration,
+}
+
+impl ApiState {
+    /// The tenant operations, over this state's store and secrets.
+    pub fn tenants(&self) -> TenantService {
+        TenantService::new(self.store.clone(), self.secrets.clone())
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

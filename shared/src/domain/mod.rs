@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod endpoint_policy;
 pub mod extension;
 pub mod ids;
 pub mod ldap_filter;

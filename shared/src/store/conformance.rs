@@ -6,6 +6,7 @@
 mod isolation;
 mod lease;
 mod mappings;
+mod newer_records;
 mod runs;
 mod tenants;
 
@@ -21,14 +22,17 @@ use crate::ports::Store;
 pub use isolation::tenant_isolation;
 pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
+pub use newer_records::{records_from_a_newer_release_read, RawRecords, StoredRecord};
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
-    advance_next_sync_is_conditional, due_tenants_order_and_state, tenants_crud, tenants_paging,
+    advance_next_sync_is_conditional, due_tenants_order_and_state, tenant_writes_are_conditional,
+    tenants_crud, tenants_paging,
 };
 
 /// Runs every check of the suite, one after the other.
 pub async fn run_all(store: &dyn Store) {
     tenants_crud(store).await;
+    tenant_writes_are_conditional(store).await;
     tenants_paging(store).await;
     due_tenants_order_and_state(store).await;
     advance_next_sync_is_conditional(store).await;

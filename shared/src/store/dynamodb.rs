@@ -184,16 +184,21 @@ fn run_part_key(run_id: &RunId, index: usize) -> String {
 }
 
 /// Semantics as the SQLite store's (see there): listings clamp `limit` to 1..=1000 and give
-/// `next_cursor` only when more follow; ids sort by UTF-8 bytes; puts are upserts; deleting
+/// `next_cursor` only when more follow; ids sort by UTF-8 bytes; puts are upserts (tenants:
+/// guarded by their revision); deleting
 /// something absent succeeds. Reads of single items are strongly consistent.
 #[async_trait]
 impl Store for DynamoStore {
-    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<u64, StoreError> {
         self.tenant_put(tenant).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         self.tenant_get(id).await
+    }
+
+    async fn set_last_run(&self, id: &TenantId, summary: &RunSummary) -> Result<(), StoreError> {
+        self.last_run_set(id, summary).await
     }
 
     async fn list_tenants(

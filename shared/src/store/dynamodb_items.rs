@@ -48,6 +48,11 @@ pub(super) const DUE_INDEX: &str = "due";
 pub(super) const DUE: &str = "due";
 pub(super) const DUE_AT: &str = "due_at";
 pub(super) const EVERY_HOURS: &str = "every_hours";
+/// A tenant's settings revision (absent on items written before it existed: 0).
+pub(super) const REVISION: &str = "revision";
+/// A tenant's last run summary (JSON), written apart from the settings in `body`. Items
+/// written before it existed keep the last run in the body.
+pub(super) const LAST_RUN: &str = "last_run";
 /// LSI `runs` (sparse, projects `summary`): `run_order` = "{inverted started_at}#{run_id}",
 /// so that an ascending query lists newest first and equal times in run id order.
 pub(super) const RUNS_INDEX: &str = "runs";

@@ -11,7 +11,8 @@ use super::clamp_page_size;
 use super::dynamodb::{DynamoStore, BATCH_ROUNDS};
 use super::dynamodb_items::*;
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
-use crate::domain::{Tenant, TenantId, TenantState};
+use super::tenant_record;
+use crate::domain::{RunSummary, Tenant, TenantId, TenantState};
 use crate::error::StoreError;
 use crate::ports::{DueTenant, Page};
 
@@ -23,13 +24,21 @@ fn due_at(next: DateTime<Utc>, id: &str) -> Result<String, StoreError> {
     Ok(format!("{}#{id}", time_key(next)?))
 }
 
-/// The tenant of a tenant item: its body, with `next_sync_at` from its own attribute (the
-/// scheduler moves that attribute without rewriting the body).
+/// The tenant of a tenant item: its body, with `next_sync_at`, the revision and the last run
+/// from their own attributes (they move without rewriting the body).
 fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
-    let mut tenant: Tenant = body(item, BODY)?;
+    let mut tenant = tenant_record::decode(get_s(item, BODY)?)?;
     // Without the attribute the tenant has no next time: the body holds none (`tenant_item`).
     if let Some(AttributeValue::S(next)) = item.get(NEXT_SYNC_AT) {
         tenant.next_sync_at = Some(parse_time_key(next)?);
+    }
+    if let Some(AttributeValue::N(revision)) = item.get(REVISION) {
+        tenant.revision = revision
+            .parse()
+            .map_err(|_| StoreError::Backend(format!("tenant revision {revision:?} is not a number")))?;
+    }
+    if item.contains_key(LAST_RUN) {
+        tenant.last_run = Some(body(item, LAST_RUN)?);
     }
     Ok(tenant)
 }
@@ -44,7 +53,7 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
         next_sync_at: None,
         ..tenant.clone()
     };
-    item.insert(BODY.into(), s(serde_json::to_string(&stored)?));
+    item.insert(BODY.into(), s(tenant_record::encode(&stored)?));
     if let Some(next) = tenant.next_sync_at {
         item.insert(NEXT_SYNC_AT.into(), s(time_key(next)?));
         // Only active tenants with a next time enter the (sparse) due index, with what the
@@ -63,11 +72,76 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
-    pub(super) async fn tenant_put(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.put(tenant_item(tenant)?, "PutItem (tenant)").await
+    /// One UpdateItem that sets every settings attribute, removes the schedule's when the
+    /// tenant has none, and leaves the last run; guarded by the revision read.
+    pub(super) async fn tenant_put(&self, tenant: &Tenant) -> Result<u64, StoreError> {
+        let mut item = tenant_item(tenant)?;
+        item.remove(PK);
+        item.remove(SK);
+        let revision = tenant.revision + 1;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant.id.as_str(), SK_TENANT)))
+            .expression_attribute_names("#rev", REVISION)
+            .expression_attribute_values(":rev", AttributeValue::N(revision.to_string()));
+        let removed: Vec<&str> = [NEXT_SYNC_AT, DUE, DUE_AT, EVERY_HOURS]
+            .into_iter()
+            .filter(|name| !item.contains_key(*name))
+            .collect();
+        let mut sets = vec!["#rev = :rev".to_string()];
+        for (i, (name, value)) in item.into_iter().enumerate() {
+            sets.push(format!("#s{i} = :s{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), name)
+                .expression_attribute_values(format!(":s{i}"), value);
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removed.is_empty() {
+            let names: Vec<String> = (0..removed.len()).map(|i| format!("#r{i}")).collect();
+            expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+            for (placeholder, name) in names.iter().zip(removed) {
+                update = update.expression_attribute_names(placeholder, name);
+            }
+        }
+        // Items from before revisions existed have none: they read as revision 0.
+        update = if tenant.revision == 0 {
+            update.condition_expression("attribute_not_exists(#rev)")
+        } else {
+            update
+                .condition_expression("#rev = :read")
+                .expression_attribute_values(":read", AttributeValue::N(tenant.revision.to_string()))
+        };
+        let result = update.update_expression(expression).send().await;
+        match update_condition_held(result, "UpdateItem (tenant)")? {
+            true => Ok(revision),
+            false => Err(StoreError::Stale),
+        }
     }
 
-    /// Puts many tenants in BatchWriteItems of 25 (upserts, as [`crate::ports::Store::put_tenant`]):
+    /// The last run alone; a tenant that is gone stays gone (no item is made for it).
+    pub(super) async fn last_run_set(
+        &self,
+        id: &TenantId,
+        summary: &RunSummary,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id.as_str(), SK_TENANT)))
+            .update_expression("SET #last = :last")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#last", LAST_RUN)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":last", s(serde_json::to_string(summary)?))
+            .send()
+            .await;
+        update_condition_held(result, "UpdateItem (last run)").map(|_| ())
+    }
+
+    /// Puts many tenants in BatchWriteItems of 25 (unconditional upserts of new tenants):
     /// for bulk loads such as the scheduler benchmark's 10,000 tenants.
     pub async fn put_tenants(&self, tenants: &[Tenant]) -> Result<(), StoreError> {
         let requests = tenants
@@ -228,8 +302,10 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(id.as_str(), SK_TENANT)))
-            .update_expression("SET #next = :next, #at = :to")
+            .update_expression("SET #next = :next, #at = :to ADD #rev :one")
             .condition_expression("#at = :from")
+            .expression_attribute_names("#rev", REVISION)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_names("#next", NEXT_SYNC_AT)
             .expression_attribute_names("#at", DUE_AT)
             .expression_attribute_values(":next", s(time_key(to)?))

@@ -21,6 +21,7 @@ mod sqlite;
 mod sqlite_lease;
 mod sqlite_rows;
 mod sqlite_schema;
+mod tenant_record;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;

@@ -10,12 +10,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
-use super::{clamp_page_size, sqlite_lease, sqlite_schema};
+use super::{clamp_page_size, sqlite_lease, sqlite_schema, tenant_record};
 use crate::domain::{
     Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
+
+/// A tenant row as one JSON document: the body with the revision and last run of their own
+/// columns (a NULL last run reads as none).
+const TENANT_BODY: &str = "json_set(body, '$.revision', revision, '$.last_run', json(last_run))";
 
 /// One connection behind a mutex: SQLite writes one transaction at a time anyway, and the
 /// mutex makes every call (lease decisions included) atomic within the process. Calls run on
@@ -75,21 +79,36 @@ impl SqliteStore {
 /// - every `put_*` is an upsert; deleting something absent succeeds.
 #[async_trait]
 impl Store for SqliteStore {
-    async fn put_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+    /// An INSERT for a new tenant (revision 0), else an UPDATE guarded by the revision.
+    async fn put_tenant(&self, tenant: &Tenant) -> Result<u64, StoreError> {
         let id = tenant.id.to_string();
         let state = state_key(tenant.state);
         let next = tenant.next_sync_at.map(time_key).transpose()?;
-        let body = serde_json::to_string(tenant)?;
-        self.with_conn(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO tenants (id, state, next_sync_at, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET state = excluded.state,
-                     next_sync_at = excluded.next_sync_at, body = excluded.body",
-            )?
-            .execute(params![id, state, next, body])?;
-            Ok(())
-        })
-        .await
+        let body = tenant_record::encode(tenant)?;
+        let read = i64::try_from(tenant.revision)
+            .map_err(|_| StoreError::Backend("tenant revision out of range".into()))?;
+        let written = self
+            .with_conn(move |conn| {
+                let sql = if read == 0 {
+                    "INSERT INTO tenants (id, state, next_sync_at, body, revision)
+                     VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (id) DO NOTHING"
+                } else {
+                    "UPDATE tenants SET state = ?2, next_sync_at = ?3, body = ?4,
+                         revision = revision + 1
+                     WHERE id = ?1 AND revision = ?5"
+                };
+                let mut stmt = conn.prepare_cached(sql)?;
+                Ok(if read == 0 {
+                    stmt.execute(params![id, state, next, body])?
+                } else {
+                    stmt.execute(params![id, state, next, body, read])?
+                })
+            })
+            .await?;
+        match written {
+            1 => Ok(tenant.revision + 1),
+            _ => Err(StoreError::Stale),
+        }
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -97,12 +116,23 @@ impl Store for SqliteStore {
         let body: Option<String> = self
             .with_conn(move |conn| {
                 Ok(conn
-                    .prepare_cached("SELECT body FROM tenants WHERE id = ?1")?
+                    .prepare_cached(&format!("SELECT {TENANT_BODY} FROM tenants WHERE id = ?1"))?
                     .query_row([id], |row| row.get(0))
                     .optional()?)
             })
             .await?;
-        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+        body.as_deref().map(tenant_record::decode).transpose()
+    }
+
+    async fn set_last_run(&self, id: &TenantId, summary: &RunSummary) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let last_run = serde_json::to_string(summary)?;
+        self.with_conn(move |conn| {
+            conn.prepare_cached("UPDATE tenants SET last_run = ?2 WHERE id = ?1")?
+                .execute(params![id, last_run])?;
+            Ok(())
+        })
+        .await
     }
 
     /// Tenants in id order; the cursor holds the last id of the previous page.
@@ -117,7 +147,7 @@ impl Store for SqliteStore {
             key_page(
                 conn,
                 // No tenant column: `?1` stays unused (SQLite counts parameters by highest index).
-                "SELECT id, body FROM tenants WHERE id > ?2 ORDER BY id LIMIT ?3",
+                &format!("SELECT id, {TENANT_BODY} FROM tenants WHERE id > ?2 ORDER BY id LIMIT ?3"),
                 "",
                 cursor,
                 limit,
@@ -185,7 +215,8 @@ impl Store for SqliteStore {
                 Ok(conn
                     .prepare_cached(
                         "UPDATE tenants SET next_sync_at = ?1,
-                             body = json_set(body, '$.next_sync_at', json(?2))
+                             body = json_set(body, '$.next_sync_at', json(?2)),
+                             revision = revision + 1
                          WHERE id = ?3 AND state = ?4 AND next_sync_at = ?5",
                     )?
                     .execute(params![

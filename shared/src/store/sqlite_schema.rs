@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,6 +48,19 @@ CREATE TABLE leases (
 ) WITHOUT ROWID;
 ";
 
+#[cfg(test)]
+pub(crate) const SCHEMA_V1_FOR_TESTS: &str = SCHEMA_V1;
+
+/// Version 2: the tenant's revision (for conditional settings writes) and its last run, which
+/// the engine writes on its own, move out of the body into columns of their own. Rows from
+/// version 1 exist, so they start at revision 1 (0 means "not stored yet" to a writer).
+const SCHEMA_V2: &str = "
+ALTER TABLE tenants ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tenants ADD COLUMN last_run TEXT;
+UPDATE tenants SET last_run = json_extract(body, '$.last_run'),
+    body = json_remove(body, '$.last_run');
+";
+
 /// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -71,7 +84,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
     }
-    // Later versions add their steps here: `if version < 2 { ... }`.
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
+    // Later versions add their steps here: `if version < 3 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

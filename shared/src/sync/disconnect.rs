@@ -7,7 +7,7 @@ use super::engine::{summarize, SyncEngine};
 use super::lease::LeaseKeeper;
 use crate::domain::config::OnRemove;
 use crate::domain::plan::{summary_line, PlannedRemove};
-use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId, TenantState};
+use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId};
 use crate::error::SyncError;
 use crate::ports::LeaseOutcome;
 
@@ -74,7 +74,7 @@ impl SyncEngine {
                     .delete_mapping(tenant, &mapping.object_id)
                     .await?;
             }
-            self.forget_directory(tenant).await
+            Ok(self.tenants().forget_directory(tenant, false).await?)
         }
         .await;
         if let Err(e) = self.store.release_lease(tenant, &run_id).await {
@@ -83,20 +83,4 @@ impl SyncEngine {
         released
     }
 
-    /// Ends the directory connection: the config and the directory credentials go; the PBX
-    /// endpoint and its token stay for a later connection.
-    pub(super) async fn forget_directory(&self, tenant: &TenantId) -> Result<(), SyncError> {
-        if let Some(mut stored) = self.store.get_tenant(tenant).await? {
-            stored.state = TenantState::Disconnected;
-            stored.directory = None;
-            stored.next_sync_at = None;
-            stored.updated_at = Utc::now();
-            self.store.put_tenant(&stored).await?;
-        }
-        if let Some(mut secrets) = self.secrets.get(tenant).await? {
-            secrets.set_directory(Default::default());
-            self.secrets.put(tenant, &secrets).await?;
-        }
-        Ok(())
-    }
 }

@@ -11,6 +11,7 @@ use super::apply::{linked, Applied, Applier};
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
+use crate::app::TenantService;
 use crate::domain::plan::summary_line;
 use crate::domain::plan::PlannedRemove;
 use crate::domain::run::{listed_names, Counts};
@@ -55,6 +56,11 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
+    /// The tenant operations the engine shares with the API (its end-of-run writes).
+    pub(super) fn tenants(&self) -> TenantService {
+        TenantService::new(self.store.clone(), self.secrets.clone())
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         secrets: Arc<dyn Secrets>,
@@ -132,9 +138,10 @@ impl SyncEngine {
             }
             record.summary.finished_at = Some(Utc::now());
             self.store.put_run(&tenant.id, &record).await?;
-            self.record_last_run(&tenant.id, &record.summary).await?;
+            let tenants = self.tenants();
+            tenants.record_last_run(&tenant.id, &record.summary).await?;
             if disconnecting && record.summary.outcome == Outcome::Success {
-                self.forget_directory(&tenant.id).await?;
+                tenants.forget_directory(&tenant.id, true).await?;
             }
             Ok::<(), SyncError>(())
         }
@@ -383,18 +390,6 @@ impl SyncEngine {
         Ok(())
     }
 
-    async fn record_last_run(
-        &self,
-        tenant: &TenantId,
-        summary: &RunSummary,
-    ) -> Result<(), SyncError> {
-        if let Some(mut stored) = self.store.get_tenant(tenant).await? {
-            stored.last_run = Some(summary.clone());
-            stored.updated_at = Utc::now();
-            self.store.put_tenant(&stored).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Fills the run record from the plan and what applying it gave.

@@ -17,16 +17,15 @@ use super::RunStarted;
 use crate::api::auth::TenantAccess;
 use crate::api::body::{parse_json, JsonBody};
 use crate::api::{ApiError, ApiState};
-use crate::domain::config::{check_http_url, required_credentials, FieldError};
+use crate::domain::config::{check_http_url, required_credentials};
 use crate::domain::{
-    Check, CheckName, ConnectionReport, DirectoryConfig, PbxEndpoint, Tenant, TenantId,
-    TenantState, Trigger,
+    Check, CheckName, ConnectionReport, DirectoryConfig, Tenant, TenantId, TenantState, Trigger,
 };
 use crate::ports::TenantSecrets;
 use crate::sync::RunJob;
 
-/// `PUT /v1/tenants/{t}/directory`: create or replace the config. Credentials go to the secret
-/// store; left out, the stored ones are kept.
+/// `PUT /v1/tenants/{t}/directory`: create or replace the config (the rules: `TenantService::
+/// connect_directory`).
 #[utoipa::path(put, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
     request_body(content = Object, description = "directory config (CONTRACTS section 2)"),
@@ -38,41 +37,11 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut config = DirectoryConfig::from_json(&body, state.policy)?;
-    let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
-    let now = Utc::now();
-    let mut tenant = stored_or_new(&state, &id).await?;
-    let same_provider = tenant
-        .directory
-        .as_ref()
-        .is_some_and(|d| d.provider.kind() == config.provider.kind());
-    match config.take_credentials() {
-        Some(credentials) => secrets.set_directory(credentials),
-        // Another provider's credentials mean nothing here: they are not kept.
-        None if !same_provider => secrets.set_directory(Default::default()),
-        None => {}
-    }
-    let missing: Vec<FieldError> = required_credentials(&config.provider)
-        .into_iter()
-        .filter(|name| !secrets.has_directory_credential(name))
-        .map(|name| FieldError::new(format!("credentials.{name}"), "is required"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::Invalid(missing));
-    }
-    state.secrets.put(&id, &secrets).await?;
-    if tenant.state == TenantState::Disconnected {
-        tenant.state = TenantState::Active;
-    }
-    // The first scheduled sync waits one period, so that the admin can preview first.
-    let every = chrono::Duration::hours(i64::from(config.schedule.every_hours));
-    tenant.next_sync_at = Some(
-        tenant
-            .next_sync_at
-            .map_or(now + every, |t| t.min(now + every)),
-    );
-    tenant.directory = Some(config);
-    tenant.updated_at = now;
-    state.store.put_tenant(&tenant).await?;
+    let credentials = config.take_credentials();
+    let (tenant, secrets) = state
+        .tenants()
+        .connect_directory(&id, config, credentials)
+        .await?;
     shown_config(&tenant, &secrets)
 }
 
@@ -84,7 +53,7 @@ pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
 ) -> Result<Json<Value>, ApiError> {
-    let tenant = connected(&state, &id).await?;
+    let tenant = state.tenants().connected(&id).await?;
     let secrets = state.secrets.get(&id).await?.unwrap_or_default();
     shown_config(&tenant, &secrets)
 }
@@ -105,21 +74,6 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
         fields.insert("state".into(), json!(tenant.state));
     }
     Ok(Json(shown))
-}
-
-/// The tenant as stored, or a new one: the first `PUT` of either config creates it.
-async fn stored_or_new(state: &ApiState, id: &TenantId) -> Result<Tenant, ApiError> {
-    let stored = state.store.get_tenant(id).await?;
-    Ok(stored.unwrap_or_else(|| Tenant::new(id.clone(), Utc::now())))
-}
-
-async fn connected(state: &ApiState, id: &TenantId) -> Result<Tenant, ApiError> {
-    state
-        .store
-        .get_tenant(id)
-        .await?
-        .filter(|t| t.directory.is_some())
-        .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))
 }
 
 /// `DELETE /v1/tenants/{t}/directory?delete_extensions=true|false`. The choice is required:
@@ -144,7 +98,8 @@ pub async fn delete(
             ))
         }
     };
-    let mut tenant = connected(&state, &id).await?;
+    let tenants = state.tenants();
+    tenants.connected(&id).await?;
     if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
         return Err(crate::error::SyncError::AlreadyRunning(running).into());
     }
@@ -156,10 +111,7 @@ pub async fn delete(
         );
     }
     // Stop every other run first; the disconnect run then deletes and forgets the config.
-    tenant.state = TenantState::Disconnected;
-    tenant.next_sync_at = None;
-    tenant.updated_at = Utc::now();
-    state.store.put_tenant(&tenant).await?;
+    tenants.stop_syncs(&id).await?;
     let job = RunJob::new(id, Trigger::Disconnect);
     let run_id = job.run_id.clone();
     state.queue.enqueue(job).await?;
@@ -209,13 +161,7 @@ async fn set_state(
     id: &TenantId,
     to: TenantState,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tenant = connected(state, id).await?;
-    if to == TenantState::Active && tenant.state == TenantState::Paused {
-        tenant.next_sync_at = Some(Utc::now());
-    }
-    tenant.state = to;
-    tenant.updated_at = Utc::now();
-    state.store.put_tenant(&tenant).await?;
+    state.tenants().set_state(id, to).await?;
     Ok(Json(json!({"state": to})))
 }
 
@@ -244,22 +190,8 @@ pub async fn put_pbx(
     JsonBody(body): JsonBody<PbxBody>,
 ) -> Result<Json<Value>, ApiError> {
     check_http_url(&body.base_url, state.policy).map_err(|m| ApiError::field("base_url", m))?;
-    let mut secrets = state.secrets.get(&id).await?.unwrap_or_default();
-    match body.credentials {
-        Some(credentials) => secrets.pbx_token = Some(credentials.token),
-        None if secrets.pbx_token.is_none() => {
-            return Err(ApiError::field("credentials.token", "is required"))
-        }
-        None => {}
-    }
-    state.secrets.put(&id, &secrets).await?;
-    let now = Utc::now();
-    let mut tenant = stored_or_new(&state, &id).await?;
-    tenant.pbx = Some(PbxEndpoint {
-        base_url: body.base_url.trim_end_matches('/').to_string(),
-    });
-    tenant.updated_at = now;
-    state.store.put_tenant(&tenant).await?;
+    let token = body.credentials.map(|c| c.token);
+    let tenant = state.tenants().set_pbx(&id, &body.base_url, token).await?;
     Ok(Json(json!({
         "base_url": tenant.pbx.map(|p| p.base_url),
         "credentials_set": true,
@@ -289,7 +221,9 @@ pub async fn test(
         }
         config
     } else {
-        connected(&state, &id)
+        state
+            .tenants()
+            .connected(&id)
             .await?
             .directory
             .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))?

@@ -7,41 +7,84 @@ use super::{assert_same_tenant, random_suffix, tenant, tenant_id, unique_tenant}
 use crate::domain::{
     DirectoryConfig, EndpointPolicy, PbxEndpoint, RunSummary, TenantId, TenantState, Trigger,
 };
+use crate::error::StoreError;
 use crate::ports::{DueTenant, Store};
 
-/// Put, get, upsert and delete one tenant; absent tenants read as `None`.
+/// Put, get, replace and delete one tenant; absent tenants read as `None`.
 pub async fn tenants_crud(store: &dyn Store) {
     let id = unique_tenant("crud");
     assert!(store.get_tenant(&id).await.expect("get").is_none());
 
     let mut t = tenant(&id, TenantState::Disconnected, None);
-    store.put_tenant(&t).await.expect("put");
+    t.revision = store.put_tenant(&t).await.expect("put");
     let got = store
         .get_tenant(&id)
         .await
         .expect("get")
         .expect("tenant was put");
     assert_same_tenant(&got, &t);
+    assert_eq!(got.revision, t.revision);
 
-    // Upsert: every field of the second put wins.
+    // Replace: every settings field of the second put wins.
     t.state = TenantState::Active;
     t.next_sync_at = Some(super::base_time() + TimeDelta::nanoseconds(123_456_789));
     t.pbx = Some(PbxEndpoint {
         base_url: "https://pbx.example.com/api".into(),
     });
-    t.last_run = Some(RunSummary::started(
-        super::run_id("run-crud"),
-        Trigger::Manual,
-        super::base_time(),
-    ));
-    store.put_tenant(&t).await.expect("second put");
+    t.revision = store.put_tenant(&t).await.expect("second put");
     let got = store.get_tenant(&id).await.expect("get").expect("tenant");
     assert_same_tenant(&got, &t);
+    assert_eq!(got.revision, t.revision);
 
     store.delete_tenant(&id).await.expect("delete");
     assert!(store.get_tenant(&id).await.expect("get").is_none());
     // Deleting what is gone succeeds.
     store.delete_tenant(&id).await.expect("second delete");
+}
+
+/// A settings write from a stale read is refused with nothing written; the last run is
+/// written on its own and survives settings writes, which never carry it.
+pub async fn tenant_writes_are_conditional(store: &dyn Store) {
+    let id = unique_tenant("cond");
+    let mut t = tenant(&id, TenantState::Active, None);
+    t.revision = store.put_tenant(&t).await.expect("put");
+    // A second "new" tenant with the same id is stale: it would overwrite the first.
+    let again = tenant(&id, TenantState::Paused, None);
+    assert!(matches!(store.put_tenant(&again).await, Err(StoreError::Stale)));
+
+    let summary = RunSummary::started(super::run_id("run-cond"), Trigger::Manual, super::base_time());
+    store.set_last_run(&id, &summary).await.expect("last run");
+    let read = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_eq!(read.last_run, Some(summary.clone()));
+    assert_eq!(read.revision, t.revision, "the last run leaves the revision");
+
+    let mut admin = read.clone();
+    admin.state = TenantState::Paused;
+    store.put_tenant(&admin).await.expect("fresh write");
+    // `read` is stale now: its write changes nothing.
+    let mut late = read;
+    late.pbx = Some(PbxEndpoint {
+        base_url: "https://late.example.com".into(),
+    });
+    assert!(matches!(store.put_tenant(&late).await, Err(StoreError::Stale)));
+    let got = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_eq!(got.state, TenantState::Paused);
+    assert_eq!(got.pbx, None);
+    assert_eq!(got.last_run, Some(summary), "a settings write keeps the last run");
+
+    // The scheduler's advance moves the revision too, so a write read before it is stale.
+    let mut due = got.clone();
+    due.state = TenantState::Active;
+    due.next_sync_at = Some(super::base_time());
+    due.revision = store.put_tenant(&due).await.expect("due");
+    let later = super::base_time() + TimeDelta::hours(1);
+    assert!(store.advance_next_sync(&id, super::base_time(), later).await.expect("advance"));
+    assert!(matches!(store.put_tenant(&due).await, Err(StoreError::Stale)));
+
+    // The last run of a tenant that is gone makes no tenant.
+    store.delete_tenant(&id).await.expect("delete");
+    store.set_last_run(&id, &got.last_run.expect("set")).await.expect("no error");
+    assert!(store.get_tenant(&id).await.expect("get").is_none());
 }
 
 /// Seven tenants listed 3 at a time: every tenant once, in id order, across several pages,
@@ -167,10 +210,9 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
     assert!(before.is_empty(), "nothing of ours is due before its time");
 
     // Pausing takes a due tenant out.
-    store
-        .put_tenant(&tenant(&c, TenantState::Paused, at(2)))
-        .await
-        .expect("pause");
+    let mut paused = tenant(&c, TenantState::Paused, at(2));
+    paused.revision = store.get_tenant(&c).await.expect("get").expect("c").revision;
+    store.put_tenant(&paused).await.expect("pause");
     let due = mine(store.due_tenants(now, None, 100).await.expect("due"));
     assert_eq!(due, vec![b.clone(), a.clone()]);
 
@@ -233,6 +275,7 @@ pub async fn advance_next_sync_is_conditional(store: &dyn Store) {
 
     // Paused since the reading: not moved, still paused.
     t.state = TenantState::Paused;
+    t.revision = got.revision;
     store.put_tenant(&t).await.expect("pause");
     assert!(!store
         .advance_next_sync(&id, to, to + TimeDelta::hours(6))

@@ -1,0 +1,491 @@
+//! The directory config of CONTRACTS section 2. Its serde form is tolerant (a field this
+//! release does not know is ignored, so a record written by a newer release still reads);
+//! requests are parsed strictly by [`DirectoryConfig::from_json`] (`request.rs`) and checked
+//! by `validate.rs`, which reports every bad field. Credentials are part of the request body
+//! only: they are taken out with [`DirectoryConfig::take_credentials`] and go to the secret
+//! store, never into stored config.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The largest `record_limit` a tenant may set, and the default.
+pub const MAX_RECORDS: u32 = 10_000;
+
+/// One bad field of a request, as the API's `details` entries show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A config that cannot be accepted, with one entry per bad field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct InvalidConfig(pub Vec<FieldError>);
+
+mod request;
+mod validate;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DirectoryConfig {
+    pub provider: ProviderConfig,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub fields: FieldSources,
+    #[serde(default)]
+    pub extension_numbers: ExtensionNumbers,
+    #[serde(default = "RemoveReason::all")]
+    pub remove_when: Vec<RemoveReason>,
+    #[serde(default)]
+    pub on_remove: OnRemove,
+    #[serde(default)]
+    pub adopt_existing_by_email: bool,
+    #[serde(default)]
+    pub deletion_guard: DeletionGuard,
+    #[serde(default)]
+    pub schedule: Schedule,
+    #[serde(default = "default_record_limit")]
+    pub record_limit: u32,
+    /// Write-only: never serialized, so never stored with the config nor returned.
+    #[serde(default, skip_serializing)]
+    pub credentials: Option<DirectoryCredentials>,
+}
+
+fn default_record_limit() -> u32 {
+    MAX_RECORDS
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProviderConfig {
+    Ldap(LdapConfig),
+    Azure(AzureConfig),
+    Okta(OktaConfig),
+    Ldif(LdifConfig),
+}
+
+impl ProviderConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderConfig::Ldap(_) => "ldap",
+            ProviderConfig::Azure(_) => "azure",
+            ProviderConfig::Okta(_) => "okta",
+            ProviderConfig::Ldif(_) => "ldif",
+        }
+    }
+
+    /// The server the status route shows: LDAP URL, Entra tenant, Okta org or LDIF path.
+    pub fn server(&self) -> String {
+        match self {
+            ProviderConfig::Ldap(c) => c.url.clone(),
+            ProviderConfig::Azure(c) => format!("{} ({})", c.tenant_id, c.cloud.as_str()),
+            ProviderConfig::Okta(c) => c.org_url.clone(),
+            ProviderConfig::Ldif(c) => c.path.clone(),
+        }
+    }
+
+    /// LDAP-style directories have DNs, OUs and filters.
+    fn is_ldap_like(&self) -> bool {
+        matches!(self, ProviderConfig::Ldap(_) | ProviderConfig::Ldif(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapFlavor {
+    ActiveDirectory,
+    #[default]
+    Openldap,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdapConfig {
+    pub url: String,
+    #[serde(default)]
+    pub starttls: bool,
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    pub bind_dn: String,
+    pub base_dn: String,
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    #[serde(default)]
+    pub flavor: LdapFlavor,
+    #[serde(default)]
+    pub tunnel: Option<SshTunnel>,
+    /// `openldap` only: which attribute marks a disabled account, instead of the default
+    /// (`pwdAccountLockedTime` present, the ppolicy lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<DisabledRule>,
+}
+
+/// An account is disabled when `attribute` is present (`value` null) or has `value`
+/// (case-insensitive), for example `{"attribute": "employeeStatus", "value": "inactive"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisabledRule {
+    pub attribute: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SshTunnel {
+    Ssh {
+        host: String,
+        #[serde(default = "default_ssh_port")]
+        port: u16,
+        user: String,
+        host_key: String,
+    },
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AzureCloud {
+    #[default]
+    Global,
+    UsGov,
+    China,
+}
+
+impl AzureCloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AzureCloud::Global => "global",
+            AzureCloud::UsGov => "us_gov",
+            AzureCloud::China => "china",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AzureConfig {
+    pub tenant_id: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub cloud: AzureCloud,
+    /// Guests (`userType: Guest`) are left out unless this is on.
+    #[serde(default)]
+    pub include_guests: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OktaAuth {
+    #[default]
+    ApiToken,
+    PrivateKeyJwt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OktaConfig {
+    pub org_url: String,
+    #[serde(default)]
+    pub auth: OktaAuth,
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdifConfig {
+    pub path: String,
+    #[serde(default)]
+    pub flavor: LdapFlavor,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    All,
+    Ous {
+        ous: Vec<String>,
+    },
+    Groups {
+        groups: Vec<String>,
+    },
+    Filter {
+        filter: String,
+    },
+}
+
+/// The PBX fields whose source attributes `fields` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceField {
+    FirstName,
+    LastName,
+    Email,
+    Mobile,
+    Extension,
+}
+
+impl SourceField {
+    pub const ALL: [SourceField; 5] = [
+        SourceField::FirstName,
+        SourceField::LastName,
+        SourceField::Email,
+        SourceField::Mobile,
+        SourceField::Extension,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceField::FirstName => "first_name",
+            SourceField::LastName => "last_name",
+            SourceField::Email => "email",
+            SourceField::Mobile => "mobile",
+            SourceField::Extension => "extension",
+        }
+    }
+}
+
+/// Source attribute per PBX field. A field left out takes the provider's default; `null` turns
+/// its sync off, so the PBX keeps what an admin typed there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSources {
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_name: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_name: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mobile: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extension: Option<Option<String>>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl FieldSources {
+    fn get(&self, field: SourceField) -> &Option<Option<String>> {
+        match field {
+            SourceField::FirstName => &self.first_name,
+            SourceField::LastName => &self.last_name,
+            SourceField::Email => &self.email,
+            SourceField::Mobile => &self.mobile,
+            SourceField::Extension => &self.extension,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ExtensionNumbers {
+    /// The number comes from the `extension` field, through `pattern`'s one capture group when set.
+    Attribute {
+        #[serde(default)]
+        pattern: Option<String>,
+    },
+    /// The lowest number in `start..=end` that no extension holds.
+    Auto { start: u32, end: u32 },
+}
+
+impl Default for ExtensionNumbers {
+    fn default() -> Self {
+        ExtensionNumbers::Attribute { pattern: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoveReason {
+    Deleted,
+    Disabled,
+    Expired,
+    OutOfScope,
+}
+
+impl RemoveReason {
+    pub fn all() -> Vec<RemoveReason> {
+        vec![
+            RemoveReason::Deleted,
+            RemoveReason::Disabled,
+            RemoveReason::Expired,
+            RemoveReason::OutOfScope,
+        ]
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoveReason::Deleted => "deleted",
+            RemoveReason::Disabled => "disabled",
+            RemoveReason::Expired => "expired",
+            RemoveReason::OutOfScope => "out_of_scope",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRemove {
+    #[default]
+    Delete,
+    Disable,
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionGuard {
+    pub max_deletes: u32,
+}
+
+impl Default for DeletionGuard {
+    fn default() -> Self {
+        Self { max_deletes: 50 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub every_hours: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self { every_hours: 1 }
+    }
+}
+
+/// Write-only directory credentials. Which ones a provider takes: see [`credential_names`].
+/// Never stored, so strict: a misspelt credential name is an error, not a lost secret.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryCredentials {
+    pub bind_password: Option<SecretString>,
+    pub ssh_private_key: Option<SecretString>,
+    pub client_secret: Option<SecretString>,
+    pub api_token: Option<SecretString>,
+    pub private_key_pem: Option<SecretString>,
+}
+
+impl std::fmt::Debug for DirectoryCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DirectoryCredentials([REDACTED])")
+    }
+}
+
+impl DirectoryCredentials {
+    fn named(&self) -> [(&'static str, bool); 5] {
+        [
+            ("bind_password", self.bind_password.is_some()),
+            ("ssh_private_key", self.ssh_private_key.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("api_token", self.api_token.is_some()),
+            ("private_key_pem", self.private_key_pem.is_some()),
+        ]
+    }
+}
+
+/// The credential names a provider accepts.
+pub fn credential_names(provider: &ProviderConfig) -> &'static [&'static str] {
+    match provider {
+        ProviderConfig::Ldap(_) => &["bind_password", "ssh_private_key"],
+        ProviderConfig::Azure(_) => &["client_secret"],
+        ProviderConfig::Okta(_) => &["api_token", "private_key_pem"],
+        ProviderConfig::Ldif(_) => &[],
+    }
+}
+
+/// The credentials the provider cannot work without, as the config sets it up.
+pub fn required_credentials(provider: &ProviderConfig) -> Vec<&'static str> {
+    match provider {
+        ProviderConfig::Ldap(c) if c.tunnel.is_some() => vec!["bind_password", "ssh_private_key"],
+        ProviderConfig::Ldap(_) => vec!["bind_password"],
+        ProviderConfig::Azure(_) => vec!["client_secret"],
+        ProviderConfig::Okta(c) => match c.auth {
+            OktaAuth::ApiToken => vec!["api_token"],
+            OktaAuth::PrivateKeyJwt => vec!["private_key_pem"],
+        },
+        ProviderConfig::Ldif(_) => Vec::new(),
+    }
+}
+
+impl DirectoryConfig {
+    /// Moves the write-only credentials out, leaving a config that is safe to store.
+    pub fn take_credentials(&mut self) -> Option<DirectoryCredentials> {
+        self.credentials.take()
+    }
+
+    /// The source attribute of a PBX field: the configured one, or the provider's default;
+    /// `None` when the field's sync is off.
+    pub fn field_source(&self, field: SourceField) -> Option<String> {
+        match self.fields.get(field) {
+            Some(explicit) => explicit.clone(),
+            None => Some(default_source(&self.provider, field).to_string()),
+        }
+    }
+
+    /// Whether sync writes this field at all.
+    pub fn syncs(&self, field: SourceField) -> bool {
+        self.field_source(field).is_some()
+    }
+
+    pub fn removes_on(&self, reason: RemoveReason) -> bool {
+        self.remove_when.contains(&reason)
+    }
+}
+
+fn default_source(provider: &ProviderConfig, field: SourceField) -> &'static str {
+    match (provider, field) {
+        (ProviderConfig::Azure(_), SourceField::FirstName) => "givenName",
+        (ProviderConfig::Azure(_), SourceField::LastName) => "surname",
+        (ProviderConfig::Azure(_), SourceField::Email) => "mail",
+        (ProviderConfig::Azure(_), SourceField::Mobile) => "mobilePhone",
+        (ProviderConfig::Azure(_), SourceField::Extension) => "businessPhones",
+        (ProviderConfig::Okta(_), SourceField::FirstName) => "firstName",
+        (ProviderConfig::Okta(_), SourceField::LastName) => "lastName",
+        (ProviderConfig::Okta(_), SourceField::Email) => "email",
+        (ProviderConfig::Okta(_), SourceField::Mobile) => "mobilePhone",
+        (ProviderConfig::Okta(_), SourceField::Extension) => "primaryPhone",
+        (_, SourceField::FirstName) => "givenName",
+        (_, SourceField::LastName) => "sn",
+        (_, SourceField::Email) => "mail",
+        (_, SourceField::Mobile) => "mobile",
+        (_, SourceField::Extension) => "telephoneNumber",
+    }
+}

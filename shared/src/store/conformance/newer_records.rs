@@ -1,0 +1,110 @@
+//! Records written by a newer release: fields this one does not know are ignored, never an
+//! error, so that a deploy or a rollback (the API on one version, the worker on another)
+//! leaves every tenant readable. The backend's own test patches its stored bodies through
+//! [`RawRecords`], as a newer release would write them.
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+
+use super::{linked_mapping, run_id, run_record, tenant, unique_tenant};
+use crate::domain::{DirectoryConfig, EndpointPolicy, RunId, TenantId, TenantState};
+use crate::ports::Store;
+
+/// Which stored record to patch.
+pub enum StoredRecord<'a> {
+    Tenant,
+    Mapping(&'a str),
+    Run(&'a RunId),
+}
+
+/// Direct access to a backend's stored bodies, for tests only.
+#[async_trait]
+pub trait RawRecords: Send + Sync {
+    /// Merges `patch` (RFC 7396: objects merge, other values replace) into the JSON body of
+    /// the record (and into a run's summary copy, where the backend keeps one).
+    async fn merge_into_body(&self, tenant: &TenantId, record: StoredRecord<'_>, patch: &Value);
+}
+
+/// What a newer release might add: new fields at every depth of each record.
+fn newer_tenant_fields() -> Value {
+    json!({
+        "record_version": 1,
+        "billing_plan": {"tier": "gold"},
+        "directory": {
+            "organizations": {"sync": "ous", "delete_when_unused": true},
+            "provider": {"page_size_hint": 500},
+            "fields": {"job_title": "title"},
+            "deletion_guard": {"notify": ["admin@example.com"]}
+        },
+        "pbx": {"region": "eu-1"}
+    })
+}
+
+pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawRecords) {
+    let id = unique_tenant("newer");
+    let mut stored = tenant(&id, TenantState::Active, Some(super::base_time()));
+    let config = br#"{"provider": {"type": "ldif", "path": "/srv/export.ldif"}}"#;
+    stored.directory =
+        Some(DirectoryConfig::from_json(config, EndpointPolicy::default()).expect("config"));
+    stored.pbx = Some(crate::domain::PbxEndpoint {
+        base_url: "https://pbx.example.com".into(),
+    });
+    store.put_tenant(&stored).await.expect("put tenant");
+    let mapping = linked_mapping("obj-newer", 3);
+    store
+        .put_mappings(&id, std::slice::from_ref(&mapping))
+        .await
+        .expect("put mapping");
+    let run = run_record(&run_id("run-newer"), super::base_time());
+    store.put_run(&id, &run).await.expect("put run");
+
+    raw.merge_into_body(&id, StoredRecord::Tenant, &newer_tenant_fields())
+        .await;
+    raw.merge_into_body(
+        &id,
+        StoredRecord::Mapping("obj-newer"),
+        &json!({"organization_id": "org-7", "avatar_sha256": "ab12"}),
+    )
+    .await;
+    let run_fields = json!({"counts": {"organizations": 4}, "reads": {"incremental": true}});
+    raw.merge_into_body(&id, StoredRecord::Run(&run.summary.run_id), &run_fields)
+        .await;
+
+    let got = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_eq!(got.state, TenantState::Active);
+    assert_eq!(json_of(&got.directory), json_of(&stored.directory), "the known config reads as written");
+    assert_eq!(got.pbx, stored.pbx);
+    let mut cursor = None;
+    let listed = loop {
+        let page = store.list_tenants(1000, cursor.as_deref()).await.expect("list");
+        if let Some(found) = page.items.into_iter().find(|t| t.id == id) {
+            break found;
+        }
+        cursor = Some(page.next_cursor.expect("the tenant is listed"));
+    };
+    assert_eq!(json_of(&listed.directory), json_of(&stored.directory));
+
+    assert_eq!(store.all_mappings(&id).await.expect("mappings"), vec![mapping.clone()]);
+    let page = store.list_mappings(&id, 10, None).await.expect("mapping page");
+    assert_eq!(page.items, vec![mapping]);
+    assert_eq!(
+        store.get_run(&id, &run.summary.run_id).await.expect("run"),
+        Some(run.clone())
+    );
+    let runs = store.list_runs(&id, 10, None).await.expect("runs");
+    assert_eq!(runs.items, vec![run.summary]);
+
+    // This release writes the tenant back (say, a pause): still readable, still guarded.
+    let mut paused = got;
+    paused.state = TenantState::Paused;
+    store.put_tenant(&paused).await.expect("write back");
+    let again = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_eq!(again.state, TenantState::Paused);
+    assert_eq!(json_of(&again.directory), json_of(&stored.directory));
+    store.delete_tenant(&id).await.expect("clean up");
+}
+
+/// Configs have no `PartialEq` (their write-only credentials): compare what is stored.
+fn json_of(config: &Option<DirectoryConfig>) -> Value {
+    serde_json::to_value(config).expect("config serializes")
+}
