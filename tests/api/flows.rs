@@ -372,3 +372,74 @@ async fn disconnect_deleting_removes_every_synced_extension_and_only_those() {
     assert_eq!(status.body["synced_extensions"], 0);
     app.service.shutdown().await;
 }
+
+/// The run's end writes its summary alone: a config an admin PUT while it ran stays.
+#[tokio::test]
+async fn a_config_put_while_a_run_goes_is_intact_after_the_run() {
+    let app = spawn_app().await;
+    app.connect("acme", &people(150), json!({})).await;
+    let started = app.tenant_call(Method::POST, "acme", "/sync", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let run_id = started.body["run_id"].as_str().unwrap().to_string();
+    let acme = dirsync::domain::TenantId::parse("acme").unwrap();
+    // Bounded wait for the worker to take the lease: the run is going.
+    let mut going = false;
+    for _ in 0..2000 {
+        if app
+            .service
+            .store
+            .lease_holder(&acme, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+        {
+            going = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(going, "the run started");
+    let path = app.state.path().join("acme.ldif");
+    let changed = json!({
+        "provider": {"type": "ldif", "path": path.display().to_string()},
+        "extension_numbers": {"mode": "attribute"},
+        "deletion_guard": {"max_deletes": 7},
+        "schedule": {"every_hours": 6},
+    });
+    let put = app
+        .tenant_call(Method::PUT, "acme", "/directory", Some(changed))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    let holder = app
+        .service
+        .store
+        .lease_holder(&acme, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        holder.map(|r| r.to_string()),
+        Some(run_id.clone()),
+        "the PUT landed mid-run"
+    );
+
+    let run = app.finished_run("acme", &run_id).await;
+    assert_eq!(run["outcome"], "success", "{run}");
+    let config = app
+        .tenant_call(Method::GET, "acme", "/directory", None)
+        .await;
+    assert_eq!(
+        config.body["deletion_guard"]["max_deletes"], 7,
+        "{}",
+        config.text
+    );
+    assert_eq!(config.body["schedule"]["every_hours"], 6);
+    let status = app
+        .tenant_call(Method::GET, "acme", "/sync/status", None)
+        .await;
+    assert_eq!(
+        status.body["last_sync"]["run_id"],
+        run_id.as_str(),
+        "{}",
+        status.text
+    );
+}

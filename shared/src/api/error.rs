@@ -6,8 +6,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{FieldError, InvalidConfig, RunId};
 use crate::app::TenantError;
+use crate::domain::{FieldError, InvalidConfig, RunId};
 use crate::error::{QueueError, SecretsError, StoreError, SyncError};
 
 /// The body of every error response.

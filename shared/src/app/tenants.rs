@@ -280,3 +280,6 @@ impl TenantService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

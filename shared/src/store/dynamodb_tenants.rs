@@ -33,9 +33,9 @@ fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
         tenant.next_sync_at = Some(parse_time_key(next)?);
     }
     if let Some(AttributeValue::N(revision)) = item.get(REVISION) {
-        tenant.revision = revision
-            .parse()
-            .map_err(|_| StoreError::Backend(format!("tenant revision {revision:?} is not a number")))?;
+        tenant.revision = revision.parse().map_err(|_| {
+            StoreError::Backend(format!("tenant revision {revision:?} is not a number"))
+        })?;
     }
     if item.contains_key(LAST_RUN) {
         tenant.last_run = Some(body(item, LAST_RUN)?);
@@ -111,7 +111,10 @@ impl DynamoStore {
         } else {
             update
                 .condition_expression("#rev = :read")
-                .expression_attribute_values(":read", AttributeValue::N(tenant.revision.to_string()))
+                .expression_attribute_values(
+                    ":read",
+                    AttributeValue::N(tenant.revision.to_string()),
+                )
         };
         let result = update.update_expression(expression).send().await;
         match update_condition_held(result, "UpdateItem (tenant)")? {

@@ -54,6 +54,15 @@ impl SqliteStore {
         })
     }
 
+    /// Runs raw SQL against the database: tests that need the store to fail, or a record as
+    /// another release wrote it.
+    #[cfg(test)]
+    pub(crate) async fn execute_for_tests(&self, sql: &'static str) {
+        self.with_conn(move |conn| Ok(conn.execute_batch(sql)?))
+            .await
+            .expect("test SQL runs");
+    }
+
     /// Runs `work` with the connection on the blocking pool.
     async fn with_conn<T, F>(&self, work: F) -> Result<T, StoreError>
     where
@@ -147,7 +156,9 @@ impl Store for SqliteStore {
             key_page(
                 conn,
                 // No tenant column: `?1` stays unused (SQLite counts parameters by highest index).
-                &format!("SELECT id, {TENANT_BODY} FROM tenants WHERE id > ?2 ORDER BY id LIMIT ?3"),
+                &format!(
+                    "SELECT id, {TENANT_BODY} FROM tenants WHERE id > ?2 ORDER BY id LIMIT ?3"
+                ),
                 "",
                 cursor,
                 limit,

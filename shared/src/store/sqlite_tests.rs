@@ -186,7 +186,8 @@ async fn schema_1_files_keep_their_last_run() {
     let summary = RunSummary::started(RunId::parse("run-old").unwrap(), Trigger::Manual, now);
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(sqlite_schema::SCHEMA_V1_FOR_TESTS).unwrap();
+        conn.execute_batch(sqlite_schema::SCHEMA_V1_FOR_TESTS)
+            .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         let mut body = serde_json::to_value(Tenant::new(id.clone(), now)).unwrap();
         body["last_run"] = serde_json::to_value(&summary).unwrap();
@@ -200,5 +201,8 @@ async fn schema_1_files_keep_their_last_run() {
     let got = store.get_tenant(&id).await.unwrap().unwrap();
     assert_eq!(got.last_run, Some(summary));
     assert_eq!(got.revision, 1);
-    store.put_tenant(&got).await.expect("a migrated tenant takes writes");
+    store
+        .put_tenant(&got)
+        .await
+        .expect("a migrated tenant takes writes");
 }

@@ -389,7 +389,6 @@ impl SyncEngine {
         }
         Ok(())
     }
-
 }
 
 /// Fills the run record from the plan and what applying it gave.

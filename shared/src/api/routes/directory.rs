@@ -30,7 +30,7 @@ use crate::sync::RunJob;
     params(("t" = String, Path, description = "tenant id")),
     request_body(content = Object, description = "directory config (CONTRACTS section 2)"),
     responses((status = 200, description = "the stored config, without secrets", body = Object),
-        (status = 400, body = crate::api::ErrorBody)))]
+        (status = 400, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn put(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,

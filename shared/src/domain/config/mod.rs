@@ -32,12 +32,12 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
-mod request;
-mod validate;
 #[cfg(test)]
 mod proptests;
+mod request;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 

@@ -13,7 +13,11 @@ impl DirectoryConfig {
             .map_err(|e| InvalidConfig(vec![FieldError::new("body", e.to_string())]))?;
         let config: DirectoryConfig = serde_path_to_error::deserialize(&given).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "body".to_string() } else { path };
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
             InvalidConfig(vec![FieldError::new(field, e.inner().to_string())])
         })?;
         let mut errors = Vec::new();

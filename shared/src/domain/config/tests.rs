@@ -185,7 +185,11 @@ fn azure_guests_are_off_unless_switched_on() {
         "include_guests": true}}),
     )
     .unwrap_err();
-    assert_eq!(fields_of(&okta), ["provider.include_guests"], "only azure has guests");
+    assert_eq!(
+        fields_of(&okta),
+        ["provider.include_guests"],
+        "only azure has guests"
+    );
 }
 
 #[test]
@@ -211,7 +215,13 @@ fn a_request_gets_every_unknown_field_while_a_stored_config_ignores_them() {
     fields.sort();
     assert_eq!(
         fields,
-        ["provider.page", "provider.tunnel.jump", "record_limit", "scope.depth", "surprise"]
+        [
+            "provider.page",
+            "provider.tunnel.jump",
+            "record_limit",
+            "scope.depth",
+            "surprise"
+        ]
     );
     // As a stored record (a newer release wrote it), the same JSON reads.
     let stored: DirectoryConfig = serde_json::from_value(body).unwrap();

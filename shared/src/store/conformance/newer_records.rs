@@ -72,11 +72,18 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
 
     let got = store.get_tenant(&id).await.expect("get").expect("tenant");
     assert_eq!(got.state, TenantState::Active);
-    assert_eq!(json_of(&got.directory), json_of(&stored.directory), "the known config reads as written");
+    assert_eq!(
+        json_of(&got.directory),
+        json_of(&stored.directory),
+        "the known config reads as written"
+    );
     assert_eq!(got.pbx, stored.pbx);
     let mut cursor = None;
     let listed = loop {
-        let page = store.list_tenants(1000, cursor.as_deref()).await.expect("list");
+        let page = store
+            .list_tenants(1000, cursor.as_deref())
+            .await
+            .expect("list");
         if let Some(found) = page.items.into_iter().find(|t| t.id == id) {
             break found;
         }
@@ -84,8 +91,14 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
     };
     assert_eq!(json_of(&listed.directory), json_of(&stored.directory));
 
-    assert_eq!(store.all_mappings(&id).await.expect("mappings"), vec![mapping.clone()]);
-    let page = store.list_mappings(&id, 10, None).await.expect("mapping page");
+    assert_eq!(
+        store.all_mappings(&id).await.expect("mappings"),
+        vec![mapping.clone()]
+    );
+    let page = store
+        .list_mappings(&id, 10, None)
+        .await
+        .expect("mapping page");
     assert_eq!(page.items, vec![mapping]);
     assert_eq!(
         store.get_run(&id, &run.summary.run_id).await.expect("run"),

@@ -50,13 +50,23 @@ pub async fn tenant_writes_are_conditional(store: &dyn Store) {
     t.revision = store.put_tenant(&t).await.expect("put");
     // A second "new" tenant with the same id is stale: it would overwrite the first.
     let again = tenant(&id, TenantState::Paused, None);
-    assert!(matches!(store.put_tenant(&again).await, Err(StoreError::Stale)));
+    assert!(matches!(
+        store.put_tenant(&again).await,
+        Err(StoreError::Stale)
+    ));
 
-    let summary = RunSummary::started(super::run_id("run-cond"), Trigger::Manual, super::base_time());
+    let summary = RunSummary::started(
+        super::run_id("run-cond"),
+        Trigger::Manual,
+        super::base_time(),
+    );
     store.set_last_run(&id, &summary).await.expect("last run");
     let read = store.get_tenant(&id).await.expect("get").expect("tenant");
     assert_eq!(read.last_run, Some(summary.clone()));
-    assert_eq!(read.revision, t.revision, "the last run leaves the revision");
+    assert_eq!(
+        read.revision, t.revision,
+        "the last run leaves the revision"
+    );
 
     let mut admin = read.clone();
     admin.state = TenantState::Paused;
@@ -66,11 +76,18 @@ pub async fn tenant_writes_are_conditional(store: &dyn Store) {
     late.pbx = Some(PbxEndpoint {
         base_url: "https://late.example.com".into(),
     });
-    assert!(matches!(store.put_tenant(&late).await, Err(StoreError::Stale)));
+    assert!(matches!(
+        store.put_tenant(&late).await,
+        Err(StoreError::Stale)
+    ));
     let got = store.get_tenant(&id).await.expect("get").expect("tenant");
     assert_eq!(got.state, TenantState::Paused);
     assert_eq!(got.pbx, None);
-    assert_eq!(got.last_run, Some(summary), "a settings write keeps the last run");
+    assert_eq!(
+        got.last_run,
+        Some(summary),
+        "a settings write keeps the last run"
+    );
 
     // The scheduler's advance moves the revision too, so a write read before it is stale.
     let mut due = got.clone();
@@ -78,12 +95,21 @@ pub async fn tenant_writes_are_conditional(store: &dyn Store) {
     due.next_sync_at = Some(super::base_time());
     due.revision = store.put_tenant(&due).await.expect("due");
     let later = super::base_time() + TimeDelta::hours(1);
-    assert!(store.advance_next_sync(&id, super::base_time(), later).await.expect("advance"));
-    assert!(matches!(store.put_tenant(&due).await, Err(StoreError::Stale)));
+    assert!(store
+        .advance_next_sync(&id, super::base_time(), later)
+        .await
+        .expect("advance"));
+    assert!(matches!(
+        store.put_tenant(&due).await,
+        Err(StoreError::Stale)
+    ));
 
     // The last run of a tenant that is gone makes no tenant.
     store.delete_tenant(&id).await.expect("delete");
-    store.set_last_run(&id, &got.last_run.expect("set")).await.expect("no error");
+    store
+        .set_last_run(&id, &got.last_run.expect("set"))
+        .await
+        .expect("no error");
     assert!(store.get_tenant(&id).await.expect("get").is_none());
 }
 
@@ -211,7 +237,12 @@ pub async fn due_tenants_order_and_state(store: &dyn Store) {
 
     // Pausing takes a due tenant out.
     let mut paused = tenant(&c, TenantState::Paused, at(2));
-    paused.revision = store.get_tenant(&c).await.expect("get").expect("c").revision;
+    paused.revision = store
+        .get_tenant(&c)
+        .await
+        .expect("get")
+        .expect("c")
+        .revision;
     store.put_tenant(&paused).await.expect("pause");
     let due = mine(store.due_tenants(now, None, 100).await.expect("due"));
     assert_eq!(due, vec![b.clone(), a.clone()]);
