@@ -13,12 +13,13 @@ use std::time::Duration;
 use dirsync::api::{router, ApiState, Auth};
 use dirsync::directory::CloudOptions;
 use dirsync::domain::EndpointPolicy;
-use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::pbx::PbxClientOptions;
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
     dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine,
 };
+use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use tokio::task::JoinHandle;
 
 pub use demo::DemoOutcome;
