@@ -62,12 +62,13 @@ impl Settings {
         Self::from_lookup(deployment, |name| std::env::var(name).ok())
     }
 
-    /// The settings with each variable looked up by `lookup` (tests pass their own).
-    /// A blank value counts as unset.
+    /// The settings with each variable looked up by `lookup` (tests pass their own), on the
+    /// deployment's [`Self::defaults`]. A blank value counts as unset.
     pub fn from_lookup(
         deployment: Deployment,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
+        let defaults = Self::defaults(deployment);
         let set = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let positive = |name: &'static str, default: u32| match set(name) {
             None => Ok(default),
@@ -82,10 +83,10 @@ impl Settings {
             allow_private: match lookup(ALLOW_PRIVATE_ENDPOINTS).as_deref() {
                 Some("1") => true,
                 Some("0") => false,
-                _ => deployment == Deployment::Local,
+                _ => defaults.endpoint_policy.allow_private,
             },
         };
-        let pbx = PbxClientOptions::default();
+        let pbx = defaults.pbx;
         Ok(Self {
             endpoint_policy,
             pbx: PbxClientOptions {
@@ -102,7 +103,7 @@ impl Settings {
                 login_url: set("DIRSYNC_LOGIN_URL"),
                 graph_url: set("DIRSYNC_GRAPH_URL"),
                 endpoint_policy,
-                ..CloudOptions::default()
+                ..defaults.cloud
             },
             jwt_secret: set("DIRSYNC_JWT_SECRET").map(SecretString::from),
             table: set(TABLE),
@@ -112,10 +113,22 @@ impl Settings {
 
     /// The deployment's defaults, as if no variable were set.
     pub fn defaults(deployment: Deployment) -> Self {
-        // Nothing set cannot be a bad value.
-        match Self::from_lookup(deployment, |_| None) {
-            Ok(settings) => settings,
-            Err(error) => unreachable!("the defaults are valid: {error}"),
+        let endpoint_policy = EndpointPolicy {
+            allow_private: deployment == Deployment::Local,
+        };
+        Self {
+            endpoint_policy,
+            pbx: PbxClientOptions {
+                endpoint_policy,
+                ..PbxClientOptions::default()
+            },
+            cloud: CloudOptions {
+                endpoint_policy,
+                ..CloudOptions::default()
+            },
+            jwt_secret: None,
+            table: None,
+            queue_url: None,
         }
     }
 
