@@ -2,6 +2,8 @@
 //! from the environment once, when a Lambda starts cold or `dirsync-local` starts, and passed
 //! to what needs them, so that nothing below the binaries reads the environment.
 
+use std::fmt;
+
 use secrecy::SecretString;
 
 use crate::directory::CloudOptions;
@@ -19,13 +21,21 @@ pub enum Deployment {
 }
 
 /// A setting that stops the binary at start, naming its variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// A typo never silently means the default.
     #[error("{name} must be a positive integer, not '{value}'")]
     NotAPositiveInteger { name: &'static str, value: String },
     #[error("the environment variable {0} is not set")]
     Missing(&'static str),
+}
+
+// A Lambda's `main` that fails at cold start prints its error with `Debug`: the sentence, not
+// the variant's fields, is what the operator should read in the log.
+impl fmt::Debug for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// Every operator setting, each documented with its environment variable.
