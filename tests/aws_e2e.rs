@@ -118,7 +118,7 @@ async fn a_held_lease_defers_the_job_and_an_expired_one_is_taken_over() {
 async fn a_worker_killed_mid_run_is_redriven_and_converges() {
     let h = AwsHarness::new(&people(40)).await;
     // Slow PBX calls, so that the kill lands in the middle of the creates.
-    h.simulator.set_options(dirsync::pbx::SimulatorOptions {
+    h.simulator.set_options(dirsync_pbx_sim::SimulatorOptions {
         latency: Duration::from_millis(20),
         ..Default::default()
     });

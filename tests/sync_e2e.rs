@@ -3,9 +3,9 @@
 
 use dirsync::domain::plan::{ConflictReason, SkipReason};
 use dirsync::domain::Outcome;
-use dirsync::pbx::SimExtension;
 use dirsync::ports::Store;
 use dirsync_integration_tests::{Harness, Person, ACCOUNT};
+use dirsync_pbx_sim::SimExtension;
 use serde_json::json;
 
 fn people(n: u32) -> Vec<Person> {

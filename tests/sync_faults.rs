@@ -9,10 +9,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dirsync::domain::{DirectoryConfig, Outcome, RunId, Snapshot, Trigger};
 use dirsync::error::DirectoryError;
-use dirsync::pbx::{SimExtension, SimulatorOptions};
 use dirsync::ports::{Directory, Store, TenantSecrets};
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions};
 use dirsync_integration_tests::{fast_pbx_options, Harness, Person, ACCOUNT};
+use dirsync_pbx_sim::{SimExtension, SimulatorOptions};
 use serde_json::json;
 
 fn people(n: u32) -> Vec<Person> {

@@ -10,10 +10,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use dirsync::domain::Outcome;
-use dirsync::pbx::SimulatorOptions;
 use dirsync_integration_tests::e2e::{
     scheduled_run, start_worker, Peers, RunResult, WorkerProcess, PEOPLE_OU,
 };
+use dirsync_pbx_sim::SimulatorOptions;
 use serde_json::json;
 
 use crate::Row;

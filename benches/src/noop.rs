@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use dirsync::directory::LdapDirectory;
-use dirsync::pbx::SimulatorOptions;
 use dirsync_integration_tests::e2e::{
     bare_read, scheduled_run, start_worker, DynamoDb, Peers, WorkerProcess, PEOPLE_OU,
 };
+use dirsync_pbx_sim::SimulatorOptions;
 use serde_json::json;
 
 use crate::e2e::{build_worker, median, ms, row, runtime, LATENCY, RATE, USERS};

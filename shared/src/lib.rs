@@ -6,20 +6,25 @@
 //! - adapters: [`directory`], [`pbx`], [`store`], [`secrets`];
 //! - [`app`]: the application layer: what the API and the engine do to a tenant;
 //! - [`sync`]: the run engine that applies a plan under the tenant's lease;
-//! - [`api`]: the provisioning API (one axum router for the Lambda and local mode).
+//! - [`api`]: the provisioning API (one axum router for the Lambda and local mode);
+//! - [`settings`]: the operator's settings, read once by each binary and passed down;
+//! - `lambda` (feature `aws`): the Lambdas' composition on the AWS adapters.
 
 pub mod api;
 pub mod app;
 #[cfg(feature = "aws")]
-pub mod aws;
+mod aws;
 pub mod directory;
 pub mod domain;
 pub mod endpoints;
 pub mod error;
 mod http_retry;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod pbx;
 pub mod planner;
 pub mod ports;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod sync;

@@ -296,7 +296,7 @@ async fn held_removals_are_applied_once_approved() {
 
 async fn connected_and_synced(app: &TestApp) {
     app.connect("acme", &people(3), json!({})).await;
-    let manual = dirsync::pbx::SimExtension::manual("900", Some("frontdesk@example.com"));
+    let manual = dirsync_pbx_sim::SimExtension::manual("900", Some("frontdesk@example.com"));
     app.service.simulator.seed("acme", manual).expect("seeded");
     let run = app.sync("acme").await;
     assert_eq!(run["counts"]["new"], 3);

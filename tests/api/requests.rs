@@ -65,9 +65,8 @@ async fn every_tenant_route_wants_a_valid_token_for_that_tenant() {
     let app = spawn_app().await;
     let expired = {
         // Signed with the right key but expired an hour ago.
-        let secret = dirsync_local::tokens::jwt_secret(app.state.path()).unwrap();
         dirsync_local::tokens::mint(
-            &secret,
+            &app.jwt,
             &dirsync_local::tokens::TokenFor::Tenant("acme".into()),
             -1,
         )

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use dirsync::settings::{Deployment, Settings};
 use dirsync_local::tokens::{jwt_secret, mint, TokenFor};
 use dirsync_local::{LocalOptions, LocalService};
 use reqwest::{Method, StatusCode};
@@ -17,7 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub state: tempfile::TempDir,
-    jwt: SecretString,
+    /// The key the service signs and checks tokens with.
+    pub jwt: SecretString,
 }
 
 /// An answer: status, JSON body (`Null` when empty), and the `x-request-id` header.
@@ -31,13 +33,17 @@ pub struct Answer {
 
 pub async fn spawn_app() -> TestApp {
     let state = tempfile::tempdir().unwrap();
-    let service = LocalService::start(LocalOptions {
-        tick_seconds: 3600,
-        ..LocalOptions::with_state(state.path().to_path_buf())
-    })
+    let settings = Settings::defaults(Deployment::Local);
+    let jwt = jwt_secret(&settings, state.path()).unwrap();
+    let service = LocalService::start(
+        LocalOptions {
+            tick_seconds: 3600,
+            ..LocalOptions::with_state(state.path().to_path_buf())
+        },
+        settings,
+    )
     .await
     .expect("local service starts");
-    let jwt = jwt_secret(state.path()).unwrap();
     TestApp {
         base: format!("http://{}", service.api_addr),
         service,

@@ -10,11 +10,11 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use chrono::{DateTime, Utc};
 use dirsync::domain::TenantId;
-use dirsync::pbx::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::ports::{Secrets, Store, TenantSecrets};
 use dirsync::secrets::SecretsManagerSecrets;
 use dirsync::store::DynamoStore;
 use dirsync::sync::{DefaultConnector, EngineOptions, SqsQueue, SyncEngine};
+use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use serde_json::json;
 
 use crate::moto::Moto;

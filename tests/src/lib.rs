@@ -18,11 +18,12 @@ use dirsync::domain::{
     DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
     Trigger,
 };
-use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
+use dirsync::pbx::PbxClientOptions;
 use dirsync::ports::{Secrets, Store, TenantSecrets};
 use dirsync::secrets::MemorySecrets;
 use dirsync::store::SqliteStore;
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions, SyncEngine};
+use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use serde_json::json;
 
 pub mod api;

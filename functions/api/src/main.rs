@@ -5,22 +5,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{ApiState, Auth};
-use dirsync::aws::services;
-use dirsync::domain::EndpointPolicy;
+use dirsync::lambda::Services;
+use dirsync::settings::{Deployment, Settings};
 use lambda_http::{run, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = services::cold_start().await;
-    let store = services::store(&config)?;
-    let secrets = services::secrets(&config);
+    let services = Services::cold_start(Settings::from_env(Deployment::Lambda)?).await;
+    let store = services.store()?;
+    let secrets = services.secrets();
     let state = ApiState {
-        engine: services::engine(&store, secrets.clone())?,
+        engine: services.engine(&store, secrets.clone()),
         store: Arc::new(store),
         secrets,
-        queue: Arc::new(services::queue(&config)?),
+        queue: Arc::new(services.queue()?),
         // Tenants' endpoints must be public on AWS unless the operator opts out.
-        policy: EndpointPolicy::from_env(),
+        policy: services.settings().endpoint_policy,
         auth: Arc::new(Auth::Gateway),
         test_timeout: Duration::from_secs(25),
     };

@@ -8,9 +8,9 @@ use dirsync::domain::{
     DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
     Trigger,
 };
-use dirsync::pbx::PbxSimulator;
 use dirsync::ports::{Secrets, Store};
 use dirsync::sync::SyncEngine;
+use dirsync_pbx_sim::PbxSimulator;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::{report, LocalError};

@@ -11,14 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{router, ApiState, Auth};
-use dirsync::directory::CloudOptions;
-use dirsync::domain::EndpointPolicy;
-use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOptions};
 use dirsync::secrets::LocalFileSecrets;
+use dirsync::settings::{Settings, SettingsError};
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
     dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine,
 };
+use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use tokio::task::JoinHandle;
 
 pub use demo::DemoOutcome;
@@ -87,7 +86,7 @@ pub enum LocalError {
         source: std::io::Error,
     },
     #[error("invalid setting: {0}")]
-    Settings(String),
+    Settings(#[from] SettingsError),
     #[error("cannot start the PBX simulator: {0}")]
     Simulator(#[source] std::io::Error),
     #[error(transparent)]
@@ -123,7 +122,8 @@ pub struct LocalService {
 }
 
 impl LocalService {
-    pub async fn start(options: LocalOptions) -> Result<Self, LocalError> {
+    /// Starts everything under the operator's `settings` (read with `Deployment::Local`).
+    pub async fn start(options: LocalOptions, settings: Settings) -> Result<Self, LocalError> {
         let state_error = |source| LocalError::State {
             path: options.state.display().to_string(),
             source,
@@ -137,21 +137,10 @@ impl LocalService {
             .await
             .map_err(LocalError::Simulator)?;
         let simulator_addr = running_simulator.addr();
-        // Locally the simulator and test peers live on 127.0.0.1: private endpoints are allowed
-        // unless the operator says DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=0.
-        let policy = EndpointPolicy {
-            allow_private: std::env::var("DIRSYNC_ALLOW_PRIVATE_ENDPOINTS")
-                .map_or(true, |v| v != "0"),
-        };
         let connector = DefaultConnector {
             // Locally the operator is the user: LDIF files may be anywhere they can read.
             ldif_root: Some(PathBuf::from("/")),
-            // DIRSYNC_LOGIN_URL and DIRSYNC_GRAPH_URL.
-            ..DefaultConnector::with_policy(
-                policy,
-                CloudOptions::from_env(),
-                PbxClientOptions::from_env().map_err(LocalError::Settings)?,
-            )
+            ..DefaultConnector::from_settings(&settings)
         };
         let engine = SyncEngine::new(
             store.clone(),
@@ -180,8 +169,8 @@ impl LocalService {
             secrets: secrets.clone(),
             engine: engine.clone(),
             queue: Arc::new(queue.clone()),
-            policy,
-            auth: Arc::new(Auth::hs256(&tokens::jwt_secret(&options.state)?)),
+            policy: settings.endpoint_policy,
+            auth: Arc::new(Auth::hs256(&tokens::jwt_secret(&settings, &options.state)?)),
             test_timeout: Duration::from_secs(30),
         };
         let listener = tokio::net::TcpListener::bind(options.listen)

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use dirsync::settings::{Deployment, Settings};
 use dirsync_local::tokens::{jwt_secret, mint, TokenFor};
-use dirsync_local::{Command, LocalOptions, LocalService};
+use dirsync_local::{Command, LocalError, LocalOptions, LocalService};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,7 +16,17 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let options = LocalOptions::parse();
+    match run(LocalOptions::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dirsync-local: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: LocalOptions) -> Result<(), LocalError> {
+    let settings = Settings::from_env(Deployment::Local)?;
     if let Some(Command::Token {
         tenant,
         operator: _,
@@ -23,24 +34,11 @@ async fn main() -> ExitCode {
     }) = &options.command
     {
         let token_for = tenant.clone().map_or(TokenFor::Operator, TokenFor::Tenant);
-        return match jwt_secret(&options.state).and_then(|s| mint(&s, &token_for, *hours)) {
-            Ok(token) => {
-                println!("{token}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("dirsync-local: {error}");
-                ExitCode::FAILURE
-            }
-        };
+        let secret = jwt_secret(&settings, &options.state)?;
+        println!("{}", mint(&secret, &token_for, *hours)?);
+        return Ok(());
     }
-    let service = match LocalService::start(options).await {
-        Ok(service) => service,
-        Err(error) => {
-            eprintln!("dirsync-local: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let service = LocalService::start(options, settings).await?;
     println!(
         "API: http://{}/v1 (a token: dirsync-local token --tenant NAME)",
         service.api_addr
@@ -50,5 +48,5 @@ async fn main() -> ExitCode {
         eprintln!("dirsync-local: cannot listen for Ctrl-C; stopping");
     }
     service.shutdown().await;
-    ExitCode::SUCCESS
+    Ok(())
 }

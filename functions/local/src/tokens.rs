@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
+use dirsync::settings::Settings;
 use jsonwebtoken::{EncodingKey, Header};
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::{ExposeSecret, SecretString};
@@ -15,12 +16,10 @@ use crate::LocalError;
 
 const SECRET_FILE: &str = "jwt-secret";
 
-/// The signing secret of this state folder.
-pub fn jwt_secret(state: &Path) -> Result<SecretString, LocalError> {
-    if let Ok(secret) = std::env::var("DIRSYNC_JWT_SECRET") {
-        if !secret.is_empty() {
-            return Ok(secret.into());
-        }
+/// The signing secret: the operator's, else this state folder's.
+pub fn jwt_secret(settings: &Settings, state: &Path) -> Result<SecretString, LocalError> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
     }
     let state_error = |source| LocalError::State {
         path: state.display().to_string(),

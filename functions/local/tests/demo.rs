@@ -3,16 +3,20 @@
 
 use dirsync::domain::plan::SkipReason;
 use dirsync::domain::Outcome;
+use dirsync::settings::{Deployment, Settings};
 use dirsync_local::{LocalOptions, LocalService};
 
 #[tokio::test]
 async fn demo_first_sync_then_a_no_op() {
     let state = tempfile::tempdir().unwrap();
-    let service = LocalService::start(LocalOptions {
-        no_demo: false,
-        tick_seconds: 3600,
-        ..LocalOptions::with_state(state.path().to_path_buf())
-    })
+    let service = LocalService::start(
+        LocalOptions {
+            no_demo: false,
+            tick_seconds: 3600,
+            ..LocalOptions::with_state(state.path().to_path_buf())
+        },
+        Settings::defaults(Deployment::Local),
+    )
     .await
     .expect("local service starts");
     let demo = service.demo.clone().expect("demo set up");
@@ -43,11 +47,14 @@ async fn demo_first_sync_then_a_no_op() {
 #[tokio::test]
 async fn no_demo_sets_up_nothing() {
     let state = tempfile::tempdir().unwrap();
-    let service = LocalService::start(LocalOptions {
-        no_demo: true,
-        tick_seconds: 3600,
-        ..LocalOptions::with_state(state.path().to_path_buf())
-    })
+    let service = LocalService::start(
+        LocalOptions {
+            no_demo: true,
+            tick_seconds: 3600,
+            ..LocalOptions::with_state(state.path().to_path_buf())
+        },
+        Settings::defaults(Deployment::Local),
+    )
     .await
     .expect("local service starts");
     assert!(service.demo.is_none());

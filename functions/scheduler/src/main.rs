@@ -2,14 +2,15 @@
 //! per EventBridge tick. Env: `DIRSYNC_TABLE`, `DIRSYNC_QUEUE_URL`.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use dirsync::aws::services;
+use dirsync::lambda::Services;
+use dirsync::settings::{Deployment, Settings};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = services::cold_start().await;
-    let store = services::store(&config)?;
-    let queue = services::queue(&config)?;
+    let services = Services::cold_start(Settings::from_env(Deployment::Lambda)?).await;
+    let store = services.store()?;
+    let queue = services.queue()?;
     let (store, queue) = (&store, &queue);
     run(service_fn(
         |event: LambdaEvent<CloudWatchEvent>| async move {

@@ -2,7 +2,8 @@
 //! then [`dirsync_worker::handle`] per SQS batch. Env: `DIRSYNC_TABLE`.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use dirsync::aws::services;
+use dirsync::lambda::Services;
+use dirsync::settings::{Deployment, Settings};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[global_allocator]
@@ -12,9 +13,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // would add only their memory (an allocator arena each), not speed.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let config = services::cold_start().await;
-    let store = services::store(&config)?;
-    let engine = services::engine(&store, services::secrets(&config))?;
+    let services = Services::cold_start(Settings::from_env(Deployment::Lambda)?).await;
+    let store = services.store()?;
+    let engine = services.engine(&store, services.secrets());
     let engine = &engine;
     run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, Error>(dirsync_worker::handle(engine, event.payload).await)

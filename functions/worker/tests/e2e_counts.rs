@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use dirsync::domain::Outcome;
-use dirsync::pbx::SimulatorOptions;
 use dirsync_integration_tests::e2e::{scheduled_run, start_worker, Peers, PEOPLE_OU};
+use dirsync_pbx_sim::SimulatorOptions;
 use serde_json::json;
 
 const USERS: u32 = 1_000;

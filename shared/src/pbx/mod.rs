@@ -1,14 +1,9 @@
-//! The PBX side: the REST client dirsync uses ([`HttpPbx`]) and the in-process simulator of
-//! a hosted PBX ([`PbxSimulator`]) that tests, benchmarks and local mode run against.
+//! The PBX side: the REST client dirsync uses ([`HttpPbx`]). The simulator of a hosted PBX
+//! that tests, benchmarks and local mode run it against is the `dirsync-pbx-sim` crate.
 
 mod http_client;
 mod options;
 mod responses;
-pub mod simulator;
-
-#[cfg(test)]
-mod http_client_tests;
 
 pub use http_client::HttpPbx;
 pub use options::{CallCounts, PbxClientOptions};
-pub use simulator::{PbxSimulator, RunningSimulator, SimExtension, SimStats, SimulatorOptions};

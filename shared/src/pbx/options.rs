@@ -7,7 +7,8 @@ use reqwest::Method;
 
 use crate::domain::EndpointPolicy;
 
-/// Limits and retry policy of an [`super::HttpPbx`].
+/// Limits and retry policy of an [`super::HttpPbx`]; the operator's values arrive in
+/// [`crate::settings::Settings::pbx`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PbxClientOptions {
     /// Requests in flight at once (at least 1).
@@ -44,41 +45,6 @@ impl Default for PbxClientOptions {
             page_size: 200,
             endpoint_policy: EndpointPolicy::default(),
         }
-    }
-}
-
-impl PbxClientOptions {
-    /// The defaults with the operator's settings for their PBX platform:
-    /// `DIRSYNC_PBX_REQUESTS_PER_SECOND` (its rate limit per tenant),
-    /// `DIRSYNC_PBX_CONCURRENCY` (calls in flight per run) and `DIRSYNC_PBX_PAGE_SIZE` (the
-    /// largest listing page it serves: fewer pages make a quicker no-op sync).
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_settings(|name| std::env::var(name).ok())
-    }
-
-    /// [`Self::from_env`] with the settings looked up by `setting`. A value that is not a
-    /// positive integer is an error naming the variable: a typo never silently means the
-    /// default.
-    pub fn from_settings(setting: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let positive = |name: &str, default: u32| match setting(name) {
-            Some(value) if !value.trim().is_empty() => value
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name} must be a positive integer, not '{value}'")),
-            _ => Ok(default),
-        };
-        let defaults = Self::default();
-        Ok(Self {
-            requests_per_second: positive(
-                "DIRSYNC_PBX_REQUESTS_PER_SECOND",
-                defaults.requests_per_second,
-            )?,
-            concurrency: positive("DIRSYNC_PBX_CONCURRENCY", defaults.concurrency as u32)? as usize,
-            page_size: positive("DIRSYNC_PBX_PAGE_SIZE", defaults.page_size)?,
-            ..defaults
-        })
     }
 }
 
@@ -122,48 +88,6 @@ impl CallCounters {
             post: self.post.load(Ordering::Relaxed),
             patch: self.patch.load(Ordering::Relaxed),
             delete: self.delete.load(Ordering::Relaxed),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
-
-    #[test]
-    fn operator_settings_replace_the_defaults_and_typos_are_refused() {
-        let unset = PbxClientOptions::from_settings(settings(&[])).unwrap();
-        assert_eq!(unset, PbxClientOptions::default());
-        let set = PbxClientOptions::from_settings(settings(&[
-            ("DIRSYNC_PBX_REQUESTS_PER_SECOND", "200"),
-            ("DIRSYNC_PBX_CONCURRENCY", " 16 "),
-            ("DIRSYNC_PBX_PAGE_SIZE", "500"),
-        ]))
-        .unwrap();
-        assert_eq!(
-            (set.requests_per_second, set.concurrency, set.page_size),
-            (200, 16, 500)
-        );
-        for bad in ["0", "-5", "fast", "1.5"] {
-            let error = PbxClientOptions::from_settings(settings(&[(
-                "DIRSYNC_PBX_REQUESTS_PER_SECOND",
-                bad,
-            )]))
-            .unwrap_err();
-            assert!(error.contains("DIRSYNC_PBX_REQUESTS_PER_SECOND"), "{error}");
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint};
 use crate::error::{DirectoryError, PbxError};
 use crate::pbx::{HttpPbx, PbxClientOptions};
 use crate::ports::{Directory, Pbx, TenantSecrets};
+use crate::settings::Settings;
 
 /// Where adapters come from: the one place that knows every provider. Tests swap it to put a
 /// failing directory in front of the real engine.
@@ -42,15 +43,13 @@ pub struct DefaultConnector {
 }
 
 impl DefaultConnector {
-    /// The operator's settings from the environment (`DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`,
-    /// `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`, `DIRSYNC_PBX_REQUESTS_PER_SECOND`,
-    /// `DIRSYNC_PBX_CONCURRENCY`), with the `ldif` provider off: for Lambda.
-    pub fn from_env() -> Result<Self, String> {
-        Ok(Self::with_policy(
-            EndpointPolicy::from_env(),
-            CloudOptions::from_env(),
-            PbxClientOptions::from_env()?,
-        ))
+    /// The adapters under the operator's settings, with the `ldif` provider off: for Lambda.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self::with_policy(
+            settings.endpoint_policy,
+            settings.cloud.clone(),
+            settings.pbx.clone(),
+        )
     }
 
     /// Every adapter under the same endpoint rule; `cloud` carries the Graph host overrides

@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 
 use dirsync::directory::{CloudOptions, LdapDirectory, LdapOptions};
 use dirsync::domain::{DirectoryConfig, EndpointPolicy, ObjectId, RunRecord, TenantId, Trigger};
-use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimStats, SimulatorOptions};
+use dirsync::pbx::PbxClientOptions;
 use dirsync::ports::{Directory, Pbx, Secrets, Store, TenantSecrets};
 use dirsync::secrets::{MemorySecrets, SecretsManagerSecrets};
 use dirsync::store::{DynamoStore, SqliteStore};
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions, RunJob, SyncEngine};
+use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimStats, SimulatorOptions};
 use serde_json::{json, Value};
 
 pub use lambda_runtime::WorkerProcess;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use dirsync::pbx::{PbxSimulator, SimulatorOptions};
+use dirsync_pbx_sim::{PbxSimulator, SimulatorOptions};
 
 /// An extension quota large enough not to get in the way unless asked for.
 const DEFAULT_QUOTA: usize = 10_000;

@@ -7,18 +7,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dirsync::domain::plan::ConflictReason;
+use dirsync::domain::{EndpointPolicy, ExtensionId, NewExtension, MANAGED_BY};
+use dirsync::error::PbxError;
+use dirsync::pbx::{CallCounts, HttpPbx, PbxClientOptions};
+use dirsync::ports::Pbx;
+use dirsync_pbx_sim::{Forwarding, PbxSimulator, RunningSimulator, SimExtension, SimulatorOptions};
 use secrecy::SecretString;
 
-use super::simulator::{Forwarding, RunningSimulator, SimExtension};
-use super::*;
-use crate::domain::plan::ConflictReason;
-use crate::domain::{EndpointPolicy, ExtensionId, NewExtension, MANAGED_BY};
-use crate::error::PbxError;
-use crate::ports::Pbx;
+const TOKEN: &str = "s3cr3t-pbx-token-XYZ";
 
-pub(super) const TOKEN: &str = "s3cr3t-pbx-token-XYZ";
-
-pub(super) fn fast() -> PbxClientOptions {
+fn fast() -> PbxClientOptions {
     PbxClientOptions {
         base_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(10),
@@ -30,21 +29,18 @@ pub(super) fn fast() -> PbxClientOptions {
     }
 }
 
-pub(super) async fn start(
-    options: SimulatorOptions,
-    quota: usize,
-) -> (PbxSimulator, RunningSimulator) {
+async fn start(options: SimulatorOptions, quota: usize) -> (PbxSimulator, RunningSimulator) {
     let sim = PbxSimulator::new(options);
     sim.add_account("acme", TOKEN, quota);
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     (sim, server)
 }
 
-pub(super) fn client(server: &RunningSimulator, options: PbxClientOptions) -> HttpPbx {
+fn client(server: &RunningSimulator, options: PbxClientOptions) -> HttpPbx {
     HttpPbx::new(&server.base_url("acme"), SecretString::from(TOKEN), options).unwrap()
 }
 
-pub(super) fn new_ext(number: &str, email: &str) -> NewExtension {
+fn new_ext(number: &str, email: &str) -> NewExtension {
     NewExtension {
         number: number.into(),
         first_name: Some("Ada".into()),
@@ -55,6 +51,6 @@ pub(super) fn new_ext(number: &str, email: &str) -> NewExtension {
     }
 }
 
-pub(super) fn changes(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+fn changes(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     value.as_object().unwrap().clone()
 }

@@ -38,7 +38,7 @@ pub struct SimExtension {
 
 impl SimExtension {
     /// A manual extension (no sync marker) with default telephony settings; `id` empty lets
-    /// [`super::PbxSimulator::seed`] assign one.
+    /// [`crate::PbxSimulator::seed`] assign one.
     pub fn manual(number: &str, email: Option<&str>) -> Self {
         Self {
             id: String::new(),

@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use super::model::{ApiError, Forwarding, SimExtension, SimStats, Voicemail};
-use super::validate::FieldValues;
 use axum::http::StatusCode;
+
+use crate::model::{ApiError, Forwarding, SimExtension, SimStats, Voicemail};
+use crate::validate::FieldValues;
 
 pub(crate) struct Account {
     pub token: String,

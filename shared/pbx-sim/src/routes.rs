@@ -15,9 +15,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::json;
 
-use super::model::ApiError;
-use super::validate::{parse_create, parse_patch};
-use super::{lock, AccountCell, InFlight, PbxSimulator};
+use crate::model::ApiError;
+use crate::validate::{parse_create, parse_patch};
+use crate::{lock, AccountCell, InFlight, PbxSimulator};
 
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 

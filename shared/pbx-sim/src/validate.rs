@@ -1,11 +1,11 @@
 //! Strict parsing of POST and PATCH bodies, as a real PBX would do it: unknown fields, wrong
 //! types and invalid values are refused with 422 naming the field.
 
+use dirsync::domain::extension::{is_valid_email, is_valid_number};
+use dirsync::domain::MANAGED_BY;
 use serde_json::{Map, Value};
 
-use super::model::ApiError;
-use crate::domain::extension::{is_valid_email, is_valid_number};
-use crate::domain::MANAGED_BY;
+use crate::model::ApiError;
 
 const MAX_NAME_CHARS: usize = 64;
 const MAX_MOBILE_CHARS: usize = 32;
