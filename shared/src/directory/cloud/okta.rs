@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::cloud_http::{shorten, CloudHttp, CloudOptions};
-use super::cloud_read::{cut_short, resolve_public, token_then_search, GroupMembers};
+use super::http::{shorten, CloudHttp, CloudOptions};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
+use super::read::{cut_short, resolve_public, token_then_search, GroupMembers};
 use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig, Scope};
 use crate::domain::{
     ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,

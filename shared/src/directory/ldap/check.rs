@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::super::ldap_search::read_snapshot;
+use super::search::read_snapshot;
 use super::LdapDirectory;
 use crate::domain::connection::SAMPLE_SIZE;
 use crate::domain::{Check, CheckName, ConnectionReport};

@@ -3,6 +3,11 @@
 //! or through an SSH tunnel. Each read opens a connection, binds, reads every user under
 //! `base_dn` with paged searches, marks who is in scope, and closes it all.
 
+mod check;
+mod errors;
+mod search;
+pub mod ssh_tunnel;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +18,16 @@ use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::attributes::UserMapper;
-use super::ldap_errors::{client_error, timeout_error, Phase};
-use super::ldap_search::{read_snapshot, SearchPlan};
-use super::ssh_tunnel::{connect_tcp, SshTunnel, TunnelTarget};
+pub use search::DEFAULT_PAGE_SIZE;
+
+use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::{LdapConfig, ProviderConfig, SshTunnel as TunnelConfig};
 use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
+use errors::{client_error, timeout_error, Phase};
+use search::{read_snapshot, SearchPlan};
+use ssh_tunnel::{connect_tcp, SshTunnel, TunnelTarget};
 
 /// How long each step may take.
 #[derive(Debug, Clone, Copy)]
@@ -52,9 +59,6 @@ pub struct LdapOptions {
     /// Entries per page; `None` takes [`DEFAULT_PAGE_SIZE`].
     pub page_size: Option<i32>,
 }
-
-/// Active Directory returns at most 1,000 entries per page (MaxPageSize).
-pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 
 pub struct LdapDirectory {
     config: LdapConfig,
@@ -315,9 +319,5 @@ impl Directory for LdapDirectory {
     }
 }
 
-#[path = "ldap_check.rs"]
-mod check;
-
 #[cfg(test)]
-#[path = "ldap_tests.rs"]
 mod tests;

@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
-use super::cloud_read::TokenCache;
+use super::http::{sensitive_header, shorten, CloudHttp, Credential};
+use super::read::TokenCache;
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
 

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::cloud_http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
-use super::cloud_read::{cut_short, token_then_search, GroupMembers};
 use super::graph_token::ClientCredentials;
+use super::http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
 use super::json_fields::JsonFields;
+use super::read::{cut_short, token_then_search, GroupMembers};
 use crate::domain::config::{AzureCloud, ProviderConfig, Scope};
 use crate::domain::{
     ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,

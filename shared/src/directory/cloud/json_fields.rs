@@ -1,5 +1,5 @@
 //! The tenant's `fields` applied to a JSON user (a Graph user, an Okta profile): the cloud
-//! counterpart of [`super::UserMapper`].
+//! counterpart of [`crate::directory::UserMapper`].
 
 use serde_json::{Map, Value};
 

@@ -10,9 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
-use super::cloud_read::TokenCache;
+use super::http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
 use super::okta_wire::OktaVendor;
+use super::read::TokenCache;
 use crate::error::DirectoryError;
 
 /// The scopes a read needs; the service app must be granted both.
