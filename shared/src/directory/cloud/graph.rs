@@ -2,7 +2,6 @@
 //! whole directory, or the transitive user members of the scope's groups, paged with
 //! `@odata.nextLink` and read with the mapped properties only.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,10 +13,13 @@ use url::Url;
 use super::graph_token::ClientCredentials;
 use super::http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
 use super::json_fields::JsonFields;
-use super::read::{cut_short, token_then_search, GroupMembers};
-use crate::domain::config::{AzureCloud, ProviderConfig, Scope};
+use super::read::{
+    other_provider, read_users, token_then_search, LinkWording, Listing, Page, PagedSource, Pager,
+};
+use super::urls::url_under;
+use crate::domain::config::{AzureCloud, ProviderConfig};
 use crate::domain::{
-    ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
+    ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
 };
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
@@ -27,6 +29,12 @@ use crate::ports::{Directory, TenantSecrets};
 const PAGE_SIZE: &str = "999";
 /// Properties read besides the mapped ones: the id, and what decides state and guest status.
 const FIXED_PROPERTIES: [&str; 3] = ["id", "accountEnabled", "userType"];
+/// How errors name a next-page link of Graph's that is not followed.
+const NEXT_LINKS: LinkWording = LinkWording {
+    malformed: "a bad @odata.nextLink",
+    elsewhere: "an @odata.nextLink points away from the Graph host",
+    repeated: "Graph repeated an @odata.nextLink",
+};
 
 /// The login host, the Graph host and the token scope of each national cloud.
 fn cloud_hosts(cloud: AzureCloud) -> (&'static str, &'static str) {
@@ -48,10 +56,9 @@ fn cloud_hosts(cloud: AzureCloud) -> (&'static str, &'static str) {
 
 pub struct GraphDirectory {
     http: CloudHttp,
-    credential: ClientCredentials,
-    graph_base: Url,
-    /// `None`: the whole directory; else the group ids whose transitive members are read.
-    groups: Option<Vec<String>>,
+    /// On the Graph host; the listing is the whole directory, or the groups whose transitive
+    /// user members are read.
+    pager: Pager<ClientCredentials>,
     include_guests: bool,
     fields: JsonFields,
     /// `$select`: the mapped properties and [`FIXED_PROPERTIES`].
@@ -74,20 +81,9 @@ impl GraphDirectory {
         options: &CloudOptions,
     ) -> Result<Self, DirectoryError> {
         let ProviderConfig::Azure(azure) = &config.provider else {
-            return Err(DirectoryError::NotAvailable(format!(
-                "the Graph reader cannot read a '{}' directory",
-                config.provider.kind()
-            )));
+            return Err(other_provider("Graph", config));
         };
-        let groups = match &config.scope {
-            Scope::All => None,
-            Scope::Groups { groups } => Some(groups.clone()),
-            _ => {
-                return Err(DirectoryError::NotAvailable(
-                    "an azure directory takes scope 'all' or 'groups'".into(),
-                ))
-            }
-        };
+        let listing = Listing::of(config)?;
         let secret: SecretString = secrets
             .client_secret
             .clone()
@@ -125,9 +121,13 @@ impl GraphDirectory {
         let select = select.join(",");
         Ok(Self {
             http: CloudHttp::new(options.clone(), None)?,
-            credential,
-            graph_base,
-            groups,
+            pager: Pager {
+                base: graph_base,
+                credential,
+                vendor: &GraphVendor,
+                links: NEXT_LINKS,
+                listing,
+            },
             include_guests: azure.include_guests,
             fields,
             select,
@@ -139,53 +139,46 @@ impl GraphDirectory {
         self.http.requests()
     }
 
+    /// A listing under the Graph host, with the properties read and the largest page.
     fn listing_url(&self, path: &[&str]) -> Result<Url, DirectoryError> {
-        let mut url = self.graph_base.clone();
-        url.path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("the Graph URL cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend(path);
+        let mut url = url_under(&self.pager.base, path, "the Graph URL")?;
         url.query_pairs_mut()
             .append_pair("$select", &self.select)
             .append_pair("$top", PAGE_SIZE);
         Ok(url)
     }
 
-    /// Every page of a listing from `first`, each user handed to `each`.
-    async fn read_listing(
-        &self,
-        first: Url,
-        each: &mut (dyn FnMut(Map<String, Value>) -> Result<(), DirectoryError> + Send),
-    ) -> Result<(), DirectoryError> {
-        let mut url = first;
-        let mut seen = HashSet::new();
-        loop {
-            let answer = self.http.get(&url, &self.credential, &GraphVendor).await?;
-            let page: GraphPage = answer.json("a Graph page of users")?;
-            for user in page.value {
-                each(user)?;
-            }
-            let Some(link) = page.next_link else {
-                return Ok(());
-            };
-            // Followed exactly as given, but only on the Graph host: the token goes with it.
-            let next = Url::parse(&link)
-                .map_err(|e| DirectoryError::Protocol(format!("a bad @odata.nextLink: {e}")))?;
-            if next.origin() != self.graph_base.origin() {
-                return Err(DirectoryError::Protocol(
-                    "an @odata.nextLink points away from the Graph host".into(),
-                ));
-            }
-            if !seen.insert(link) {
-                return Err(DirectoryError::Protocol(
-                    "Graph repeated an @odata.nextLink".into(),
-                ));
-            }
-            url = next;
-        }
+    async fn read(&self) -> Result<Snapshot, DirectoryError> {
+        read_users(self, &self.pager, &self.http).await
+    }
+}
+
+impl PagedSource for GraphDirectory {
+    type Item = Map<String, Value>;
+
+    fn users_url(&self) -> Result<Url, DirectoryError> {
+        self.listing_url(&["v1.0", "users"])
     }
 
-    fn map_user(&self, object: &Map<String, Value>) -> Result<DirectoryUser, DirectoryError> {
+    fn members_url(&self, group: &str) -> Result<Url, DirectoryError> {
+        self.listing_url(&[
+            "v1.0",
+            "groups",
+            group,
+            "transitiveMembers",
+            "microsoft.graph.user",
+        ])
+    }
+
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
+        let page: GraphPage = answer.json("a Graph page of users")?;
+        Ok(Page {
+            items: page.value,
+            next: page.next_link,
+        })
+    }
+
+    fn user(&self, object: Map<String, Value>) -> Result<DirectoryUser, DirectoryError> {
         let object_id = object
             .get("id")
             .and_then(Value::as_str)
@@ -200,61 +193,17 @@ impl GraphDirectory {
             .get("userType")
             .and_then(Value::as_str)
             .is_some_and(|t| t.eq_ignore_ascii_case("guest"));
-        let mapped = self.fields.map(object);
-        Ok(DirectoryUser {
-            object_id,
-            first_name: mapped.first_name,
-            last_name: mapped.last_name,
-            email: mapped.email,
-            mobile: mapped.mobile,
-            extension: mapped.extension,
-            state: if enabled == Some(false) {
-                UserState::Disabled
-            } else {
-                UserState::Active
-            },
-            // Guests are reported, out of scope, so that `remove_when` decides about them.
-            in_scope: !guest || self.include_guests,
-            dn: None,
-            groups: Vec::new(),
-        })
-    }
-
-    async fn read(&self) -> Result<Snapshot, DirectoryError> {
-        let mut users: Vec<DirectoryUser> = Vec::new();
-        let Some(groups) = &self.groups else {
-            let url = self.listing_url(&["v1.0", "users"])?;
-            let read = self
-                .read_listing(url, &mut |object| {
-                    users.push(self.map_user(&object)?);
-                    Ok(())
-                })
-                .await;
-            read.map_err(|e| cut_short(users.len(), e))?;
-            return Ok(Snapshot {
-                users,
-                coverage: Coverage::WholeDirectory,
-                complete: true,
-            });
+        let state = if enabled == Some(false) {
+            UserState::Disabled
+        } else {
+            UserState::Active
         };
-        let mut members = GroupMembers::default();
-        for group in groups {
-            let url = self.listing_url(&[
-                "v1.0",
-                "groups",
-                group,
-                "transitiveMembers",
-                "microsoft.graph.user",
-            ])?;
-            let read = self
-                .read_listing(url, &mut |object| {
-                    members.add(self.map_user(&object)?, group);
-                    Ok(())
-                })
-                .await;
-            read.map_err(|e| cut_short(members.len(), e))?;
-        }
-        Ok(members.into_snapshot())
+        // Guests are reported, out of scope, so that `remove_when` decides about them.
+        let in_scope = !guest || self.include_guests;
+        Ok(self
+            .fields
+            .map(&object)
+            .into_user(object_id, state, in_scope))
     }
 }
 
@@ -266,7 +215,7 @@ impl Directory for GraphDirectory {
 
     async fn test_connection(&self) -> ConnectionReport {
         let token = async {
-            self.credential.token(&self.http, false).await?;
+            self.pager.credential.token(&self.http, false).await?;
             Ok("Entra ID issued an access token for Microsoft Graph".to_string())
         };
         token_then_search(token, self.read()).await

@@ -5,13 +5,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderValue, ACCEPT};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::http::{sensitive_header, shorten, CloudHttp, Credential};
-use super::read::TokenCache;
+use super::http::{shorten, CloudHttp, Credential};
+use super::token::{bearer, request_token, TokenCache};
+use super::urls::url_under;
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
 
@@ -52,14 +53,12 @@ impl ClientCredentials {
         secret: SecretString,
         scope: String,
     ) -> Result<Self, DirectoryError> {
-        let mut token_url = login_base.clone();
-        token_url
-            .path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("the login URL cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend([tenant_id, "oauth2", "v2.0", "token"]);
         Ok(Self {
-            token_url,
+            token_url: url_under(
+                login_base,
+                &[tenant_id, "oauth2", "v2.0", "token"],
+                "the login URL",
+            )?,
             client_id: client_id.to_string(),
             secret,
             scope,
@@ -83,18 +82,14 @@ impl ClientCredentials {
             ("client_secret", self.secret.expose_secret()),
             ("scope", self.scope.as_str()),
         ];
-        let build = || {
-            http.client()
-                .post(self.token_url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-        };
-        let answer = http
-            .retrying(&build, &|a| retry_after(&a.headers))
-            .await
-            .map_err(|e| {
-                DirectoryError::Unreachable(format!("the Entra ID login endpoint: {e}"))
-            })?;
+        let answer = request_token(
+            http,
+            &self.token_url,
+            &form,
+            &|a| retry_after(&a.headers),
+            "the Entra ID login endpoint",
+        )
+        .await?;
         if !answer.status.is_success() {
             let body: EntraError = serde_json::from_slice(&answer.body).unwrap_or_default();
             return Err(entra_error(answer.status.as_u16(), &body));
@@ -120,8 +115,7 @@ impl Credential for ClientCredentials {
         http: &CloudHttp,
         refresh: bool,
     ) -> Result<HeaderValue, DirectoryError> {
-        let token = self.token(http, refresh).await?;
-        sensitive_header(&format!("Bearer {}", token.expose_secret()))
+        bearer(&self.token(http, refresh).await?)
     }
 
     fn refreshable(&self) -> bool {

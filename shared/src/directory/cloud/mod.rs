@@ -9,6 +9,8 @@ mod okta;
 mod okta_auth;
 mod okta_wire;
 mod read;
+mod token;
+mod urls;
 
 pub use graph::GraphDirectory;
 pub use http::CloudOptions;

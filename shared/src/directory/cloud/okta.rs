@@ -2,22 +2,23 @@
 //! of the scope's groups, 200 per page following the `Link: <...>; rel="next"` header, paced
 //! by Okta's `X-Rate-Limit-*` headers.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::http::{shorten, CloudHttp, CloudOptions};
+use super::http::{shorten, Answer, CloudHttp, CloudOptions};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
-use super::read::{cut_short, resolve_public, token_then_search, GroupMembers};
-use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig, Scope};
+use super::read::{
+    other_provider, read_users, token_then_search, LinkWording, Listing, Page, PagedSource, Pager,
+};
+use super::urls::{resolve_public, url_under};
+use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig};
 use crate::domain::{
-    ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
+    ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
 };
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
@@ -25,19 +26,25 @@ use crate::ports::{Directory, TenantSecrets};
 /// Okta's largest page of users.
 const PAGE_SIZE: &str = "200";
 
+/// How errors name a next-page link of Okta's that is not followed.
+const NEXT_LINKS: LinkWording = LinkWording {
+    malformed: "a bad Link header",
+    elsewhere: "a next-page link points away from the Okta org",
+    repeated: "Okta repeated a next-page link",
+};
+
 pub struct OktaDirectory {
-    org: Url,
+    /// On the org; the listing is the whole directory, or the groups whose members are read.
+    pager: Pager<OktaCredential>,
     options: CloudOptions,
-    credential: OktaCredential,
-    /// `None`: the whole directory; else the group ids whose members are read.
-    groups: Option<Vec<String>>,
     fields: JsonFields,
     /// Built on first use, after the org's addresses were resolved and checked.
     http: OnceCell<CloudHttp>,
 }
 
+/// A user as an Okta listing has it: what the mapping reads.
 #[derive(Deserialize)]
-struct OktaUser {
+pub(crate) struct OktaUser {
     id: String,
     status: String,
     #[serde(default)]
@@ -51,24 +58,13 @@ impl OktaDirectory {
         options: &CloudOptions,
     ) -> Result<Self, DirectoryError> {
         let ProviderConfig::Okta(okta) = &config.provider else {
-            return Err(DirectoryError::NotAvailable(format!(
-                "the Okta reader cannot read a '{}' directory",
-                config.provider.kind()
-            )));
+            return Err(other_provider("Okta", config));
         };
         check_http_url(&okta.org_url, options.endpoint_policy)
             .map_err(|why| DirectoryError::NotAvailable(format!("org_url {why}")))?;
         let org = Url::parse(&okta.org_url)
             .map_err(|e| DirectoryError::NotAvailable(format!("org_url is not a URL: {e}")))?;
-        let groups = match &config.scope {
-            Scope::All => None,
-            Scope::Groups { groups } => Some(groups.clone()),
-            _ => {
-                return Err(DirectoryError::NotAvailable(
-                    "an okta directory takes scope 'all' or 'groups'".into(),
-                ))
-            }
-        };
+        let listing = Listing::of(config)?;
         let credential = match okta.auth {
             OktaAuth::ApiToken => {
                 OktaCredential::ApiToken(secrets.api_token.clone().ok_or_else(|| {
@@ -84,10 +80,14 @@ impl OktaDirectory {
             }
         };
         Ok(Self {
-            org,
+            pager: Pager {
+                base: org,
+                credential,
+                vendor: &OktaVendor,
+                links: NEXT_LINKS,
+                listing,
+            },
             options: options.clone(),
-            credential,
-            groups,
             fields: JsonFields::new(config),
             http: OnceCell::new(),
         })
@@ -102,125 +102,70 @@ impl OktaDirectory {
     async fn http(&self) -> Result<&CloudHttp, DirectoryError> {
         self.http
             .get_or_try_init(|| async {
-                let host = self.org.host_str().unwrap_or_default();
-                let port = self.org.port_or_known_default().unwrap_or(443);
+                let host = self.pager.base.host_str().unwrap_or_default();
+                let port = self.pager.base.port_or_known_default().unwrap_or(443);
                 let addrs = resolve_public(host, port, self.options.endpoint_policy).await?;
                 CloudHttp::new(self.options.clone(), Some((host, &addrs)))
             })
             .await
     }
 
-    fn url(&self, path: &[&str], limit: bool) -> Result<Url, DirectoryError> {
-        let mut url = self.org.clone();
-        url.path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("org_url cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend(path);
-        if limit {
-            url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
-        }
+    /// A listing under the org, with the largest page.
+    fn listing_url(&self, path: &[&str]) -> Result<Url, DirectoryError> {
+        let mut url = url_under(&self.pager.base, path, "org_url")?;
+        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
         Ok(url)
     }
 
-    async fn read_listing(
-        &self,
-        first: Url,
-        each: &mut (dyn FnMut(OktaUser) -> Result<(), DirectoryError> + Send),
-    ) -> Result<(), DirectoryError> {
-        let http = self.http().await?;
-        let mut url = first;
-        let mut seen = HashSet::new();
-        loop {
-            let answer = http.get(&url, &self.credential, &OktaVendor).await?;
-            let users: Vec<OktaUser> = answer.json("an Okta page of users")?;
-            for user in users {
-                each(user)?;
-            }
-            let Some(next) = next_link(&answer.headers) else {
-                return Ok(());
-            };
-            let next = Url::parse(&next)
-                .map_err(|e| DirectoryError::Protocol(format!("a bad Link header: {e}")))?;
-            // The token goes with the request: follow links on the org only.
-            if next.origin() != self.org.origin() {
-                return Err(DirectoryError::Protocol(
-                    "a next-page link points away from the Okta org".into(),
-                ));
-            }
-            if !seen.insert(next.to_string()) {
-                return Err(DirectoryError::Protocol(
-                    "Okta repeated a next-page link".into(),
-                ));
-            }
-            url = next;
-        }
-    }
-
-    fn map_user(&self, user: OktaUser) -> Result<DirectoryUser, DirectoryError> {
-        let object_id = ObjectId::parse(user.id)
-            .map_err(|e| DirectoryError::Protocol(format!("an Okta user id is not usable: {e}")))?;
-        let mapped = self.fields.map(&user.profile);
-        Ok(DirectoryUser {
-            object_id,
-            first_name: mapped.first_name,
-            last_name: mapped.last_name,
-            email: mapped.email,
-            mobile: mapped.mobile,
-            extension: mapped.extension,
-            state: user_state(&user.status)?,
-            in_scope: true,
-            dn: None,
-            groups: Vec::new(),
-        })
-    }
-
     async fn read(&self) -> Result<Snapshot, DirectoryError> {
-        let mut users: Vec<DirectoryUser> = Vec::new();
-        let Some(groups) = &self.groups else {
-            let url = self.url(&["api", "v1", "users"], true)?;
-            let read = self
-                .read_listing(url, &mut |user| {
-                    users.push(self.map_user(user)?);
-                    Ok(())
-                })
-                .await;
-            read.map_err(|e| cut_short(users.len(), e))?;
-            // The unfiltered listing leaves DEPROVISIONED users out: absent means removed.
-            return Ok(Snapshot {
-                users,
-                coverage: Coverage::WholeDirectory,
-                complete: true,
-            });
-        };
-        let mut members = GroupMembers::default();
-        for group in groups {
-            let url = self.url(&["api", "v1", "groups", group, "users"], true)?;
-            let read = self
-                .read_listing(url, &mut |user| {
-                    members.add(self.map_user(user)?, group);
-                    Ok(())
-                })
-                .await;
-            read.map_err(|e| cut_short(members.len(), e))?;
-        }
-        Ok(members.into_snapshot())
+        read_users(self, &self.pager, self.http().await?).await
     }
 
     /// The `token` step: an access token for a service app; for an API token, the token's
     /// own user (`/api/v1/users/me`).
     async fn check_token(&self) -> Result<String, DirectoryError> {
         let http = self.http().await?;
-        match &self.credential {
+        match &self.pager.credential {
             OktaCredential::PrivateKeyJwt(app) => {
                 app.token(http, false).await?;
                 Ok("Okta issued an access token for the service app".into())
             }
             OktaCredential::ApiToken(_) => {
-                let url = self.url(&["api", "v1", "users", "me"], false)?;
-                http.get(&url, &self.credential, &OktaVendor).await?;
+                let url = url_under(&self.pager.base, &["api", "v1", "users", "me"], "org_url")?;
+                http.get(&url, &self.pager.credential, &OktaVendor).await?;
                 Ok("Okta accepted the API token".into())
             }
         }
+    }
+}
+
+impl PagedSource for OktaDirectory {
+    type Item = OktaUser;
+
+    /// The unfiltered listing leaves DEPROVISIONED users out: absent means removed.
+    fn users_url(&self) -> Result<Url, DirectoryError> {
+        self.listing_url(&["api", "v1", "users"])
+    }
+
+    fn members_url(&self, group: &str) -> Result<Url, DirectoryError> {
+        self.listing_url(&["api", "v1", "groups", group, "users"])
+    }
+
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
+        Ok(Page {
+            items: answer.json("an Okta page of users")?,
+            next: next_link(&answer.headers),
+        })
+    }
+
+    fn user(&self, user: OktaUser) -> Result<DirectoryUser, DirectoryError> {
+        let object_id = ObjectId::parse(user.id)
+            .map_err(|e| DirectoryError::Protocol(format!("an Okta user id is not usable: {e}")))?;
+        let state = user_state(&user.status)?;
+        Ok(self
+            .fields
+            .map(&user.profile)
+            .into_user(object_id, state, true))
     }
 }
 

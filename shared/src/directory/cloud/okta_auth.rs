@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderValue, ACCEPT};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
 use super::okta_wire::OktaVendor;
-use super::read::TokenCache;
+use super::token::{bearer, request_token, TokenCache};
+use super::urls::url_under;
 use crate::error::DirectoryError;
 
 /// The scopes a read needs; the service app must be granted both.
@@ -65,14 +66,8 @@ impl ServiceApp {
                 "private_key_pem is not an RSA private key in PEM form".into(),
             )
         })?;
-        let mut token_url = org.clone();
-        token_url
-            .path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("org_url cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend(["oauth2", "v1", "token"]);
         Ok(Self {
-            token_url,
+            token_url: url_under(org, &["oauth2", "v1", "token"], "org_url")?,
             client_id: client_id.to_string(),
             key,
             cache: TokenCache::default(),
@@ -113,16 +108,14 @@ impl ServiceApp {
             ),
             ("client_assertion", assertion.as_str()),
         ];
-        let build = || {
-            http.client()
-                .post(self.token_url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-        };
-        let answer = http
-            .retrying(&build, &|a| OktaVendor.wait_asked(a))
-            .await
-            .map_err(|e| DirectoryError::Unreachable(format!("the Okta token endpoint: {e}")))?;
+        let answer = request_token(
+            http,
+            &self.token_url,
+            &form,
+            &|a| OktaVendor.wait_asked(a),
+            "the Okta token endpoint",
+        )
+        .await?;
         if !answer.status.is_success() {
             let body: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
             return Err(token_error(answer.status.as_u16(), &body));
@@ -185,10 +178,7 @@ impl Credential for OktaCredential {
             OktaCredential::ApiToken(token) => {
                 sensitive_header(&format!("SSWS {}", token.expose_secret()))
             }
-            OktaCredential::PrivateKeyJwt(app) => {
-                let token = app.token(http, refresh).await?;
-                sensitive_header(&format!("Bearer {}", token.expose_secret()))
-            }
+            OktaCredential::PrivateKeyJwt(app) => bearer(&app.token(http, refresh).await?),
         }
     }
 

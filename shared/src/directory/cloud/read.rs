@@ -1,78 +1,175 @@
-//! What a cloud directory read needs besides HTTP: the token cache, the check of a tenant's
-//! host after DNS resolution, and the shapes of a failed read and of a connection test.
+//! The one reader of the cloud directories: a provider says where its listings start, how a
+//! page reads and how a listed user maps ([`PagedSource`]), and what its pages are requested
+//! with ([`Pager`]); [`read_users`] pages through every user or the members of the scope's
+//! groups with the rules both providers keep: next links only on the base's origin and never
+//! twice, and a read that is complete or an error. Also the shape of a cloud connection test.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use secrecy::SecretString;
+use url::Url;
 
+use super::http::{Answer, CloudHttp, Credential, Vendor};
+use crate::domain::config::Scope;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Coverage, DirectoryUser, EndpointPolicy, ObjectId, Snapshot,
+    Check, CheckName, ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId,
+    Snapshot,
 };
-use crate::endpoints::{self, EndpointError};
 use crate::error::DirectoryError;
 
-/// A token and when to fetch the next one.
-struct CachedToken {
-    value: SecretString,
-    refresh_at: Instant,
+/// One page of a listing.
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// The next page's URL as the provider gave it; `None` on the last page.
+    pub next: Option<String>,
 }
 
-/// One access token, fetched when missing, due or refused.
-#[derive(Default)]
-pub(crate) struct TokenCache {
-    slot: tokio::sync::Mutex<Option<CachedToken>>,
+/// How a provider's errors name its next links that are not followed.
+pub(crate) struct LinkWording {
+    /// Before the parse error of a link that is no URL.
+    pub malformed: &'static str,
+    /// A link to another origin.
+    pub elsewhere: &'static str,
+    /// A link given twice in one listing.
+    pub repeated: &'static str,
 }
 
-impl TokenCache {
-    /// The cached token, or a new one from `fetch` (token and lifetime) when there is none,
-    /// it is due, or `refresh` is set. The next fetch is due shortly before expiry.
-    pub async fn get<F, Fut>(&self, refresh: bool, fetch: F) -> Result<SecretString, DirectoryError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(SecretString, Duration), DirectoryError>>,
-    {
-        let mut slot = self.slot.lock().await;
-        if let Some(token) = slot.as_ref() {
-            if !refresh && Instant::now() < token.refresh_at {
-                return Ok(token.value.clone());
-            }
+/// What a provider's pages are requested with, set up once per directory.
+pub(crate) struct Pager<C> {
+    /// The listings' base URL: the credential goes with every page request, so next links are
+    /// followed only on its origin.
+    pub base: Url,
+    pub credential: C,
+    /// The provider's throttling and error rules.
+    pub vendor: &'static dyn Vendor,
+    pub links: LinkWording,
+    pub listing: Listing,
+}
+
+/// A cloud provider's user listings.
+pub(crate) trait PagedSource: Sync {
+    /// A user as a page lists it.
+    type Item: Send;
+
+    /// The first page of every user of the directory.
+    fn users_url(&self) -> Result<Url, DirectoryError>;
+    /// The first page of the users that are members of `group`.
+    fn members_url(&self, group: &str) -> Result<Url, DirectoryError>;
+    /// The users and the next link of one successful answer.
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError>;
+    fn user(&self, item: Self::Item) -> Result<DirectoryUser, DirectoryError>;
+}
+
+/// Which users a cloud read lists.
+#[derive(Debug, Clone)]
+pub(crate) enum Listing {
+    /// The whole directory.
+    Everyone,
+    /// The members of these group ids.
+    Groups(Vec<String>),
+}
+
+impl Listing {
+    /// The listing of the tenant's scope; the cloud providers take `all` or `groups` only.
+    pub fn of(config: &DirectoryConfig) -> Result<Self, DirectoryError> {
+        match &config.scope {
+            Scope::All => Ok(Listing::Everyone),
+            Scope::Groups { groups } => Ok(Listing::Groups(groups.clone())),
+            _ => Err(DirectoryError::NotAvailable(format!(
+                "an {} directory takes scope 'all' or 'groups'",
+                config.provider.kind()
+            ))),
         }
-        let (value, lifetime) = fetch().await?;
-        let margin = (lifetime / 2).min(Duration::from_secs(300));
-        *slot = Some(CachedToken {
-            value: value.clone(),
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
-        });
-        Ok(value)
     }
 }
 
-/// Resolves a tenant-supplied host under the address rules (see [`crate::endpoints`]).
-pub(crate) async fn resolve_public(
-    host: &str,
-    port: u16,
-    policy: EndpointPolicy,
-) -> Result<Vec<SocketAddr>, DirectoryError> {
-    endpoints::resolve_public(host, port, policy)
-        .await
-        .map_err(|e| match e {
-            EndpointError::Unresolvable(m) => DirectoryError::Unreachable(m),
-            EndpointError::NotPublic(m) => DirectoryError::NotAvailable(m),
+/// The error of a provider's reader given another provider's config.
+pub(crate) fn other_provider(reader: &str, config: &DirectoryConfig) -> DirectoryError {
+    DirectoryError::NotAvailable(format!(
+        "the {reader} reader cannot read a '{}' directory",
+        config.provider.kind()
+    ))
+}
+
+/// Every user the pager's listing names. The whole directory is [`Coverage::WholeDirectory`];
+/// group members are the scope only, a user in several groups once, listed with each group.
+pub(crate) async fn read_users<S: PagedSource, C: Credential>(
+    source: &S,
+    pager: &Pager<C>,
+    http: &CloudHttp,
+) -> Result<Snapshot, DirectoryError> {
+    let groups = match &pager.listing {
+        Listing::Everyone => {
+            let mut users = Vec::new();
+            let read = read_pages(source, pager, http, source.users_url()?, |item| {
+                users.push(source.user(item)?);
+                Ok(())
+            })
+            .await;
+            read.map_err(|e| cut_short(users.len(), e))?;
+            return Ok(Snapshot {
+                users,
+                coverage: Coverage::WholeDirectory,
+                complete: true,
+            });
+        }
+        Listing::Groups(groups) => groups,
+    };
+    let mut members = GroupMembers::default();
+    for group in groups {
+        let read = read_pages(source, pager, http, source.members_url(group)?, |item| {
+            members.add(source.user(item)?, group);
+            Ok(())
         })
+        .await;
+        read.map_err(|e| cut_short(members.len(), e))?;
+    }
+    Ok(members.into_snapshot())
+}
+
+/// Every page of a listing from `first`, each user handed to `each`.
+async fn read_pages<S: PagedSource, C: Credential>(
+    source: &S,
+    pager: &Pager<C>,
+    http: &CloudHttp,
+    first: Url,
+    mut each: impl FnMut(S::Item) -> Result<(), DirectoryError> + Send,
+) -> Result<(), DirectoryError> {
+    let links = &pager.links;
+    let mut url = first;
+    let mut seen = HashSet::new();
+    loop {
+        let answer = http.get(&url, &pager.credential, pager.vendor).await?;
+        let page = source.page(&answer)?;
+        for item in page.items {
+            each(item)?;
+        }
+        let Some(link) = page.next else {
+            return Ok(());
+        };
+        // Followed exactly as given, but only on the base's origin: the token goes with it.
+        let next = Url::parse(&link)
+            .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
+        if next.origin() != pager.base.origin() {
+            return Err(DirectoryError::Protocol(links.elsewhere.into()));
+        }
+        if !seen.insert(next.clone()) {
+            return Err(DirectoryError::Protocol(links.repeated.into()));
+        }
+        url = next;
+    }
 }
 
 /// The users of a group scope: a user in several groups is one user, listed with each group.
 #[derive(Default)]
-pub(crate) struct GroupMembers {
+struct GroupMembers {
     users: Vec<DirectoryUser>,
     index: HashMap<ObjectId, usize>,
 }
 
 impl GroupMembers {
-    pub fn add(&mut self, user: DirectoryUser, group: &str) {
+    fn add(&mut self, user: DirectoryUser, group: &str) {
         let users = &mut self.users;
         let at = *self.index.entry(user.object_id.clone()).or_insert_with(|| {
             users.push(user);
@@ -81,12 +178,12 @@ impl GroupMembers {
         users[at].groups.push(group.to_string());
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.users.len()
     }
 
     /// The read of the scope only: an absent user was deleted or left the scope.
-    pub fn into_snapshot(self) -> Snapshot {
+    fn into_snapshot(self) -> Snapshot {
         Snapshot {
             users: self.users,
             coverage: Coverage::ScopeOnly,
@@ -96,7 +193,7 @@ impl GroupMembers {
 }
 
 /// An error after some users were read says so: the read is incomplete, nothing is removed.
-pub(crate) fn cut_short(users_read: usize, error: DirectoryError) -> DirectoryError {
+fn cut_short(users_read: usize, error: DirectoryError) -> DirectoryError {
     match error {
         DirectoryError::Credentials(_) | DirectoryError::NotAvailable(_) => error,
         _ if users_read > 0 => DirectoryError::Incomplete {
@@ -133,58 +230,5 @@ where
             let search = Check::timed(CheckName::Search, started, Err(error.to_string()));
             ConnectionReport::new(vec![token_check, search], Vec::new())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    #[tokio::test]
-    async fn token_cache_reuses_until_refresh_is_asked() {
-        let cache = TokenCache::default();
-        let fetches = AtomicU64::new(0);
-        let fetch = || async {
-            let n = fetches.fetch_add(1, Ordering::Relaxed);
-            Ok((
-                SecretString::from(format!("t{n}")),
-                Duration::from_secs(3600),
-            ))
-        };
-        use secrecy::ExposeSecret;
-        assert_eq!(cache.get(false, fetch).await.unwrap().expose_secret(), "t0");
-        assert_eq!(cache.get(false, fetch).await.unwrap().expose_secret(), "t0");
-        assert_eq!(cache.get(true, fetch).await.unwrap().expose_secret(), "t1");
-    }
-
-    #[tokio::test]
-    async fn a_token_near_expiry_is_fetched_again() {
-        let cache = TokenCache::default();
-        let fetches = AtomicU64::new(0);
-        let fetch = || async {
-            fetches.fetch_add(1, Ordering::Relaxed);
-            Ok((SecretString::from("t"), Duration::ZERO))
-        };
-        cache.get(false, fetch).await.unwrap();
-        cache.get(false, fetch).await.unwrap();
-        assert_eq!(fetches.load(Ordering::Relaxed), 2);
-    }
-
-    #[tokio::test]
-    async fn loopback_is_refused_unless_the_operator_allows_it() {
-        let strict = EndpointPolicy::default();
-        let error = resolve_public("127.0.0.1", 443, strict).await.unwrap_err();
-        assert!(error.to_string().contains("loopback"), "{error}");
-        // A name is checked by the addresses it resolves to (here through /etc/hosts).
-        let error = resolve_public("localhost", 443, strict).await.unwrap_err();
-        assert!(error.to_string().contains("loopback"), "{error}");
-        let open = EndpointPolicy {
-            allow_private: true,
-        };
-        assert_eq!(
-            resolve_public("127.0.0.1", 443, open).await.unwrap().len(),
-            1
-        );
     }
 }
