@@ -10,20 +10,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::directory::{CloudDirectory, Provider, Tenant};
 use super::graph_token::ClientCredentials;
-use super::http::{shorten, Answer, CloudHttp, CloudOptions, Vendor};
+use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
 use super::json_fields::JsonFields;
-use super::read::{
-    other_provider, read_users, token_then_search, LinkWording, Listing, Page, PagedSource, Pager,
-};
+use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
 use super::urls::url_under;
 use crate::domain::config::{AzureCloud, ProviderConfig};
-use crate::domain::{
-    ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
-};
+use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
-use crate::ports::{Directory, TenantSecrets};
 
 /// Graph's largest page of users.
 const PAGE_SIZE: &str = "999";
@@ -54,15 +50,16 @@ fn cloud_hosts(cloud: AzureCloud) -> (&'static str, &'static str) {
     }
 }
 
-pub struct GraphDirectory {
-    http: CloudHttp,
-    /// On the Graph host; the listing is the whole directory, or the groups whose transitive
-    /// user members are read.
-    pager: Pager<ClientCredentials>,
-    include_guests: bool,
+/// Microsoft Graph: `/v1.0/users`, or the transitive user members of each group.
+pub type GraphDirectory = CloudDirectory<Graph>;
+
+/// Graph's part of a [`GraphDirectory`].
+pub struct Graph {
+    credential: ClientCredentials,
     fields: JsonFields,
     /// `$select`: the mapped properties and [`FIXED_PROPERTIES`].
     select: String,
+    include_guests: bool,
 }
 
 #[derive(Deserialize)]
@@ -72,34 +69,28 @@ struct GraphPage {
     next_link: Option<String>,
 }
 
-impl GraphDirectory {
-    /// A reader of the tenant's Entra directory. Hosts come from `cloud`, or from the
-    /// operator's `options` overrides.
-    pub fn new(
-        config: &DirectoryConfig,
-        secrets: &TenantSecrets,
-        options: &CloudOptions,
-    ) -> Result<Self, DirectoryError> {
-        let ProviderConfig::Azure(azure) = &config.provider else {
-            return Err(other_provider("Graph", config));
+impl Provider for Graph {
+    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
+        let ProviderConfig::Azure(azure) = &tenant.config.provider else {
+            return Err(other_provider("Graph", tenant.config));
         };
-        let listing = Listing::of(config)?;
-        let secret: SecretString = secrets
-            .client_secret
-            .clone()
-            .ok_or_else(|| DirectoryError::Credentials("the client secret is not set".into()))?;
+        let listing = Listing::of(tenant.config)?;
+        let secret: SecretString =
+            tenant.secrets.client_secret.clone().ok_or_else(|| {
+                DirectoryError::Credentials("the client secret is not set".into())
+            })?;
         let (login_default, graph_default) = cloud_hosts(azure.cloud);
         let operator_url = |value: Option<&String>, default: &str, name: &str| {
             Url::parse(value.map_or(default, String::as_str))
                 .map_err(|e| DirectoryError::NotAvailable(format!("{name} is not a URL: {e}")))
         };
         let login_base = operator_url(
-            options.login_url.as_ref(),
+            tenant.options.login_url.as_ref(),
             login_default,
             "DIRSYNC_LOGIN_URL",
         )?;
         let graph_base = operator_url(
-            options.graph_url.as_ref(),
+            tenant.options.graph_url.as_ref(),
             graph_default,
             "DIRSYNC_GRAPH_URL",
         )?;
@@ -111,7 +102,7 @@ impl GraphDirectory {
             // The scope names the cloud's Graph resource, whichever host serves it.
             format!("{graph_default}/.default"),
         )?;
-        let fields = JsonFields::new(config);
+        let fields = JsonFields::new(tenant.config);
         let mut select: Vec<&str> = FIXED_PROPERTIES.to_vec();
         for name in fields.names() {
             if !select.iter().any(|s| s.eq_ignore_ascii_case(name)) {
@@ -119,55 +110,50 @@ impl GraphDirectory {
             }
         }
         let select = select.join(",");
-        Ok(Self {
-            http: CloudHttp::new(options.clone(), None)?,
-            pager: Pager {
-                base: graph_base,
-                credential,
-                vendor: &GraphVendor,
-                links: NEXT_LINKS,
-                listing,
-            },
-            include_guests: azure.include_guests,
+        let graph = Graph {
+            credential,
             fields,
             select,
-        })
+            include_guests: azure.include_guests,
+        };
+        Ok((
+            graph,
+            Pager::new(graph_base, &GraphVendor, NEXT_LINKS, listing),
+        ))
     }
 
-    /// HTTP requests sent so far, token requests and retries included.
-    pub fn requests(&self) -> u64 {
-        self.http.requests()
-    }
+    /// Microsoft's hosts, or the operator's.
+    const TENANT_HOST: bool = false;
+}
 
+impl Graph {
     /// A listing under the Graph host, with the properties read and the largest page.
-    fn listing_url(&self, path: &[&str]) -> Result<Url, DirectoryError> {
-        let mut url = url_under(&self.pager.base, path, "the Graph URL")?;
+    fn listing_url(&self, base: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
+        let mut url = url_under(base, path, "the Graph URL")?;
         url.query_pairs_mut()
             .append_pair("$select", &self.select)
             .append_pair("$top", PAGE_SIZE);
         Ok(url)
     }
-
-    async fn read(&self) -> Result<Snapshot, DirectoryError> {
-        read_users(self, &self.pager, &self.http).await
-    }
 }
 
-impl PagedSource for GraphDirectory {
+#[async_trait]
+impl PagedSource for Graph {
     type Item = Map<String, Value>;
 
-    fn users_url(&self) -> Result<Url, DirectoryError> {
-        self.listing_url(&["v1.0", "users"])
+    fn users_url(&self, base: &Url) -> Result<Url, DirectoryError> {
+        self.listing_url(base, &["v1.0", "users"])
     }
 
-    fn members_url(&self, group: &str) -> Result<Url, DirectoryError> {
-        self.listing_url(&[
+    fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
+        let path = [
             "v1.0",
             "groups",
             group,
             "transitiveMembers",
             "microsoft.graph.user",
-        ])
+        ];
+        self.listing_url(base, &path)
     }
 
     fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
@@ -205,20 +191,14 @@ impl PagedSource for GraphDirectory {
             .map(&object)
             .into_user(object_id, state, in_scope))
     }
-}
 
-#[async_trait]
-impl Directory for GraphDirectory {
-    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        self.read().await
+    fn credential(&self) -> &dyn Credential {
+        &self.credential
     }
 
-    async fn test_connection(&self) -> ConnectionReport {
-        let token = async {
-            self.pager.credential.token(&self.http, false).await?;
-            Ok("Entra ID issued an access token for Microsoft Graph".to_string())
-        };
-        token_then_search(token, self.read()).await
+    async fn check_token(&self, _: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
+        self.credential.token(http, false).await?;
+        Ok("Entra ID issued an access token for Microsoft Graph".to_string())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The cloud directories, Microsoft Graph and Okta: HTTP with their retry and token rules,
 //! and one paging reader that both plug into.
 
+mod directory;
 mod graph;
 mod graph_token;
 mod http;

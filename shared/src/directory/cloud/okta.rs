@@ -5,23 +5,18 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tokio::sync::OnceCell;
 use url::Url;
 
-use super::http::{shorten, Answer, CloudHttp, CloudOptions};
+use super::directory::{CloudDirectory, Provider, Tenant};
+use super::http::{shorten, Answer, CloudHttp, Credential};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
-use super::read::{
-    other_provider, read_users, token_then_search, LinkWording, Listing, Page, PagedSource, Pager,
-};
-use super::urls::{resolve_public, url_under};
+use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::urls::url_under;
 use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig};
-use crate::domain::{
-    ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot, UserState,
-};
+use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
-use crate::ports::{Directory, TenantSecrets};
 
 /// Okta's largest page of users.
 const PAGE_SIZE: &str = "200";
@@ -33,13 +28,13 @@ const NEXT_LINKS: LinkWording = LinkWording {
     repeated: "Okta repeated a next-page link",
 };
 
-pub struct OktaDirectory {
-    /// On the org; the listing is the whole directory, or the groups whose members are read.
-    pager: Pager<OktaCredential>,
-    options: CloudOptions,
+/// Okta: `/api/v1/users`, or the members of each group.
+pub type OktaDirectory = CloudDirectory<Okta>;
+
+/// Okta's part of an [`OktaDirectory`].
+pub struct Okta {
+    credential: OktaCredential,
     fields: JsonFields,
-    /// Built on first use, after the org's addresses were resolved and checked.
-    http: OnceCell<CloudHttp>,
 }
 
 /// A user as an Okta listing has it: what the mapping reads.
@@ -51,104 +46,59 @@ pub(crate) struct OktaUser {
     profile: Map<String, Value>,
 }
 
-impl OktaDirectory {
-    pub fn new(
-        config: &DirectoryConfig,
-        secrets: &TenantSecrets,
-        options: &CloudOptions,
-    ) -> Result<Self, DirectoryError> {
-        let ProviderConfig::Okta(okta) = &config.provider else {
-            return Err(other_provider("Okta", config));
+impl Provider for Okta {
+    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
+        let ProviderConfig::Okta(okta) = &tenant.config.provider else {
+            return Err(other_provider("Okta", tenant.config));
         };
-        check_http_url(&okta.org_url, options.endpoint_policy)
+        check_http_url(&okta.org_url, tenant.options.endpoint_policy)
             .map_err(|why| DirectoryError::NotAvailable(format!("org_url {why}")))?;
         let org = Url::parse(&okta.org_url)
             .map_err(|e| DirectoryError::NotAvailable(format!("org_url is not a URL: {e}")))?;
-        let listing = Listing::of(config)?;
+        let listing = Listing::of(tenant.config)?;
         let credential = match okta.auth {
             OktaAuth::ApiToken => {
-                OktaCredential::ApiToken(secrets.api_token.clone().ok_or_else(|| {
+                OktaCredential::ApiToken(tenant.secrets.api_token.clone().ok_or_else(|| {
                     DirectoryError::Credentials("the Okta API token is not set".into())
                 })?)
             }
             OktaAuth::PrivateKeyJwt => {
-                let pem = secrets.private_key_pem.as_ref().ok_or_else(|| {
+                let pem = tenant.secrets.private_key_pem.as_ref().ok_or_else(|| {
                     DirectoryError::Credentials("private_key_pem is not set".into())
                 })?;
                 let client_id = okta.client_id.as_deref().unwrap_or_default();
                 OktaCredential::PrivateKeyJwt(ServiceApp::new(&org, client_id, pem)?)
             }
         };
-        Ok(Self {
-            pager: Pager {
-                base: org,
-                credential,
-                vendor: &OktaVendor,
-                links: NEXT_LINKS,
-                listing,
-            },
-            options: options.clone(),
-            fields: JsonFields::new(config),
-            http: OnceCell::new(),
-        })
+        let okta = Okta {
+            credential,
+            fields: JsonFields::new(tenant.config),
+        };
+        Ok((okta, Pager::new(org, &OktaVendor, NEXT_LINKS, listing)))
     }
 
-    /// HTTP requests sent so far, token requests and retries included.
-    pub fn requests(&self) -> u64 {
-        self.http.get().map_or(0, CloudHttp::requests)
-    }
-
-    /// The client, pinned to the org's addresses once they passed the endpoint rules.
-    async fn http(&self) -> Result<&CloudHttp, DirectoryError> {
-        self.http
-            .get_or_try_init(|| async {
-                let host = self.pager.base.host_str().unwrap_or_default();
-                let port = self.pager.base.port_or_known_default().unwrap_or(443);
-                let addrs = resolve_public(host, port, self.options.endpoint_policy).await?;
-                CloudHttp::new(self.options.clone(), Some((host, &addrs)))
-            })
-            .await
-    }
-
-    /// A listing under the org, with the largest page.
-    fn listing_url(&self, path: &[&str]) -> Result<Url, DirectoryError> {
-        let mut url = url_under(&self.pager.base, path, "org_url")?;
-        url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
-        Ok(url)
-    }
-
-    async fn read(&self) -> Result<Snapshot, DirectoryError> {
-        read_users(self, &self.pager, self.http().await?).await
-    }
-
-    /// The `token` step: an access token for a service app; for an API token, the token's
-    /// own user (`/api/v1/users/me`).
-    async fn check_token(&self) -> Result<String, DirectoryError> {
-        let http = self.http().await?;
-        match &self.pager.credential {
-            OktaCredential::PrivateKeyJwt(app) => {
-                app.token(http, false).await?;
-                Ok("Okta issued an access token for the service app".into())
-            }
-            OktaCredential::ApiToken(_) => {
-                let url = url_under(&self.pager.base, &["api", "v1", "users", "me"], "org_url")?;
-                http.get(&url, &self.pager.credential, &OktaVendor).await?;
-                Ok("Okta accepted the API token".into())
-            }
-        }
-    }
+    /// The tenant's `org_url`.
+    const TENANT_HOST: bool = true;
 }
 
-impl PagedSource for OktaDirectory {
+/// A listing under the org, with the largest page.
+fn listing_url(org: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
+    let mut url = url_under(org, path, "org_url")?;
+    url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
+    Ok(url)
+}
+
+#[async_trait]
+impl PagedSource for Okta {
     type Item = OktaUser;
 
     /// The unfiltered listing leaves DEPROVISIONED users out: absent means removed.
-    fn users_url(&self) -> Result<Url, DirectoryError> {
-        self.listing_url(&["api", "v1", "users"])
+    fn users_url(&self, org: &Url) -> Result<Url, DirectoryError> {
+        listing_url(org, &["api", "v1", "users"])
     }
 
-    fn members_url(&self, group: &str) -> Result<Url, DirectoryError> {
-        self.listing_url(&["api", "v1", "groups", group, "users"])
+    fn members_url(&self, org: &Url, group: &str) -> Result<Url, DirectoryError> {
+        listing_url(org, &["api", "v1", "groups", group, "users"])
     }
 
     fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
@@ -167,6 +117,26 @@ impl PagedSource for OktaDirectory {
             .map(&user.profile)
             .into_user(object_id, state, true))
     }
+
+    fn credential(&self) -> &dyn Credential {
+        &self.credential
+    }
+
+    /// An access token for a service app; for an API token, the token's own user
+    /// (`/api/v1/users/me`).
+    async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
+        match &self.credential {
+            OktaCredential::PrivateKeyJwt(app) => {
+                app.token(http, false).await?;
+                Ok("Okta issued an access token for the service app".into())
+            }
+            OktaCredential::ApiToken(_) => {
+                let url = url_under(&pager.base, &["api", "v1", "users", "me"], "org_url")?;
+                http.get(&url, &self.credential, &OktaVendor).await?;
+                Ok("Okta accepted the API token".into())
+            }
+        }
+    }
 }
 
 /// Okta statuses: the ones a working account has count as present; STAGED (created, not yet
@@ -183,17 +153,6 @@ fn user_state(status: &str) -> Result<UserState, DirectoryError> {
             "unknown Okta user status '{}'",
             shorten(other)
         ))),
-    }
-}
-
-#[async_trait]
-impl Directory for OktaDirectory {
-    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        self.read().await
-    }
-
-    async fn test_connection(&self) -> ConnectionReport {
-        token_then_search(self.check_token(), self.read()).await
     }
 }
 

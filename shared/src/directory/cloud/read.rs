@@ -1,13 +1,14 @@
 //! The one reader of the cloud directories: a provider says where its listings start, how a
-//! page reads and how a listed user maps ([`PagedSource`]), and what its pages are requested
-//! with ([`Pager`]); [`read_users`] pages through every user or the members of the scope's
-//! groups with the rules both providers keep: next links only on the base's origin and never
+//! page reads and how a listed user maps ([`PagedSource`]), and where and by which rules its
+//! pages are requested ([`Pager`]); [`read_listing`] pages through every user or the members
+//! of the scope's groups with the rules both providers keep: next links only on the base's origin and never
 //! twice, and a read that is complete or an error. Also the shape of a cloud connection test.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Instant;
 
+use async_trait::async_trait;
 use url::Url;
 
 use super::http::{Answer, CloudHttp, Credential, Vendor};
@@ -35,30 +36,50 @@ pub(crate) struct LinkWording {
     pub repeated: &'static str,
 }
 
-/// What a provider's pages are requested with, set up once per directory.
-pub(crate) struct Pager<C> {
+/// Where and by which rules a provider's pages are requested, set up once per directory.
+pub struct Pager {
     /// The listings' base URL: the credential goes with every page request, so next links are
     /// followed only on its origin.
-    pub base: Url,
-    pub credential: C,
+    pub(crate) base: Url,
     /// The provider's throttling and error rules.
-    pub vendor: &'static dyn Vendor,
-    pub links: LinkWording,
-    pub listing: Listing,
+    vendor: &'static dyn Vendor,
+    links: LinkWording,
+    listing: Listing,
 }
 
-/// A cloud provider's user listings.
+impl Pager {
+    pub(crate) fn new(
+        base: Url,
+        vendor: &'static dyn Vendor,
+        links: LinkWording,
+        listing: Listing,
+    ) -> Self {
+        Self {
+            base,
+            vendor,
+            links,
+            listing,
+        }
+    }
+}
+
+/// A cloud provider's user listings and credential, as the shared reader uses them.
+#[async_trait]
 pub(crate) trait PagedSource: Sync {
     /// A user as a page lists it.
     type Item: Send;
 
-    /// The first page of every user of the directory.
-    fn users_url(&self) -> Result<Url, DirectoryError>;
+    /// The first page of every user of the directory under `base`.
+    fn users_url(&self, base: &Url) -> Result<Url, DirectoryError>;
     /// The first page of the users that are members of `group`.
-    fn members_url(&self, group: &str) -> Result<Url, DirectoryError>;
+    fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError>;
     /// The users and the next link of one successful answer.
     fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError>;
     fn user(&self, item: Self::Item) -> Result<DirectoryUser, DirectoryError>;
+    /// What goes with every page request.
+    fn credential(&self) -> &dyn Credential;
+    /// The connection test's `token` step: the credential tried on its own.
+    async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
 }
 
 /// Which users a cloud read lists.
@@ -94,15 +115,16 @@ pub(crate) fn other_provider(reader: &str, config: &DirectoryConfig) -> Director
 
 /// Every user the pager's listing names. The whole directory is [`Coverage::WholeDirectory`];
 /// group members are the scope only, a user in several groups once, listed with each group.
-pub(crate) async fn read_users<S: PagedSource, C: Credential>(
+pub(crate) async fn read_listing<S: PagedSource>(
     source: &S,
-    pager: &Pager<C>,
+    pager: &Pager,
     http: &CloudHttp,
 ) -> Result<Snapshot, DirectoryError> {
     let groups = match &pager.listing {
         Listing::Everyone => {
             let mut users = Vec::new();
-            let read = read_pages(source, pager, http, source.users_url()?, |item| {
+            let first = source.users_url(&pager.base)?;
+            let read = read_pages(source, pager, http, first, |item| {
                 users.push(source.user(item)?);
                 Ok(())
             })
@@ -118,7 +140,8 @@ pub(crate) async fn read_users<S: PagedSource, C: Credential>(
     };
     let mut members = GroupMembers::default();
     for group in groups {
-        let read = read_pages(source, pager, http, source.members_url(group)?, |item| {
+        let first = source.members_url(&pager.base, group)?;
+        let read = read_pages(source, pager, http, first, |item| {
             members.add(source.user(item)?, group);
             Ok(())
         })
@@ -129,9 +152,9 @@ pub(crate) async fn read_users<S: PagedSource, C: Credential>(
 }
 
 /// Every page of a listing from `first`, each user handed to `each`.
-async fn read_pages<S: PagedSource, C: Credential>(
+async fn read_pages<S: PagedSource>(
     source: &S,
-    pager: &Pager<C>,
+    pager: &Pager,
     http: &CloudHttp,
     first: Url,
     mut each: impl FnMut(S::Item) -> Result<(), DirectoryError> + Send,
@@ -140,7 +163,7 @@ async fn read_pages<S: PagedSource, C: Credential>(
     let mut url = first;
     let mut seen = HashSet::new();
     loop {
-        let answer = http.get(&url, &pager.credential, pager.vendor).await?;
+        let answer = http.get(&url, source.credential(), pager.vendor).await?;
         let page = source.page(&answer)?;
         for item in page.items {
             each(item)?;
