@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::directory::{CloudDirectory, Provider, Tenant};
-use super::graph_token::ClientCredentials;
+use super::graph_token::{ClientCredentials, ClientSecret};
 use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
 use super::json_fields::JsonFields;
 use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
@@ -94,7 +94,7 @@ impl Provider for Graph {
             graph_default,
             "DIRSYNC_GRAPH_URL",
         )?;
-        let credential = ClientCredentials::new(
+        let grant = ClientSecret::new(
             &login_base,
             &azure.tenant_id,
             &azure.client_id,
@@ -102,6 +102,7 @@ impl Provider for Graph {
             // The scope names the cloud's Graph resource, whichever host serves it.
             format!("{graph_default}/.default"),
         )?;
+        let credential = ClientCredentials::new(grant);
         let fields = JsonFields::new(tenant.config);
         let mut select: Vec<&str> = FIXED_PROPERTIES.to_vec();
         for name in fields.names() {

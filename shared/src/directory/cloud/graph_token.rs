@@ -5,27 +5,35 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::http::{shorten, CloudHttp, Credential};
-use super::token::{bearer, request_token, TokenCache};
+use super::http::{shorten, CloudHttp};
+use super::token::{Grant, TokenClient, TokenEndpoint};
 use super::urls::url_under;
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
 
 /// The client-credentials grant of one app registration in one tenant.
-pub(crate) struct ClientCredentials {
+pub(crate) struct ClientSecret {
     /// `{login}/{tenant_id}/oauth2/v2.0/token`.
     token_url: Url,
     client_id: String,
     secret: SecretString,
     /// `{graph resource}/.default`.
     scope: String,
-    cache: TokenCache,
 }
+
+/// Entra ID's token client.
+pub(crate) type ClientCredentials = TokenClient<ClientSecret>;
+
+/// Entra's token endpoint, throttled by `Retry-After`.
+const ENTRA_LOGIN: TokenEndpoint<EntraError> = TokenEndpoint {
+    name: "the Entra ID login endpoint",
+    wait_asked: |answer| retry_after(&answer.headers),
+    refused: entra_error,
+};
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -45,7 +53,7 @@ struct EntraError {
     error_codes: Vec<u64>,
 }
 
-impl ClientCredentials {
+impl ClientSecret {
     pub fn new(
         login_base: &Url,
         tenant_id: &str,
@@ -62,19 +70,12 @@ impl ClientCredentials {
             client_id: client_id.to_string(),
             secret,
             scope,
-            cache: TokenCache::default(),
         })
     }
+}
 
-    /// A valid access token, from the cache unless `refresh` or due.
-    pub async fn token(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<SecretString, DirectoryError> {
-        self.cache.get(refresh, || self.fetch(http)).await
-    }
-
+#[async_trait]
+impl Grant for ClientSecret {
     async fn fetch(&self, http: &CloudHttp) -> Result<(SecretString, Duration), DirectoryError> {
         let form = [
             ("grant_type", "client_credentials"),
@@ -82,19 +83,9 @@ impl ClientCredentials {
             ("client_secret", self.secret.expose_secret()),
             ("scope", self.scope.as_str()),
         ];
-        let answer = request_token(
-            http,
-            &self.token_url,
-            &form,
-            &|a| retry_after(&a.headers),
-            "the Entra ID login endpoint",
-        )
-        .await?;
-        if !answer.status.is_success() {
-            let body: EntraError = serde_json::from_slice(&answer.body).unwrap_or_default();
-            return Err(entra_error(answer.status.as_u16(), &body));
-        }
-        let token: TokenAnswer = answer.json("the Entra ID token answer")?;
+        let token: TokenAnswer = ENTRA_LOGIN
+            .request(http, &self.token_url, &form, "the Entra ID token answer")
+            .await?;
         let seconds = match &token.expires_in {
             serde_json::Value::Number(n) => n.as_u64(),
             serde_json::Value::String(s) => s.parse().ok(),
@@ -105,21 +96,6 @@ impl ClientCredentials {
             SecretString::from(token.access_token),
             Duration::from_secs(seconds),
         ))
-    }
-}
-
-#[async_trait]
-impl Credential for ClientCredentials {
-    async fn authorization(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<HeaderValue, DirectoryError> {
-        bearer(&self.token(http, refresh).await?)
-    }
-
-    fn refreshable(&self) -> bool {
-        true
     }
 }
 

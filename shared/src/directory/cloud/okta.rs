@@ -13,6 +13,7 @@ use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
 use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::token::TokenClient;
 use super::urls::url_under;
 use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig};
 use crate::domain::{DirectoryUser, ObjectId, UserState};
@@ -67,7 +68,8 @@ impl Provider for Okta {
                     DirectoryError::Credentials("private_key_pem is not set".into())
                 })?;
                 let client_id = okta.client_id.as_deref().unwrap_or_default();
-                OktaCredential::PrivateKeyJwt(ServiceApp::new(&org, client_id, pem)?)
+                let app = ServiceApp::new(&org, client_id, pem)?;
+                OktaCredential::PrivateKeyJwt(TokenClient::new(app))
             }
         };
         let okta = Okta {

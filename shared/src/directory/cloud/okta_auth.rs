@@ -12,7 +12,7 @@ use url::Url;
 
 use super::http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
 use super::okta_wire::OktaVendor;
-use super::token::{bearer, request_token, TokenCache};
+use super::token::{Grant, TokenClient, TokenEndpoint};
 use super::urls::url_under;
 use crate::error::DirectoryError;
 
@@ -23,16 +23,23 @@ const ASSERTION_SECONDS: i64 = 300;
 
 pub(crate) enum OktaCredential {
     ApiToken(SecretString),
-    PrivateKeyJwt(ServiceApp),
+    PrivateKeyJwt(TokenClient<ServiceApp>),
 }
 
+/// The client-credentials grant of a service app, proven by a signed client assertion.
 pub(crate) struct ServiceApp {
     /// `{org}/oauth2/v1/token`, also the assertion's audience.
     token_url: Url,
     client_id: String,
     key: EncodingKey,
-    cache: TokenCache,
 }
+
+/// Okta's token endpoint, throttled by its `X-Rate-Limit-*` headers.
+const OKTA_TOKEN: TokenEndpoint<OAuthError> = TokenEndpoint {
+    name: "the Okta token endpoint",
+    wait_asked: |answer| OktaVendor.wait_asked(answer),
+    refused: token_error,
+};
 
 #[derive(Serialize)]
 struct Assertion<'a> {
@@ -70,16 +77,7 @@ impl ServiceApp {
             token_url: url_under(org, &["oauth2", "v1", "token"], "org_url")?,
             client_id: client_id.to_string(),
             key,
-            cache: TokenCache::default(),
         })
-    }
-
-    pub async fn token(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<SecretString, DirectoryError> {
-        self.cache.get(refresh, || self.fetch(http)).await
     }
 
     fn assertion(&self) -> Result<String, DirectoryError> {
@@ -96,7 +94,10 @@ impl ServiceApp {
             DirectoryError::Credentials(format!("the client assertion could not be signed: {e}"))
         })
     }
+}
 
+#[async_trait]
+impl Grant for ServiceApp {
     async fn fetch(&self, http: &CloudHttp) -> Result<(SecretString, Duration), DirectoryError> {
         let assertion = self.assertion()?;
         let form = [
@@ -108,19 +109,9 @@ impl ServiceApp {
             ),
             ("client_assertion", assertion.as_str()),
         ];
-        let answer = request_token(
-            http,
-            &self.token_url,
-            &form,
-            &|a| OktaVendor.wait_asked(a),
-            "the Okta token endpoint",
-        )
-        .await?;
-        if !answer.status.is_success() {
-            let body: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
-            return Err(token_error(answer.status.as_u16(), &body));
-        }
-        let token: TokenAnswer = answer.json("the Okta token answer")?;
+        let token: TokenAnswer = OKTA_TOKEN
+            .request(http, &self.token_url, &form, "the Okta token answer")
+            .await?;
         if !token.token_type.eq_ignore_ascii_case("bearer") {
             return Err(dpop_unsupported());
         }
@@ -178,7 +169,7 @@ impl Credential for OktaCredential {
             OktaCredential::ApiToken(token) => {
                 sensitive_header(&format!("SSWS {}", token.expose_secret()))
             }
-            OktaCredential::PrivateKeyJwt(app) => bearer(&app.token(http, refresh).await?),
+            OktaCredential::PrivateKeyJwt(app) => app.authorization(http, refresh).await,
         }
     }
 

@@ -1,14 +1,16 @@
-//! What the OAuth credentials of Graph and Okta share: the token cache, the token request
-//! with retries, and the `Bearer` header.
+//! What the OAuth credentials of Graph and Okta share: the client with its cached token, and
+//! the token request with retries and the provider's reading of a refusal.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use reqwest::header::{HeaderValue, ACCEPT};
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::http::{sensitive_header, Answer, CloudHttp};
+use super::http::{sensitive_header, Answer, CloudHttp, Credential};
 use crate::error::DirectoryError;
 
 /// A token and when to fetch the next one.
@@ -19,7 +21,7 @@ struct CachedToken {
 
 /// One access token, fetched when missing, due or refused.
 #[derive(Default)]
-pub(crate) struct TokenCache {
+struct TokenCache {
     slot: tokio::sync::Mutex<Option<CachedToken>>,
 }
 
@@ -47,30 +49,88 @@ impl TokenCache {
     }
 }
 
-/// POSTs the token request `form` to `url`, retried on 429, 5xx and transport errors with the
-/// waits `wait_asked` names; the last answer, whatever its status. `endpoint` names the
-/// token endpoint in the error when it cannot be reached.
-pub(crate) async fn request_token(
-    http: &CloudHttp,
-    url: &Url,
-    form: &[(&str, &str)],
-    wait_asked: &(dyn Fn(&Answer) -> Option<Duration> + Sync),
-    endpoint: &str,
-) -> Result<Answer, DirectoryError> {
-    let build = || {
-        http.client()
-            .post(url.clone())
-            .header(ACCEPT, "application/json")
-            .form(form)
-    };
-    http.retrying(&build, wait_asked)
-        .await
-        .map_err(|e| DirectoryError::Unreachable(format!("{endpoint}: {e}")))
+/// How one OAuth client asks for a new access token.
+#[async_trait]
+pub(crate) trait Grant: Send + Sync {
+    /// A new access token and its lifetime.
+    async fn fetch(&self, http: &CloudHttp) -> Result<(SecretString, Duration), DirectoryError>;
 }
 
-/// The `Authorization` value of an OAuth access token.
-pub(crate) fn bearer(token: &SecretString) -> Result<HeaderValue, DirectoryError> {
-    sensitive_header(&format!("Bearer {}", token.expose_secret()))
+/// An OAuth client: its grant, and the token it got, cached until shortly before expiry.
+pub(crate) struct TokenClient<G> {
+    grant: G,
+    cache: TokenCache,
+}
+
+impl<G: Grant> TokenClient<G> {
+    pub fn new(grant: G) -> Self {
+        Self {
+            grant,
+            cache: TokenCache::default(),
+        }
+    }
+
+    /// A valid access token, from the cache unless `refresh` or due.
+    pub async fn token(
+        &self,
+        http: &CloudHttp,
+        refresh: bool,
+    ) -> Result<SecretString, DirectoryError> {
+        self.cache.get(refresh, || self.grant.fetch(http)).await
+    }
+}
+
+#[async_trait]
+impl<G: Grant> Credential for TokenClient<G> {
+    async fn authorization(
+        &self,
+        http: &CloudHttp,
+        refresh: bool,
+    ) -> Result<HeaderValue, DirectoryError> {
+        let token = self.token(http, refresh).await?;
+        sensitive_header(&format!("Bearer {}", token.expose_secret()))
+    }
+
+    fn refreshable(&self) -> bool {
+        true
+    }
+}
+
+/// A provider's token endpoint: how errors name it, how long its throttling asks to wait,
+/// and what its refusals (status and error body `E`) tell the admin.
+pub(crate) struct TokenEndpoint<E> {
+    pub name: &'static str,
+    pub wait_asked: fn(&Answer) -> Option<Duration>,
+    pub refused: fn(u16, &E) -> DirectoryError,
+}
+
+impl<E: DeserializeOwned + Default> TokenEndpoint<E> {
+    /// POSTs the token request `form` to `url`, retried on 429, 5xx and transport errors;
+    /// the granted answer read as `T` (`what` names it when it is not the expected JSON).
+    pub async fn request<T: DeserializeOwned>(
+        &self,
+        http: &CloudHttp,
+        url: &Url,
+        form: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, DirectoryError> {
+        let build = || {
+            http.client()
+                .post(url.clone())
+                .header(ACCEPT, "application/json")
+                .form(form)
+        };
+        let answer = http
+            .retrying(&build, &self.wait_asked)
+            .await
+            .map_err(|e| DirectoryError::Unreachable(format!("{}: {e}", self.name)))?;
+        if !answer.status.is_success() {
+            // A body that is not the provider's error shape still gets the status's message.
+            let body: E = serde_json::from_slice(&answer.body).unwrap_or_default();
+            return Err((self.refused)(answer.status.as_u16(), &body));
+        }
+        answer.json(what)
+    }
 }
 
 #[cfg(test)]
