@@ -1,8 +1,9 @@
-//! The one reader of the cloud directories: a provider says where its listings start, how a
+//! The one reader of the cloud directories. A provider says where its listings start, how a
 //! page reads and how a listed user maps ([`PagedSource`]), and where and by which rules its
-//! pages are requested ([`Pager`]); [`read_listing`] pages through every user or the members
-//! of the scope's groups with the rules both providers keep: next links only on the base's origin and never
-//! twice, and a read that is complete or an error. Also the shape of a cloud connection test.
+//! pages are requested ([`Pager`]). [`read_listing`] then pages through every user, or the
+//! members of the scope's groups, with the rules both providers keep: next links only on the
+//! base's origin and never twice, and a read that is complete or an error. Also the shape of a
+//! cloud connection test.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
