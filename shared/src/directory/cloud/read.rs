@@ -256,3 +256,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
