@@ -1,7 +1,7 @@
 //! Tenant-supplied HTTP endpoints (PBX `base_url`, Okta `org_url`) resolved under the address
 //! rules of CONTRACTS section 2: every address a name resolves to must be public, unless the
 //! operator allows private endpoints. Checking after resolution stops a public name that
-//! points at a private or metadata address. (Tested through `directory::cloud_read`.)
+//! points at a private or metadata address. (Tested through `directory::cloud::read`.)
 
 use std::net::SocketAddr;
 use std::sync::Arc;

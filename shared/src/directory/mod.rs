@@ -1,29 +1,19 @@
 //! Directory providers (implementations of [`crate::ports::Directory`]) and what they share:
-//! the LDAP-style attribute bag and its mapping to users, the LDIF parser, and the HTTP
-//! plumbing of the cloud directories (Graph, Okta).
+//! - [`ldap`]: LDAP and Active Directory, directly or through an SSH tunnel;
+//! - [`ldif`]: an LDIF export file;
+//! - [`entry`]: what those two share: the LDAP-style entry, its attribute bag and mapping to
+//!   users, and the DN-based scope;
+//! - `cloud`: Microsoft Graph and Okta, one paging reader over their HTTP APIs.
 
-pub mod attributes;
-mod cloud_http;
-mod cloud_read;
-mod graph;
-mod graph_token;
-mod json_fields;
+mod cloud;
+pub mod entry;
 pub mod ldap;
-mod ldap_errors;
-mod ldap_search;
 pub mod ldif;
-pub mod ldif_parser;
-mod ldif_scope;
-mod okta;
-mod okta_auth;
-mod okta_wire;
-pub mod ssh_tunnel;
 
-pub use attributes::{guid_to_string, Attributes, UserMapper};
-pub use cloud_http::CloudOptions;
-pub use graph::GraphDirectory;
+pub use cloud::{CloudOptions, GraphDirectory, OktaDirectory};
+pub use entry::attributes::{guid_to_string, Attributes, UserMapper};
+pub use entry::scope::normalize_dn;
+pub use entry::Entry as LdifEntry;
 pub use ldap::{LdapDirectory, LdapOptions, LdapTimeouts};
+pub use ldif::parser::{parse_ldif, LdifError};
 pub use ldif::LdifDirectory;
-pub use ldif_parser::{parse_ldif, LdifEntry, LdifError};
-pub use ldif_scope::normalize_dn;
-pub use okta::OktaDirectory;

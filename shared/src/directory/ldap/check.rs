@@ -3,17 +3,20 @@
 
 use std::time::Instant;
 
-use super::super::ldap_search::read_snapshot;
-use super::LdapDirectory;
+use super::connection::Connection;
+use super::search::{read_snapshot, SearchPlan};
 use crate::domain::connection::SAMPLE_SIZE;
 use crate::domain::{Check, CheckName, ConnectionReport};
 
-pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
+pub(super) async fn test_connection(
+    connection: &Connection,
+    search: &SearchPlan,
+) -> ConnectionReport {
     let mut checks = Vec::new();
     let finish = |checks: Vec<Check>| ConnectionReport::new(checks, Vec::new());
 
     let started = Instant::now();
-    let tunnel = match this.open_tunnel().await {
+    let tunnel = match connection.open_tunnel().await {
         Ok(tunnel) => {
             if let Some(t) = &tunnel {
                 let message = format!("SSH bastion host key {} matches", t.host_key_fingerprint());
@@ -28,9 +31,9 @@ pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
     };
 
     let started = Instant::now();
-    let stream = match this.connect(tunnel.as_ref()).await {
+    let stream = match connection.connect(tunnel.as_ref()).await {
         Ok(stream) => {
-            let message = format!("connected to {}:{}", this.host, this.port);
+            let message = format!("connected to {}:{}", connection.host, connection.port);
             checks.push(Check::timed(CheckName::Connect, started, Ok(message)));
             stream
         }
@@ -45,11 +48,11 @@ pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
     };
 
     let started = Instant::now();
-    let mut ldap = match this.start(stream).await {
+    let mut ldap = match connection.start(stream).await {
         Ok(ldap) => {
-            let message = match &this.tls {
-                Some(_) => format!("{} {}", this.tls_note(), this.trust_note()),
-                None => this.tls_note(),
+            let message = match &connection.tls {
+                Some(_) => format!("{} {}", connection.tls_note(), connection.trust_note()),
+                None => connection.tls_note(),
             };
             checks.push(Check::timed(CheckName::Tls, started, Ok(message)));
             ldap
@@ -61,10 +64,10 @@ pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
     };
 
     let started = Instant::now();
-    let bound = this
+    let bound = connection
         .bind(&mut ldap)
         .await
-        .map(|_| format!("bound as {}", this.config.bind_dn))
+        .map(|_| format!("bound as {}", connection.config.bind_dn))
         .map_err(|e| e.to_string());
     let bind_ok = bound.is_ok();
     checks.push(Check::timed(CheckName::Bind, started, bound));
@@ -73,14 +76,14 @@ pub(super) async fn test_connection(this: &LdapDirectory) -> ConnectionReport {
     }
 
     let started = Instant::now();
-    let timeout = this.options.timeouts.operation;
-    let (result, sample) = match read_snapshot(&this.search, &mut ldap, timeout).await {
+    let timeout = connection.options.timeouts.operation;
+    let (result, sample) = match read_snapshot(search, &mut ldap, timeout).await {
         Ok(snapshot) => {
             let in_scope: Vec<_> = snapshot.users.iter().filter(|u| u.in_scope).collect();
             let message = format!(
                 "{} users read under {}, {} in scope",
                 snapshot.users.len(),
-                this.config.base_dn,
+                connection.config.base_dn,
                 in_scope.len()
             );
             let sample = in_scope.into_iter().take(SAMPLE_SIZE).cloned().collect();

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::ldif_parser::LdifEntry;
+use super::Entry;
 use crate::domain::config::Scope;
 
 const GROUP_CLASSES: [&str; 3] = ["groupOfNames", "groupOfUniqueNames", "group"];
@@ -20,7 +20,7 @@ pub fn normalize_dn(dn: &str) -> String {
 
 /// The normalized DNs of the entries inside `scope`. `Err` carries a message for the admin
 /// (a scope that cannot be evaluated must fail the read, never empty the scope).
-pub fn scoped_dns(scope: &Scope, entries: &[LdifEntry]) -> Result<ScopeMatch, String> {
+pub fn scoped_dns(scope: &Scope, entries: &[Entry]) -> Result<ScopeMatch, String> {
     match scope {
         Scope::All => Ok(ScopeMatch::Everything),
         Scope::Ous { ous } => {
@@ -75,7 +75,7 @@ fn strip_unique_id(member: &str) -> &str {
     }
 }
 
-fn group_members(groups: &[String], entries: &[LdifEntry]) -> Result<HashSet<String>, String> {
+fn group_members(groups: &[String], entries: &[Entry]) -> Result<HashSet<String>, String> {
     // Edges from a group to its direct members, from both sides of the relation.
     let mut members: HashMap<String, Vec<String>> = HashMap::new();
     let mut group_dns: HashSet<String> = HashSet::new();

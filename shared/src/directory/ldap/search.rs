@@ -13,10 +13,10 @@ use ldap3::adapters::PagedResults;
 use ldap3::asn1::StructureTag;
 use ldap3::{Ldap, ResultEntry, Scope as SearchScope};
 
-use super::attributes::{Attributes, UserMapper};
-use super::ldap_errors::{client_error, result_error, Phase};
-use super::ldif_parser::LdifEntry;
-use super::ldif_scope::{normalize_dn, scoped_dns, ScopeMatch};
+use super::errors::{client_error, result_error, Phase};
+use crate::directory::entry::attributes::{Attributes, UserMapper};
+use crate::directory::entry::scope::{normalize_dn, scoped_dns, ScopeMatch};
+use crate::directory::entry::Entry;
 use crate::domain::config::{LdapConfig, LdapFlavor, Scope};
 use crate::domain::ldap_filter::{self, escape};
 use crate::domain::{Coverage, DirectoryUser, Snapshot};
@@ -24,6 +24,8 @@ use crate::error::DirectoryError;
 
 /// "Return no attributes" (RFC 4511 section 4.5.1.8).
 const NO_ATTRIBUTES: &str = "1.1";
+/// Active Directory returns at most 1,000 entries per page (MaxPageSize).
+pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 /// LDAP result noSuchObject.
 const NO_SUCH_OBJECT: u32 = 32;
 /// Active Directory's transitive membership rule.
@@ -65,7 +67,7 @@ impl SearchPlan {
             attributes: mapper.attributes_needed(),
             mapper,
             scope: scope.clone(),
-            page_size: page_size.unwrap_or(super::ldap::DEFAULT_PAGE_SIZE).max(1),
+            page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
         })
     }
 
@@ -256,7 +258,7 @@ async fn membership_graph(
     ldap: &mut Ldap,
     timeout: Duration,
     users: &[DirectoryUser],
-) -> Result<Vec<LdifEntry>, DirectoryError> {
+) -> Result<Vec<Entry>, DirectoryError> {
     let mut entries = Vec::new();
     let attributes = ["objectClass", "cn", "member", "uniqueMember"].map(String::from);
     let search = Search {
@@ -266,7 +268,7 @@ async fn membership_graph(
         attributes: &attributes,
     };
     paged(ldap, plan.page_size, timeout, search, |dn, attributes| {
-        entries.push(LdifEntry { dn, attributes });
+        entries.push(Entry { dn, attributes });
         Ok(())
     })
     .await?;
@@ -275,7 +277,7 @@ async fn membership_graph(
         for group in &user.groups {
             attributes.insert("memberOf", group.as_bytes().to_vec());
         }
-        entries.push(LdifEntry {
+        entries.push(Entry {
             dn: user.dn.clone().unwrap_or_default(),
             attributes,
         });

@@ -1,101 +1,46 @@
-//! The LDAP directory (`provider.type = "ldap"`): OpenLDAP or Active Directory over
-//! `ldaps://`, `ldap://` + StartTLS or (only with `allow_plaintext`) plain `ldap://`, directly
-//! or through an SSH tunnel. Each read opens a connection, binds, reads every user under
-//! `base_dn` with paged searches, marks who is in scope, and closes it all.
+//! The connection steps of an LDAP read: the SSH tunnel if any, TCP, TLS (ldaps or
+//! StartTLS) and the simple bind, each bounded by its timeout.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::attributes::UserMapper;
-use super::ldap_errors::{client_error, timeout_error, Phase};
-use super::ldap_search::{read_snapshot, SearchPlan};
+use super::errors::{client_error, timeout_error, Phase};
+use super::options::LdapOptions;
 use super::ssh_tunnel::{connect_tcp, SshTunnel, TunnelTarget};
-use crate::domain::config::{LdapConfig, ProviderConfig, SshTunnel as TunnelConfig};
-use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::domain::config::{LdapConfig, SshTunnel as TunnelConfig};
 use crate::error::DirectoryError;
-use crate::ports::{Directory, TenantSecrets};
+use crate::ports::TenantSecrets;
 
-/// How long each step may take.
-#[derive(Debug, Clone, Copy)]
-pub struct LdapTimeouts {
-    /// TCP connect to the directory or the bastion.
-    pub connect: Duration,
-    /// TLS handshake (and StartTLS), SSH handshake and login, and the bind.
-    pub handshake: Duration,
-    /// The wait for each search result entry or page.
-    pub operation: Duration,
-}
-
-impl Default for LdapTimeouts {
-    fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(10),
-            handshake: Duration::from_secs(20),
-            operation: Duration::from_secs(60),
-        }
-    }
-}
-
-/// Operator settings of the LDAP provider.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LdapOptions {
-    /// `DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=1`: loopback and link-local hosts are allowed.
-    pub allow_private: bool,
-    pub timeouts: LdapTimeouts,
-    /// Entries per page; `None` takes [`DEFAULT_PAGE_SIZE`].
-    pub page_size: Option<i32>,
-}
-
-/// Active Directory returns at most 1,000 entries per page (MaxPageSize).
-pub const DEFAULT_PAGE_SIZE: i32 = 1000;
-
-pub struct LdapDirectory {
-    config: LdapConfig,
+/// How to reach and bind to one tenant's directory, checked once from its config.
+pub(super) struct Connection {
+    pub config: LdapConfig,
     /// Scheme, host and port only (validated config).
-    host: String,
-    port: u16,
-    tls: Option<Arc<ClientConfig>>,
+    pub host: String,
+    pub port: u16,
+    pub tls: Option<Arc<ClientConfig>>,
     bind_password: SecretString,
     ssh_private_key: Option<SecretString>,
-    search: SearchPlan,
-    options: LdapOptions,
-}
-
-impl std::fmt::Debug for LdapDirectory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LdapDirectory")
-            .field("url", &self.config.url)
-            .field("bind_dn", &self.config.bind_dn)
-            .finish_non_exhaustive()
-    }
+    pub options: LdapOptions,
 }
 
 /// An open, bound connection; dropping `ldap` ends the connection's driver task. The tunnel
 /// (if any) lives as long as the connection.
-struct Session {
-    ldap: Ldap,
+pub(super) struct Session {
+    pub ldap: Ldap,
     _tunnel: Option<SshTunnel>,
 }
 
-impl LdapDirectory {
+impl Connection {
     pub fn new(
-        config: &DirectoryConfig,
+        ldap: &LdapConfig,
         secrets: &TenantSecrets,
         options: LdapOptions,
     ) -> Result<Self, DirectoryError> {
-        let ProviderConfig::Ldap(ldap) = &config.provider else {
-            return Err(DirectoryError::NotAvailable(format!(
-                "the LDAP reader cannot read a '{}' directory",
-                config.provider.kind()
-            )));
-        };
         let url = url::Url::parse(&ldap.url)
             .map_err(|e| DirectoryError::NotAvailable(format!("provider.url: {e}")))?;
         let encrypted = match url.scheme() {
@@ -140,9 +85,7 @@ impl LdapDirectory {
         } else {
             None
         };
-        let mapper = UserMapper::new(config, ldap.flavor).with_disabled_rule(ldap.disabled.clone());
         Ok(Self {
-            search: SearchPlan::new(ldap, &config.scope, mapper, options.page_size)?,
             config: ldap.clone(),
             host,
             port,
@@ -169,7 +112,7 @@ impl LdapDirectory {
         })
     }
 
-    async fn open_tunnel(&self) -> Result<Option<SshTunnel>, DirectoryError> {
+    pub async fn open_tunnel(&self) -> Result<Option<SshTunnel>, DirectoryError> {
         let (Some(target), Some(key)) = (self.tunnel_target(), &self.ssh_private_key) else {
             return Ok(None);
         };
@@ -181,7 +124,7 @@ impl LdapDirectory {
     }
 
     /// A TCP stream to the directory: direct, or a channel through the tunnel.
-    async fn connect(
+    pub async fn connect(
         &self,
         tunnel: Option<&SshTunnel>,
     ) -> Result<std::net::TcpStream, DirectoryError> {
@@ -199,7 +142,7 @@ impl LdapDirectory {
     }
 
     /// StartTLS or the TLS handshake (`ldaps://`), with the URL's host as the name checked.
-    async fn start(&self, stream: std::net::TcpStream) -> Result<Ldap, DirectoryError> {
+    pub async fn start(&self, stream: std::net::TcpStream) -> Result<Ldap, DirectoryError> {
         let mut settings = LdapConnSettings::new()
             .set_std_stream(StdStream::Tcp(stream))
             .set_starttls(self.config.starttls);
@@ -222,7 +165,7 @@ impl LdapDirectory {
         Ok(ldap)
     }
 
-    async fn bind(&self, ldap: &mut Ldap) -> Result<(), DirectoryError> {
+    pub async fn bind(&self, ldap: &mut Ldap) -> Result<(), DirectoryError> {
         let timeout = self.options.timeouts.handshake;
         let result = ldap
             .with_timeout(timeout)
@@ -235,7 +178,7 @@ impl LdapDirectory {
             .map_err(|e| client_error(Phase::Bind, e, timeout, 0))
     }
 
-    fn tls_note(&self) -> String {
+    pub fn tls_note(&self) -> String {
         match (&self.tls, self.config.starttls) {
             (None, _) => "WARNING: no TLS: the bind password and the directory's data cross the \
                           network in clear (allow_plaintext is set)"
@@ -245,7 +188,7 @@ impl LdapDirectory {
         }
     }
 
-    fn trust_note(&self) -> &'static str {
+    pub fn trust_note(&self) -> &'static str {
         if self.config.ca_pem.is_some() {
             "against the configured ca_pem"
         } else {
@@ -253,7 +196,7 @@ impl LdapDirectory {
         }
     }
 
-    async fn session(&self) -> Result<Session, DirectoryError> {
+    pub async fn session(&self) -> Result<Session, DirectoryError> {
         let tunnel = self.open_tunnel().await?;
         let stream = self.connect(tunnel.as_ref()).await?;
         let mut ldap = self.start(stream).await?;
@@ -297,27 +240,3 @@ fn tls_config(ca_pem: Option<&str>) -> Result<Arc<ClientConfig>, DirectoryError>
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
-
-#[async_trait]
-impl Directory for LdapDirectory {
-    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        let mut session = self.session().await?;
-        read_snapshot(
-            &self.search,
-            &mut session.ldap,
-            self.options.timeouts.operation,
-        )
-        .await
-    }
-
-    async fn test_connection(&self) -> ConnectionReport {
-        check::test_connection(self).await
-    }
-}
-
-#[path = "ldap_check.rs"]
-mod check;
-
-#[cfg(test)]
-#[path = "ldap_tests.rs"]
-mod tests;

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderValue, ACCEPT};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
-use super::cloud_read::TokenCache;
+use super::http::{sensitive_header, shorten, CloudHttp, Credential, Vendor};
 use super::okta_wire::OktaVendor;
+use super::token::{Grant, TokenClient, TokenEndpoint};
+use super::urls::url_under;
 use crate::error::DirectoryError;
 
 /// The scopes a read needs; the service app must be granted both.
@@ -22,16 +23,23 @@ const ASSERTION_SECONDS: i64 = 300;
 
 pub(crate) enum OktaCredential {
     ApiToken(SecretString),
-    PrivateKeyJwt(ServiceApp),
+    PrivateKeyJwt(TokenClient<ServiceApp>),
 }
 
+/// The client-credentials grant of a service app, proven by a signed client assertion.
 pub(crate) struct ServiceApp {
     /// `{org}/oauth2/v1/token`, also the assertion's audience.
     token_url: Url,
     client_id: String,
     key: EncodingKey,
-    cache: TokenCache,
 }
+
+/// Okta's token endpoint, throttled by its `X-Rate-Limit-*` headers.
+const OKTA_TOKEN: TokenEndpoint<OAuthError> = TokenEndpoint {
+    name: "the Okta token endpoint",
+    wait_asked: |answer| OktaVendor.wait_asked(answer),
+    refused: token_error,
+};
 
 #[derive(Serialize)]
 struct Assertion<'a> {
@@ -65,26 +73,11 @@ impl ServiceApp {
                 "private_key_pem is not an RSA private key in PEM form".into(),
             )
         })?;
-        let mut token_url = org.clone();
-        token_url
-            .path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("org_url cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend(["oauth2", "v1", "token"]);
         Ok(Self {
-            token_url,
+            token_url: url_under(org, &["oauth2", "v1", "token"], "org_url")?,
             client_id: client_id.to_string(),
             key,
-            cache: TokenCache::default(),
         })
-    }
-
-    pub async fn token(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<SecretString, DirectoryError> {
-        self.cache.get(refresh, || self.fetch(http)).await
     }
 
     fn assertion(&self) -> Result<String, DirectoryError> {
@@ -101,7 +94,10 @@ impl ServiceApp {
             DirectoryError::Credentials(format!("the client assertion could not be signed: {e}"))
         })
     }
+}
 
+#[async_trait]
+impl Grant for ServiceApp {
     async fn fetch(&self, http: &CloudHttp) -> Result<(SecretString, Duration), DirectoryError> {
         let assertion = self.assertion()?;
         let form = [
@@ -113,21 +109,9 @@ impl ServiceApp {
             ),
             ("client_assertion", assertion.as_str()),
         ];
-        let build = || {
-            http.client()
-                .post(self.token_url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-        };
-        let answer = http
-            .retrying(&build, &|a| OktaVendor.wait_asked(a))
-            .await
-            .map_err(|e| DirectoryError::Unreachable(format!("the Okta token endpoint: {e}")))?;
-        if !answer.status.is_success() {
-            let body: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
-            return Err(token_error(answer.status.as_u16(), &body));
-        }
-        let token: TokenAnswer = answer.json("the Okta token answer")?;
+        let token: TokenAnswer = OKTA_TOKEN
+            .request(http, &self.token_url, &form, "the Okta token answer")
+            .await?;
         if !token.token_type.eq_ignore_ascii_case("bearer") {
             return Err(dpop_unsupported());
         }
@@ -185,10 +169,7 @@ impl Credential for OktaCredential {
             OktaCredential::ApiToken(token) => {
                 sensitive_header(&format!("SSWS {}", token.expose_secret()))
             }
-            OktaCredential::PrivateKeyJwt(app) => {
-                let token = app.token(http, refresh).await?;
-                sensitive_header(&format!("Bearer {}", token.expose_secret()))
-            }
+            OktaCredential::PrivateKeyJwt(app) => app.authorization(http, refresh).await,
         }
     }
 

@@ -5,26 +5,35 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderValue, ACCEPT};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::cloud_http::{sensitive_header, shorten, CloudHttp, Credential};
-use super::cloud_read::TokenCache;
+use super::http::{shorten, CloudHttp};
+use super::token::{Grant, TokenClient, TokenEndpoint};
+use super::urls::url_under;
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
 
 /// The client-credentials grant of one app registration in one tenant.
-pub(crate) struct ClientCredentials {
+pub(crate) struct ClientSecret {
     /// `{login}/{tenant_id}/oauth2/v2.0/token`.
     token_url: Url,
     client_id: String,
     secret: SecretString,
     /// `{graph resource}/.default`.
     scope: String,
-    cache: TokenCache,
 }
+
+/// Entra ID's token client.
+pub(crate) type ClientCredentials = TokenClient<ClientSecret>;
+
+/// Entra's token endpoint, throttled by `Retry-After`.
+const ENTRA_LOGIN: TokenEndpoint<EntraError> = TokenEndpoint {
+    name: "the Entra ID login endpoint",
+    wait_asked: |answer| retry_after(&answer.headers),
+    refused: entra_error,
+};
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -44,7 +53,7 @@ struct EntraError {
     error_codes: Vec<u64>,
 }
 
-impl ClientCredentials {
+impl ClientSecret {
     pub fn new(
         login_base: &Url,
         tenant_id: &str,
@@ -52,30 +61,21 @@ impl ClientCredentials {
         secret: SecretString,
         scope: String,
     ) -> Result<Self, DirectoryError> {
-        let mut token_url = login_base.clone();
-        token_url
-            .path_segments_mut()
-            .map_err(|()| DirectoryError::NotAvailable("the login URL cannot hold a path".into()))?
-            .pop_if_empty()
-            .extend([tenant_id, "oauth2", "v2.0", "token"]);
         Ok(Self {
-            token_url,
+            token_url: url_under(
+                login_base,
+                &[tenant_id, "oauth2", "v2.0", "token"],
+                "the login URL",
+            )?,
             client_id: client_id.to_string(),
             secret,
             scope,
-            cache: TokenCache::default(),
         })
     }
+}
 
-    /// A valid access token, from the cache unless `refresh` or due.
-    pub async fn token(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<SecretString, DirectoryError> {
-        self.cache.get(refresh, || self.fetch(http)).await
-    }
-
+#[async_trait]
+impl Grant for ClientSecret {
     async fn fetch(&self, http: &CloudHttp) -> Result<(SecretString, Duration), DirectoryError> {
         let form = [
             ("grant_type", "client_credentials"),
@@ -83,23 +83,9 @@ impl ClientCredentials {
             ("client_secret", self.secret.expose_secret()),
             ("scope", self.scope.as_str()),
         ];
-        let build = || {
-            http.client()
-                .post(self.token_url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-        };
-        let answer = http
-            .retrying(&build, &|a| retry_after(&a.headers))
-            .await
-            .map_err(|e| {
-                DirectoryError::Unreachable(format!("the Entra ID login endpoint: {e}"))
-            })?;
-        if !answer.status.is_success() {
-            let body: EntraError = serde_json::from_slice(&answer.body).unwrap_or_default();
-            return Err(entra_error(answer.status.as_u16(), &body));
-        }
-        let token: TokenAnswer = answer.json("the Entra ID token answer")?;
+        let token: TokenAnswer = ENTRA_LOGIN
+            .request(http, &self.token_url, &form, "the Entra ID token answer")
+            .await?;
         let seconds = match &token.expires_in {
             serde_json::Value::Number(n) => n.as_u64(),
             serde_json::Value::String(s) => s.parse().ok(),
@@ -110,22 +96,6 @@ impl ClientCredentials {
             SecretString::from(token.access_token),
             Duration::from_secs(seconds),
         ))
-    }
-}
-
-#[async_trait]
-impl Credential for ClientCredentials {
-    async fn authorization(
-        &self,
-        http: &CloudHttp,
-        refresh: bool,
-    ) -> Result<HeaderValue, DirectoryError> {
-        let token = self.token(http, refresh).await?;
-        sensitive_header(&format!("Bearer {}", token.expose_secret()))
-    }
-
-    fn refreshable(&self) -> bool {
-        true
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, LINK};
 use serde::Deserialize;
 
-use super::cloud_http::{shorten, Answer, Vendor};
+use super::http::{shorten, Answer, Vendor};
 use crate::error::DirectoryError;
 
 /// The `rel="next"` target among the `Link` headers.

@@ -1,19 +1,21 @@
 //! The LDIF directory (`provider.type = "ldif"`): an export file read whole on every sync, for
 //! local mode and air-gapped sites. The file must lie inside an operator-chosen folder.
 
+pub mod parser;
+
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::attributes::UserMapper;
-use super::ldif_parser::parse_ldif;
-use super::ldif_scope::{normalize_dn, scoped_dns};
+use crate::directory::entry::attributes::UserMapper;
+use crate::directory::entry::scope::{normalize_dn, scoped_dns};
 use crate::domain::config::{ProviderConfig, Scope};
 use crate::domain::{Coverage, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::Directory;
+use parser::parse_ldif;
 
 /// Larger exports are refused rather than read into memory (the record limit is 10,000 users).
 const MAX_LDIF_BYTES: u64 = 256 * 1024 * 1024;
@@ -189,5 +191,4 @@ impl Directory for LdifDirectory {
 }
 
 #[cfg(test)]
-#[path = "ldif_tests.rs"]
 mod tests;

@@ -338,5 +338,4 @@ fn days_to_utc(days: i64) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
-#[path = "attributes_tests.rs"]
 mod tests;

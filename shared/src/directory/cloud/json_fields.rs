@@ -1,10 +1,10 @@
 //! The tenant's `fields` applied to a JSON user (a Graph user, an Okta profile): the cloud
-//! counterpart of [`super::UserMapper`].
+//! counterpart of [`crate::directory::UserMapper`].
 
 use serde_json::{Map, Value};
 
 use crate::domain::config::SourceField;
-use crate::domain::DirectoryConfig;
+use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -14,6 +14,25 @@ pub(crate) struct MappedFields {
     pub email: Option<String>,
     pub mobile: Option<String>,
     pub extension: Option<String>,
+}
+
+impl MappedFields {
+    /// The directory user with these fields: a cloud user has no DN, and the group reader
+    /// adds the groups.
+    pub fn into_user(self, object_id: ObjectId, state: UserState, in_scope: bool) -> DirectoryUser {
+        DirectoryUser {
+            object_id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            mobile: self.mobile,
+            extension: self.extension,
+            state,
+            in_scope,
+            dn: None,
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// The source property of each PBX field (`None`: the field's sync is off).

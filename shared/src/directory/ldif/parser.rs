@@ -8,14 +8,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
-use super::attributes::Attributes;
-
-/// One entry of the export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LdifEntry {
-    pub dn: String,
-    pub attributes: Attributes,
-}
+use crate::directory::entry::attributes::Attributes;
+use crate::directory::entry::Entry;
 
 /// Why an LDIF text was refused; `line` is 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +39,7 @@ struct LogicalLine {
 }
 
 /// Parses a whole export. Any error fails the whole text: no partial list.
-pub fn parse_ldif(text: &str) -> Result<Vec<LdifEntry>, LdifError> {
+pub fn parse_ldif(text: &str) -> Result<Vec<Entry>, LdifError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Vec::new();
     for (index, record) in records(text)?.into_iter().enumerate() {
@@ -149,7 +143,7 @@ fn is_ldapsearch_trailer(lines: &[LogicalLine]) -> Result<bool, LdifError> {
     Ok(true)
 }
 
-fn parse_entry(first: &LogicalLine, rest: &[LogicalLine]) -> Result<LdifEntry, LdifError> {
+fn parse_entry(first: &LogicalLine, rest: &[LogicalLine]) -> Result<Entry, LdifError> {
     // The name is checked before the value, so that a stray line reads as "no dn".
     if let Some((name, _)) = first.text.split_once(':') {
         if !name.eq_ignore_ascii_case("dn") {
@@ -182,7 +176,7 @@ fn parse_entry(first: &LogicalLine, rest: &[LogicalLine]) -> Result<LdifEntry, L
         }
         attributes.insert(&name, value);
     }
-    Ok(LdifEntry { dn, attributes })
+    Ok(Entry { dn, attributes })
 }
 
 /// `name: value`, `name:: base64` or (refused) `name:< url`.
@@ -249,5 +243,4 @@ fn shorten(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "ldif_parser_tests.rs"]
 mod tests;

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::domain::{DirectoryUser, EndpointPolicy, UserState};
 
-const DEMO: &str = include_str!("../../../examples/demo.ldif");
+const DEMO: &str = include_str!("../../../../examples/demo.ldif");
 
 fn config(path: &str, scope: serde_json::Value) -> DirectoryConfig {
     let body = json!({

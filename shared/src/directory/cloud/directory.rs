@@ -1,0 +1,98 @@
+//! What a cloud directory is around its provider: built from the tenant's config, an HTTP
+//! client made on first use, the request counter, and the [`Directory`] port served by the
+//! shared paging reader.
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use super::http::{CloudHttp, CloudOptions};
+use super::read::{read_listing, token_then_search, PagedSource, Pager};
+use super::urls::resolve_public;
+use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::error::DirectoryError;
+use crate::ports::{Directory, TenantSecrets};
+
+/// What a provider is built from: one tenant's config and secrets, the operator's options.
+pub struct Tenant<'a> {
+    pub config: &'a DirectoryConfig,
+    pub secrets: &'a TenantSecrets,
+    pub options: &'a CloudOptions,
+}
+
+/// A cloud provider (Graph, Okta): its part of a [`CloudDirectory`].
+pub trait Provider: Sized + Send + Sync + 'static {
+    /// The provider's reader of the tenant, and where its pages are.
+    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError>;
+
+    /// Whether the pager's base is a tenant-supplied host: then the client connects only to
+    /// its addresses that passed the endpoint rules, so a second DNS answer cannot point the
+    /// requests elsewhere. The operator's and the vendor's own hosts are not checked.
+    const TENANT_HOST: bool;
+}
+
+/// A directory read from a cloud provider's HTTP API.
+pub struct CloudDirectory<P> {
+    provider: P,
+    pager: Pager,
+    options: CloudOptions,
+    /// Built on first use.
+    http: OnceCell<CloudHttp>,
+}
+
+impl<P: Provider> CloudDirectory<P> {
+    /// A reader of the tenant's directory; hosts come from the config, or from the operator's
+    /// `options` overrides.
+    pub fn new(
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+        options: &CloudOptions,
+    ) -> Result<Self, DirectoryError> {
+        let tenant = Tenant {
+            config,
+            secrets,
+            options,
+        };
+        let (provider, pager) = P::new(tenant)?;
+        Ok(Self {
+            provider,
+            pager,
+            options: options.clone(),
+            http: OnceCell::new(),
+        })
+    }
+
+    /// HTTP requests sent so far, token requests and retries included.
+    pub fn requests(&self) -> u64 {
+        self.http.get().map_or(0, CloudHttp::requests)
+    }
+
+    async fn http(&self) -> Result<&CloudHttp, DirectoryError> {
+        self.http
+            .get_or_try_init(|| async {
+                if !P::TENANT_HOST {
+                    return CloudHttp::new(self.options.clone(), None);
+                }
+                let base = &self.pager.base;
+                let host = base.host_str().unwrap_or_default();
+                let port = base.port_or_known_default().unwrap_or(443);
+                let addrs = resolve_public(host, port, self.options.endpoint_policy).await?;
+                CloudHttp::new(self.options.clone(), Some((host, &addrs)))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
+    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
+        read_listing(&self.provider, &self.pager, self.http().await?).await
+    }
+
+    async fn test_connection(&self) -> ConnectionReport {
+        let token = async {
+            let http = self.http().await?;
+            self.provider.check_token(&self.pager, http).await
+        };
+        token_then_search(token, self.read_users()).await
+    }
+}

@@ -1,0 +1,248 @@
+//! Microsoft Entra ID over Microsoft Graph (`provider.type = "azure"`): `/v1.0/users` for the
+//! whole directory, or the transitive user members of the scope's groups, paged with
+//! `@odata.nextLink` and read with the mapped properties only.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::directory::{CloudDirectory, Provider, Tenant};
+use super::graph_token::{ClientCredentials, ClientSecret};
+use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
+use super::json_fields::JsonFields;
+use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::urls::url_under;
+use crate::domain::config::{AzureCloud, ProviderConfig};
+use crate::domain::{DirectoryUser, ObjectId, UserState};
+use crate::error::DirectoryError;
+use crate::http_retry::retry_after;
+
+/// Graph's largest page of users.
+const PAGE_SIZE: &str = "999";
+/// Properties read besides the mapped ones: the id, and what decides state and guest status.
+const FIXED_PROPERTIES: [&str; 3] = ["id", "accountEnabled", "userType"];
+/// How errors name a next-page link of Graph's that is not followed.
+const NEXT_LINKS: LinkWording = LinkWording {
+    malformed: "a bad @odata.nextLink",
+    elsewhere: "an @odata.nextLink points away from the Graph host",
+    repeated: "Graph repeated an @odata.nextLink",
+};
+
+/// The login host, the Graph host and the token scope of each national cloud.
+fn cloud_hosts(cloud: AzureCloud) -> (&'static str, &'static str) {
+    match cloud {
+        AzureCloud::Global => (
+            "https://login.microsoftonline.com",
+            "https://graph.microsoft.com",
+        ),
+        AzureCloud::UsGov => (
+            "https://login.microsoftonline.us",
+            "https://graph.microsoft.us",
+        ),
+        AzureCloud::China => (
+            "https://login.chinacloudapi.cn",
+            "https://microsoftgraph.chinacloudapi.cn",
+        ),
+    }
+}
+
+/// Microsoft Graph: `/v1.0/users`, or the transitive user members of each group.
+pub type GraphDirectory = CloudDirectory<Graph>;
+
+/// Graph's part of a [`GraphDirectory`].
+pub struct Graph {
+    credential: ClientCredentials,
+    fields: JsonFields,
+    /// `$select`: the mapped properties and [`FIXED_PROPERTIES`].
+    select: String,
+    include_guests: bool,
+}
+
+#[derive(Deserialize)]
+struct GraphPage {
+    value: Vec<Map<String, Value>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+impl Provider for Graph {
+    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
+        let ProviderConfig::Azure(azure) = &tenant.config.provider else {
+            return Err(other_provider("Graph", tenant.config));
+        };
+        let listing = Listing::of(tenant.config)?;
+        let secret: SecretString =
+            tenant.secrets.client_secret.clone().ok_or_else(|| {
+                DirectoryError::Credentials("the client secret is not set".into())
+            })?;
+        let (login_default, graph_default) = cloud_hosts(azure.cloud);
+        let operator_url = |value: Option<&String>, default: &str, name: &str| {
+            Url::parse(value.map_or(default, String::as_str))
+                .map_err(|e| DirectoryError::NotAvailable(format!("{name} is not a URL: {e}")))
+        };
+        let login_base = operator_url(
+            tenant.options.login_url.as_ref(),
+            login_default,
+            "DIRSYNC_LOGIN_URL",
+        )?;
+        let graph_base = operator_url(
+            tenant.options.graph_url.as_ref(),
+            graph_default,
+            "DIRSYNC_GRAPH_URL",
+        )?;
+        let grant = ClientSecret::new(
+            &login_base,
+            &azure.tenant_id,
+            &azure.client_id,
+            secret,
+            // The scope names the cloud's Graph resource, whichever host serves it.
+            format!("{graph_default}/.default"),
+        )?;
+        let credential = ClientCredentials::new(grant);
+        let fields = JsonFields::new(tenant.config);
+        let mut select: Vec<&str> = FIXED_PROPERTIES.to_vec();
+        for name in fields.names() {
+            if !select.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                select.push(name);
+            }
+        }
+        let select = select.join(",");
+        let graph = Graph {
+            credential,
+            fields,
+            select,
+            include_guests: azure.include_guests,
+        };
+        Ok((
+            graph,
+            Pager::new(graph_base, &GraphVendor, NEXT_LINKS, listing),
+        ))
+    }
+
+    /// Microsoft's hosts, or the operator's.
+    const TENANT_HOST: bool = false;
+}
+
+impl Graph {
+    /// A listing under the Graph host, with the properties read and the largest page.
+    fn listing_url(&self, base: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
+        let mut url = url_under(base, path, "the Graph URL")?;
+        url.query_pairs_mut()
+            .append_pair("$select", &self.select)
+            .append_pair("$top", PAGE_SIZE);
+        Ok(url)
+    }
+}
+
+#[async_trait]
+impl PagedSource for Graph {
+    type Item = Map<String, Value>;
+
+    fn users_url(&self, base: &Url) -> Result<Url, DirectoryError> {
+        self.listing_url(base, &["v1.0", "users"])
+    }
+
+    fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
+        let path = [
+            "v1.0",
+            "groups",
+            group,
+            "transitiveMembers",
+            "microsoft.graph.user",
+        ];
+        self.listing_url(base, &path)
+    }
+
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
+        let page: GraphPage = answer.json("a Graph page of users")?;
+        Ok(Page {
+            items: page.value,
+            next: page.next_link,
+        })
+    }
+
+    fn user(&self, object: Map<String, Value>) -> Result<DirectoryUser, DirectoryError> {
+        let object_id = object
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| DirectoryError::Protocol("a Graph user has no id".into()))
+            .and_then(|id| {
+                ObjectId::parse(id).map_err(|e| {
+                    DirectoryError::Protocol(format!("a Graph user id is not usable: {e}"))
+                })
+            })?;
+        let enabled = object.get("accountEnabled").and_then(Value::as_bool);
+        let guest = object
+            .get("userType")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("guest"));
+        let state = if enabled == Some(false) {
+            UserState::Disabled
+        } else {
+            UserState::Active
+        };
+        // Guests are reported, out of scope, so that `remove_when` decides about them.
+        let in_scope = !guest || self.include_guests;
+        Ok(self
+            .fields
+            .map(&object)
+            .into_user(object_id, state, in_scope))
+    }
+
+    fn credential(&self) -> &dyn Credential {
+        &self.credential
+    }
+
+    async fn check_token(&self, _: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
+        self.credential.token(http, false).await?;
+        Ok("Entra ID issued an access token for Microsoft Graph".to_string())
+    }
+}
+
+/// Graph's error body: `{"error": {"code", "message", "innerError"}}`.
+#[derive(Deserialize, Default)]
+struct GraphErrorBody {
+    #[serde(default)]
+    error: GraphError,
+}
+
+#[derive(Deserialize, Default)]
+struct GraphError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+struct GraphVendor;
+
+impl Vendor for GraphVendor {
+    fn wait_asked(&self, answer: &Answer) -> Option<Duration> {
+        retry_after(&answer.headers)
+    }
+
+    fn error(&self, answer: &Answer) -> DirectoryError {
+        let body: GraphErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+        let GraphError { code, message } = body.error;
+        let said = format!("{}: {}", shorten(&code), shorten(&message));
+        match (answer.status.as_u16(), code.as_str()) {
+            (401, _) => DirectoryError::Credentials(format!(
+                "Microsoft Graph refused the access token ({said})"
+            )),
+            (403, _) => DirectoryError::Credentials(format!(
+                "the app may not read users ({said}). Grant the Microsoft Graph application \
+                 permissions User.Read.All and GroupMember.Read.All with admin consent"
+            )),
+            (404, _) => DirectoryError::NotAvailable(format!(
+                "a group in scope was not found ({said}). Check the group object ids in \
+                 scope.groups"
+            )),
+            (429, _) => DirectoryError::Unreachable(format!("Graph kept throttling ({said})")),
+            (status, _) => DirectoryError::Protocol(format!("Graph answered {status} ({said})")),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Okta (`provider.type = "okta"`): `/api/v1/users` for the whole directory, or the members
+//! of the scope's groups, 200 per page following the `Link: <...>; rel="next"` header, paced
+//! by Okta's `X-Rate-Limit-*` headers.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::directory::{CloudDirectory, Provider, Tenant};
+use super::http::{shorten, Answer, CloudHttp, Credential};
+use super::json_fields::JsonFields;
+use super::okta_auth::{OktaCredential, ServiceApp};
+use super::okta_wire::{next_link, OktaVendor};
+use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::token::TokenClient;
+use super::urls::url_under;
+use crate::domain::config::{check_http_url, OktaAuth, ProviderConfig};
+use crate::domain::{DirectoryUser, ObjectId, UserState};
+use crate::error::DirectoryError;
+
+/// Okta's largest page of users.
+const PAGE_SIZE: &str = "200";
+
+/// How errors name a next-page link of Okta's that is not followed.
+const NEXT_LINKS: LinkWording = LinkWording {
+    malformed: "a bad Link header",
+    elsewhere: "a next-page link points away from the Okta org",
+    repeated: "Okta repeated a next-page link",
+};
+
+/// Okta: `/api/v1/users`, or the members of each group.
+pub type OktaDirectory = CloudDirectory<Okta>;
+
+/// Okta's part of an [`OktaDirectory`].
+pub struct Okta {
+    credential: OktaCredential,
+    fields: JsonFields,
+}
+
+/// A user as an Okta listing has it: what the mapping reads.
+#[derive(Deserialize)]
+pub(crate) struct OktaUser {
+    id: String,
+    status: String,
+    #[serde(default)]
+    profile: Map<String, Value>,
+}
+
+impl Provider for Okta {
+    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
+        let ProviderConfig::Okta(okta) = &tenant.config.provider else {
+            return Err(other_provider("Okta", tenant.config));
+        };
+        check_http_url(&okta.org_url, tenant.options.endpoint_policy)
+            .map_err(|why| DirectoryError::NotAvailable(format!("org_url {why}")))?;
+        let org = Url::parse(&okta.org_url)
+            .map_err(|e| DirectoryError::NotAvailable(format!("org_url is not a URL: {e}")))?;
+        let listing = Listing::of(tenant.config)?;
+        let credential = match okta.auth {
+            OktaAuth::ApiToken => {
+                OktaCredential::ApiToken(tenant.secrets.api_token.clone().ok_or_else(|| {
+                    DirectoryError::Credentials("the Okta API token is not set".into())
+                })?)
+            }
+            OktaAuth::PrivateKeyJwt => {
+                let pem = tenant.secrets.private_key_pem.as_ref().ok_or_else(|| {
+                    DirectoryError::Credentials("private_key_pem is not set".into())
+                })?;
+                let client_id = okta.client_id.as_deref().unwrap_or_default();
+                let app = ServiceApp::new(&org, client_id, pem)?;
+                OktaCredential::PrivateKeyJwt(TokenClient::new(app))
+            }
+        };
+        let okta = Okta {
+            credential,
+            fields: JsonFields::new(tenant.config),
+        };
+        Ok((okta, Pager::new(org, &OktaVendor, NEXT_LINKS, listing)))
+    }
+
+    /// The tenant's `org_url`.
+    const TENANT_HOST: bool = true;
+}
+
+/// A listing under the org, with the largest page.
+fn listing_url(org: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
+    let mut url = url_under(org, path, "org_url")?;
+    url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
+    Ok(url)
+}
+
+#[async_trait]
+impl PagedSource for Okta {
+    type Item = OktaUser;
+
+    /// The unfiltered listing leaves DEPROVISIONED users out: absent means removed.
+    fn users_url(&self, org: &Url) -> Result<Url, DirectoryError> {
+        listing_url(org, &["api", "v1", "users"])
+    }
+
+    fn members_url(&self, org: &Url, group: &str) -> Result<Url, DirectoryError> {
+        listing_url(org, &["api", "v1", "groups", group, "users"])
+    }
+
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError> {
+        Ok(Page {
+            items: answer.json("an Okta page of users")?,
+            next: next_link(&answer.headers),
+        })
+    }
+
+    fn user(&self, user: OktaUser) -> Result<DirectoryUser, DirectoryError> {
+        let object_id = ObjectId::parse(user.id)
+            .map_err(|e| DirectoryError::Protocol(format!("an Okta user id is not usable: {e}")))?;
+        let state = user_state(&user.status)?;
+        Ok(self
+            .fields
+            .map(&user.profile)
+            .into_user(object_id, state, true))
+    }
+
+    fn credential(&self) -> &dyn Credential {
+        &self.credential
+    }
+
+    /// An access token for a service app; for an API token, the token's own user
+    /// (`/api/v1/users/me`).
+    async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
+        match &self.credential {
+            OktaCredential::PrivateKeyJwt(app) => {
+                app.token(http, false).await?;
+                Ok("Okta issued an access token for the service app".into())
+            }
+            OktaCredential::ApiToken(_) => {
+                let url = url_under(&pager.base, &["api", "v1", "users", "me"], "org_url")?;
+                http.get(&url, &self.credential, &OktaVendor).await?;
+                Ok("Okta accepted the API token".into())
+            }
+        }
+    }
+}
+
+/// Okta statuses: the ones a working account has count as present; STAGED (created, not yet
+/// activated) counts as present too, so that a new hire has a number on day one.
+fn user_state(status: &str) -> Result<UserState, DirectoryError> {
+    match status {
+        "ACTIVE" | "PROVISIONED" | "STAGED" | "RECOVERY" | "PASSWORD_EXPIRED" | "LOCKED_OUT" => {
+            Ok(UserState::Active)
+        }
+        "SUSPENDED" => Ok(UserState::Disabled),
+        "DEPROVISIONED" => Ok(UserState::Deleted),
+        // Guessing could remove a working account or keep a removed one.
+        other => Err(DirectoryError::Protocol(format!(
+            "unknown Okta user status '{}'",
+            shorten(other)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_states() {
+        assert_eq!(user_state("STAGED").unwrap(), UserState::Active);
+        assert_eq!(user_state("LOCKED_OUT").unwrap(), UserState::Active);
+        assert_eq!(user_state("SUSPENDED").unwrap(), UserState::Disabled);
+        assert_eq!(user_state("DEPROVISIONED").unwrap(), UserState::Deleted);
+        assert!(user_state("HAPPY").is_err());
+    }
+}

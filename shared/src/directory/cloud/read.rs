@@ -1,0 +1,261 @@
+//! The one reader of the cloud directories. A provider says where its listings start, how a
+//! page reads and how a listed user maps ([`PagedSource`]), and where and by which rules its
+//! pages are requested ([`Pager`]). [`read_listing`] then pages through every user, or the
+//! members of the scope's groups, with the rules both providers keep: next links only on the
+//! base's origin and never twice, and a read that is complete or an error. Also the shape of a
+//! cloud connection test.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use url::Url;
+
+use super::http::{Answer, CloudHttp, Credential, Vendor};
+use crate::domain::config::Scope;
+use crate::domain::{
+    Check, CheckName, ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId,
+    Snapshot,
+};
+use crate::error::DirectoryError;
+
+/// One page of a listing.
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// The next page's URL as the provider gave it; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// How a provider's errors name its next links that are not followed.
+pub(crate) struct LinkWording {
+    /// Before the parse error of a link that is no URL.
+    pub malformed: &'static str,
+    /// A link to another origin.
+    pub elsewhere: &'static str,
+    /// A link given twice in one listing.
+    pub repeated: &'static str,
+}
+
+/// Where and by which rules a provider's pages are requested, set up once per directory.
+pub struct Pager {
+    /// The listings' base URL: the credential goes with every page request, so next links are
+    /// followed only on its origin.
+    pub(crate) base: Url,
+    /// The provider's throttling and error rules.
+    vendor: &'static dyn Vendor,
+    links: LinkWording,
+    listing: Listing,
+}
+
+impl Pager {
+    pub(crate) fn new(
+        base: Url,
+        vendor: &'static dyn Vendor,
+        links: LinkWording,
+        listing: Listing,
+    ) -> Self {
+        Self {
+            base,
+            vendor,
+            links,
+            listing,
+        }
+    }
+}
+
+/// A cloud provider's user listings and credential, as the shared reader uses them.
+#[async_trait]
+pub(crate) trait PagedSource: Sync {
+    /// A user as a page lists it.
+    type Item: Send;
+
+    /// The first page of every user of the directory under `base`.
+    fn users_url(&self, base: &Url) -> Result<Url, DirectoryError>;
+    /// The first page of the users that are members of `group`.
+    fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError>;
+    /// The users and the next link of one successful answer.
+    fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError>;
+    fn user(&self, item: Self::Item) -> Result<DirectoryUser, DirectoryError>;
+    /// What goes with every page request.
+    fn credential(&self) -> &dyn Credential;
+    /// The connection test's `token` step: the credential tried on its own.
+    async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
+}
+
+/// Which users a cloud read lists.
+#[derive(Debug, Clone)]
+pub(crate) enum Listing {
+    /// The whole directory.
+    Everyone,
+    /// The members of these group ids.
+    Groups(Vec<String>),
+}
+
+impl Listing {
+    /// The listing of the tenant's scope; the cloud providers take `all` or `groups` only.
+    pub fn of(config: &DirectoryConfig) -> Result<Self, DirectoryError> {
+        match &config.scope {
+            Scope::All => Ok(Listing::Everyone),
+            Scope::Groups { groups } => Ok(Listing::Groups(groups.clone())),
+            _ => Err(DirectoryError::NotAvailable(format!(
+                "an {} directory takes scope 'all' or 'groups'",
+                config.provider.kind()
+            ))),
+        }
+    }
+}
+
+/// The error of a provider's reader given another provider's config.
+pub(crate) fn other_provider(reader: &str, config: &DirectoryConfig) -> DirectoryError {
+    DirectoryError::NotAvailable(format!(
+        "the {reader} reader cannot read a '{}' directory",
+        config.provider.kind()
+    ))
+}
+
+/// Every user the pager's listing names. The whole directory is [`Coverage::WholeDirectory`];
+/// group members are the scope only, a user in several groups once, listed with each group.
+pub(crate) async fn read_listing<S: PagedSource>(
+    source: &S,
+    pager: &Pager,
+    http: &CloudHttp,
+) -> Result<Snapshot, DirectoryError> {
+    let groups = match &pager.listing {
+        Listing::Everyone => {
+            let mut users = Vec::new();
+            let first = source.users_url(&pager.base)?;
+            let read = read_pages(source, pager, http, first, |item| {
+                users.push(source.user(item)?);
+                Ok(())
+            })
+            .await;
+            read.map_err(|e| cut_short(users.len(), e))?;
+            return Ok(Snapshot {
+                users,
+                coverage: Coverage::WholeDirectory,
+                complete: true,
+            });
+        }
+        Listing::Groups(groups) => groups,
+    };
+    let mut members = GroupMembers::default();
+    for group in groups {
+        let first = source.members_url(&pager.base, group)?;
+        let read = read_pages(source, pager, http, first, |item| {
+            members.add(source.user(item)?, group);
+            Ok(())
+        })
+        .await;
+        read.map_err(|e| cut_short(members.len(), e))?;
+    }
+    Ok(members.into_snapshot())
+}
+
+/// Every page of a listing from `first`, each user handed to `each`.
+async fn read_pages<S: PagedSource>(
+    source: &S,
+    pager: &Pager,
+    http: &CloudHttp,
+    first: Url,
+    mut each: impl FnMut(S::Item) -> Result<(), DirectoryError> + Send,
+) -> Result<(), DirectoryError> {
+    let links = &pager.links;
+    let mut url = first;
+    let mut seen = HashSet::new();
+    loop {
+        let answer = http.get(&url, source.credential(), pager.vendor).await?;
+        let page = source.page(&answer)?;
+        for item in page.items {
+            each(item)?;
+        }
+        let Some(link) = page.next else {
+            return Ok(());
+        };
+        // Followed exactly as given, but only on the base's origin: the token goes with it.
+        let next = Url::parse(&link)
+            .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
+        if next.origin() != pager.base.origin() {
+            return Err(DirectoryError::Protocol(links.elsewhere.into()));
+        }
+        if !seen.insert(next.clone()) {
+            return Err(DirectoryError::Protocol(links.repeated.into()));
+        }
+        url = next;
+    }
+}
+
+/// The users of a group scope: a user in several groups is one user, listed with each group.
+#[derive(Default)]
+struct GroupMembers {
+    users: Vec<DirectoryUser>,
+    index: HashMap<ObjectId, usize>,
+}
+
+impl GroupMembers {
+    fn add(&mut self, user: DirectoryUser, group: &str) {
+        let users = &mut self.users;
+        let at = *self.index.entry(user.object_id.clone()).or_insert_with(|| {
+            users.push(user);
+            users.len() - 1
+        });
+        users[at].groups.push(group.to_string());
+    }
+
+    fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The read of the scope only: an absent user was deleted or left the scope.
+    fn into_snapshot(self) -> Snapshot {
+        Snapshot {
+            users: self.users,
+            coverage: Coverage::ScopeOnly,
+            complete: true,
+        }
+    }
+}
+
+/// An error after some users were read says so: the read is incomplete, nothing is removed.
+fn cut_short(users_read: usize, error: DirectoryError) -> DirectoryError {
+    match error {
+        DirectoryError::Credentials(_) | DirectoryError::NotAvailable(_) => error,
+        _ if users_read > 0 => DirectoryError::Incomplete {
+            users_read,
+            reason: error.to_string(),
+        },
+        _ => error,
+    }
+}
+
+/// The connection test of a token-based directory: the `token` step, then the whole read as
+/// the `search` step with a sample of in-scope users.
+pub(crate) async fn token_then_search<T, R>(token: T, read: R) -> ConnectionReport
+where
+    T: Future<Output = Result<String, DirectoryError>>,
+    R: Future<Output = Result<Snapshot, DirectoryError>>,
+{
+    let started = Instant::now();
+    let token = token.await.map_err(|e| e.to_string());
+    let token_check = Check::timed(CheckName::Token, started, token);
+    if !token_check.ok {
+        return ConnectionReport::new(vec![token_check], Vec::new());
+    }
+    let started = Instant::now();
+    match read.await {
+        Ok(snapshot) => {
+            let in_scope: Vec<DirectoryUser> =
+                snapshot.users.into_iter().filter(|u| u.in_scope).collect();
+            let message = format!("{} users in scope read", in_scope.len());
+            let search = Check::timed(CheckName::Search, started, Ok(message));
+            ConnectionReport::new(vec![token_check, search], in_scope)
+        }
+        Err(error) => {
+            let search = Check::timed(CheckName::Search, started, Err(error.to_string()));
+            ConnectionReport::new(vec![token_check, search], Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+//! The LDAP directory (`provider.type = "ldap"`): OpenLDAP or Active Directory over
+//! `ldaps://`, `ldap://` + StartTLS or (only with `allow_plaintext`) plain `ldap://`, directly
+//! or through an SSH tunnel. Each read opens a connection, binds, reads every user under
+//! `base_dn` with paged searches, marks who is in scope, and closes it all.
+
+mod check;
+mod connection;
+mod errors;
+mod options;
+mod search;
+pub mod ssh_tunnel;
+
+use async_trait::async_trait;
+
+pub use options::{LdapOptions, LdapTimeouts};
+pub use search::DEFAULT_PAGE_SIZE;
+
+use crate::directory::entry::attributes::UserMapper;
+use crate::domain::config::ProviderConfig;
+use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::error::DirectoryError;
+use crate::ports::{Directory, TenantSecrets};
+use connection::Connection;
+use search::{read_snapshot, SearchPlan};
+
+pub struct LdapDirectory {
+    connection: Connection,
+    search: SearchPlan,
+}
+
+impl std::fmt::Debug for LdapDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapDirectory")
+            .field("url", &self.connection.config.url)
+            .field("bind_dn", &self.connection.config.bind_dn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LdapDirectory {
+    pub fn new(
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+        options: LdapOptions,
+    ) -> Result<Self, DirectoryError> {
+        let ProviderConfig::Ldap(ldap) = &config.provider else {
+            return Err(DirectoryError::NotAvailable(format!(
+                "the LDAP reader cannot read a '{}' directory",
+                config.provider.kind()
+            )));
+        };
+        let connection = Connection::new(ldap, secrets, options)?;
+        let mapper = UserMapper::new(config, ldap.flavor).with_disabled_rule(ldap.disabled.clone());
+        Ok(Self {
+            search: SearchPlan::new(ldap, &config.scope, mapper, options.page_size)?,
+            connection,
+        })
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
+        let mut session = self.connection.session().await?;
+        let timeout = self.connection.options.timeouts.operation;
+        read_snapshot(&self.search, &mut session.ldap, timeout).await
+    }
+
+    async fn test_connection(&self) -> ConnectionReport {
+        check::test_connection(&self.connection, &self.search).await
+    }
+}
+
+#[cfg(test)]
+mod tests;
