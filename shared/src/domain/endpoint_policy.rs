@@ -7,17 +7,9 @@ use std::net::IpAddr;
 /// Operator rules for tenant-supplied endpoints (CONTRACTS section 2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EndpointPolicy {
-    /// `DIRSYNC_ALLOW_PRIVATE_ENDPOINTS=1`: loopback, link-local and private hosts and plain
+    /// The operator's `DIRSYNC_ALLOW_PRIVATE_ENDPOINTS` (read by `Settings`): loopback, link-local and private hosts and plain
     /// `http://` are accepted (local mode and tests).
     pub allow_private: bool,
-}
-
-impl EndpointPolicy {
-    pub fn from_env() -> Self {
-        Self {
-            allow_private: std::env::var("DIRSYNC_ALLOW_PRIVATE_ENDPOINTS").is_ok_and(|v| v == "1"),
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -55,20 +55,6 @@ impl Default for CloudOptions {
     }
 }
 
-impl CloudOptions {
-    /// The defaults with the operator's environment: `DIRSYNC_LOGIN_URL`, `DIRSYNC_GRAPH_URL`,
-    /// `DIRSYNC_ALLOW_PRIVATE_ENDPOINTS`.
-    pub fn from_env() -> Self {
-        let set = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        Self {
-            login_url: set("DIRSYNC_LOGIN_URL"),
-            graph_url: set("DIRSYNC_GRAPH_URL"),
-            endpoint_policy: EndpointPolicy::from_env(),
-            ..Self::default()
-        }
-    }
-}
-
 /// A complete answer.
 #[derive(Debug)]
 pub(crate) struct Answer {
