@@ -1,7 +1,7 @@
 //! End-to-end syncs through the real engine: LDIF directory → planner → HTTP PBX client →
 //! PBX simulator on 127.0.0.1, with the embedded store.
 
-use dirsync::domain::plan::{ConflictReason, SkipReason};
+use dirsync::domain::plan::{ConflictReason, SkipReason, TextChange};
 use dirsync::domain::Outcome;
 use dirsync::pbx::SimExtension;
 use dirsync::ports::Store;
@@ -71,8 +71,12 @@ async fn rename_and_email_change_update_the_same_extension() {
     assert_eq!(e.email.as_deref(), Some("renamed@example.com"));
     let plan = run.plan.expect("plan kept in the run");
     let changes = &plan.updates[0].changes;
-    assert_eq!(changes["first_name"], [json!("Given1"), json!("Renamed")]);
-    assert!(!changes.contains_key("mobile"));
+    let renamed = TextChange {
+        old: Some("Given1".into()),
+        new: Some("Renamed".into()),
+    };
+    assert_eq!(changes.first_name, Some(renamed));
+    assert!(changes.mobile.is_none());
 }
 
 #[tokio::test]

@@ -343,7 +343,7 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
                 disabled_by_sync,
             } => {
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
-                if changes.contains_key("email") {
+                if changes.email.is_some() {
                     out.updated_emails.insert(&ext.id, candidate.fields.email);
                 }
                 if disabled_by_sync && !ext.enabled {

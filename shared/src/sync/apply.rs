@@ -10,7 +10,9 @@ use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::mapping_writes::MappingWrites;
 use crate::domain::config::OnRemove;
-use crate::domain::plan::{Conflict, ConflictReason, PlannedCreate, PlannedRemove, PlannedUpdate};
+use crate::domain::plan::{
+    Conflict, ConflictReason, ExtensionPatch, PlannedCreate, PlannedRemove, PlannedUpdate,
+};
 use crate::domain::run::{ActionError, ActionKind};
 use crate::domain::{Extension, ExtensionId, Mapping, MappingLink, ObjectId, TenantId};
 use crate::error::{PbxError, StoreError, SyncError};
@@ -206,7 +208,7 @@ impl Applier<'_> {
         } else {
             Some(
                 self.pbx
-                    .update_extension(&update.extension_id, &update.patch_body())
+                    .update_extension(&update.extension_id, &update.changes.patch())
                     .await,
             )
         };
@@ -284,8 +286,11 @@ impl Applier<'_> {
         let outcome = match remove.action {
             OnRemove::Delete => self.pbx.delete_extension(id).await.map(|()| None),
             OnRemove::Disable => {
-                let body = serde_json::Map::from_iter([("enabled".to_string(), false.into())]);
-                match self.pbx.update_extension(id, &body).await {
+                match self
+                    .pbx
+                    .update_extension(id, &ExtensionPatch::disable())
+                    .await
+                {
                     Ok(ext) => Ok(Some(ext)),
                     // Gone already: nothing left to disable, so the mapping goes too.
                     Err(PbxError::NotFound) => Ok(None),

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::simulator::{Forwarding, RunningSimulator, SimExtension};
 use super::*;
-use crate::domain::plan::ConflictReason;
+use crate::domain::plan::{ConflictReason, ExtensionPatch};
 use crate::domain::{EndpointPolicy, ExtensionId, NewExtension, MANAGED_BY};
 use crate::error::PbxError;
 use crate::ports::Pbx;
@@ -53,8 +53,4 @@ pub(super) fn new_ext(number: &str, email: &str) -> NewExtension {
         mobile: None,
         managed_by: MANAGED_BY.into(),
     }
-}
-
-pub(super) fn changes(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    value.as_object().unwrap().clone()
 }
