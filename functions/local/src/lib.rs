@@ -17,7 +17,8 @@ use dirsync::pbx::{PbxClientOptions, PbxSimulator, RunningSimulator, SimulatorOp
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
-    dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine,
+    dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, Redelivery,
+    SyncEngine,
 };
 use tokio::task::JoinHandle;
 
@@ -203,6 +204,7 @@ impl LocalService {
             engine.clone(),
             jobs,
             Arc::new(report::print_run),
+            Redelivery::default(),
         ));
         let scheduler = tokio::spawn(scheduler_loop(
             store.clone(),
