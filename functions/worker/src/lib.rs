@@ -1,10 +1,10 @@
 //! The worker Lambda's handler: an SQS batch of [`RunJob`]s in, each run under the tenant's
 //! lease, and the records to retry out (`ReportBatchItemFailures`).
 //!
-//! - What is retried follows [`SyncError::disposition`](dirsync::error::SyncError::disposition), the policy the local worker obeys
-//!   too: a job whose tenant's lease is held by another live run is reported failed, so SQS
-//!   delivers it again after the visibility timeout (it is never dropped); jobs that cannot
-//!   run (tenant gone, paused, not configured) succeed: retrying will not help.
+//! - What is retried follows [`SyncError::disposition`], the policy that the local worker
+//!   obeys too: a job whose tenant's lease is held by another live run is reported failed, so
+//!   SQS delivers it again after the visibility timeout (it is never dropped); jobs that
+//!   cannot run (tenant gone, paused, not configured) succeed: retrying will not help.
 //! - A body that is not a job fails every time: after `maxReceiveCount` deliveries SQS moves
 //!   it to the dead-letter queue.
 //! - FIFO: once a record of a message group fails, the later records of that group are
@@ -23,6 +23,9 @@ use futures::future::join_all;
 use tracing::Instrument;
 
 pub use metrics::emf_line;
+
+#[cfg(doc)]
+use dirsync::error::SyncError;
 
 /// A batch that cannot be answered record by record: the invocation fails, so that Lambda
 /// delivers every record of it again.

@@ -84,7 +84,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let config = input.config;
     let rules = Rules::new(config);
     let index = Index::new(input);
-    let Standings { active, removes } = removals(&index, input);
+    let Standings { active, removes } = removal_standings(&index, input);
     let removals_held = removals::held(&removes, config, input.approved_removals);
     let eligible = unique_emails(eligibility(active, &index, &rules));
     let mapped = mapped_users(eligible.mapped, &rules, !eligible.new.is_empty());
@@ -178,7 +178,7 @@ struct Standings<'a> {
 
 /// `remove_when` and `on_remove`: mapped users in a removal state, and mapped users absent
 /// from a read that proves their deletion. A read cut short removes nobody.
-fn removals<'a>(index: &Index<'a>, input: &PlanInput<'a>) -> Standings<'a> {
+fn removal_standings<'a>(index: &Index<'a>, input: &PlanInput<'a>) -> Standings<'a> {
     let config = input.config;
     let may_remove = input.snapshot.complete;
     let mut standings = Standings {
