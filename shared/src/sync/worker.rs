@@ -26,11 +26,12 @@ pub struct Redelivery {
 }
 
 impl Default for Redelivery {
-    /// As many deliveries as `maxReceiveCount` in infra/template.yaml, 30 s apart: together
-    /// longer than a lease's TTL, so that a job behind a crashed run's lease still runs.
+    /// As many deliveries as `maxReceiveCount` in infra/template.yaml; their four waits of
+    /// 40 s outlast a lease's default TTL (120 s), so that a job behind the lease of a crashed
+    /// run still runs.
     fn default() -> Self {
         Self {
-            delay: Duration::from_secs(30),
+            delay: Duration::from_secs(40),
             max_deliveries: 5,
         }
     }
