@@ -52,7 +52,9 @@ async fn scheduled_tick_flows_through_the_queue_to_the_pbx() {
     assert_eq!(event.records.len(), 1);
     assert_eq!(event.records[0].attributes["MessageGroupId"], "acme");
     let engine = h.worker_engine(EngineOptions::default());
-    let response = dirsync_worker::handle(&engine, event.clone()).await;
+    let response = dirsync_worker::handle(&engine, event.clone())
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     h.delete_succeeded(&event, &[]).await;
 
@@ -88,7 +90,9 @@ async fn a_held_lease_defers_the_job_and_an_expired_one_is_taken_over() {
 
     let event = h.receive(&h.queue_url, 0).await;
     let engine = h.worker_engine(EngineOptions::default());
-    let response = dirsync_worker::handle(&engine, event.clone()).await;
+    let response = dirsync_worker::handle(&engine, event.clone())
+        .await
+        .unwrap();
     assert_eq!(
         failed_ids(&response),
         [event.records[0].message_id.clone().unwrap()]
@@ -109,7 +113,7 @@ async fn a_held_lease_defers_the_job_and_an_expired_one_is_taken_over() {
         .unwrap();
     let event = h.receive(&h.queue_url, 30).await;
     assert_eq!(event.records.len(), 1, "the deferred job comes again");
-    let response = dirsync_worker::handle(&engine, event).await;
+    let response = dirsync_worker::handle(&engine, event).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(h.simulator.extensions(ACCOUNT).len(), 2);
 }
@@ -156,7 +160,7 @@ async fn a_worker_killed_mid_run_is_redriven_and_converges() {
     }
     let event = h.receive(&h.queue_url, 30).await;
     assert_eq!(event.records.len(), 1);
-    let response = dirsync_worker::handle(&engine, event).await;
+    let response = dirsync_worker::handle(&engine, event).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     let mut numbers: Vec<String> = h
         .simulator
@@ -189,7 +193,9 @@ async fn a_poison_message_ends_in_the_dead_letter_queue() {
     for _ in 0..MAX_RECEIVES {
         let event = h.receive(&h.queue_url, 0).await;
         assert_eq!(event.records.len(), 1);
-        let response = dirsync_worker::handle(&engine, event.clone()).await;
+        let response = dirsync_worker::handle(&engine, event.clone())
+            .await
+            .unwrap();
         assert_eq!(
             failed_ids(&response).len(),
             1,

@@ -1,11 +1,15 @@
 //! End-to-end syncs through the real engine: LDIF directory → planner → HTTP PBX client →
 //! PBX simulator on 127.0.0.1, with the embedded store.
 
-use dirsync::domain::plan::{ConflictReason, SkipReason};
-use dirsync::domain::Outcome;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dirsync::domain::plan::{ConflictReason, SkipReason, TextChange};
+use dirsync::domain::{Outcome, Trigger};
 use dirsync::ports::Store;
+use dirsync::sync::{run_worker, InProcessQueue, OnFinished, Redelivery, RunJob, RunQueue};
 use dirsync_integration_tests::{Harness, Person, ACCOUNT};
-use dirsync_pbx_sim::SimExtension;
+use dirsync_pbx_sim::{SimExtension, SimulatorOptions};
 use serde_json::json;
 
 fn people(n: u32) -> Vec<Person> {
@@ -71,8 +75,12 @@ async fn rename_and_email_change_update_the_same_extension() {
     assert_eq!(e.email.as_deref(), Some("renamed@example.com"));
     let plan = run.plan.expect("plan kept in the run");
     let changes = &plan.updates[0].changes;
-    assert_eq!(changes["first_name"], [json!("Given1"), json!("Renamed")]);
-    assert!(!changes.contains_key("mobile"));
+    let renamed = TextChange {
+        old: Some("Given1".into()),
+        new: Some("Renamed".into()),
+    };
+    assert_eq!(changes.first_name, Some(renamed));
+    assert!(changes.mobile.is_none());
 }
 
 #[tokio::test]
@@ -255,4 +263,47 @@ async fn demo_style_skips_are_reported_with_reasons() {
         ]
     );
     assert_eq!(run.summary.summary, "1 new, 0 updated, 0 removed");
+}
+
+/// The local worker obeys the retry policy of the Lambda's: a job whose tenant is busy is
+/// delivered again, never dropped, so that every run id answered 202 becomes a run record.
+#[tokio::test]
+async fn the_local_worker_runs_both_of_two_back_to_back_jobs_of_a_tenant() {
+    let h = Harness::new(&people(3), json!({})).await;
+    // Slow PBX calls: the first run surely holds the lease when the second job comes.
+    h.simulator.set_options(SimulatorOptions {
+        latency: Duration::from_millis(50),
+        ..h.simulator.options()
+    });
+    let (queue, jobs) = InProcessQueue::new();
+    let (finished_tx, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    let on_finished: OnFinished = Arc::new(move |job, _| {
+        let _ = finished_tx.send(job.run_id.clone());
+    });
+    let redelivery = Redelivery {
+        delay: Duration::from_millis(50),
+        max_deliveries: 100,
+    };
+    let worker = tokio::spawn(run_worker(h.engine.clone(), jobs, on_finished, redelivery));
+    let jobs = [
+        RunJob::new(h.tenant.clone(), Trigger::Manual),
+        RunJob::new(h.tenant.clone(), Trigger::Manual),
+    ];
+    for job in &jobs {
+        queue.enqueue(job.clone()).await.expect("enqueued");
+    }
+    let mut done = Vec::new();
+    while done.len() < jobs.len() {
+        let run_id = tokio::time::timeout(Duration::from_secs(20), finished.recv())
+            .await
+            .expect("both jobs finish: neither is dropped")
+            .expect("worker alive");
+        done.push(run_id);
+    }
+    worker.abort();
+    for job in &jobs {
+        assert!(done.contains(&job.run_id));
+        let record = h.store.get_run(&h.tenant, &job.run_id).await.unwrap();
+        assert_eq!(record.map(|r| r.summary.outcome), Some(Outcome::Success));
+    }
 }

@@ -1,5 +1,7 @@
 //! One error enum per layer. Causes are kept as sources; messages never carry a secret.
 
+use std::fmt;
+
 use crate::domain::plan::ConflictReason;
 use crate::domain::RunId;
 
@@ -109,7 +111,7 @@ pub enum SyncError {
     #[error("the tenant has no {0} configured")]
     NotConfigured(&'static str),
     #[error("the tenant is {0}: syncs are not run")]
-    NotActive(&'static str),
+    NotActive(BlockingState),
     #[error("a sync is already running for this tenant (run {0})")]
     AlreadyRunning(RunId),
     #[error("the {0} credentials are not set")]
@@ -128,4 +130,60 @@ pub enum SyncError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Tenant(#[from] crate::app::TenantError),
+}
+
+/// The tenant state that keeps a job from running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockingState {
+    Paused,
+    Disconnected,
+    /// A disconnect run for a tenant whose directory is connected again.
+    StillConnected,
+}
+
+impl fmt::Display for BlockingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BlockingState::Paused => "paused",
+            BlockingState::Disconnected => "disconnected",
+            BlockingState::StillConnected => "still connected",
+        })
+    }
+}
+
+/// What a queue does with a job after an attempt to run it: drop it, or deliver it again
+/// later (SQS after the visibility timeout, the local worker after its delay), until the
+/// queue's delivery bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Done,
+    Retry,
+}
+
+impl SyncError {
+    /// The one retry policy of every worker, for a job whose run did not start (a run that
+    /// starts leaves a record and is done). A job that the tenant's setup or state refuses
+    /// is done: delivering it again would not help. Anything else, a busy tenant first, may
+    /// pass: it is retried.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            SyncError::NotConfigured(_) | SyncError::NotActive(_) => Disposition::Done,
+            SyncError::AlreadyRunning(_)
+            | SyncError::MissingCredentials(_)
+            | SyncError::LeaseLost
+            | SyncError::Directory(_)
+            | SyncError::Pbx(_)
+            | SyncError::Store(_)
+            | SyncError::Secrets(_)
+            | SyncError::Queue(_) => Disposition::Retry,
+            SyncError::Tenant(e) => match e {
+                crate::app::TenantError::NotConnected | crate::app::TenantError::Invalid(_) => {
+                    Disposition::Done
+                }
+                crate::app::TenantError::Contended
+                | crate::app::TenantError::Store(_)
+                | crate::app::TenantError::Secrets(_) => Disposition::Retry,
+            },
+        }
+    }
 }

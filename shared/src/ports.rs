@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::connection::SAMPLE_SIZE;
+use crate::domain::plan::ExtensionPatch;
 use crate::domain::{
     Check, CheckName, ConnectionReport, Extension, ExtensionId, Mapping, NewExtension, ObjectId,
     RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
@@ -54,11 +55,11 @@ pub trait Pbx: Send + Sync {
         request: &NewExtension,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError>;
-    /// Changes only the given fields.
+    /// Changes only the fields the patch holds.
     async fn update_extension(
         &self,
         id: &ExtensionId,
-        changes: &serde_json::Map<String, serde_json::Value>,
+        patch: &ExtensionPatch,
     ) -> Result<Extension, PbxError>;
     /// Deletes an extension; one that is already gone counts as deleted.
     async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError>;

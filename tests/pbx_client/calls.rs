@@ -44,7 +44,11 @@ async fn creates_updates_and_deletes_without_touching_telephony() {
     let updated = pbx
         .update_extension(
             &created.id,
-            &changes(serde_json::json!({"last_name": "King", "mobile": "+1 555 0101"})),
+            &ExtensionPatch {
+                last_name: Some(Some("King".into())),
+                mobile: Some(Some("+1 555 0101".into())),
+                ..ExtensionPatch::default()
+            },
         )
         .await
         .unwrap();
@@ -180,7 +184,7 @@ async fn error_answers_map_to_pbx_errors() {
     let gone = ExtensionId::parse("ext-999").unwrap();
     assert!(matches!(
         err(pbx
-            .update_extension(&gone, &changes(serde_json::json!({"enabled": false})))
+            .update_extension(&gone, &ExtensionPatch::disable())
             .await),
         PbxError::NotFound
     ));

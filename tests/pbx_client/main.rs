@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dirsync::domain::plan::ConflictReason;
+use dirsync::domain::plan::{ConflictReason, ExtensionPatch};
 use dirsync::domain::{EndpointPolicy, ExtensionId, NewExtension, MANAGED_BY};
 use dirsync::error::PbxError;
 use dirsync::pbx::{CallCounts, HttpPbx, PbxClientOptions};
@@ -49,8 +49,4 @@ fn new_ext(number: &str, email: &str) -> NewExtension {
         mobile: None,
         managed_by: MANAGED_BY.into(),
     }
-}
-
-fn changes(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    value.as_object().unwrap().clone()
 }

@@ -15,7 +15,8 @@ use dirsync::secrets::LocalFileSecrets;
 use dirsync::settings::{Settings, SettingsError};
 use dirsync::store::SqliteStore;
 use dirsync::sync::{
-    dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, SyncEngine,
+    dispatch_due, run_worker, DefaultConnector, EngineOptions, InProcessQueue, Redelivery,
+    SyncEngine,
 };
 use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use tokio::task::JoinHandle;
@@ -192,6 +193,7 @@ impl LocalService {
             engine.clone(),
             jobs,
             Arc::new(report::print_run),
+            Redelivery::default(),
         ));
         let scheduler = tokio::spawn(scheduler_loop(
             store.clone(),

@@ -18,7 +18,9 @@ async fn main() -> Result<(), Error> {
     let engine = services.engine(&store, services.secrets());
     let engine = &engine;
     run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(dirsync_worker::handle(engine, event.payload).await)
+        dirsync_worker::handle(engine, event.payload)
+            .await
+            .map_err(Error::from)
     }))
     .await
 }

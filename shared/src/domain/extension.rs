@@ -37,30 +37,6 @@ pub struct NewExtension {
     pub managed_by: String,
 }
 
-/// The identity fields dirsync may write (CONTRACTS section 3), plus `enabled` for
-/// `on_remove: disable` and re-enabling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PbxField {
-    FirstName,
-    LastName,
-    Email,
-    Mobile,
-    Enabled,
-}
-
-impl PbxField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PbxField::FirstName => "first_name",
-            PbxField::LastName => "last_name",
-            PbxField::Email => "email",
-            PbxField::Mobile => "mobile",
-            PbxField::Enabled => "enabled",
-        }
-    }
-}
-
 /// An extension number: 2 to 15 digits. The planner skips others as `invalid_extension`, and
 /// the PBX simulator refuses them as a real PBX would.
 pub fn is_valid_number(number: &str) -> bool {

@@ -14,7 +14,7 @@ pub mod user;
 
 pub use config::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use connection::{Check, CheckName, ConnectionReport};
-pub use extension::{Extension, NewExtension, PbxField, MANAGED_BY};
+pub use extension::{Extension, NewExtension, MANAGED_BY};
 pub use ids::{ExtensionId, IdError, ObjectId, RunId, TenantId};
 pub use mapping::{Mapping, MappingLink};
 pub use plan::Plan;

@@ -1,10 +1,8 @@
 //! A sync plan (CONTRACTS section 4): what a run will do, shown by preview and kept in the run.
 
-use std::collections::BTreeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use serde::{Deserialize, Serialize};
-
-use super::config::OnRemove;
+use super::config::{OnRemove, RemoveReason};
 use super::extension::NewExtension;
 use super::ids::{ExtensionId, ObjectId};
 
@@ -45,20 +43,95 @@ pub struct PlannedUpdate {
     pub object_id: ObjectId,
     pub extension_id: ExtensionId,
     pub name: String,
-    /// Field name to `[old, new]`; the PATCH body is every field with its new value.
-    pub changes: BTreeMap<String, [serde_json::Value; 2]>,
+    pub changes: FieldChanges,
     /// The extension joins the mapping through `adopt_existing_by_email`.
     #[serde(default)]
     pub adopt: bool,
 }
 
-impl PlannedUpdate {
-    /// The `PATCH /v1/extensions/{id}` body: only the fields that changed.
-    pub fn patch_body(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.changes
-            .iter()
-            .map(|(field, [_, new])| (field.clone(), new.clone()))
-            .collect()
+/// One field's change; `[old, new]` in JSON (CONTRACTS section 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange<T> {
+    pub old: T,
+    pub new: T,
+}
+
+impl<T: Serialize> Serialize for FieldChange<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.old, &self.new).serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for FieldChange<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (old, new) = <(T, T)>::deserialize(deserializer)?;
+        Ok(Self { old, new })
+    }
+}
+
+/// A text field's change: `None` is no value (JSON `null`).
+pub type TextChange = FieldChange<Option<String>>;
+
+/// The fields an update changes: the identity fields of CONTRACTS section 3, and `enabled`
+/// for `on_remove: disable` and re-enabling. JSON `{"field": [old, new]}` with only the
+/// changed fields, in alphabetical order like the map this replaced, so that stored runs read
+/// back and new ones look the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<TextChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<FieldChange<bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<TextChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<TextChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<TextChange>,
+}
+
+impl FieldChanges {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The `PATCH /v1/extensions/{id}` body: the changed fields with their new values.
+    pub fn patch(&self) -> ExtensionPatch {
+        let new = |change: &Option<TextChange>| change.as_ref().map(|c| c.new.clone());
+        ExtensionPatch {
+            email: new(&self.email),
+            enabled: self.enabled.as_ref().map(|c| c.new),
+            first_name: new(&self.first_name),
+            last_name: new(&self.last_name),
+            mobile: new(&self.mobile),
+        }
+    }
+}
+
+/// The body of `PATCH /v1/extensions/{id}`: only the fields that change (an absent field is
+/// left as it is; `Some(None)` clears a text field, sent as `null`). Fields in alphabetical
+/// order, as the JSON map this replaced sent them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExtensionPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<Option<String>>,
+}
+
+impl ExtensionPatch {
+    /// `on_remove: disable`.
+    pub fn disable() -> Self {
+        Self {
+            enabled: Some(false),
+            ..Self::default()
+        }
     }
 }
 
@@ -68,8 +141,30 @@ pub struct PlannedRemove {
     pub extension_id: ExtensionId,
     pub name: String,
     pub action: OnRemove,
-    /// The `remove_when` state that removes the user: deleted, disabled, expired, out_of_scope.
-    pub reason: String,
+    pub reason: RemovalCause,
+}
+
+/// Why an extension is removed: its user's `remove_when` state, or the tenant's disconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalCause {
+    Deleted,
+    Disabled,
+    Expired,
+    OutOfScope,
+    /// The directory was disconnected with `delete_extensions=true`.
+    Disconnect,
+}
+
+impl From<RemoveReason> for RemovalCause {
+    fn from(reason: RemoveReason) -> Self {
+        match reason {
+            RemoveReason::Deleted => Self::Deleted,
+            RemoveReason::Disabled => Self::Disabled,
+            RemoveReason::Expired => Self::Expired,
+            RemoveReason::OutOfScope => Self::OutOfScope,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -117,5 +212,70 @@ pub fn summary_line(new: usize, updated: usize, removed: usize) -> String {
         "Everything is up to date".to_string()
     } else {
         format!("{new} new, {updated} updated, {removed} removed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A run stored before the typed changes and causes: its plan reads back and writes the
+    /// same JSON.
+    #[test]
+    fn stored_plans_read_back_and_serialize_unchanged() {
+        let stored = json!({
+            "object_id": "u1", "extension_id": "e1", "name": "Ann Last",
+            "changes": {"email": [null, "ann@x.com"], "enabled": [false, true],
+                        "first_name": ["Ann", "Anna"], "mobile": ["+1555", null]},
+            "adopt": false
+        });
+        let update: PlannedUpdate = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(
+            update.changes.enabled,
+            Some(FieldChange {
+                old: false,
+                new: true
+            })
+        );
+        assert_eq!(update.changes.last_name, None);
+        assert_eq!(serde_json::to_value(&update).unwrap(), stored);
+        // Byte for byte: the fields in the order of the map the changes were before.
+        assert_eq!(
+            serde_json::to_string(&update.changes).unwrap(),
+            serde_json::to_string(&stored["changes"]).unwrap()
+        );
+        for cause in [
+            "deleted",
+            "disabled",
+            "expired",
+            "out_of_scope",
+            "disconnect",
+        ] {
+            let stored = json!({"object_id": "u1", "extension_id": "e1", "name": "Ann Last",
+                                "action": "delete", "reason": cause});
+            let remove: PlannedRemove = serde_json::from_value(stored.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&remove).unwrap(), stored);
+        }
+    }
+
+    /// The PATCH body is the changed fields with their new values, as the JSON map it
+    /// replaced: `null` clears a field, unchanged ones are absent.
+    #[test]
+    fn the_patch_holds_only_the_changed_fields() {
+        let changes: FieldChanges = serde_json::from_value(json!({
+            "email": [null, "ann@x.com"], "enabled": [false, true], "mobile": ["+1555", null]
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&changes.patch()).unwrap(),
+            r#"{"email":"ann@x.com","enabled":true,"mobile":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&ExtensionPatch::disable()).unwrap(),
+            r#"{"enabled":false}"#
+        );
+        assert!(FieldChanges::default().is_empty() && !changes.is_empty());
     }
 }

@@ -15,6 +15,7 @@ use url::Url;
 
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
+use crate::domain::plan::ExtensionPatch;
 use crate::domain::{Extension, ExtensionId, NewExtension};
 use crate::endpoints::PublicOnlyResolver;
 use crate::error::PbxError;
@@ -281,12 +282,12 @@ impl Pbx for HttpPbx {
     async fn update_extension(
         &self,
         id: &ExtensionId,
-        changes: &serde_json::Map<String, serde_json::Value>,
+        patch: &ExtensionPatch,
     ) -> Result<Extension, PbxError> {
         let call = Call {
             method: Method::PATCH,
             url: self.extension_url(id)?,
-            body: Some(json_body(changes)?),
+            body: Some(json_body(patch)?),
             idempotency_key: None,
         };
         let answer = self.send(&call).await?;

@@ -23,7 +23,8 @@ use crate::domain::extension::Extension;
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
 use crate::domain::plan::{
-    Conflict, ConflictReason, Plan, PlannedCreate, PlannedUpdate, SkipReason, Skipped,
+    Conflict, ConflictReason, Plan, PlannedCreate, PlannedRemove, PlannedUpdate, SkipReason,
+    Skipped,
 };
 use crate::domain::user::{DirectoryUser, Snapshot};
 
@@ -76,33 +77,120 @@ impl Candidate<'_> {
     }
 }
 
+/// The plan of CONTRACTS section 3, one step per rule: removals and the deletion guard,
+/// eligibility, duplicate emails, the updates of mapped users, then (only when someone is to
+/// be created) recreates and new users, with conflicts, adoption and the record limit.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let config = input.config;
     let rules = Rules::new(config);
-    let extensions: HashMap<&ExtensionId, &Extension> =
-        input.extensions.iter().map(|e| (&e.id, e)).collect();
-    let mut mapping_of: HashMap<&ObjectId, &Mapping> = HashMap::with_capacity(input.mappings.len());
-    for mapping in input.mappings {
-        mapping_of.entry(&mapping.object_id).or_insert(mapping);
+    let index = Index::new(input);
+    let Standings { active, removes } = removal_standings(&index, input);
+    let removals_held = removals::held(&removes, config, input.approved_removals);
+    let eligible = unique_emails(eligibility(active, &index, &rules));
+    let mapped = mapped_users(eligible.mapped, &rules, !eligible.new.is_empty());
+    let mut plan = Plan {
+        updates: mapped.updates,
+        unchanged: mapped.unchanged,
+        skipped: eligible.skipped,
+        removals_held,
+        ..Plan::default()
+    };
+
+    // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
+    if mapped.recreates.is_empty() && eligible.new.is_empty() {
+        plan.removes = removes;
+        return finish(plan);
     }
-    // Object id order; a repeated object id keeps its first occurrence (the sort is stable).
-    let mut users: Vec<&DirectoryUser> = input.snapshot.users.iter().collect();
-    users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
-    users.dedup_by(|later, first| later.object_id == first.object_id);
 
-    let mut plan = Plan::default();
-    // Kept apart from `plan` until the end: what they free is borrowed while creates are planned.
-    let mut removes = Vec::new();
+    // Creates are checked against the PBX as this plan leaves it.
+    let freed = removals::freed(&removes, removals_held);
+    let effects = PlanEffects {
+        dropped: freed.dropped,
+        deleted: freed.deleted,
+        released: freed.released,
+        emails: mapped.updated_emails,
+    };
+    let holders = Holders::new(input.extensions, input.mappings, &effects);
+    let recreated = recreates(&mapped.recreates, &holders);
+    let mut new_users = NewUsers {
+        holders: &holders,
+        directory_numbers: &mapped.directory_numbers,
+        // Numbers claimed by users that create before them (whatever becomes of the create).
+        claimed: mapped.recreates.iter().map(|(_, number)| *number).collect(),
+        places: free_places(input, &effects),
+        auto: match config.extension_numbers {
+            ExtensionNumbers::Auto { start, end } => Some(AutoNumbers::new(
+                start,
+                end,
+                input.extensions,
+                input.mappings,
+                &effects,
+            )),
+            ExtensionNumbers::Attribute { .. } => None,
+        },
+        adopt_by_email: config.adopt_existing_by_email,
+        rules: &rules,
+    };
+    let created: Vec<Decision> = eligible
+        .new
+        .iter()
+        .map(|candidate| new_users.decide(candidate))
+        .collect();
+    for decision in recreated.into_iter().chain(created) {
+        decision.record(&mut plan);
+    }
+
+    plan.removes = removes;
+    finish(plan)
+}
+
+/// The input indexed for lookups, its users in object id order.
+struct Index<'a> {
+    users: Vec<&'a DirectoryUser>,
+    mapping_of: HashMap<&'a ObjectId, &'a Mapping>,
+    extensions: HashMap<&'a ExtensionId, &'a Extension>,
+}
+
+impl<'a> Index<'a> {
+    fn new(input: &PlanInput<'a>) -> Self {
+        let extensions = input.extensions.iter().map(|e| (&e.id, e)).collect();
+        let mut mapping_of = HashMap::with_capacity(input.mappings.len());
+        for mapping in input.mappings {
+            mapping_of.entry(&mapping.object_id).or_insert(mapping);
+        }
+        // A repeated object id keeps its first occurrence (the sort is stable).
+        let mut users: Vec<&DirectoryUser> = input.snapshot.users.iter().collect();
+        users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        users.dedup_by(|later, first| later.object_id == first.object_id);
+        Self {
+            users,
+            mapping_of,
+            extensions,
+        }
+    }
+}
+
+/// Users by removal standing: the removals of mapped users, and the users that go on.
+struct Standings<'a> {
+    active: Vec<(&'a DirectoryUser, Option<&'a Mapping>)>,
+    removes: Vec<PlannedRemove>,
+}
+
+/// `remove_when` and `on_remove`: mapped users in a removal state, and mapped users absent
+/// from a read that proves their deletion. A read cut short removes nobody.
+fn removal_standings<'a>(index: &Index<'a>, input: &PlanInput<'a>) -> Standings<'a> {
+    let config = input.config;
     let may_remove = input.snapshot.complete;
-
-    // 1. Removal standing; removals of mapped users.
-    let mut active = Vec::with_capacity(users.len());
-    for &user in &users {
-        let mapping = mapping_of.get(&user.object_id).copied();
+    let mut standings = Standings {
+        active: Vec::with_capacity(index.users.len()),
+        removes: Vec::new(),
+    };
+    for &user in &index.users {
+        let mapping = index.mapping_of.get(&user.object_id).copied();
         match standing(user, config) {
             Standing::Remove(reason) => {
                 if let (Some(mapping), true) = (mapping, may_remove) {
-                    removes.extend(removals::remove_of(
+                    standings.removes.extend(removals::remove_of(
                         mapping,
                         user.display_name(),
                         reason,
@@ -111,29 +199,46 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 }
             }
             Standing::Frozen => {}
-            Standing::Active => active.push((user, mapping)),
+            Standing::Active => standings.active.push((user, mapping)),
         }
     }
-    if may_remove {
-        if let Some(reason) = removals::absent_reason(input.snapshot.coverage, config) {
-            let present: HashSet<&ObjectId> = users.iter().map(|u| &u.object_id).collect();
-            for (object_id, mapping) in &mapping_of {
-                if !present.contains(object_id) {
-                    removes.extend(removals::remove_of(
-                        mapping,
-                        mapping.display_name(),
-                        reason,
-                        config.on_remove,
-                    ));
-                }
+    let absent_reason = removals::absent_reason(input.snapshot.coverage, config);
+    if let (Some(reason), true) = (absent_reason, may_remove) {
+        let present: HashSet<&ObjectId> = index.users.iter().map(|u| &u.object_id).collect();
+        for (object_id, mapping) in &index.mapping_of {
+            if !present.contains(object_id) {
+                standings.removes.extend(removals::remove_of(
+                    mapping,
+                    mapping.display_name(),
+                    reason,
+                    config.on_remove,
+                ));
             }
         }
     }
-    plan.removals_held = removals::held(&removes, config, input.approved_removals);
+    standings
+}
 
-    // 2. Eligibility; mapped users come first so that they keep their email and number.
-    let mut mapped = Vec::new();
-    let mut unmapped = Vec::new();
+/// Eligible users, mapped ones apart (they come first, so that they keep their email and
+/// number), and the skips of the others.
+struct Eligible<'a> {
+    mapped: Vec<Candidate<'a>>,
+    new: Vec<Candidate<'a>>,
+    skipped: Vec<Skipped>,
+}
+
+/// Eligibility: an email, and a number for a user that would be created; what each mapped
+/// user needs follows from its link.
+fn eligibility<'a>(
+    active: Vec<(&'a DirectoryUser, Option<&'a Mapping>)>,
+    index: &Index<'a>,
+    rules: &Rules,
+) -> Eligible<'a> {
+    let mut eligible = Eligible {
+        mapped: Vec::new(),
+        new: Vec::new(),
+        skipped: Vec::new(),
+    };
     for (user, mapping) in active {
         let fields = rules.fields(user);
         let checked = checked_email(&fields).and_then(|email| {
@@ -145,7 +250,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                         extension_id,
                         disabled_by_sync,
                     },
-                )) => match extensions.get(extension_id) {
+                )) => match index.extensions.get(extension_id) {
                     Some(ext) => Need::Compare {
                         ext,
                         disabled_by_sync: *disabled_by_sync,
@@ -159,7 +264,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             Ok((email, need))
         });
         match checked {
-            Err(reason) => skip(&mut plan, user, reason),
+            Err(reason) => eligible.skipped.push(skipped(user, reason)),
             Ok((email, need)) => {
                 let candidate = Candidate {
                     user,
@@ -169,63 +274,85 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     need,
                 };
                 if mapping.is_some() {
-                    mapped.push(candidate);
+                    eligible.mapped.push(candidate);
                 } else {
-                    unmapped.push(candidate);
+                    eligible.new.push(candidate);
                 }
             }
         }
     }
+    eligible
+}
 
-    // 3. Duplicate emails inside the directory: the earlier user keeps the email. (Duplicate
-    // numbers are found among the users that really create, in step 5: an adopter needs none.)
+/// Duplicate emails inside the directory: the earlier user keeps the email. (Duplicate
+/// numbers are found among the users that really create: an adopter needs none.)
+fn unique_emails<'a>(mut eligible: Eligible<'a>) -> Eligible<'a> {
     let mut emails_seen = HashSet::new();
-    let mut kept_mapped = Vec::with_capacity(mapped.len());
-    let mut kept_new = Vec::with_capacity(unmapped.len());
-    for (is_mapped, candidate) in mapped
-        .into_iter()
-        .map(|c| (true, c))
-        .chain(unmapped.into_iter().map(|c| (false, c)))
-    {
-        if !emails_seen.insert(candidate.email_key.clone()) {
-            skip(&mut plan, candidate.user, SkipReason::DuplicateEmail);
-        } else if is_mapped {
-            kept_mapped.push(candidate);
-        } else {
-            kept_new.push(candidate);
+    let mut unique = |candidates: Vec<Candidate<'a>>, skips: &mut Vec<Skipped>| {
+        let mut kept = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            if emails_seen.insert(candidate.email_key.clone()) {
+                kept.push(candidate);
+            } else {
+                skips.push(skipped(candidate.user, SkipReason::DuplicateEmail));
+            }
         }
-    }
+        kept
+    };
+    eligible.mapped = unique(std::mem::take(&mut eligible.mapped), &mut eligible.skipped);
+    eligible.new = unique(std::mem::take(&mut eligible.new), &mut eligible.skipped);
+    eligible
+}
 
-    // 4. Mapped users: updates (with re-enables); recreates wait for the PBX view.
-    let mut updated_emails = HashMap::new();
-    let mut recreates = Vec::new();
-    // The directory numbers of mapped users: a new user with one of them is a duplicate inside
-    // the directory, whatever the PBX holds. (Only new users look: most runs have none.)
-    let mut mapped_numbers = HashSet::new();
-    for candidate in kept_mapped {
-        if !kept_new.is_empty() {
+/// What mapped users need: updates (with re-enables), and recreates, which wait for the PBX
+/// view.
+struct Mapped<'a> {
+    updates: Vec<PlannedUpdate>,
+    unchanged: usize,
+    /// The new email of each extension whose email an update changes.
+    updated_emails: HashMap<&'a ExtensionId, Option<&'a str>>,
+    /// Users whose linked extension is gone, with the number to create it again with.
+    recreates: Vec<(Candidate<'a>, &'a str)>,
+    /// The directory numbers of mapped users: a new user with one of them is a duplicate
+    /// inside the directory, whatever the PBX holds. Only gathered when there are new users
+    /// to check (most runs have none).
+    directory_numbers: HashSet<String>,
+}
+
+/// Updates: the synced fields that differ from the linked extension, and the re-enable of
+/// one that `on_remove: disable` disabled.
+fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) -> Mapped<'a> {
+    let mut out = Mapped {
+        updates: Vec::new(),
+        unchanged: 0,
+        updated_emails: HashMap::new(),
+        recreates: Vec::new(),
+        directory_numbers: HashSet::new(),
+    };
+    for candidate in mapped {
+        if any_new {
             if let Ok(Some(number)) = rules.new_number(candidate.user) {
-                mapped_numbers.insert(number);
+                out.directory_numbers.insert(number);
             }
         }
         match candidate.need {
             Need::Hold | Need::New { .. } => {}
-            Need::Recreate { mapping } => recreates.push((candidate, mapping.number.trim())),
+            Need::Recreate { mapping } => out.recreates.push((candidate, mapping.number.trim())),
             Need::Compare {
                 ext,
                 disabled_by_sync,
             } => {
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
-                if changes.contains_key("email") {
-                    updated_emails.insert(&ext.id, candidate.fields.email);
+                if changes.email.is_some() {
+                    out.updated_emails.insert(&ext.id, candidate.fields.email);
                 }
                 if disabled_by_sync && !ext.enabled {
                     changes::add_reenable(&mut changes);
                 }
                 if changes.is_empty() {
-                    plan.unchanged += 1;
+                    out.unchanged += 1;
                 } else {
-                    plan.updates.push(PlannedUpdate {
+                    out.updates.push(PlannedUpdate {
                         object_id: candidate.user.object_id.clone(),
                         extension_id: ext.id.clone(),
                         name: candidate.user.display_name(),
@@ -236,110 +363,122 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             }
         }
     }
+    out
+}
 
-    // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
-    if recreates.is_empty() && kept_new.is_empty() {
-        plan.removes = removes;
-        return finish(plan);
-    }
+/// The record places free for new users: mapped users keep theirs, and a mapping this plan
+/// ends frees its place.
+fn free_places(input: &PlanInput<'_>, effects: &PlanEffects<'_>) -> usize {
+    let kept = input.mappings.len().saturating_sub(effects.dropped.len());
+    (input.config.record_limit as usize).saturating_sub(kept)
+}
 
-    // 5. Creates, checked against the PBX as this plan leaves it.
-    let freed = removals::freed(&removes, plan.removals_held);
-    let effects = PlanEffects {
-        dropped: freed.dropped,
-        deleted: freed.deleted,
-        released: freed.released,
-        emails: updated_emails,
-    };
-    let holders = Holders::new(input.extensions, input.mappings, &effects);
-    // Numbers claimed by earlier users that create (whatever then becomes of the create).
-    let mut numbers_claimed = HashSet::new();
-    for (candidate, number) in &recreates {
-        if !numbers_claimed.insert(*number) {
-            skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
-        } else if let Err(conflict) = free_of_holders(&holders, candidate, Some(number)) {
-            plan.conflicts.push(conflict);
-        } else {
-            push_create(&mut plan, candidate, number);
+/// What the plan does with one user that would be created.
+enum Decision {
+    Create(PlannedCreate),
+    /// `adopt_existing_by_email`: the extension joins the mapping, updated.
+    Adopt(PlannedUpdate),
+    Conflict(Conflict),
+    Skip(Skipped),
+}
+
+impl Decision {
+    fn record(self, plan: &mut Plan) {
+        match self {
+            Decision::Create(create) => plan.creates.push(create),
+            Decision::Adopt(update) => plan.updates.push(update),
+            Decision::Conflict(conflict) => plan.conflicts.push(conflict),
+            Decision::Skip(skip) => plan.skipped.push(skip),
         }
     }
+}
 
-    let mut places = (config.record_limit as usize)
-        .saturating_sub(input.mappings.len().saturating_sub(effects.dropped.len()));
-    let mut auto = match config.extension_numbers {
-        ExtensionNumbers::Auto { start, end } => Some(AutoNumbers::new(
-            start,
-            end,
-            input.extensions,
-            input.mappings,
-            &effects,
-        )),
-        ExtensionNumbers::Attribute { .. } => None,
-    };
-    for candidate in &kept_new {
+/// Recreates of extensions deleted on the PBX: with their mapped number, unless an earlier
+/// recreate claims it or the PBX holds it or the email.
+fn recreates(recreates: &[(Candidate<'_>, &str)], holders: &Holders<'_>) -> Vec<Decision> {
+    let mut claimed = HashSet::new();
+    recreates
+        .iter()
+        .map(|(candidate, number)| {
+            if !claimed.insert(*number) {
+                Decision::Skip(skipped(candidate.user, SkipReason::DuplicateExtension))
+            } else if let Err(conflict) = free_of_holders(holders, candidate, Some(number)) {
+                Decision::Conflict(conflict)
+            } else {
+                Decision::Create(planned_create(candidate, number))
+            }
+        })
+        .collect()
+}
+
+/// New users, decided one at a time in object id order: each takes a record place and a
+/// number that earlier ones leave.
+struct NewUsers<'p, 'a> {
+    holders: &'p Holders<'a>,
+    directory_numbers: &'p HashSet<String>,
+    /// Numbers claimed by earlier users that create.
+    claimed: HashSet<&'p str>,
+    places: usize,
+    /// The allocator of `extension_numbers.mode = auto`.
+    auto: Option<AutoNumbers<'a>>,
+    adopt_by_email: bool,
+    rules: &'p Rules,
+}
+
+impl<'p> NewUsers<'p, '_> {
+    /// Adoption by email, else a create: a duplicate number or a PBX holder stops it; then
+    /// the record limit; then, in `auto` mode, the number.
+    fn decide(&mut self, candidate: &'p Candidate<'_>) -> Decision {
+        let skip = |reason| Decision::Skip(skipped(candidate.user, reason));
         let attribute_number = candidate.create_number();
-        let adopt = config
-            .adopt_existing_by_email
-            .then(|| holders.adoptable(&candidate.email_key))
+        let adopt = self
+            .adopt_by_email
+            .then(|| self.holders.adoptable(&candidate.email_key))
             .flatten();
         if adopt.is_none() {
             if attribute_number
-                .is_some_and(|n| mapped_numbers.contains(n) || !numbers_claimed.insert(n))
+                .is_some_and(|n| self.directory_numbers.contains(n) || !self.claimed.insert(n))
             {
-                skip(&mut plan, candidate.user, SkipReason::DuplicateExtension);
-                continue;
+                return skip(SkipReason::DuplicateExtension);
             }
-            if let Err(conflict) = free_of_holders(&holders, candidate, attribute_number) {
-                plan.conflicts.push(conflict);
-                continue;
+            if let Err(conflict) = free_of_holders(self.holders, candidate, attribute_number) {
+                return Decision::Conflict(conflict);
             }
         }
-        if places == 0 {
-            skip(&mut plan, candidate.user, SkipReason::RecordLimit);
-            continue;
+        if self.places == 0 {
+            return skip(SkipReason::RecordLimit);
         }
         if let Some(ext) = adopt {
-            places -= 1;
-            plan.updates.push(PlannedUpdate {
+            self.places -= 1;
+            return Decision::Adopt(PlannedUpdate {
                 object_id: candidate.user.object_id.clone(),
                 extension_id: ext.id.clone(),
                 name: candidate.user.display_name(),
-                changes: changes::field_changes(rules.synced, &candidate.fields, ext),
+                changes: changes::field_changes(self.rules.synced, &candidate.fields, ext),
                 adopt: true,
             });
-            continue;
         }
-        let number = match (attribute_number, auto.as_mut()) {
+        let number = match (attribute_number, self.auto.as_mut()) {
             (Some(number), _) => number.to_string(),
             (None, Some(auto)) => match auto.take() {
                 Some(number) => number,
-                None => {
-                    skip(&mut plan, candidate.user, SkipReason::NoFreeNumber);
-                    continue;
-                }
+                None => return skip(SkipReason::NoFreeNumber),
             },
             // Unreachable: attribute mode always has a number here; skip rather than panic.
-            (None, None) => {
-                skip(&mut plan, candidate.user, SkipReason::MissingExtension);
-                continue;
-            }
+            (None, None) => return skip(SkipReason::MissingExtension),
         };
-        places -= 1;
-        push_create(&mut plan, candidate, &number);
+        self.places -= 1;
+        Decision::Create(planned_create(candidate, &number))
     }
-
-    plan.removes = removes;
-    finish(plan)
 }
 
-fn skip(plan: &mut Plan, user: &DirectoryUser, reason: SkipReason) {
-    plan.skipped.push(Skipped {
+fn skipped(user: &DirectoryUser, reason: SkipReason) -> Skipped {
+    Skipped {
         object_id: user.object_id.clone(),
         name: user.display_name(),
         reason,
-    });
+    }
 }
-
 /// A create is a conflict when the PBX (or a pending create) already holds its number, else
 /// its email. Conflicts are recorded, never forced.
 fn free_of_holders(
@@ -366,14 +505,14 @@ fn free_of_holders(
     }
 }
 
-fn push_create(plan: &mut Plan, candidate: &Candidate<'_>, number: &str) {
-    plan.creates.push(PlannedCreate {
+fn planned_create(candidate: &Candidate<'_>, number: &str) -> PlannedCreate {
+    PlannedCreate {
         object_id: candidate.user.object_id.clone(),
         name: candidate.user.display_name(),
         number: number.to_string(),
         email: candidate.email.to_string(),
         request: changes::create_request(number, &candidate.fields),
-    });
+    }
 }
 
 /// Sorts every list by object id and writes the summary.

@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use super::{plan, PlanInput};
 use crate::domain::config::{
@@ -13,7 +12,7 @@ use crate::domain::config::{
 use crate::domain::extension::{Extension, NewExtension, MANAGED_BY};
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
-use crate::domain::plan::{Plan, SkipReason};
+use crate::domain::plan::{Plan, SkipReason, TextChange};
 use crate::domain::user::{Coverage, DirectoryUser, Snapshot, UserState};
 
 pub fn oid(id: &str) -> ObjectId {
@@ -207,18 +206,21 @@ impl World {
             else {
                 continue;
             };
-            for (field, [_, new]) in &update.changes {
-                let text = new.as_str().map(str::to_string);
-                match field.as_str() {
-                    "first_name" => e.first_name = text,
-                    "last_name" => e.last_name = text,
-                    "email" => e.email = text,
-                    "mobile" => e.mobile = text,
-                    "enabled" => e.enabled = new == &Value::Bool(true),
-                    other => panic!("unexpected field {other}"),
+            let changes = &update.changes;
+            for (change, value) in [
+                (&changes.first_name, &mut e.first_name),
+                (&changes.last_name, &mut e.last_name),
+                (&changes.email, &mut e.email),
+                (&changes.mobile, &mut e.mobile),
+            ] {
+                if let Some(change) = change {
+                    value.clone_from(&change.new);
                 }
             }
-            let reenabled = update.changes.contains_key("enabled");
+            if let Some(change) = &changes.enabled {
+                e.enabled = change.new;
+            }
+            let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
                     object_id: update.object_id.clone(),
@@ -300,4 +302,12 @@ pub fn synced_pair() -> World {
         vec![linked("u1", "e1", "101")],
         vec![ext("e1", "101", "Ann", "ann@x.com")],
     )
+}
+
+/// The change of a text field from `old` to `new`.
+pub fn text(old: &str, new: &str) -> Option<TextChange> {
+    Some(TextChange {
+        old: Some(old.to_string()),
+        new: Some(new.to_string()),
+    })
 }

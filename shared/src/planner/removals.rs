@@ -32,7 +32,7 @@ pub(super) fn remove_of(
         extension_id: extension_id.clone(),
         name,
         action,
-        reason: reason.as_str().to_string(),
+        reason: reason.into(),
     })
 }
 

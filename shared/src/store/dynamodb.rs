@@ -49,12 +49,6 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Run records expire `retention` after they started (the `expires_at` TTL attribute).
-    pub fn with_run_retention(mut self, retention: Duration) -> Self {
-        self.run_retention = retention;
-        self
-    }
-
     pub(super) fn query(&self) -> QueryFluentBuilder {
         self.client.query().table_name(&self.table)
     }

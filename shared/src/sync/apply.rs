@@ -8,12 +8,14 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use super::mapping_writes::MappingWrites;
+use super::mapping_writes::{MappingWriteError, MappingWrites};
 use crate::domain::config::OnRemove;
-use crate::domain::plan::{Conflict, ConflictReason, PlannedCreate, PlannedRemove, PlannedUpdate};
+use crate::domain::plan::{
+    Conflict, ConflictReason, ExtensionPatch, PlannedCreate, PlannedRemove, PlannedUpdate,
+};
 use crate::domain::run::{ActionError, ActionKind};
 use crate::domain::{Extension, ExtensionId, Mapping, MappingLink, ObjectId, TenantId};
-use crate::error::{PbxError, StoreError, SyncError};
+use crate::error::{PbxError, StoreError};
 use crate::ports::{Pbx, Store};
 
 /// What applying gave: the names per category, conflicts the PBX reported, and failures.
@@ -25,7 +27,19 @@ pub struct Applied {
     pub conflicts: Vec<Conflict>,
     pub errors: Vec<ActionError>,
     /// Set when an error makes every further call pointless (401, lost store): the run fails.
-    pub fatal: Option<String>,
+    pub fatal: Option<ApplyError>,
+}
+
+/// Why applying stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The PBX refused the token: every other call would be refused too.
+    #[error(transparent)]
+    Pbx(#[from] PbxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    MappingWrite(#[from] MappingWriteError),
 }
 
 /// One action's result, folded into [`Applied`].
@@ -35,7 +49,7 @@ enum Done {
     Removed(String),
     Conflict(Conflict),
     Failed(ActionError),
-    Fatal(String),
+    Fatal(ApplyError),
 }
 
 pub struct Applier<'a> {
@@ -81,8 +95,8 @@ impl Applier<'_> {
         self.run_all(first, &writes, &mut applied).await;
         let removals = removes.iter().map(Action::Remove).collect();
         self.run_all(removals, &writes, &mut applied).await;
-        if let Err(message) = writes.flush().await {
-            applied.fatal.get_or_insert(message);
+        if let Err(error) = writes.flush().await {
+            applied.fatal.get_or_insert(error.into());
         }
         applied
     }
@@ -113,9 +127,9 @@ impl Applier<'_> {
                 Some(Done::Removed(n)) => applied.removed.push(n),
                 Some(Done::Conflict(c)) => applied.conflicts.push(c),
                 Some(Done::Failed(e)) => applied.errors.push(e),
-                Some(Done::Fatal(message)) => {
+                Some(Done::Fatal(error)) => {
                     self.stop.store(true, Ordering::SeqCst);
-                    applied.fatal.get_or_insert(message);
+                    applied.fatal.get_or_insert(error);
                 }
             }
         }
@@ -141,23 +155,16 @@ impl Applier<'_> {
     ) -> Done {
         // The intent is durable before the PBX hears of it: a crash from here on is reconciled
         // by replaying the same request with the same key (see `reconcile_pending`).
-        let pending = match writes.durable_intent(index).await {
-            Ok(pending) => pending,
-            Err(message) => return Done::Fatal(message),
-        };
-        let MappingLink::Pending {
-            idempotency_key: key,
-            ..
-        } = &pending.link
-        else {
-            return Done::Fatal("a create's intent is not pending".into());
+        let (pending, key) = match writes.durable_intent(index).await {
+            Ok(intent) => intent,
+            Err(error) => return Done::Fatal(error.into()),
         };
         match self.pbx.create_extension(&create.request, key).await {
             Ok(extension) => {
                 let linked = linked(pending.clone(), &extension, false);
                 match writes.record(linked).await {
                     Ok(()) => Done::Created(create.name.clone()),
-                    Err(message) => Done::Fatal(message),
+                    Err(error) => Done::Fatal(error.into()),
                 }
             }
             Err(error) => {
@@ -173,7 +180,7 @@ impl Applier<'_> {
                         .delete_mapping(self.tenant, &create.object_id)
                         .await
                     {
-                        return store_fatal(e);
+                        return Done::Fatal(e.into());
                     }
                 }
                 let conflict = |reason| {
@@ -206,7 +213,7 @@ impl Applier<'_> {
         } else {
             Some(
                 self.pbx
-                    .update_extension(&update.extension_id, &update.patch_body())
+                    .update_extension(&update.extension_id, &update.changes.patch())
                     .await,
             )
         };
@@ -228,7 +235,7 @@ impl Applier<'_> {
                     .delete_mapping(self.tenant, &update.object_id)
                     .await
                 {
-                    return store_fatal(e);
+                    return Done::Fatal(e.into());
                 }
                 return self.failed(
                     ActionKind::Update,
@@ -252,7 +259,7 @@ impl Applier<'_> {
         mapping.last_synced_at = Utc::now();
         match writes.record(mapping).await {
             Ok(()) => Done::Updated(update.name.clone()),
-            Err(message) => Done::Fatal(message),
+            Err(error) => Done::Fatal(error.into()),
         }
     }
 
@@ -284,8 +291,11 @@ impl Applier<'_> {
         let outcome = match remove.action {
             OnRemove::Delete => self.pbx.delete_extension(id).await.map(|()| None),
             OnRemove::Disable => {
-                let body = serde_json::Map::from_iter([("enabled".to_string(), false.into())]);
-                match self.pbx.update_extension(id, &body).await {
+                match self
+                    .pbx
+                    .update_extension(id, &ExtensionPatch::disable())
+                    .await
+                {
                     Ok(ext) => Ok(Some(ext)),
                     // Gone already: nothing left to disable, so the mapping goes too.
                     Err(PbxError::NotFound) => Ok(None),
@@ -305,18 +315,21 @@ impl Applier<'_> {
                 )
             }
             Ok(Some(disabled)) => match self.mappings.get(&remove.object_id) {
-                Some(m) => writes.record(linked(m.clone(), &disabled, true)).await,
+                Some(m) => writes
+                    .record(linked(m.clone(), &disabled, true))
+                    .await
+                    .map_err(ApplyError::from),
                 None => Ok(()),
             },
             Ok(None) => self
                 .store
                 .delete_mapping(self.tenant, &remove.object_id)
                 .await
-                .map_err(|e| SyncError::Store(e).to_string()),
+                .map_err(ApplyError::from),
         };
         match written {
             Ok(()) => Done::Removed(remove.name.clone()),
-            Err(message) => Done::Fatal(message),
+            Err(error) => Done::Fatal(error),
         }
     }
 
@@ -329,7 +342,7 @@ impl Applier<'_> {
         error: PbxError,
     ) -> Done {
         if matches!(error, PbxError::Unauthorized) {
-            return Done::Fatal(error.to_string());
+            return Done::Fatal(error.into());
         }
         Done::Failed(ActionError {
             kind,
@@ -339,10 +352,6 @@ impl Applier<'_> {
             message: error.to_string(),
         })
     }
-}
-
-fn store_fatal(error: StoreError) -> Done {
-    Done::Fatal(SyncError::Store(error).to_string())
 }
 
 /// The mapping linked to `extension`, carrying the values the PBX now holds.

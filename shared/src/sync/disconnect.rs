@@ -6,13 +6,10 @@ use chrono::Utc;
 use super::engine::{summarize, SyncEngine};
 use super::lease::LeaseKeeper;
 use crate::domain::config::OnRemove;
-use crate::domain::plan::{summary_line, PlannedRemove};
+use crate::domain::plan::{summary_line, PlannedRemove, RemovalCause};
 use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId};
 use crate::error::SyncError;
 use crate::ports::LeaseOutcome;
-
-/// The `reason` of removals made because the tenant disconnected.
-const DISCONNECT_REASON: &str = "disconnect";
 
 impl SyncEngine {
     /// The body of a `disconnect` run: every mapped extension is deleted. The deletion guard
@@ -39,7 +36,7 @@ impl SyncEngine {
                     extension_id: extension_id.clone(),
                     name: m.display_name(),
                     action: OnRemove::Delete,
-                    reason: DISCONNECT_REASON.to_string(),
+                    reason: RemovalCause::Disconnect,
                 }),
                 MappingLink::Pending { .. } => None,
             })

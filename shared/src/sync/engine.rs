@@ -19,7 +19,7 @@ use crate::domain::{
     DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
     RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
 };
-use crate::error::{DirectoryError, PbxError, SyncError};
+use crate::error::{BlockingState, DirectoryError, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
 use crate::ports::{LeaseOutcome, Pbx, Secrets, Store, TenantSecrets};
 
@@ -101,9 +101,13 @@ impl SyncEngine {
         let disconnecting = job.trigger == Trigger::Disconnect;
         match (tenant.state, disconnecting) {
             (TenantState::Active, false) | (TenantState::Disconnected, true) => {}
-            (TenantState::Paused, _) => return Err(SyncError::NotActive("paused")),
-            (TenantState::Disconnected, false) => return Err(SyncError::NotActive("disconnected")),
-            (TenantState::Active, true) => return Err(SyncError::NotActive("still connected")),
+            (TenantState::Paused, _) => return Err(SyncError::NotActive(BlockingState::Paused)),
+            (TenantState::Disconnected, false) => {
+                return Err(SyncError::NotActive(BlockingState::Disconnected))
+            }
+            (TenantState::Active, true) => {
+                return Err(SyncError::NotActive(BlockingState::StillConnected))
+            }
         }
         let (run_id, trigger) = (job.run_id.clone(), job.trigger);
         let ttl = self.options.lease_ttl;
@@ -420,6 +424,7 @@ pub(super) fn summarize(
     s.removed = listed_names(applied.removed);
     let fatal = applied
         .fatal
+        .map(|error| error.to_string())
         .or_else(|| lease_lost.then(|| SyncError::LeaseLost.to_string()));
     s.outcome = if let Some(message) = fatal {
         s.error = Some(message);

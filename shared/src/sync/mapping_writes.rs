@@ -6,15 +6,28 @@
 //!   costs nothing, as the next run replays the intent's create with the same idempotency key
 //!   (and gets the same extension back), or repeats the idempotent update.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use tokio::sync::OnceCell;
 
 use crate::domain::plan::PlannedCreate;
 use crate::domain::{Mapping, MappingLink, TenantId};
-use crate::error::SyncError;
+use crate::error::StoreError;
 use crate::ports::Store;
+
+/// A mapping write that failed: the run stops, since what it changes could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MappingWriteError {
+    /// A batch of create intents; every create of the batch gets the same error, hence the
+    /// `Arc`. None of them is sent to the PBX.
+    #[error("the create intents could not be written: {0}")]
+    Intents(#[source] Arc<StoreError>),
+    #[error("the mappings could not be written: {0}")]
+    Results(#[source] StoreError),
+    #[error("the run has no create intent number {0}")]
+    NoIntent(usize),
+}
 
 /// Mappings per write: DynamoDB's BatchWriteItem limit.
 pub(super) const BATCH: usize = 25;
@@ -24,8 +37,8 @@ pub(super) struct MappingWrites<'a> {
     store: &'a dyn Store,
     /// The pending mapping of each planned create, in plan order.
     intents: Vec<Mapping>,
-    /// Whether each batch of intents is written (or the message of why it is not).
-    intent_batches: Vec<OnceCell<Result<(), String>>>,
+    /// Whether each batch of intents is written (or why it is not).
+    intent_batches: Vec<OnceCell<Result<(), Arc<StoreError>>>>,
     results: Mutex<Vec<Mapping>>,
 }
 
@@ -42,23 +55,38 @@ impl<'a> MappingWrites<'a> {
         }
     }
 
-    /// The intent of create `index`, once it is durable. The first create of a batch also
-    /// writes the next batch, so that later creates seldom wait.
-    pub async fn durable_intent(&self, index: usize) -> Result<&Mapping, String> {
+    /// The intent of create `index` and its idempotency key, once the intent is durable.
+    /// The first create of a batch also writes the next batch, so that later creates seldom
+    /// wait.
+    pub async fn durable_intent(
+        &self,
+        index: usize,
+    ) -> Result<(&Mapping, &str), MappingWriteError> {
         let batch = index / BATCH;
         if index.is_multiple_of(BATCH) {
             let (this, next) =
                 tokio::join!(self.write_intents(batch), self.write_intents(batch + 1));
-            this.and(next)?;
+            this.and(next).map_err(MappingWriteError::Intents)?;
         } else {
-            self.write_intents(batch).await?;
+            self.write_intents(batch)
+                .await
+                .map_err(MappingWriteError::Intents)?;
         }
-        self.intents
-            .get(index)
-            .ok_or_else(|| format!("no planned create number {index}"))
+        match self.intents.get(index) {
+            Some(
+                intent @ Mapping {
+                    link:
+                        MappingLink::Pending {
+                            idempotency_key, ..
+                        },
+                    ..
+                },
+            ) => Ok((intent, idempotency_key)),
+            _ => Err(MappingWriteError::NoIntent(index)),
+        }
     }
 
-    async fn write_intents(&self, batch: usize) -> Result<(), String> {
+    async fn write_intents(&self, batch: usize) -> Result<(), Arc<StoreError>> {
         let Some(cell) = self.intent_batches.get(batch) else {
             return Ok(());
         };
@@ -68,14 +96,14 @@ impl<'a> MappingWrites<'a> {
             self.store
                 .put_mappings(self.tenant, &self.intents[start..end])
                 .await
-                .map_err(|e| SyncError::Store(e).to_string())
+                .map_err(Arc::new)
         })
         .await
         .clone()
     }
 
     /// Records a mapping the PBX's answer produced; writes a full batch at once.
-    pub async fn record(&self, mapping: Mapping) -> Result<(), String> {
+    pub async fn record(&self, mapping: Mapping) -> Result<(), MappingWriteError> {
         let full = {
             let mut results = self.results.lock().unwrap_or_else(|e| e.into_inner());
             results.push(mapping);
@@ -89,19 +117,19 @@ impl<'a> MappingWrites<'a> {
     }
 
     /// Writes what is left in the buffer.
-    pub async fn flush(&self) -> Result<(), String> {
+    pub async fn flush(&self) -> Result<(), MappingWriteError> {
         let rest = std::mem::take(&mut *self.results.lock().unwrap_or_else(|e| e.into_inner()));
         self.write(&rest).await
     }
 
-    async fn write(&self, mappings: &[Mapping]) -> Result<(), String> {
+    async fn write(&self, mappings: &[Mapping]) -> Result<(), MappingWriteError> {
         if mappings.is_empty() {
             return Ok(());
         }
         self.store
             .put_mappings(self.tenant, mappings)
             .await
-            .map_err(|e| SyncError::Store(e).to_string())
+            .map_err(MappingWriteError::Results)
     }
 }
 

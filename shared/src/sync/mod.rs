@@ -11,10 +11,12 @@ mod queue;
 mod scheduler;
 #[cfg(feature = "aws")]
 mod sqs;
+mod worker;
 
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
-pub use queue::{run_worker, InProcessQueue, OnFinished, RunJob, RunQueue};
+pub use queue::{InProcessQueue, RunJob, RunQueue};
 pub use scheduler::{dispatch_due, next_slot, slot_offset};
 #[cfg(feature = "aws")]
 pub use sqs::SqsQueue;
+pub use worker::{run_worker, OnFinished, Redelivery};

@@ -1,15 +1,12 @@
 //! Sync jobs and the queue they travel on: SQS FIFO on AWS, an in-process channel locally.
 //! Scheduled and manual runs take the same path to the same worker code.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::engine::SyncEngine;
-use crate::domain::{RunId, RunRecord, TenantId, Trigger};
+use crate::domain::{RunId, TenantId, Trigger};
 use crate::error::QueueError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,7 +69,7 @@ pub trait RunQueue: Send + Sync {
     }
 }
 
-/// The local queue: jobs go to [`run_worker`] in the same process.
+/// The local queue: jobs go to [`run_worker`](super::run_worker) in the same process.
 #[derive(Clone)]
 pub struct InProcessQueue {
     sender: mpsc::UnboundedSender<RunJob>,
@@ -91,29 +88,5 @@ impl RunQueue for InProcessQueue {
         self.sender
             .send(job)
             .map_err(|_| QueueError("the local worker has stopped".into()))
-    }
-}
-
-/// Called with each finished run, e.g. to print it.
-pub type OnFinished = Arc<dyn Fn(&RunJob, &RunRecord) + Send + Sync>;
-
-/// Runs every job it receives, each in its own task (the tenant lease keeps one run per
-/// tenant).
-pub async fn run_worker(
-    engine: SyncEngine,
-    mut jobs: mpsc::UnboundedReceiver<RunJob>,
-    on_finished: OnFinished,
-) {
-    while let Some(job) = jobs.recv().await {
-        let engine = engine.clone();
-        let on_finished = on_finished.clone();
-        tokio::spawn(async move {
-            match engine.run_job(&job).await {
-                Ok(record) => on_finished(&job, &record),
-                Err(error) => {
-                    tracing::warn!(tenant = %job.tenant, run_id = %job.run_id, error = %error, "sync not run")
-                }
-            }
-        });
     }
 }

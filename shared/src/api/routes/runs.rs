@@ -12,7 +12,7 @@ use super::{page_limit, RunStarted};
 use crate::api::auth::TenantAccess;
 use crate::api::{ApiError, ApiState};
 use crate::domain::{MappingLink, Outcome, Plan, RunId, RunRecord, TenantState, Trigger};
-use crate::error::SyncError;
+use crate::error::{BlockingState, SyncError};
 use crate::sync::RunJob;
 
 /// `POST .../sync/preview`: the plan a sync would apply now; changes nothing.
@@ -58,7 +58,9 @@ async fn start(state: &ApiState, job: RunJob) -> Result<(StatusCode, Json<RunSta
                 run_id: None,
             })
         }
-        TenantState::Disconnected => return Err(SyncError::NotActive("disconnected").into()),
+        TenantState::Disconnected => {
+            return Err(SyncError::NotActive(BlockingState::Disconnected).into())
+        }
     }
     if let Some(running) = state.store.lease_holder(&job.tenant, Utc::now()).await? {
         return Err(SyncError::AlreadyRunning(running).into());
