@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod directory_request;
 mod error;
 mod openapi;
 mod routes;

@@ -1,9 +1,9 @@
 //! Who may be synced: a user's removal standing, the normalised values the planner writes, and
 //! the email and extension-number checks of CONTRACTS section 3.
 
-use regex::Regex;
-
-use crate::domain::config::{DirectoryConfig, ExtensionNumbers, RemoveReason, SourceField};
+use crate::domain::config::{
+    CaptureRegex, DirectoryConfig, ExtensionNumbers, RemoveReason, SourceField,
+};
 use crate::domain::extension::{is_valid_email, is_valid_number};
 use crate::domain::plan::SkipReason;
 use crate::domain::user::{DirectoryUser, UserState};
@@ -73,11 +73,8 @@ pub(super) struct Fields<'a> {
 
 /// How a new user's extension number is found.
 enum NumberRule {
-    /// From the `extension` attribute; `pattern` is `Err` when it does not compile (config
-    /// validation prevents that; an unvalidated config then yields `invalid_extension`).
-    Attribute {
-        pattern: Option<Result<Regex, regex::Error>>,
-    },
+    /// From the `extension` attribute, through the pattern's capture group when set.
+    Attribute { pattern: Option<CaptureRegex> },
     /// Assigned later from the range.
     Auto,
 }
@@ -98,9 +95,9 @@ impl Rules {
         };
         let numbers = match &config.extension_numbers {
             ExtensionNumbers::Attribute { pattern } => NumberRule::Attribute {
-                pattern: pattern.as_deref().map(Regex::new),
+                pattern: pattern.clone(),
             },
-            ExtensionNumbers::Auto { .. } => NumberRule::Auto,
+            ExtensionNumbers::Auto(_) => NumberRule::Auto,
         };
         Self { synced, numbers }
     }
@@ -130,12 +127,7 @@ impl Rules {
         let raw = clean(user.extension.as_deref()).ok_or(SkipReason::MissingExtension)?;
         let number = match pattern {
             None => raw,
-            Some(Err(_)) => return Err(SkipReason::InvalidExtension),
-            Some(Ok(re)) => re
-                .captures(raw)
-                .and_then(|caps| caps.get(1))
-                .map(|group| group.as_str())
-                .ok_or(SkipReason::InvalidExtension)?,
+            Some(pattern) => pattern.capture(raw).ok_or(SkipReason::InvalidExtension)?,
         };
         if is_valid_number(number) {
             Ok(Some(number.to_string()))

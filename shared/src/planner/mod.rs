@@ -119,9 +119,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         claimed: mapped.recreates.iter().map(|(_, number)| *number).collect(),
         places: free_places(input, &effects),
         auto: match config.extension_numbers {
-            ExtensionNumbers::Auto { start, end } => Some(AutoNumbers::new(
-                start,
-                end,
+            ExtensionNumbers::Auto(range) => Some(AutoNumbers::new(
+                range.start(),
+                range.end(),
                 input.extensions,
                 input.mappings,
                 &effects,

@@ -7,7 +7,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::model::*;
-use crate::domain::config::{ExtensionNumbers, OnRemove, RemoveReason};
+use crate::domain::config::{
+    CaptureRegex, ExtensionNumbers, ExtensionRange, OnRemove, RemoveReason,
+};
 use crate::domain::extension::Extension;
 use crate::domain::mapping::{Mapping, MappingLink};
 use crate::domain::plan::Plan;
@@ -173,12 +175,9 @@ fn world_strategy() -> impl Strategy<Value = World> {
                 c.extension_numbers = match mode {
                     0 => ExtensionNumbers::Attribute { pattern: None },
                     1 => ExtensionNumbers::Attribute {
-                        pattern: Some(r"^\s*(\d+)".into()),
+                        pattern: Some(CaptureRegex::parse(r"^\s*(\d+)").unwrap()),
                     },
-                    _ => ExtensionNumbers::Auto {
-                        start: 100,
-                        end: 108,
-                    },
+                    _ => ExtensionNumbers::Auto(ExtensionRange::new(100, 108).unwrap()),
                 };
                 c.remove_when = RemoveReason::all()
                     .into_iter()

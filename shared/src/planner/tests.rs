@@ -1,7 +1,7 @@
 //! One test per planner rule (CONTRACTS section 3); each fails if its rule breaks.
 
 use super::model::*;
-use crate::domain::config::{ExtensionNumbers, OnRemove, RemoveReason};
+use crate::domain::config::{CaptureRegex, ExtensionNumbers, OnRemove, RemoveReason};
 use crate::domain::plan::{FieldChange, FieldChanges, RemovalCause, SkipReason};
 use crate::domain::user::{Coverage, UserState};
 
@@ -63,7 +63,7 @@ fn pattern_takes_the_capture_group_or_skips() {
         vec![],
     );
     w.config.extension_numbers = ExtensionNumbers::Attribute {
-        pattern: Some(r"(\d{3,6})$".into()),
+        pattern: Some(CaptureRegex::parse(r"(\d{3,6})$").unwrap()),
     };
     let p = w.plan();
     assert_eq!(p.creates[0].number, "0101");

@@ -1,7 +1,7 @@
 //! Rule tests for creates: conflicts, adoption, duplicates, record limit, numbers, size.
 
 use super::model::*;
-use crate::domain::config::{ExtensionNumbers, OnRemove, RemoveReason};
+use crate::domain::config::{ExtensionNumbers, ExtensionRange, OnRemove, RemoveReason};
 use crate::domain::mapping::MappingLink;
 use crate::domain::plan::{ConflictReason, FieldChanges, SkipReason};
 use crate::domain::user::UserState;
@@ -243,18 +243,12 @@ fn auto_numbers_skip_held_numbers() {
         vec![linked("m", "gone", "1001"), pending("p", "1003", "p@x.com")],
         vec![ext("m1", "1000", "Manual", "man@x.com")],
     );
-    w.config.extension_numbers = ExtensionNumbers::Auto {
-        start: 1000,
-        end: 1005,
-    };
+    w.config.extension_numbers = ExtensionNumbers::Auto(ExtensionRange::new(1000, 1005).unwrap());
     w.config.remove_when = vec![]; // the absent mapped user keeps its mapping and number
     let p = w.plan();
     let numbers: Vec<_> = p.creates.iter().map(|c| c.number.as_str()).collect();
     assert_eq!(numbers, vec!["1002", "1004", "1005"]);
-    w.config.extension_numbers = ExtensionNumbers::Auto {
-        start: 1000,
-        end: 1004,
-    };
+    w.config.extension_numbers = ExtensionNumbers::Auto(ExtensionRange::new(1000, 1004).unwrap());
     let p = w.plan();
     assert_eq!(skips(&p), vec![("c".into(), SkipReason::NoFreeNumber)]);
     // Once its removal drops the mapping, the number is free in the same run.

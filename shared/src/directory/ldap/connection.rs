@@ -41,33 +41,11 @@ impl Connection {
         secrets: &TenantSecrets,
         options: LdapOptions,
     ) -> Result<Self, DirectoryError> {
-        let url = url::Url::parse(&ldap.url)
-            .map_err(|e| DirectoryError::NotAvailable(format!("provider.url: {e}")))?;
-        let encrypted = match url.scheme() {
-            "ldaps" => true,
-            "ldap" if ldap.starttls => true,
-            "ldap" if ldap.allow_plaintext => false,
-            "ldap" => {
-                return Err(DirectoryError::NotAvailable(
-                    "ldap:// without starttls needs allow_plaintext".into(),
-                ))
-            }
-            other => {
-                return Err(DirectoryError::NotAvailable(format!(
-                    "provider.url: unknown scheme {other}"
-                )))
-            }
-        };
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| DirectoryError::NotAvailable("provider.url has no host".into()))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = url
-            .port()
-            .unwrap_or(if url.scheme() == "ldaps" { 636 } else { 389 });
+        // The request's conversion made sure that plain ldap:// is allowed when neither
+        // ldaps:// nor StartTLS encrypts.
+        let encrypted = ldap.url.is_ldaps() || ldap.starttls;
+        let host = ldap.url.host().to_string();
+        let port = ldap.url.port();
         let bind_password = secrets
             .bind_password
             .clone()
@@ -107,7 +85,7 @@ impl Connection {
                 host: host.clone(),
                 port: *port,
                 user: user.clone(),
-                host_key: host_key.clone(),
+                host_key: host_key.to_string(),
             },
         })
     }

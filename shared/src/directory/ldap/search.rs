@@ -18,7 +18,7 @@ use crate::directory::entry::attributes::{Attributes, UserMapper};
 use crate::directory::entry::scope::{normalize_dn, scoped_dns, ScopeMatch};
 use crate::directory::entry::Entry;
 use crate::domain::config::{LdapConfig, LdapFlavor, Scope};
-use crate::domain::ldap_filter::{self, escape};
+use crate::domain::ldap_filter::escape;
 use crate::domain::{Coverage, DirectoryUser, Snapshot};
 use crate::error::DirectoryError;
 
@@ -52,16 +52,12 @@ impl SearchPlan {
         mapper: UserMapper,
         page_size: Option<i32>,
     ) -> Result<Self, DirectoryError> {
-        if let Scope::Filter { filter } = scope {
-            ldap_filter::check(filter)
-                .map_err(|m| DirectoryError::NotAvailable(format!("scope.filter {m}")))?;
-        }
         let user_filter = match config.flavor {
             LdapFlavor::ActiveDirectory => "(&(objectCategory=person)(objectClass=user))",
             LdapFlavor::Openldap => "(objectClass=inetOrgPerson)",
         };
         Ok(Self {
-            base_dn: config.base_dn.trim().to_string(),
+            base_dn: config.base_dn.to_string(),
             flavor: config.flavor,
             user_filter: user_filter.into(),
             attributes: mapper.attributes_needed(),

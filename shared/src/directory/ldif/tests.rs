@@ -229,7 +229,7 @@ async fn filter_scope_is_not_available() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config("x.ldif", json!({"type": "all"}));
     config.scope = crate::domain::config::Scope::Filter {
-        filter: "(cn=a)".into(),
+        filter: crate::domain::config::LdapFilter::parse("(cn=a)").unwrap(),
     };
     let result = LdifDirectory::new(&config, dir.path());
     assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("LDAP")));

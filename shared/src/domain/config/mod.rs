@@ -1,7 +1,8 @@
-//! The directory config of CONTRACTS section 2. Its serde form is tolerant (a field this
-//! release does not know is ignored, so a record written by a newer release still reads);
-//! requests are parsed strictly by [`DirectoryConfig::from_json`] (`request.rs`) and checked
-//! by `validate.rs`, which reports every bad field. Credentials are part of the request body
+//! The directory config of CONTRACTS section 2, as the domain holds it: its values checked
+//! (`values.rs`), so that adapters take them as they are. Its serde form is the stored one and
+//! tolerant: a field this release does not know is ignored, so a record written by a newer
+//! release still reads. Requests come through the API's strict request type
+//! (`api::directory_request`), which reports every bad field. Credentials are part of the request body
 //! only: they are taken out with [`DirectoryConfig::take_credentials`] and go to the secret
 //! store, never into stored config.
 
@@ -32,12 +33,9 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
-#[cfg(test)]
-mod proptests;
-mod request;
-#[cfg(test)]
-mod tests;
-mod validate;
+mod values;
+
+pub use values::{CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 
@@ -93,15 +91,15 @@ impl ProviderConfig {
     /// The server the status route shows: LDAP URL, Entra tenant, Okta org or LDIF path.
     pub fn server(&self) -> String {
         match self {
-            ProviderConfig::Ldap(c) => c.url.clone(),
+            ProviderConfig::Ldap(c) => c.url.to_string(),
             ProviderConfig::Azure(c) => format!("{} ({})", c.tenant_id, c.cloud.as_str()),
-            ProviderConfig::Okta(c) => c.org_url.clone(),
+            ProviderConfig::Okta(c) => c.org_url.to_string(),
             ProviderConfig::Ldif(c) => c.path.clone(),
         }
     }
 
     /// LDAP-style directories have DNs, OUs and filters.
-    fn is_ldap_like(&self) -> bool {
+    pub fn is_ldap_like(&self) -> bool {
         matches!(self, ProviderConfig::Ldap(_) | ProviderConfig::Ldif(_))
     }
 }
@@ -116,13 +114,13 @@ pub enum LdapFlavor {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LdapConfig {
-    pub url: String,
+    pub url: LdapUrl,
     #[serde(default)]
     pub starttls: bool,
     #[serde(default)]
     pub ca_pem: Option<String>,
     pub bind_dn: String,
-    pub base_dn: String,
+    pub base_dn: Dn,
     #[serde(default)]
     pub allow_plaintext: bool,
     #[serde(default)]
@@ -152,7 +150,7 @@ pub enum SshTunnel {
         #[serde(default = "default_ssh_port")]
         port: u16,
         user: String,
-        host_key: String,
+        host_key: HostKey,
     },
 }
 
@@ -200,7 +198,7 @@ pub enum OktaAuth {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OktaConfig {
-    pub org_url: String,
+    pub org_url: HttpUrl,
     #[serde(default)]
     pub auth: OktaAuth,
     #[serde(default)]
@@ -220,13 +218,13 @@ pub enum Scope {
     #[default]
     All,
     Ous {
-        ous: Vec<String>,
+        ous: Vec<Dn>,
     },
     Groups {
         groups: Vec<String>,
     },
     Filter {
-        filter: String,
+        filter: LdapFilter,
     },
 }
 
@@ -302,7 +300,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 }
 
 impl FieldSources {
-    fn get(&self, field: SourceField) -> &Option<Option<String>> {
+    pub(crate) fn get(&self, field: SourceField) -> &Option<Option<String>> {
         match field {
             SourceField::FirstName => &self.first_name,
             SourceField::LastName => &self.last_name,
@@ -319,10 +317,10 @@ pub enum ExtensionNumbers {
     /// The number comes from the `extension` field, through `pattern`'s one capture group when set.
     Attribute {
         #[serde(default)]
-        pattern: Option<String>,
+        pattern: Option<CaptureRegex>,
     },
-    /// The lowest number in `start..=end` that no extension holds.
-    Auto { start: u32, end: u32 },
+    /// The lowest number of the range that no extension holds.
+    Auto(ExtensionRange),
 }
 
 impl Default for ExtensionNumbers {
@@ -410,7 +408,7 @@ impl std::fmt::Debug for DirectoryCredentials {
 }
 
 impl DirectoryCredentials {
-    fn named(&self) -> [(&'static str, bool); 5] {
+    pub(crate) fn named(&self) -> [(&'static str, bool); 5] {
         [
             ("bind_password", self.bind_password.is_some()),
             ("ssh_private_key", self.ssh_private_key.is_some()),
@@ -423,11 +421,16 @@ impl DirectoryCredentials {
 
 /// The credential names a provider accepts.
 pub fn credential_names(provider: &ProviderConfig) -> &'static [&'static str] {
-    match provider {
-        ProviderConfig::Ldap(_) => &["bind_password", "ssh_private_key"],
-        ProviderConfig::Azure(_) => &["client_secret"],
-        ProviderConfig::Okta(_) => &["api_token", "private_key_pem"],
-        ProviderConfig::Ldif(_) => &[],
+    credential_names_of(provider.kind())
+}
+
+/// The credential names of a provider type (`ProviderConfig::kind`).
+pub fn credential_names_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "ldap" => &["bind_password", "ssh_private_key"],
+        "azure" => &["client_secret"],
+        "okta" => &["api_token", "private_key_pem"],
+        _ => &[],
     }
 }
 

@@ -21,6 +21,14 @@ macro_rules! text_value {
             }
         }
 
+        /// Read as the text it is, where text is wanted.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -55,7 +63,10 @@ impl LdapUrl {
         }
         let host = match url.host_str() {
             None | Some("") => return Err("must name a host".into()),
-            Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            Some(host) => host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
         };
         Ok(Self {
             raw: raw.to_string(),
@@ -126,7 +137,10 @@ impl HostKey {
             return Err("must be an OpenSSH public key line such as 'ssh-ed25519 AAAA...'".into());
         };
         if !HOST_KEY_TYPES.contains(&kind) {
-            return Err(format!("key type must be one of {}", HOST_KEY_TYPES.join(", ")));
+            return Err(format!(
+                "key type must be one of {}",
+                HOST_KEY_TYPES.join(", ")
+            ));
         }
         base64::engine::general_purpose::STANDARD
             .decode(blob)
@@ -265,5 +279,68 @@ impl ExtensionRange {
 
     pub fn end(&self) -> u32 {
         self.end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldap_urls_keep_host_port_and_tls_and_refuse_the_rest() {
+        let url = LdapUrl::parse("ldaps://dc1.corp.example").unwrap();
+        assert_eq!(
+            (url.host(), url.port(), url.is_ldaps()),
+            ("dc1.corp.example", 636, true)
+        );
+        let url = LdapUrl::parse("ldap://[::1]:1389").unwrap();
+        assert_eq!(
+            (url.host(), url.port(), url.is_ldaps()),
+            ("::1", 1389, false)
+        );
+        for bad in [
+            "https://dc1",
+            "ldap://user:pass@dc1",
+            "ldap://dc1/dc=x",
+            "ldap://dc1?x",
+            "ldap://",
+        ] {
+            assert!(LdapUrl::parse(bad).is_err(), "{bad}");
+        }
+        let stored: LdapUrl = serde_json::from_str("\"ldap://dc1:389\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&stored).unwrap(),
+            "\"ldap://dc1:389\""
+        );
+        assert!(serde_json::from_str::<LdapUrl>("\"ftp://dc1\"").is_err());
+    }
+
+    #[test]
+    fn values_are_checked_once_with_their_rules() {
+        assert!(Dn::parse("ou=People,dc=x").is_ok());
+        for bad in ["", "people", "ou=a\0b"] {
+            assert!(Dn::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(HostKey::parse("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5").is_ok());
+        assert!(HostKey::parse("ssh-dss AAAA").is_err());
+        assert!(HostKey::parse("ssh-ed25519 !!!").is_err());
+        let pattern = CaptureRegex::parse(r"(\d{3,6})$").unwrap();
+        assert_eq!(pattern.capture("+49 30 1234"), Some("1234"));
+        assert!(CaptureRegex::parse(r"\d+").is_err(), "no capture group");
+        assert!(CaptureRegex::parse(r"(\d+)(x)").is_err(), "two groups");
+        assert!(LdapFilter::parse("(cn=a*)").is_ok());
+        assert!(LdapFilter::parse("cn=a").is_err());
+        assert!(HttpUrl::parse("https://acme.okta.com").is_ok());
+        assert!(HttpUrl::parse("https://u:p@acme.okta.com").is_err());
+        assert!(HttpUrl::parse("ftp://acme.okta.com").is_err());
+        assert_eq!(
+            ExtensionRange::new(0, 5),
+            Err(("start", "must be at least 1"))
+        );
+        assert!(ExtensionRange::new(9, 5).is_err());
+        assert!(ExtensionRange::new(1, 1_000_001).is_err());
+        let range: ExtensionRange = serde_json::from_str(r#"{"start": 100, "end": 199}"#).unwrap();
+        assert_eq!((range.start(), range.end()), (100, 199));
+        assert!(serde_json::from_str::<ExtensionRange>(r#"{"start": 9, "end": 1}"#).is_err());
     }
 }

@@ -1,4 +1,4 @@
-use super::*;
+use crate::domain::config::*;
 use serde_json::json;
 
 fn parse(v: serde_json::Value) -> Result<DirectoryConfig, InvalidConfig> {

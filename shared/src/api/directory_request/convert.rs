@@ -1,0 +1,340 @@
+//! A request into the domain's config: every value checked once (with the rules of
+//! `domain::config::values` and the operator's endpoint policy), every bad field reported
+//! with its path.
+
+use super::{
+    DirectoryRequest, LdapRequest, NumbersRequest, OktaRequest, ProviderRequest, ScopeRequest,
+    TunnelRequest,
+};
+use crate::domain::config::{
+    credential_names_of, CaptureRegex, DirectoryConfig, Dn, ExtensionNumbers, ExtensionRange,
+    FieldError, FieldSources, HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl,
+    OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
+};
+use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
+use crate::domain::EndpointPolicy;
+
+/// The bad fields found so far.
+#[derive(Default)]
+struct Findings(Vec<FieldError>);
+
+impl Findings {
+    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// The checked value, or `None` with the field's error noted.
+    fn check<T>(&mut self, field: impl Into<String>, checked: Result<T, String>) -> Option<T> {
+        checked.map_err(|message| self.push(field, message)).ok()
+    }
+}
+
+impl DirectoryRequest {
+    pub(super) fn into_config(
+        self,
+        policy: EndpointPolicy,
+    ) -> Result<DirectoryConfig, Vec<FieldError>> {
+        let mut found = Findings::default();
+        let kind = self.provider.kind();
+        let provider = provider(self.provider, policy, &mut found);
+        let scope = scope(self.scope, provider.as_ref(), &mut found);
+        check_fields(&self.fields, &self.extension_numbers, &mut found);
+        let extension_numbers = numbers(self.extension_numbers, &mut found);
+        if !(1..=MAX_RECORDS).contains(&self.record_limit) {
+            found.push(
+                "record_limit",
+                format!("must be between 1 and {MAX_RECORDS}"),
+            );
+        }
+        if !(1..=168).contains(&self.schedule.every_hours) {
+            found.push("schedule.every_hours", "must be between 1 and 168");
+        }
+        for (i, reason) in self.remove_when.iter().enumerate() {
+            if self.remove_when[..i].contains(reason) {
+                found.push(
+                    "remove_when",
+                    format!("'{}' is listed twice", reason.as_str()),
+                );
+            }
+        }
+        if let Some(credentials) = &self.credentials {
+            let allowed = credential_names_of(kind);
+            for (name, set) in credentials.named() {
+                if set && !allowed.contains(&name) {
+                    found.push(
+                        format!("credentials.{name}"),
+                        format!("is not used by provider '{kind}'"),
+                    );
+                }
+            }
+        }
+        match (provider, scope, extension_numbers) {
+            (Some(provider), Some(scope), Some(extension_numbers)) if found.0.is_empty() => {
+                Ok(DirectoryConfig {
+                    provider,
+                    scope,
+                    fields: self.fields,
+                    extension_numbers,
+                    remove_when: self.remove_when,
+                    on_remove: self.on_remove,
+                    adopt_existing_by_email: self.adopt_existing_by_email,
+                    deletion_guard: self.deletion_guard,
+                    schedule: self.schedule,
+                    record_limit: self.record_limit,
+                    credentials: self.credentials,
+                })
+            }
+            _ => Err(found.0),
+        }
+    }
+}
+
+fn provider(
+    request: ProviderRequest,
+    policy: EndpointPolicy,
+    found: &mut Findings,
+) -> Option<ProviderConfig> {
+    match request {
+        ProviderRequest::Ldap(ldap) => ldap_provider(ldap, policy, found).map(ProviderConfig::Ldap),
+        ProviderRequest::Azure(azure) => {
+            if azure.tenant_id.trim().is_empty() || azure.tenant_id.contains('/') {
+                found.push(
+                    "provider.tenant_id",
+                    "must be the Entra tenant id or domain",
+                );
+            }
+            if uuid::Uuid::parse_str(&azure.client_id).is_err() {
+                found.push(
+                    "provider.client_id",
+                    "must be the application (client) id, a GUID",
+                );
+            }
+            Some(ProviderConfig::Azure(azure))
+        }
+        ProviderRequest::Okta(okta) => okta_provider(okta, policy, found).map(ProviderConfig::Okta),
+        ProviderRequest::Ldif(ldif) => {
+            if ldif.path.trim().is_empty() {
+                found.push("provider.path", "must name an LDIF file");
+            }
+            Some(ProviderConfig::Ldif(ldif))
+        }
+    }
+}
+
+fn ldap_provider(
+    c: LdapRequest,
+    policy: EndpointPolicy,
+    found: &mut Findings,
+) -> Option<LdapConfig> {
+    let url = found.check("provider.url", LdapUrl::parse(&c.url));
+    if let Some(url) = &url {
+        if url.is_ldaps() && c.starttls {
+            found.push("provider.starttls", "cannot be used with ldaps://");
+        } else if !url.is_ldaps() && !c.starttls && !c.allow_plaintext {
+            found.push(
+                "provider.url",
+                "ldap:// without starttls sends the bind password in clear: use ldaps://, \
+                 set starttls, or set allow_plaintext",
+            );
+        }
+        if let Err(message) = check_host(url.host(), HostUse::Directory, policy) {
+            found.push("provider.url", message);
+        }
+    }
+    if c.bind_dn.trim().is_empty() {
+        found.push("provider.bind_dn", "must be a DN or a UPN");
+    }
+    let base_dn = found.check("provider.base_dn", Dn::parse(&c.base_dn));
+    if let Some(rule) = &c.disabled {
+        if c.flavor == LdapFlavor::ActiveDirectory {
+            found.push(
+                "provider.disabled",
+                "is for openldap: Active Directory uses userAccountControl",
+            );
+        } else if !is_attribute_name(&rule.attribute) {
+            found.push("provider.disabled.attribute", "must be an attribute name");
+        }
+    }
+    if let Some(pem) = &c.ca_pem {
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            found.push("provider.ca_pem", "must be a PEM certificate");
+        }
+    }
+    let tunnel = match c.tunnel {
+        None => Some(None),
+        Some(TunnelRequest::Ssh {
+            host,
+            port,
+            user,
+            host_key,
+        }) => {
+            if host.trim().is_empty() {
+                found.push("provider.tunnel.host", "must name the SSH bastion");
+            } else if let Err(message) = check_host(&host, HostUse::Directory, policy) {
+                found.push("provider.tunnel.host", message);
+            }
+            if port == 0 {
+                found.push("provider.tunnel.port", "must be between 1 and 65535");
+            }
+            if user.trim().is_empty() {
+                found.push("provider.tunnel.user", "must name the SSH user");
+            }
+            found
+                .check("provider.tunnel.host_key", HostKey::parse(&host_key))
+                .map(|host_key| {
+                    Some(SshTunnel::Ssh {
+                        host,
+                        port,
+                        user,
+                        host_key,
+                    })
+                })
+        }
+    };
+    Some(LdapConfig {
+        url: url?,
+        starttls: c.starttls,
+        ca_pem: c.ca_pem,
+        bind_dn: c.bind_dn,
+        base_dn: base_dn?,
+        allow_plaintext: c.allow_plaintext,
+        flavor: c.flavor,
+        tunnel: tunnel?,
+        disabled: c.disabled,
+    })
+}
+
+fn okta_provider(
+    c: OktaRequest,
+    policy: EndpointPolicy,
+    found: &mut Findings,
+) -> Option<OktaConfig> {
+    let org_url = check_http_url(&c.org_url, policy).and_then(|()| HttpUrl::parse(&c.org_url));
+    let org_url = found.check("provider.org_url", org_url);
+    if c.auth == OktaAuth::PrivateKeyJwt
+        && c.client_id.as_deref().is_none_or(|s| s.trim().is_empty())
+    {
+        found.push(
+            "provider.client_id",
+            "is needed with auth 'private_key_jwt'",
+        );
+    }
+    Some(OktaConfig {
+        org_url: org_url?,
+        auth: c.auth,
+        client_id: c.client_id,
+    })
+}
+
+/// The scope, checked against the provider (when that is known to be good).
+fn scope(
+    request: ScopeRequest,
+    provider: Option<&ProviderConfig>,
+    found: &mut Findings,
+) -> Option<Scope> {
+    match request {
+        ScopeRequest::All => Some(Scope::All),
+        ScopeRequest::Ous { ous } => {
+            if provider.is_some_and(|p| !p.is_ldap_like()) {
+                found.push("scope.type", "'ous' scope needs an LDAP or LDIF directory");
+            }
+            if ous.is_empty() {
+                found.push("scope.ous", "must name at least one OU");
+            }
+            let checked: Vec<Option<Dn>> = ous
+                .iter()
+                .enumerate()
+                .map(|(i, ou)| found.check(format!("scope.ous[{i}]"), Dn::parse(ou)))
+                .collect();
+            checked
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(|ous| Scope::Ous { ous })
+        }
+        ScopeRequest::Groups { groups } => {
+            if groups.is_empty() {
+                found.push("scope.groups", "must name at least one group");
+            }
+            let azure = matches!(provider, Some(ProviderConfig::Azure(_)));
+            for (i, group) in groups.iter().enumerate() {
+                if azure && uuid::Uuid::parse_str(group).is_err() {
+                    found.push(
+                        format!("scope.groups[{i}]"),
+                        "must be an Entra group object id (a GUID)",
+                    );
+                } else if group.trim().is_empty() || group.len() > 1024 {
+                    found.push(
+                        format!("scope.groups[{i}]"),
+                        "must be a group id or DN of at most 1024 bytes",
+                    );
+                }
+            }
+            Some(Scope::Groups { groups })
+        }
+        ScopeRequest::Filter { filter } => {
+            if provider.is_some_and(|p| !matches!(p, ProviderConfig::Ldap(_))) {
+                found.push("scope.type", "'filter' scope needs an LDAP directory");
+            }
+            found
+                .check("scope.filter", LdapFilter::parse(&filter))
+                .map(|filter| Scope::Filter { filter })
+        }
+    }
+}
+
+fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Findings) {
+    for field in SourceField::ALL {
+        if let Some(Some(attribute)) = fields.get(field) {
+            if !is_attribute_name(attribute) {
+                found.push(
+                    format!("fields.{}", field.as_str()),
+                    "must be an attribute name (letters, digits, '-', '_', '.', ';')",
+                );
+            }
+        }
+    }
+    // `null` turns a field's sync off; left out, the provider's default attribute is synced.
+    let off = |field| matches!(fields.get(field), Some(None));
+    if off(SourceField::Email) {
+        found.push(
+            "fields.email",
+            "cannot be null: every synced user needs an email",
+        );
+    }
+    if matches!(numbers, NumbersRequest::Attribute { .. }) && off(SourceField::Extension) {
+        found.push(
+            "fields.extension",
+            "cannot be null while extension_numbers.mode is 'attribute'",
+        );
+    }
+}
+
+fn numbers(request: NumbersRequest, found: &mut Findings) -> Option<ExtensionNumbers> {
+    match request {
+        NumbersRequest::Attribute { pattern: None } => {
+            Some(ExtensionNumbers::Attribute { pattern: None })
+        }
+        NumbersRequest::Attribute {
+            pattern: Some(pattern),
+        } => found
+            .check("extension_numbers.pattern", CaptureRegex::parse(&pattern))
+            .map(|pattern| ExtensionNumbers::Attribute {
+                pattern: Some(pattern),
+            }),
+        NumbersRequest::Auto { start, end } => match ExtensionRange::new(start, end) {
+            Ok(range) => Some(ExtensionNumbers::Auto(range)),
+            Err((bound, message)) => {
+                found.push(format!("extension_numbers.{bound}"), message);
+                None
+            }
+        },
+    }
+}
+
+fn is_attribute_name(attribute: &str) -> bool {
+    !attribute.is_empty()
+        && attribute.len() <= 128
+        && attribute
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ';'))
+}
