@@ -105,6 +105,22 @@ pub enum SecretsError {
 #[error("the sync queue refused the job: {0}")]
 pub struct QueueError(pub String);
 
+/// Why a tenant operation (`app::TenantService`) did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("no directory is connected")]
+    NotConnected,
+    /// The request cannot be carried out as it stands (missing credentials, say).
+    #[error("invalid request")]
+    Invalid(Vec<crate::domain::FieldError>),
+    #[error("the tenant kept changing while it was written: try again")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
 /// Why a sync (or preview) could not run or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -129,7 +145,7 @@ pub enum SyncError {
     #[error(transparent)]
     Queue(#[from] QueueError),
     #[error(transparent)]
-    Tenant(#[from] crate::app::TenantError),
+    Tenant(#[from] TenantError),
 }
 
 /// The tenant state that keeps a job from running.
@@ -177,12 +193,10 @@ impl SyncError {
             | SyncError::Secrets(_)
             | SyncError::Queue(_) => Disposition::Retry,
             SyncError::Tenant(e) => match e {
-                crate::app::TenantError::NotConnected | crate::app::TenantError::Invalid(_) => {
-                    Disposition::Done
+                TenantError::NotConnected | TenantError::Invalid(_) => Disposition::Done,
+                TenantError::Contended | TenantError::Store(_) | TenantError::Secrets(_) => {
+                    Disposition::Retry
                 }
-                crate::app::TenantError::Contended
-                | crate::app::TenantError::Store(_)
-                | crate::app::TenantError::Secrets(_) => Disposition::Retry,
             },
         }
     }

@@ -3,4 +3,5 @@
 
 mod tenants;
 
-pub use tenants::{TenantError, TenantService};
+pub use crate::error::TenantError;
+pub use tenants::TenantService;

@@ -11,26 +11,11 @@ use secrecy::SecretString;
 
 use crate::domain::config::{required_credentials, DirectoryCredentials, FieldError};
 use crate::domain::{DirectoryConfig, PbxEndpoint, RunSummary, Tenant, TenantId, TenantState};
-use crate::error::{SecretsError, StoreError};
+use crate::error::{StoreError, TenantError};
 use crate::ports::{Secrets, Store, TenantSecrets};
 
 /// How often a read-modify-write is tried against writes that keep coming first.
 const ATTEMPTS: usize = 5;
-
-#[derive(Debug, thiserror::Error)]
-pub enum TenantError {
-    #[error("no directory is connected")]
-    NotConnected,
-    /// The request cannot be carried out as it stands (missing credentials, say).
-    #[error("invalid request")]
-    Invalid(Vec<FieldError>),
-    #[error("the tenant kept changing while it was written: try again")]
-    Contended,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Secrets(#[from] SecretsError),
-}
 
 /// What the stored tenant needs before the change is written, or that it needs nothing.
 enum Change<T> {

@@ -33,7 +33,7 @@ pub struct Tenant {
     pub pbx: Option<PbxEndpoint>,
     /// When the scheduler next runs a sync for this tenant.
     pub next_sync_at: Option<DateTime<Utc>>,
-    /// The last run's summary. Written only by [`crate::ports::Store::set_last_run`]; a settings
+    /// The last run's summary. Written only by the store's `set_last_run`; a settings
     /// write leaves it as stored (read from older records, which kept it in the body).
     #[serde(default, skip_serializing)]
     pub last_run: Option<RunSummary>,
