@@ -34,9 +34,8 @@ fn exposed(secret: &Option<SecretString>) -> Option<&str> {
     secret.as_ref().map(|s| s.expose_secret())
 }
 
-/// A connected LDAP tenant whose store then refuses every tenant write (a real SQLite
-/// failure, raised by a trigger), as a throttled or unreachable table would.
-async fn connected_then_failing() -> (
+/// A service on its own store and secrets, with an LDAP tenant connected (password "old-password").
+async fn connected() -> (
     TenantService,
     Arc<SqliteStore>,
     Arc<MemorySecrets>,
@@ -51,6 +50,18 @@ async fn connected_then_failing() -> (
         .connect_directory(&id, config, credentials)
         .await
         .unwrap();
+    (service, store, secrets, id)
+}
+
+/// A connected tenant whose store then refuses every tenant write (a real SQLite failure,
+/// raised by a trigger), as a throttled or unreachable table would.
+async fn connected_then_failing() -> (
+    TenantService,
+    Arc<SqliteStore>,
+    Arc<MemorySecrets>,
+    TenantId,
+) {
+    let (service, store, secrets, id) = connected().await;
     store
         .execute_for_tests(
             "CREATE TRIGGER refuse BEFORE UPDATE ON tenants
@@ -88,15 +99,7 @@ async fn a_failed_tenant_write_keeps_the_old_password_of_the_same_provider() {
 
 #[tokio::test]
 async fn a_provider_switch_drops_the_old_credentials_once_the_config_is_stored() {
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let secrets = Arc::new(MemorySecrets::default());
-    let service = TenantService::new(store.clone(), secrets.clone());
-    let id = TenantId::parse("acme").unwrap();
-    let (config, credentials) = ldap("old-password");
-    service
-        .connect_directory(&id, config, credentials)
-        .await
-        .unwrap();
+    let (service, _store, secrets, id) = connected().await;
     let (config, credentials) = azure();
     let (tenant, shown) = service
         .connect_directory(&id, config, credentials)
@@ -111,15 +114,7 @@ async fn a_provider_switch_drops_the_old_credentials_once_the_config_is_stored()
 
 #[tokio::test]
 async fn a_run_end_keeps_the_settings_an_admin_wrote_while_it_ran() {
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let secrets = Arc::new(MemorySecrets::default());
-    let service = TenantService::new(store.clone(), secrets.clone());
-    let id = TenantId::parse("acme").unwrap();
-    let (config, credentials) = ldap("pw");
-    service
-        .connect_directory(&id, config, credentials)
-        .await
-        .unwrap();
+    let (service, store, _secrets, id) = connected().await;
     // The admin pauses while a run goes; then the run ends.
     service.set_state(&id, TenantState::Paused).await.unwrap();
     let summary = RunSummary::started(
