@@ -9,7 +9,7 @@ use super::{
 use crate::domain::config::{
     credential_names_of, CaptureRegex, DirectoryConfig, Dn, ExtensionNumbers, ExtensionRange,
     FieldError, FieldSources, HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl,
-    OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
+    OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -40,23 +40,6 @@ impl DirectoryRequest {
         let scope = scope(self.scope, provider.as_ref(), &mut found);
         check_fields(&self.fields, &self.extension_numbers, &mut found);
         let extension_numbers = numbers(self.extension_numbers, &mut found);
-        if !(1..=MAX_RECORDS).contains(&self.record_limit) {
-            found.push(
-                "record_limit",
-                format!("must be between 1 and {MAX_RECORDS}"),
-            );
-        }
-        if !(1..=168).contains(&self.schedule.every_hours) {
-            found.push("schedule.every_hours", "must be between 1 and 168");
-        }
-        for (i, reason) in self.remove_when.iter().enumerate() {
-            if self.remove_when[..i].contains(reason) {
-                found.push(
-                    "remove_when",
-                    format!("'{}' is listed twice", reason.as_str()),
-                );
-            }
-        }
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {

@@ -9,8 +9,9 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::domain::config::{
     AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources, LdapFlavor,
@@ -18,34 +19,112 @@ use crate::domain::config::{
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 
-/// The config as sent: text where the domain holds checked values.
-#[derive(Debug, Serialize, Deserialize)]
+/// The config as sent: text where the domain holds checked values. Read field by field
+/// ([`DirectoryRequest::read`]), so that each bad top-level field is reported.
+#[derive(Debug, Serialize)]
 pub struct DirectoryRequest {
     pub provider: ProviderRequest,
-    #[serde(default)]
     pub scope: ScopeRequest,
-    #[serde(default)]
     pub fields: FieldSources,
-    #[serde(default)]
     pub extension_numbers: NumbersRequest,
-    #[serde(default = "RemoveReason::all")]
     pub remove_when: Vec<RemoveReason>,
-    #[serde(default)]
     pub on_remove: OnRemove,
-    #[serde(default)]
     pub adopt_existing_by_email: bool,
-    #[serde(default)]
     pub deletion_guard: DeletionGuard,
-    #[serde(default)]
     pub schedule: Schedule,
-    #[serde(default = "max_records")]
     pub record_limit: u32,
-    #[serde(default, skip_serializing)]
+    #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
 
-fn max_records() -> u32 {
-    MAX_RECORDS
+/// The fields of a body read one by one, each failure noted with its path.
+struct Fields<'a> {
+    given: &'a Map<String, Value>,
+    errors: Vec<FieldError>,
+}
+
+impl Fields<'_> {
+    /// The field as `T`; `None` when it is absent or bad (then noted).
+    fn read<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        let value = self.given.get(key)?;
+        match serde_path_to_error::deserialize(value) {
+            Ok(read) => Some(read),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let field = if inner == "." {
+                    key.to_string()
+                } else {
+                    format!("{key}.{inner}")
+                };
+                self.errors
+                    .push(FieldError::new(field, e.inner().to_string()));
+                None
+            }
+        }
+    }
+}
+
+impl DirectoryRequest {
+    /// Reads every field of the body (defaults for those left out), with the bad ones: the
+    /// request is there when every field could be read, even if some value is out of range.
+    fn read(given: &Map<String, Value>) -> (Option<Self>, Vec<FieldError>) {
+        let mut fields = Fields {
+            given,
+            errors: Vec::new(),
+        };
+        let provider = fields.read("provider");
+        if !given.contains_key("provider") {
+            fields
+                .errors
+                .push(FieldError::new("provider", "is required"));
+        }
+        let scope = fields.read("scope").unwrap_or_default();
+        let field_sources = fields.read("fields").unwrap_or_default();
+        let extension_numbers = fields.read("extension_numbers").unwrap_or_default();
+        let remove_when: Vec<RemoveReason> =
+            fields.read("remove_when").unwrap_or_else(RemoveReason::all);
+        let on_remove = fields.read("on_remove").unwrap_or_default();
+        let adopt_existing_by_email = fields.read("adopt_existing_by_email").unwrap_or_default();
+        let deletion_guard = fields.read("deletion_guard").unwrap_or_default();
+        let schedule: Schedule = fields.read("schedule").unwrap_or_default();
+        let record_limit: u32 = fields.read("record_limit").unwrap_or(MAX_RECORDS);
+        let credentials = fields.read("credentials");
+        let structural = fields.errors.len();
+        // Checks of one field alone, here so that they join the others' structural errors.
+        if !(1..=MAX_RECORDS).contains(&record_limit) {
+            let message = format!("must be between 1 and {MAX_RECORDS}");
+            fields.errors.push(FieldError::new("record_limit", message));
+        }
+        if !(1..=168).contains(&schedule.every_hours) {
+            let message = "must be between 1 and 168";
+            fields
+                .errors
+                .push(FieldError::new("schedule.every_hours", message));
+        }
+        for (i, reason) in remove_when.iter().enumerate() {
+            if remove_when[..i].contains(reason) {
+                let message = format!("'{}' is listed twice", reason.as_str());
+                fields.errors.push(FieldError::new("remove_when", message));
+            }
+        }
+        let request = match provider {
+            Some(provider) if structural == 0 => Some(Self {
+                provider,
+                scope,
+                fields: field_sources,
+                extension_numbers,
+                remove_when,
+                on_remove,
+                adopt_existing_by_email,
+                deletion_guard,
+                schedule,
+                record_limit,
+                credentials,
+            }),
+            _ => None,
+        };
+        (request, fields.errors)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -153,23 +232,19 @@ impl DirectoryConfig {
     /// field) names its field path; otherwise every unknown field and every bad value is
     /// reported. The credentials stay in the config until `take_credentials`.
     pub fn from_json(body: &[u8], policy: EndpointPolicy) -> Result<Self, InvalidConfig> {
-        let given: Value = serde_json::from_slice(body)
-            .map_err(|e| InvalidConfig(vec![FieldError::new("body", e.to_string())]))?;
-        let request: DirectoryRequest = serde_path_to_error::deserialize(&given).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
-            InvalidConfig(vec![FieldError::new(field, e.inner().to_string())])
-        })?;
-        let mut errors = Vec::new();
+        let body_error = |message: String| InvalidConfig(vec![FieldError::new("body", message)]);
+        let given: Value = serde_json::from_slice(body).map_err(|e| body_error(e.to_string()))?;
+        let Value::Object(given) = given else {
+            return Err(body_error("must be a JSON object".into()));
+        };
+        let (request, mut errors) = DirectoryRequest::read(&given);
+        let Some(request) = request else {
+            return Err(InvalidConfig(errors));
+        };
         // What the request type read, in the same shape: a given field missing from it was not.
-        let read = serde_json::to_value(&request)
-            .map_err(|e| InvalidConfig(vec![FieldError::new("body", e.to_string())]))?;
-        if let (Value::Object(given), Value::Object(read)) = (&given, &read) {
-            for (key, value) in given {
+        let read = serde_json::to_value(&request).map_err(|e| body_error(e.to_string()))?;
+        if let Value::Object(read) = &read {
+            for (key, value) in &given {
                 // Write-only, so never serialized; its own type is strict.
                 if key != CREDENTIALS {
                     unknown_fields(key, value, read.get(key), &mut errors);

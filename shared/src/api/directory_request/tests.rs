@@ -228,3 +228,27 @@ fn a_request_gets_every_unknown_field_while_a_stored_config_ignores_them() {
     assert_eq!(stored.record_limit, 0);
     assert!(matches!(stored.provider, ProviderConfig::Ldap(ref l) if l.tunnel.is_some()));
 }
+
+#[test]
+fn each_bad_top_level_field_is_reported_even_beside_structural_errors() {
+    let e = parse(
+        json!({"provider": {"type": "ldif"}, "scope": {"type": "nope"},
+        "record_limit": 20000, "schedule": {"every_hours": 0}}),
+    )
+    .unwrap_err();
+    let mut fields = fields_of(&e);
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "provider",
+            "record_limit",
+            "schedule.every_hours",
+            "scope.type"
+        ]
+    );
+    let e = parse(json!({"scope": {"type": "all"}})).unwrap_err();
+    assert_eq!(fields_of(&e), ["provider"]);
+    let e = parse(json!(["not", "an", "object"])).unwrap_err();
+    assert_eq!(fields_of(&e), ["body"]);
+}
