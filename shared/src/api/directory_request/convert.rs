@@ -7,9 +7,9 @@ use super::{
     TunnelRequest,
 };
 use crate::domain::config::{
-    credential_names_of, CaptureRegex, DirectoryConfig, Dn, ExtensionNumbers, ExtensionRange,
-    FieldError, FieldSources, HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl,
-    OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionNumbers,
+    ExtensionRange, FieldError, FieldSources, HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor,
+    LdapUrl, OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -138,11 +138,10 @@ fn ldap_provider(
             found.push("provider.disabled.attribute", "must be an attribute name");
         }
     }
-    if let Some(pem) = &c.ca_pem {
-        if !pem.contains("-----BEGIN CERTIFICATE-----") {
-            found.push("provider.ca_pem", "must be a PEM certificate");
-        }
-    }
+    let ca_pem = match &c.ca_pem {
+        None => Some(None),
+        Some(pem) => found.check("provider.ca_pem", CaPem::parse(pem)).map(Some),
+    };
     let tunnel = match c.tunnel {
         None => Some(None),
         Some(TunnelRequest::Ssh {
@@ -177,7 +176,7 @@ fn ldap_provider(
     Some(LdapConfig {
         url: url?,
         starttls: c.starttls,
-        ca_pem: c.ca_pem,
+        ca_pem: ca_pem?,
         bind_dn: c.bind_dn,
         base_dn: base_dn?,
         allow_plaintext: c.allow_plaintext,

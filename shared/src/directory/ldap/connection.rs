@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::errors::{client_error, timeout_error, Phase};
 use super::options::LdapOptions;
 use super::ssh_tunnel::{connect_tcp, SshTunnel, TunnelTarget};
-use crate::domain::config::{LdapConfig, SshTunnel as TunnelConfig};
+use crate::domain::config::{CaPem, LdapConfig, SshTunnel as TunnelConfig};
 use crate::error::DirectoryError;
 use crate::ports::TenantSecrets;
 
@@ -59,7 +57,7 @@ impl Connection {
             None => None,
         };
         let tls = if encrypted {
-            Some(tls_config(ldap.ca_pem.as_deref())?)
+            Some(tls_config(ldap.ca_pem.as_ref())?)
         } else {
             None
         };
@@ -188,24 +186,14 @@ impl Connection {
 
 /// Trusts the tenant's `ca_pem` when set, else the public roots of `webpki-roots` (the same
 /// set reqwest uses here): built in, so a read does not depend on the runtime image's CA files.
-fn tls_config(ca_pem: Option<&str>) -> Result<Arc<ClientConfig>, DirectoryError> {
+fn tls_config(ca_pem: Option<&CaPem>) -> Result<Arc<ClientConfig>, DirectoryError> {
     let mut roots = RootCertStore::empty();
     match ca_pem {
         Some(pem) => {
-            let mut added = 0;
-            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|_| {
-                    DirectoryError::NotAvailable("ca_pem holds a malformed certificate".into())
-                })?;
-                roots.add(cert).map_err(|e| {
+            for cert in pem.certificates() {
+                roots.add(cert.clone()).map_err(|e| {
                     DirectoryError::NotAvailable(format!("ca_pem cannot be used as a CA: {e}"))
                 })?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err(DirectoryError::NotAvailable(
-                    "ca_pem holds no certificate".into(),
-                ));
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),

@@ -50,11 +50,20 @@ fn a_tunnel_needs_the_ssh_private_key() {
 }
 
 #[test]
-fn a_ca_pem_that_is_no_certificate_is_refused() {
-    let mut provider = ldaps();
-    provider["ca_pem"] =
-        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n".into();
-    assert!(refused(&config(provider), &secrets(PASSWORD)).contains("ca_pem"));
+fn a_ca_pem_that_is_no_certificate_is_refused_when_the_config_comes_in() {
+    for junk in [
+        "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        "not pem at all",
+    ] {
+        let mut provider = ldaps();
+        provider["ca_pem"] = junk.into();
+        let body = serde_json::json!({ "provider": provider });
+        let error =
+            DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
+                .unwrap_err();
+        assert_eq!(error.0[0].field, "provider.ca_pem", "{junk}: {error}");
+    }
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub struct InvalidConfig(pub Vec<FieldError>);
 
 mod values;
 
-pub use values::{CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
+pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 
@@ -118,7 +118,7 @@ pub struct LdapConfig {
     #[serde(default)]
     pub starttls: bool,
     #[serde(default)]
-    pub ca_pem: Option<String>,
+    pub ca_pem: Option<CaPem>,
     pub bind_dn: String,
     pub base_dn: Dn,
     #[serde(default)]

@@ -190,6 +190,55 @@ impl PartialEq for CaptureRegex {
 
 impl Eq for CaptureRegex {}
 
+/// The CA certificates a tenant trusts for its LDAP server instead of the public roots: PEM,
+/// one certificate at least, each one well-formed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CaPem {
+    pem: String,
+    certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl CaPem {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let certificates = CertificateDer::pem_slice_iter(raw.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| "holds a malformed PEM certificate".to_string())?;
+        if certificates.is_empty() {
+            return Err("must be a PEM certificate".into());
+        }
+        for certificate in &certificates {
+            // The check the TLS client makes of a trust anchor, made when the config comes in.
+            rustls::RootCertStore::empty()
+                .add(certificate.clone())
+                .map_err(|e| format!("holds a certificate that cannot be a CA: {e}"))?;
+        }
+        Ok(Self {
+            pem: raw.to_string(),
+            certificates,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pem
+    }
+
+    pub fn certificates(&self) -> &[rustls::pki_types::CertificateDer<'static>] {
+        &self.certificates
+    }
+}
+text_value!(CaPem);
+
+impl PartialEq for CaPem {
+    fn eq(&self, other: &Self) -> bool {
+        self.pem == other.pem
+    }
+}
+
+impl Eq for CaPem {}
+
 /// An RFC 4515 search filter, checked for syntax.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
