@@ -110,6 +110,10 @@ pub struct QueueError(pub String);
 pub enum TenantError {
     #[error("no directory is connected")]
     NotConnected,
+    /// The stored config was written by a newer release of dirsync (during a deploy or after a
+    /// rollback): it is kept as it is and not touched by this one.
+    #[error("the directory config was written by a newer release of dirsync; try again once the deploy is complete")]
+    NewerConfig,
     /// The request cannot be carried out as it stands (missing credentials, say).
     #[error("invalid request")]
     Invalid(Vec<crate::domain::FieldError>),
@@ -194,9 +198,11 @@ impl SyncError {
             | SyncError::Queue(_) => Disposition::Retry,
             SyncError::Tenant(e) => match e {
                 TenantError::NotConnected | TenantError::Invalid(_) => Disposition::Done,
-                TenantError::Contended | TenantError::Store(_) | TenantError::Secrets(_) => {
-                    Disposition::Retry
-                }
+                // A newer release's worker reads it: the deploy completes, the job comes again.
+                TenantError::NewerConfig
+                | TenantError::Contended
+                | TenantError::Store(_)
+                | TenantError::Secrets(_) => Disposition::Retry,
             },
         }
     }

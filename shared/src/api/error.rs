@@ -183,6 +183,10 @@ impl From<TenantError> for ApiError {
     fn from(e: TenantError) -> Self {
         match e {
             TenantError::NotConnected => Self::NotFound(e.to_string()),
+            TenantError::NewerConfig => Self::Upstream {
+                code: "newer_config",
+                message: e.to_string(),
+            },
             TenantError::Invalid(details) => Self::Invalid(details),
             TenantError::Contended => Self::Conflict {
                 code: "conflict",

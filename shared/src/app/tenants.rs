@@ -36,11 +36,11 @@ impl TenantService {
 
     /// The tenant, if it has a directory connected.
     pub async fn connected(&self, id: &TenantId) -> Result<Tenant, TenantError> {
-        self.store
-            .get_tenant(id)
-            .await?
-            .filter(|t| t.directory.is_some())
-            .ok_or(TenantError::NotConnected)
+        match self.store.get_tenant(id).await? {
+            Some(tenant) if tenant.directory.is_some() => Ok(tenant),
+            Some(tenant) if tenant.unreadable_directory.is_some() => Err(TenantError::NewerConfig),
+            _ => Err(TenantError::NotConnected),
+        }
     }
 
     /// Creates or replaces the directory config. Credentials left out keep the stored ones
@@ -88,6 +88,7 @@ impl TenantService {
                     .map_or(now + every, |t| t.min(now + every)),
             );
             tenant.directory = Some(config.clone());
+            tenant.unreadable_directory = None;
             tenant.updated_at = now;
 
             let staged = after.kept_beside(&before);
@@ -151,7 +152,7 @@ impl TenantService {
     /// Pauses or resumes the tenant's syncs. Resuming a paused tenant makes it due now.
     pub async fn set_state(&self, id: &TenantId, to: TenantState) -> Result<(), TenantError> {
         self.update(id, false, |tenant| {
-            if tenant.directory.is_none() {
+            if tenant.directory.is_none() && tenant.unreadable_directory.is_none() {
                 return Err(TenantError::NotConnected);
             }
             if to == TenantState::Active && tenant.state == TenantState::Paused {
@@ -191,6 +192,7 @@ impl TenantService {
                 }
                 tenant.state = TenantState::Disconnected;
                 tenant.directory = None;
+                tenant.unreadable_directory = None;
                 tenant.next_sync_at = None;
                 Ok(Change::Write(true))
             })

@@ -26,22 +26,86 @@ pub struct PbxEndpoint {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "StoredTenant", into = "StoredTenant")]
 pub struct Tenant {
     pub id: TenantId,
     pub state: TenantState,
     pub directory: Option<DirectoryConfig>,
+    /// A stored config this release cannot read (a newer one wrote a provider, scope or form
+    /// it does not know), kept as it was: written back unchanged by settings writes, never
+    /// synced, until a release that reads it runs or the admin replaces it.
+    pub unreadable_directory: Option<serde_json::Value>,
     pub pbx: Option<PbxEndpoint>,
     /// When the scheduler next runs a sync for this tenant.
     pub next_sync_at: Option<DateTime<Utc>>,
     /// The last run's summary. Written only by the store's `set_last_run`; a settings
     /// write leaves it as stored (read from older records, which kept it in the body).
-    #[serde(default, skip_serializing)]
     pub last_run: Option<RunSummary>,
     pub updated_at: DateTime<Utc>,
     /// The stored settings' version: a settings write succeeds only while it is still the one
     /// the writer read (0 for a tenant not stored yet). Kept by the store beside the record.
-    #[serde(default, skip_serializing)]
     pub revision: u64,
+}
+
+/// The serde form of a tenant: its config as JSON, read into the domain's config only when
+/// this release can; `last_run` and `revision` are read (older records, the stores' columns)
+/// but never written into the record.
+#[derive(Serialize, Deserialize)]
+struct StoredTenant {
+    id: TenantId,
+    state: TenantState,
+    #[serde(default)]
+    directory: Option<serde_json::Value>,
+    pbx: Option<PbxEndpoint>,
+    next_sync_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing)]
+    last_run: Option<RunSummary>,
+    updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing)]
+    revision: u64,
+}
+
+impl From<StoredTenant> for Tenant {
+    fn from(stored: StoredTenant) -> Self {
+        let (directory, unreadable_directory) = match stored.directory {
+            None | Some(serde_json::Value::Null) => (None, None),
+            Some(raw) => match DirectoryConfig::deserialize(&raw) {
+                Ok(config) => (Some(config), None),
+                Err(_) => (None, Some(raw)),
+            },
+        };
+        Self {
+            id: stored.id,
+            state: stored.state,
+            directory,
+            unreadable_directory,
+            pbx: stored.pbx,
+            next_sync_at: stored.next_sync_at,
+            last_run: stored.last_run,
+            updated_at: stored.updated_at,
+            revision: stored.revision,
+        }
+    }
+}
+
+impl From<Tenant> for StoredTenant {
+    fn from(tenant: Tenant) -> Self {
+        // A config serializes into JSON without fail (its values are text, numbers and lists).
+        let directory = match (&tenant.directory, tenant.unreadable_directory) {
+            (Some(config), _) => serde_json::to_value(config).ok(),
+            (None, raw) => raw,
+        };
+        Self {
+            id: tenant.id,
+            state: tenant.state,
+            directory,
+            pbx: tenant.pbx,
+            next_sync_at: tenant.next_sync_at,
+            last_run: tenant.last_run,
+            updated_at: tenant.updated_at,
+            revision: tenant.revision,
+        }
+    }
 }
 
 impl Tenant {
@@ -50,6 +114,7 @@ impl Tenant {
             id,
             state: TenantState::Disconnected,
             directory: None,
+            unreadable_directory: None,
             pbx: None,
             next_sync_at: None,
             last_run: None,

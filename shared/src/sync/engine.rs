@@ -19,7 +19,7 @@ use crate::domain::{
     DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
     RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
 };
-use crate::error::{BlockingState, DirectoryError, PbxError, SyncError};
+use crate::error::{BlockingState, DirectoryError, PbxError, SyncError, TenantError};
 use crate::planner::{plan, PlanInput};
 use crate::ports::{LeaseOutcome, Pbx, Secrets, Store, TenantSecrets};
 
@@ -360,10 +360,11 @@ impl SyncEngine {
             .get_tenant(tenant)
             .await?
             .ok_or(SyncError::NotConfigured("directory"))?;
-        let config = tenant
-            .directory
-            .clone()
-            .ok_or(SyncError::NotConfigured("directory"))?;
+        let config = match (&tenant.directory, &tenant.unreadable_directory) {
+            (Some(config), _) => config.clone(),
+            (None, Some(_)) => return Err(TenantError::NewerConfig.into()),
+            (None, None) => return Err(SyncError::NotConfigured("directory")),
+        };
         let endpoint = tenant
             .pbx
             .clone()

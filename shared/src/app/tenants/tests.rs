@@ -127,3 +127,27 @@ async fn a_run_end_keeps_the_settings_an_admin_wrote_while_it_ran() {
     assert_eq!(tenant.state, TenantState::Paused);
     assert_eq!(tenant.last_run, Some(summary));
 }
+
+#[tokio::test]
+async fn a_config_from_a_newer_release_is_neither_synced_nor_lost() {
+    let (service, store, _secrets, id) = connected().await;
+    store
+        .execute_for_tests(
+            "UPDATE tenants SET body = json_set(body, '$.directory.provider.type', 'scim')",
+        )
+        .await;
+    let refused = service.connected(&id).await;
+    assert!(
+        matches!(refused, Err(TenantError::NewerConfig)),
+        "{refused:?}"
+    );
+    let error = crate::error::SyncError::from(TenantError::NewerConfig);
+    assert_eq!(error.disposition(), crate::error::Disposition::Retry);
+    // Pausing works and writes the newer config back as it was.
+    service.set_state(&id, TenantState::Paused).await.unwrap();
+    let tenant = store.get_tenant(&id).await.unwrap().unwrap();
+    assert_eq!(tenant.state, TenantState::Paused);
+    let kept = tenant.unreadable_directory.expect("kept");
+    assert_eq!(kept["provider"]["type"], "scim");
+    assert_eq!(kept["provider"]["bind_dn"], "cn=sync");
+}

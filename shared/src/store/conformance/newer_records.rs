@@ -115,6 +115,47 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
     assert_eq!(again.state, TenantState::Paused);
     assert_eq!(json_of(&again.directory), json_of(&stored.directory));
     store.delete_tenant(&id).await.expect("clean up");
+    config_of_a_newer_shape_is_kept(store, raw).await;
+}
+
+/// A config this release cannot read at all (a provider type it does not know): the tenant
+/// still reads and lists, without a config, and a settings write keeps the config as it was.
+async fn config_of_a_newer_shape_is_kept(store: &dyn Store, raw: &dyn RawRecords) {
+    let id = unique_tenant("newer-shape");
+    let mut stored = tenant(&id, TenantState::Active, Some(super::base_time()));
+    let config = br#"{"provider": {"type": "ldif", "path": "/srv/export.ldif"}}"#;
+    stored.directory =
+        Some(DirectoryConfig::from_json(config, EndpointPolicy::default()).expect("config"));
+    store.put_tenant(&stored).await.expect("put tenant");
+    let newer = json!({"directory": {"provider": {"type": "scim", "push_only": true},
+                                     "scope": {"type": "users", "users": ["00u1"]}}});
+    raw.merge_into_body(&id, StoredRecord::Tenant, &newer).await;
+
+    let got = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert!(
+        got.directory.is_none(),
+        "not a config this release can sync"
+    );
+    let kept = got.unreadable_directory.clone().expect("kept as it was");
+    assert_eq!(kept["provider"]["type"], "scim");
+    assert_eq!(kept["scope"]["users"][0], "00u1");
+    let page = store
+        .list_tenants(1000, None)
+        .await
+        .expect("the listing still reads");
+    assert!(page.next_cursor.is_some() || page.items.iter().any(|t| t.id == id));
+
+    let mut paused = got;
+    paused.state = TenantState::Paused;
+    store.put_tenant(&paused).await.expect("write back");
+    let again = store.get_tenant(&id).await.expect("get").expect("tenant");
+    assert_eq!(again.state, TenantState::Paused);
+    assert_eq!(
+        again.unreadable_directory,
+        Some(kept),
+        "the newer config is written back unchanged"
+    );
+    store.delete_tenant(&id).await.expect("clean up");
 }
 
 /// Configs have no `PartialEq` (their write-only credentials): compare what is stored.
