@@ -234,10 +234,11 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
     assert_eq!(h.sync().await.summary.summary, "Everything is up to date");
 }
 
-/// A run whose worker died (`kill -9`) left its record `running`; the run that takes its
-/// expired lease over closes it as `interrupted` with what its mappings show it did.
-#[tokio::test]
-async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
+/// A harness whose tenant has ten mappings, and a run record left `running` (its worker
+/// died, as with `kill -9`) whose lease has expired: of the mappings, user 1's predates the
+/// run, user 2's extension it disabled, user 10's create it sent without seeing the answer,
+/// and the other seven it created or updated.
+async fn crashed_run() -> (Harness, RunId) {
     let options = EngineOptions {
         lease_ttl: Duration::from_millis(600),
         ..EngineOptions::default()
@@ -250,7 +251,6 @@ async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
         })
     })
     .await;
-    // The crashed run's work: ten mappings written after its start.
     let started = Utc::now();
     h.sync().await;
     let crashed = RunId::new();
@@ -268,16 +268,13 @@ async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
     ));
     let mut mappings = h.store.all_mappings(&h.tenant).await.unwrap();
     mappings.sort_by(|a, b| a.object_id.cmp(&b.object_id));
-    // User 1's mapping is older than the crashed run: not its work.
     mappings[0].last_synced_at = started - chrono::Duration::hours(1);
-    // User 2's extension was disabled by it (on_remove: disable).
     if let MappingLink::Linked {
         disabled_by_sync, ..
     } = &mut mappings[1].link
     {
         *disabled_by_sync = true;
     }
-    // User 10's create was sent, its answer never seen.
     mappings[9].link = MappingLink::Pending {
         idempotency_key: "key-of-the-crashed-run".into(),
         request: NewExtension {
@@ -291,11 +288,13 @@ async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
     };
     h.store.put_mappings(&h.tenant, &mappings).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
+    (h, crashed)
+}
 
-    h.sync().await;
+async fn assert_closed_as_interrupted(h: &Harness, crashed: &RunId) {
     let old = h
         .store
-        .get_run(&h.tenant, &crashed)
+        .get_run(&h.tenant, crashed)
         .await
         .unwrap()
         .expect("crashed run recorded");
@@ -310,4 +309,18 @@ async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
     assert!(summary.new.is_empty(), "more than 5: only the count");
     assert!(summary.finished_at.is_some());
     assert!(summary.error.unwrap().contains("in doubt"));
+}
+
+#[tokio::test]
+async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
+    let (h, crashed) = crashed_run().await;
+    h.sync().await;
+    assert_closed_as_interrupted(&h, &crashed).await;
+}
+
+#[tokio::test]
+async fn a_disconnect_that_takes_the_lease_over_closes_the_run_first() {
+    let (h, crashed) = crashed_run().await;
+    h.engine.release_all(&h.tenant).await.unwrap();
+    assert_closed_as_interrupted(&h, &crashed).await;
 }

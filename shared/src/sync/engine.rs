@@ -383,7 +383,11 @@ impl SyncEngine {
 
     /// Gives the run whose expired lease this run took over an honest end: `interrupted`, with
     /// the counts its mappings show. Called before this run changes any mapping.
-    async fn close_interrupted(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), SyncError> {
+    pub(super) async fn close_interrupted(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<(), SyncError> {
         let Some(mut run) = self.store.get_run(tenant, run_id).await? else {
             return Ok(());
         };
