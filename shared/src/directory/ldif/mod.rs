@@ -73,6 +73,7 @@ impl LdifDirectory {
                 line: e.line,
                 message: e.message,
             },
+            ReadError::NotAFile => LdifPathError::NotAFile(path).into(),
             ReadError::TooLarge => DirectoryError::NotAvailable(format!(
                 "provider.path: '{path}' is larger than {} MiB, the most an LDIF export may be",
                 MAX_LDIF_BYTES / (1024 * 1024)
@@ -111,6 +112,8 @@ enum ReadError {
     Ldif(#[from] parser::LdifError),
     #[error("the file is larger than the cap")]
     TooLarge,
+    #[error("not a regular file")]
+    NotAFile,
 }
 
 /// Reads and parses an export line by line: at most [`MAX_LDIF_BYTES`] in all and
@@ -118,7 +121,12 @@ enum ReadError {
 fn read_export(file: std::fs::File) -> Result<Vec<Entry>, ReadError> {
     // The size a file claims comes first, so that a huge one is refused without reading it;
     // files of /proc claim 0, so the bytes read are counted too.
-    if file.metadata()?.len() > MAX_LDIF_BYTES {
+    let metadata = file.metadata()?;
+    // What was opened, not what was checked: the path may have been swapped in between.
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    if metadata.len() > MAX_LDIF_BYTES {
         return Err(ReadError::TooLarge);
     }
     let mut reader = BufReader::new(file.take(MAX_LDIF_BYTES + 1));
