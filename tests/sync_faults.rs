@@ -7,9 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dirsync::domain::{DirectoryConfig, Outcome, RunId, Snapshot, Trigger};
+use chrono::Utc;
+use dirsync::domain::{
+    DirectoryConfig, MappingLink, NewExtension, Outcome, RunId, RunRecord, RunSummary, Snapshot,
+    Trigger, MANAGED_BY,
+};
 use dirsync::error::DirectoryError;
-use dirsync::ports::{Directory, Store, TenantSecrets};
+use dirsync::ports::{Directory, LeaseOutcome, Store, TenantSecrets};
 use dirsync::sync::{Connector, DefaultConnector, EngineOptions};
 use dirsync_integration_tests::{fast_pbx_options, Harness, Person, ACCOUNT};
 use dirsync_pbx_sim::{SimExtension, SimulatorOptions};
@@ -211,7 +215,112 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
         .await
         .unwrap()
         .expect("killed run recorded");
-    assert_eq!(old.summary.outcome, Outcome::Failed);
+    assert_eq!(old.summary.outcome, Outcome::Interrupted);
+    assert!(old.summary.finished_at.is_some());
     assert!(old.summary.error.unwrap().contains("interrupted"));
+    // Every extension it made has its mapping, linked or pending (an answer it never saw).
+    let in_doubt: usize = old
+        .summary
+        .summary
+        .split("; ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .map_or(0, |n| n.parse().unwrap());
+    assert!(
+        old.summary.counts.new + in_doubt >= created,
+        "{created} created: {}",
+        old.summary.summary
+    );
     assert_eq!(h.sync().await.summary.summary, "Everything is up to date");
+}
+
+/// A harness whose tenant has ten mappings, and a run record left `running` (its worker
+/// died, as with `kill -9`) whose lease has expired: of the mappings, user 1's predates the
+/// run, user 2's extension it disabled, user 10's create it sent without seeing the answer,
+/// and the other seven it created or updated.
+async fn crashed_run() -> (Harness, RunId) {
+    let options = EngineOptions {
+        lease_ttl: Duration::from_millis(600),
+        ..EngineOptions::default()
+    };
+    let h = Harness::with_connector(&people(10), json!({}), options, |root| {
+        Arc::new(DefaultConnector {
+            ldif_root: Some(root),
+            pbx_options: fast_pbx_options(),
+            ..DefaultConnector::default()
+        })
+    })
+    .await;
+    let started = Utc::now();
+    h.sync().await;
+    let crashed = RunId::new();
+    let record = RunRecord::new(RunSummary::started(
+        crashed.clone(),
+        Trigger::Manual,
+        started,
+    ));
+    h.store.put_run(&h.tenant, &record).await.unwrap();
+    let ttl = Duration::from_millis(50);
+    let lease = h.store.acquire_lease(&h.tenant, &crashed, ttl, Utc::now());
+    assert!(matches!(
+        lease.await.unwrap(),
+        LeaseOutcome::Acquired { .. }
+    ));
+    let mut mappings = h.store.all_mappings(&h.tenant).await.unwrap();
+    mappings.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    mappings[0].last_synced_at = started - chrono::Duration::hours(1);
+    if let MappingLink::Linked {
+        disabled_by_sync, ..
+    } = &mut mappings[1].link
+    {
+        *disabled_by_sync = true;
+    }
+    mappings[9].link = MappingLink::Pending {
+        idempotency_key: "key-of-the-crashed-run".into(),
+        request: NewExtension {
+            number: mappings[9].number.clone(),
+            first_name: mappings[9].first_name.clone(),
+            last_name: mappings[9].last_name.clone(),
+            email: mappings[9].email.clone(),
+            mobile: None,
+            managed_by: MANAGED_BY.into(),
+        },
+    };
+    h.store.put_mappings(&h.tenant, &mappings).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    (h, crashed)
+}
+
+async fn assert_closed_as_interrupted(h: &Harness, crashed: &RunId) {
+    let old = h
+        .store
+        .get_run(&h.tenant, crashed)
+        .await
+        .unwrap()
+        .expect("crashed run recorded");
+    let summary = old.summary;
+    assert_eq!(summary.outcome, Outcome::Interrupted);
+    assert_eq!(
+        summary.summary,
+        "7 new or updated, 1 removed (interrupted; 1 create in doubt)"
+    );
+    assert_eq!((summary.counts.new, summary.counts.removed), (7, 1));
+    assert_eq!(summary.removed, ["Given2 Family2"]);
+    assert!(summary.new.is_empty(), "more than 5: only the count");
+    assert!(summary.finished_at.is_some());
+    assert!(summary.error.unwrap().contains("in doubt"));
+}
+
+#[tokio::test]
+async fn a_run_taken_over_reads_interrupted_with_the_counts_of_its_mappings() {
+    let (h, crashed) = crashed_run().await;
+    h.sync().await;
+    assert_closed_as_interrupted(&h, &crashed).await;
+}
+
+#[tokio::test]
+async fn a_disconnect_that_takes_the_lease_over_closes_the_run_first() {
+    let (h, crashed) = crashed_run().await;
+    h.engine.release_all(&h.tenant).await.unwrap();
+    assert_closed_as_interrupted(&h, &crashed).await;
 }

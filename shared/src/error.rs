@@ -30,6 +30,9 @@ pub enum DirectoryError {
         line: usize,
         message: String,
     },
+    /// The tenant's LDIF path may not be read (outside the operator's folder, ...).
+    #[error(transparent)]
+    LdifPath(#[from] crate::directory::ldif::LdifPathError),
 }
 
 /// A PBX call failed (after the client's retries, where retrying was allowed).
@@ -86,6 +89,13 @@ pub enum StoreError {
     Format(#[from] serde_json::Error),
     #[error("store error: {0}")]
     Backend(String),
+    /// The database file, or its `-wal`/`-shm`, could not be created or made private.
+    #[error("cannot make the store file {path} private: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A conditional write found the item changed since it was read: read again and retry.
     #[error("the stored tenant changed since it was read")]
     Stale,

@@ -63,7 +63,8 @@ impl Services {
         ))
     }
 
-    /// The engine on the AWS adapters; the `ldif` provider is off (no local files on AWS).
+    /// The engine on the AWS adapters; the `ldif` provider is off (AWS sets no
+    /// `DIRSYNC_LDIF_DIR`: a tenant must not read the function's files).
     /// A run keeps twice as many actions going as the PBX client lets through, so that
     /// actions waiting on a mapping write never leave the PBX's rate unused.
     pub fn engine(

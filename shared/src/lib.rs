@@ -8,6 +8,7 @@
 //! - [`sync`]: the run engine that applies a plan under the tenant's lease;
 //! - [`api`]: the provisioning API (one axum router for the Lambda and local mode);
 //! - [`settings`]: the operator's settings, read once by each binary and passed down;
+//! - [`private_fs`]: the 0700 folders and 0600 files of local state;
 //! - `lambda` (feature `aws`): the Lambdas' composition on the AWS adapters.
 
 pub mod api;
@@ -24,6 +25,7 @@ pub mod lambda;
 pub mod pbx;
 pub mod planner;
 pub mod ports;
+pub mod private_fs;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -3,6 +3,7 @@
 //! to what needs them, so that nothing below the binaries reads the environment.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 
@@ -57,6 +58,9 @@ pub struct Settings {
     /// `DIRSYNC_JWT_SECRET` (local mode): the HS256 key of API tokens; when unset,
     /// `dirsync-local` keeps one in its state folder.
     pub jwt_secret: Option<SecretString>,
+    /// `DIRSYNC_LDIF_DIR`: the only folder the `ldif` provider reads files from (after
+    /// symlinks). Unset: `dirsync-local` uses its `--state` folder; on AWS the provider is off.
+    pub ldif_dir: Option<PathBuf>,
     // Required on AWS only, so they are checked where they are used: see the accessors.
     table: Option<String>,
     queue_url: Option<String>,
@@ -116,6 +120,7 @@ impl Settings {
                 ..defaults.cloud
             },
             jwt_secret: set("DIRSYNC_JWT_SECRET").map(SecretString::from),
+            ldif_dir: set("DIRSYNC_LDIF_DIR").map(PathBuf::from),
             table: set(TABLE),
             queue_url: set(QUEUE_URL),
         })
@@ -137,6 +142,7 @@ impl Settings {
                 ..CloudOptions::default()
             },
             jwt_secret: None,
+            ldif_dir: None,
             table: None,
             queue_url: None,
         }
@@ -255,12 +261,18 @@ mod tests {
         let unset = Settings::defaults(Deployment::Local);
         assert_eq!((unset.cloud.login_url, unset.cloud.graph_url), (None, None));
         assert!(unset.jwt_secret.is_none());
+        assert!(
+            unset.ldif_dir.is_none(),
+            "no LDIF folder: the provider is off"
+        );
         let set = settings(&[
             ("DIRSYNC_GRAPH_URL", "http://127.0.0.1:9000"),
             ("DIRSYNC_LOGIN_URL", " "),
             ("DIRSYNC_JWT_SECRET", "k3y"),
+            ("DIRSYNC_LDIF_DIR", "/srv/ldif"),
         ])
         .unwrap();
+        assert_eq!(set.ldif_dir, Some(PathBuf::from("/srv/ldif")));
         assert_eq!(
             set.cloud.graph_url.as_deref(),
             Some("http://127.0.0.1:9000")

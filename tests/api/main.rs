@@ -2,6 +2,7 @@
 //! validation and error shapes in `requests`, each route's behaviour in `flows`.
 
 mod flows;
+mod ldif_paths;
 mod requests;
 
 use dirsync_integration_tests::api::Answer;

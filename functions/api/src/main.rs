@@ -21,6 +21,8 @@ async fn main() -> Result<(), Error> {
         queue: Arc::new(services.queue()?),
         // Tenants' endpoints must be public on AWS unless the operator opts out.
         policy: services.settings().endpoint_policy,
+        // Unset on AWS: the ldif provider is off.
+        ldif_root: services.settings().ldif_dir.clone(),
         auth: Arc::new(Auth::Gateway),
         test_timeout: Duration::from_secs(25),
     };

@@ -40,6 +40,7 @@ fn lambda_with(connector: Arc<dyn Connector>) -> Lambda {
         engine,
         queue: Arc::new(queue),
         policy: EndpointPolicy::default(),
+        ldif_root: None,
         auth: Arc::new(Auth::Gateway),
         test_timeout: Duration::from_millis(300),
     };

@@ -9,6 +9,7 @@ use dirsync::domain::{
     Trigger,
 };
 use dirsync::ports::{Secrets, Store};
+use dirsync::private_fs;
 use dirsync::sync::SyncEngine;
 use dirsync_pbx_sim::PbxSimulator;
 use rand::distr::{Alphanumeric, SampleString};
@@ -17,6 +18,8 @@ use crate::{report, LocalError};
 
 /// Embedded so that the demo works from any working directory.
 const DEMO_LDIF: &str = include_str!("../../../examples/demo.ldif");
+/// Its name in the LDIF folder; the config names it relative to that folder.
+const DEMO_LDIF_FILE: &str = "demo.ldif";
 pub const DEMO_TENANT: &str = "demo";
 /// PBX extensions the demo's simulated PBX account may hold.
 const DEMO_QUOTA: usize = 200;
@@ -36,18 +39,19 @@ pub async fn set_up(
     secrets: &dyn Secrets,
     simulator: &PbxSimulator,
     simulator_addr: SocketAddr,
-    state: &Path,
+    ldif_root: &Path,
 ) -> Result<DemoOutcome, LocalError> {
     let state_error = |source| LocalError::State {
-        path: state.display().to_string(),
+        path: ldif_root.display().to_string(),
         source,
     };
-    let ldif_path = std::path::absolute(state.join("demo.ldif")).map_err(state_error)?;
-    std::fs::write(&ldif_path, DEMO_LDIF).map_err(state_error)?;
+    // The export goes where `ldif` paths may be read from (the state folder by default).
+    let ldif_path = std::path::absolute(ldif_root.join(DEMO_LDIF_FILE)).map_err(state_error)?;
+    private_fs::write_private_file(&ldif_path, DEMO_LDIF.as_bytes()).map_err(state_error)?;
 
     let id = TenantId::parse(DEMO_TENANT).map_err(|e| LocalError::Demo(e.to_string()))?;
     let body = serde_json::json!({
-        "provider": {"type": "ldif", "path": ldif_path.display().to_string()},
+        "provider": {"type": "ldif", "path": DEMO_LDIF_FILE},
         "extension_numbers": {"mode": "attribute", "pattern": "(\\d{3,6})$"},
     });
     let policy = EndpointPolicy {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::api::{router, ApiState, Auth};
+use dirsync::private_fs;
 use dirsync::secrets::LocalFileSecrets;
 use dirsync::settings::{Settings, SettingsError};
 use dirsync::store::SqliteStore;
@@ -32,7 +33,8 @@ pub struct LocalOptions {
     /// Address of the provisioning API.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Folder of the embedded store and local secrets.
+    /// Folder of the embedded store and local secrets (made private: 0700, files 0600), and
+    /// the folder `ldif` paths are read from unless `DIRSYNC_LDIF_DIR` says otherwise.
     #[arg(long, default_value = ".dirsync")]
     pub state: PathBuf,
     /// Do not set up the demo tenant.
@@ -124,12 +126,17 @@ pub struct LocalService {
 
 impl LocalService {
     /// Starts everything under the operator's `settings` (read with `Deployment::Local`).
-    pub async fn start(options: LocalOptions, settings: Settings) -> Result<Self, LocalError> {
+    pub async fn start(options: LocalOptions, mut settings: Settings) -> Result<Self, LocalError> {
         let state_error = |source| LocalError::State {
             path: options.state.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(&options.state).map_err(state_error)?;
+        private_fs::ensure_private_dir(&options.state).map_err(state_error)?;
+        // Locally the LDIF folder defaults to the state folder (CONTRACTS section 5).
+        let ldif_root = settings
+            .ldif_dir
+            .get_or_insert_with(|| options.state.clone())
+            .clone();
         let store = Arc::new(SqliteStore::open(&options.state.join("dirsync.db"))?);
         let secrets = Arc::new(LocalFileSecrets::new(options.state.join("secrets")));
         let simulator = PbxSimulator::new(SimulatorOptions::default());
@@ -138,11 +145,7 @@ impl LocalService {
             .await
             .map_err(LocalError::Simulator)?;
         let simulator_addr = running_simulator.addr();
-        let connector = DefaultConnector {
-            // Locally the operator is the user: LDIF files may be anywhere they can read.
-            ldif_root: Some(PathBuf::from("/")),
-            ..DefaultConnector::from_settings(&settings)
-        };
+        let connector = DefaultConnector::from_settings(&settings);
         let engine = SyncEngine::new(
             store.clone(),
             secrets.clone(),
@@ -159,7 +162,7 @@ impl LocalService {
                     secrets.as_ref(),
                     &simulator,
                     simulator_addr,
-                    &options.state,
+                    &ldif_root,
                 )
                 .await?,
             )
@@ -171,6 +174,7 @@ impl LocalService {
             engine: engine.clone(),
             queue: Arc::new(queue.clone()),
             policy: settings.endpoint_policy,
+            ldif_root: Some(ldif_root),
             auth: Arc::new(Auth::hs256(&tokens::jwt_secret(&settings, &options.state)?)),
             test_timeout: Duration::from_secs(30),
         };

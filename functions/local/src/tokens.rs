@@ -2,10 +2,10 @@
 //! with a secret generated once and kept (0600) in the state folder so that
 //! `dirsync-local token` and the running service agree.
 
-use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
+use dirsync::private_fs;
 use dirsync::settings::Settings;
 use jsonwebtoken::{EncodingKey, Header};
 use rand::distr::{Alphanumeric, SampleString};
@@ -25,8 +25,10 @@ pub fn jwt_secret(settings: &Settings, state: &Path) -> Result<SecretString, Loc
         path: state.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(state).map_err(state_error)?;
+    private_fs::ensure_private_dir(state).map_err(state_error)?;
     let path = state.join(SECRET_FILE);
+    // One an older release wrote may be readable by others.
+    private_fs::tighten_if_exists(&path).map_err(state_error)?;
     match std::fs::read_to_string(&path) {
         Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_string().into()),
         Ok(_) => {}
@@ -34,12 +36,7 @@ pub fn jwt_secret(settings: &Settings, state: &Path) -> Result<SecretString, Loc
         Err(e) => return Err(state_error(e)),
     }
     let secret = Alphanumeric.sample_string(&mut rand::rng(), 48);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).map_err(state_error)?;
-    file.write_all(secret.as_bytes()).map_err(state_error)?;
+    private_fs::write_private_file(&path, secret.as_bytes()).map_err(state_error)?;
     Ok(secret.into())
 }
 

@@ -8,6 +8,7 @@ mod error;
 mod openapi;
 mod routes;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ pub struct ApiState {
     pub engine: SyncEngine,
     pub queue: Arc<dyn RunQueue>,
     pub policy: EndpointPolicy,
+    /// The operator's LDIF folder (`Settings::ldif_dir`, the connector's `ldif_root`): an
+    /// `ldif` path outside it is refused at PUT. `None` refuses every `ldif` path.
+    pub ldif_root: Option<PathBuf>,
     pub auth: Arc<Auth>,
     /// The longest a connection test may take, all steps together.
     pub test_timeout: Duration,

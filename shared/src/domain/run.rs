@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ExtensionId, ObjectId, RunId};
+use super::mapping::{Mapping, MappingLink};
 use super::plan::{Conflict, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +23,9 @@ pub enum Outcome {
     Partial,
     Failed,
     Held,
+    /// The worker stopped before the run finished (its lease expired and a later run took
+    /// over): see [`RunSummary::close_interrupted`].
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +71,62 @@ impl RunSummary {
             removed: Vec::new(),
             error: None,
         }
+    }
+
+    /// Closes a run whose worker stopped before it finished, with what the tenant's `mappings`
+    /// show it did. They must be read before the run that took over changes any: the run held
+    /// the tenant's lease from its start, so every mapping synced at or after `started_at` is
+    /// its own. A pending one is a create in doubt (the PBX may or may not have made it; the
+    /// next run finishes it with the same idempotency key); a linked one disabled by sync is a
+    /// removal; any other linked one was created or updated (a mapping does not record which:
+    /// both count as `new`, and the summary line says "new or updated").
+    /// Removals that deleted an extension leave no mapping, so they are not counted.
+    pub fn close_interrupted(&mut self, mappings: &[Mapping], now: DateTime<Utc>) {
+        let mut synced = Vec::new();
+        let mut removed = Vec::new();
+        let mut in_doubt = 0;
+        for mapping in mappings
+            .iter()
+            .filter(|m| m.last_synced_at >= self.started_at)
+        {
+            match mapping.link {
+                MappingLink::Pending { .. } => in_doubt += 1,
+                MappingLink::Linked {
+                    disabled_by_sync: true,
+                    ..
+                } => removed.push(mapping.display_name()),
+                MappingLink::Linked { .. } => synced.push(mapping.display_name()),
+            }
+        }
+        self.outcome = Outcome::Interrupted;
+        self.finished_at = Some(now);
+        self.counts = Counts {
+            new: synced.len(),
+            removed: removed.len(),
+            ..Counts::default()
+        };
+        let doubt = match in_doubt {
+            0 => String::new(),
+            1 => "; 1 create in doubt".to_string(),
+            n => format!("; {n} creates in doubt"),
+        };
+        self.summary = format!(
+            "{} new or updated, {} removed (interrupted{doubt})",
+            synced.len(),
+            removed.len()
+        );
+        self.new = listed_names(synced);
+        self.updated = Vec::new();
+        self.removed = listed_names(removed);
+        self.error = Some(format!(
+            "interrupted: the worker stopped before the run finished; the counts are what its \
+             mappings show{}",
+            if in_doubt == 0 {
+                ""
+            } else {
+                ", and the creates in doubt are finished by the next run"
+            }
+        ));
     }
 }
 
@@ -142,5 +202,15 @@ mod tests {
         );
         assert!(listed_names(names(MAX_LISTED_NAMES + 1)).is_empty());
         assert!(listed_names(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn interrupted_is_an_outcome_of_its_own_in_json() {
+        let json = serde_json::to_value(Outcome::Interrupted).unwrap();
+        assert_eq!(json, "interrupted");
+        assert_eq!(
+            serde_json::from_value::<Outcome>(json).unwrap(),
+            Outcome::Interrupted
+        );
     }
 }

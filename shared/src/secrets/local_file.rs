@@ -12,11 +12,10 @@ use crate::domain::TenantId;
 use crate::error::SecretsError;
 use crate::ports::{Secrets, StoredSecrets, TenantSecrets};
 
-#[cfg(unix)]
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use crate::private_fs::{ensure_private_dir, FILE_MODE};
 
-const DIR_MODE: u32 = 0o700;
-const FILE_MODE: u32 = 0o600;
+#[cfg(unix)]
+use std::os::unix::fs::OpenOptionsExt;
 
 /// The directory is created on the first `put`; `get` and `delete` before that find nothing.
 #[derive(Debug, Clone)]
@@ -42,18 +41,6 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| SecretsError::Backend(format!("secret store task failed: {e}")))?
-}
-
-/// Creates `dir` (mode 0700) if needed and makes sure it is private even if it existed.
-fn ensure_private_dir(dir: &Path) -> Result<(), SecretsError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    builder.mode(DIR_MODE);
-    builder.create(dir)?;
-    #[cfg(unix)]
-    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
-    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically: a new temp file in the same directory, created with

@@ -1,6 +1,8 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
+#[cfg(unix)]
+use std::os::unix::fs::PermissionsExt;
 
 const PASSWORD: &str = "bind-password-s3cr3t";
 const TOKEN: &str = "pbx-token-t0k3n";

@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
+use crate::private_fs;
 
 /// A tenant row as one JSON document: the body with the revision and last run of their own
 /// columns (a NULL last run reads as none).
@@ -37,8 +38,21 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and brings its schema up to
-    /// date. The parent directory must exist.
+    /// date. The parent directory must exist. The file is private (0600) before SQLite opens
+    /// it, so that the `-wal` and `-shm` files SQLite creates take its mode; ones an older
+    /// release left readable are tightened.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let file_error = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| StoreError::File { path, source }
+        };
+        private_fs::ensure_private_file(path).map_err(file_error(path))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            let companion = Path::new(&companion);
+            private_fs::tighten_if_exists(companion).map_err(file_error(companion))?;
+        }
         Self::prepared(Connection::open(path)?)
     }
 

@@ -78,6 +78,35 @@ fn file_store_uses_wal_and_records_its_schema_version() {
     drop(SqliteStore::open(&path).unwrap());
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_its_wal_and_shm_are_0600_even_when_an_older_release_left_them_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let files = ["state.db", "state.db-wal", "state.db-shm"].map(|f| dir.path().join(f));
+    let write = |store: SqliteStore, id: &'static str| async move {
+        let tenant = Tenant::new(tenant_id(id), Utc::now());
+        store.put_tenant(&tenant).await.unwrap();
+        store
+    };
+    let store = write(SqliteStore::open(&path).unwrap(), "acme").await;
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    drop(store);
+    for file in &files {
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let _store = write(SqliteStore::open(&path).unwrap(), "other").await;
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::TempDir::new().unwrap();

@@ -32,8 +32,8 @@ pub trait Connector: Send + Sync {
 /// The adapters of this build.
 #[derive(Debug, Clone, Default)]
 pub struct DefaultConnector {
-    /// The folder LDIF paths must lie in. `None` turns the `ldif` provider off, as on AWS,
-    /// where a tenant must not read the function's files.
+    /// The folder LDIF paths must lie in (`Settings::ldif_dir`). `None` turns the `ldif`
+    /// provider off, as on AWS, where a tenant must not read the function's files.
     pub ldif_root: Option<PathBuf>,
     pub pbx_options: PbxClientOptions,
     /// Graph and Okta: operator host overrides, endpoint rules and retry limits.
@@ -43,13 +43,17 @@ pub struct DefaultConnector {
 }
 
 impl DefaultConnector {
-    /// The adapters under the operator's settings, with the `ldif` provider off: for Lambda.
+    /// The adapters under the operator's settings; the `ldif` provider reads only under
+    /// `settings.ldif_dir`, and is off without one (Lambda).
     pub fn from_settings(settings: &Settings) -> Self {
-        Self::with_policy(
-            settings.endpoint_policy,
-            settings.cloud.clone(),
-            settings.pbx.clone(),
-        )
+        Self {
+            ldif_root: settings.ldif_dir.clone(),
+            ..Self::with_policy(
+                settings.endpoint_policy,
+                settings.cloud.clone(),
+                settings.pbx.clone(),
+            )
+        }
     }
 
     /// Every adapter under the same endpoint rule; `cloud` carries the Graph host overrides
@@ -85,12 +89,10 @@ impl Connector for DefaultConnector {
                 secrets,
                 self.ldap_options,
             )?)),
-            ProviderConfig::Ldif(_) => match &self.ldif_root {
-                Some(root) => Ok(Box::new(LdifDirectory::new(config, root)?)),
-                None => Err(DirectoryError::NotAvailable(
-                    "the ldif provider is not enabled on this deployment".into(),
-                )),
-            },
+            ProviderConfig::Ldif(_) => Ok(Box::new(LdifDirectory::new(
+                config,
+                self.ldif_root.as_deref(),
+            )?)),
             ProviderConfig::Azure(_) => Ok(Box::new(GraphDirectory::new(
                 config,
                 secrets,

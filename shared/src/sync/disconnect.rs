@@ -58,12 +58,17 @@ impl SyncEngine {
     pub async fn release_all(&self, tenant: &TenantId) -> Result<(), SyncError> {
         let run_id = RunId::new();
         let ttl = self.options.lease_ttl;
-        if let LeaseOutcome::HeldBy(running) = self
+        match self
             .store
             .acquire_lease(tenant, &run_id, ttl, Utc::now())
             .await?
         {
-            return Err(SyncError::AlreadyRunning(running));
+            LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
+            // Closed before its mappings go, which are what it is counted from.
+            LeaseOutcome::Acquired {
+                expired_run: Some(interrupted),
+            } => self.close_interrupted(tenant, &interrupted).await?,
+            LeaseOutcome::Acquired { expired_run: None } => {}
         }
         let released = async {
             for mapping in self.store.all_mappings(tenant).await? {

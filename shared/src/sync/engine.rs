@@ -382,16 +382,22 @@ impl SyncEngine {
             .ok_or(SyncError::MissingCredentials("tenant"))
     }
 
-    async fn close_interrupted(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), SyncError> {
-        if let Some(mut run) = self.store.get_run(tenant, run_id).await? {
-            if run.summary.outcome == Outcome::Running {
-                run.summary.outcome = Outcome::Failed;
-                run.summary.finished_at = Some(Utc::now());
-                run.summary.error =
-                    Some("interrupted: the worker stopped before the run finished".into());
-                self.store.put_run(tenant, &run).await?;
-            }
+    /// Gives the run whose expired lease this run took over an honest end: `interrupted`, with
+    /// the counts its mappings show. Called before this run changes any mapping.
+    pub(super) async fn close_interrupted(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<(), SyncError> {
+        let Some(mut run) = self.store.get_run(tenant, run_id).await? else {
+            return Ok(());
+        };
+        if run.summary.outcome != Outcome::Running {
+            return Ok(());
         }
+        let mappings = self.store.all_mappings(tenant).await?;
+        run.summary.close_interrupted(&mappings, Utc::now());
+        self.store.put_run(tenant, &run).await?;
         Ok(())
     }
 }

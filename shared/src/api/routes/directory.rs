@@ -17,7 +17,8 @@ use super::RunStarted;
 use crate::api::auth::TenantAccess;
 use crate::api::body::{parse_json, JsonBody};
 use crate::api::{ApiError, ApiState};
-use crate::domain::config::{check_http_url, required_credentials};
+use crate::directory::ldif::check_configured_path;
+use crate::domain::config::{check_http_url, required_credentials, ProviderConfig};
 use crate::domain::{
     Check, CheckName, ConnectionReport, DirectoryConfig, Tenant, TenantId, TenantState, Trigger,
 };
@@ -37,6 +38,10 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let mut config = DirectoryConfig::from_json(&body, state.policy)?;
+    if let ProviderConfig::Ldif(ldif) = &config.provider {
+        check_configured_path(state.ldif_root.as_deref(), &ldif.path)
+            .map_err(|e| ApiError::field("provider.path", e.to_string()))?;
+    }
     let credentials = config.take_credentials();
     let (tenant, secrets) = state
         .tenants()

@@ -1,41 +1,49 @@
-//! The LDIF directory (`provider.type = "ldif"`): an export file read whole on every sync, for
-//! local mode and air-gapped sites. The file must lie inside an operator-chosen folder.
+//! The LDIF directory (`provider.type = "ldif"`): an export file read on every sync, for local
+//! mode and air-gapped sites. The file must lie inside the operator's LDIF folder ([`path`]),
+//! and is read line by line under a size cap, so that a huge or binary file fails fast.
 
 pub mod parser;
+pub mod path;
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::directory::entry::scope::{normalize_dn, scoped_dns};
+use crate::directory::entry::Entry;
 use crate::domain::config::{ProviderConfig, Scope};
 use crate::domain::{Coverage, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::Directory;
-use parser::parse_ldif;
+use parser::LdifParser;
+pub use path::{check_configured_path, confined_path, LdifPathError};
 
-/// Larger exports are refused rather than read into memory (the record limit is 10,000 users).
-const MAX_LDIF_BYTES: u64 = 256 * 1024 * 1024;
+/// Larger exports are refused before they are read: the record limit is 10,000 users, and
+/// 10,000 entries of a few KB each fit many times over (an export with photos should leave
+/// them out).
+pub const MAX_LDIF_BYTES: u64 = 64 * 1024 * 1024;
+/// A longer physical line is refused: exporters fold at 76 columns, and even an unfolded
+/// 256 KB photo in base64 fits. A binary file without line breaks stops here.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 pub struct LdifDirectory {
-    /// The path as configured, for messages (never the operator's folder layout).
-    shown_path: String,
-    /// `allowed_root` joined with the configured path, not yet resolved.
-    candidate: PathBuf,
-    /// The canonical allowed root.
-    root: PathBuf,
+    /// The path as the tenant configured it: checked again on every read.
+    requested: String,
+    /// The operator's LDIF folder; `None` refuses every path.
+    root: Option<PathBuf>,
     mapper: UserMapper,
     scope: Scope,
 }
 
 impl LdifDirectory {
-    /// `allowed_root`: the operator-chosen folder LDIF paths must resolve inside (canonicalize
-    /// both; a path escaping it via `..` or symlinks is refused with
-    /// `DirectoryError::NotAvailable`). Relative config paths are relative to `allowed_root`.
-    pub fn new(config: &DirectoryConfig, allowed_root: &Path) -> Result<Self, DirectoryError> {
+    /// The reader of `config`'s file under `root` (the operator's LDIF folder, `None` where the
+    /// provider is off). A path outside the root, or not a regular file, is refused here and
+    /// again at every read (a symlink may have been swapped in since).
+    pub fn new(config: &DirectoryConfig, root: Option<&Path>) -> Result<Self, DirectoryError> {
         let ProviderConfig::Ldif(ldif) = &config.provider else {
             return Err(DirectoryError::NotAvailable(format!(
                 "the LDIF reader cannot read a '{}' directory",
@@ -47,119 +55,126 @@ impl LdifDirectory {
                 "filter scope needs an LDAP directory".into(),
             ));
         }
-        let root = std::fs::canonicalize(allowed_root).map_err(|source| DirectoryError::Io {
-            path: "the LDIF folder".into(),
-            source,
-        })?;
-        let directory = Self {
-            shown_path: ldif.path.clone(),
-            candidate: root.join(&ldif.path),
-            root,
+        confined_path(root, &ldif.path)?;
+        Ok(Self {
+            requested: ldif.path.clone(),
+            root: root.map(Path::to_path_buf),
             mapper: UserMapper::new(config, ldif.flavor),
             scope: config.scope.clone(),
-        };
-        directory.resolve_sync()?;
-        Ok(directory)
-    }
-
-    fn outside_root(&self) -> DirectoryError {
-        DirectoryError::NotAvailable(format!(
-            "{} is outside the folder LDIF files may be read from",
-            self.shown_path
-        ))
-    }
-
-    fn io_error(&self, source: std::io::Error) -> DirectoryError {
-        DirectoryError::Io {
-            path: self.shown_path.clone(),
-            source,
-        }
-    }
-
-    /// The lexical check comes first, so that a missing file outside the root reads as
-    /// "outside", not as "not found" (no probing of the operator's filesystem).
-    fn check_lexically(&self) -> Result<(), DirectoryError> {
-        let mut normalized = PathBuf::new();
-        for component in self.candidate.components() {
-            match component {
-                Component::ParentDir => {
-                    if !normalized.pop() {
-                        return Err(self.outside_root());
-                    }
-                }
-                Component::CurDir => {}
-                other => normalized.push(other),
-            }
-        }
-        if normalized.starts_with(&self.root) && normalized != self.root {
-            Ok(())
-        } else {
-            Err(self.outside_root())
-        }
-    }
-
-    fn check_resolved(&self, resolved: PathBuf) -> Result<PathBuf, DirectoryError> {
-        if resolved.starts_with(&self.root) && resolved != self.root {
-            Ok(resolved)
-        } else {
-            Err(self.outside_root())
-        }
-    }
-
-    fn resolve_sync(&self) -> Result<PathBuf, DirectoryError> {
-        self.check_lexically()?;
-        let resolved = std::fs::canonicalize(&self.candidate).map_err(|e| self.io_error(e))?;
-        self.check_resolved(resolved)
-    }
-
-    /// Resolved again on every read: a symlink may have been swapped in since `new`.
-    async fn resolve(&self) -> Result<PathBuf, DirectoryError> {
-        self.check_lexically()?;
-        let resolved = tokio::fs::canonicalize(&self.candidate)
-            .await
-            .map_err(|e| self.io_error(e))?;
-        self.check_resolved(resolved)
-    }
-
-    async fn read_text(&self) -> Result<String, DirectoryError> {
-        let path = self.resolve().await?;
-        let metadata = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| self.io_error(e))?;
-        if !metadata.is_file() {
-            return Err(DirectoryError::NotAvailable(format!(
-                "{} is not a regular file",
-                self.shown_path
-            )));
-        }
-        if metadata.len() > MAX_LDIF_BYTES {
-            return Err(DirectoryError::NotAvailable(format!(
-                "{} is larger than {} MiB",
-                self.shown_path,
-                MAX_LDIF_BYTES / (1024 * 1024)
-            )));
-        }
-        let bytes = tokio::fs::read(&path).await.map_err(|e| self.io_error(e))?;
-        String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            DirectoryError::Ldif {
-                path: self.shown_path.clone(),
-                line: valid.iter().filter(|b| **b == b'\n').count() + 1,
-                message: "the file is not UTF-8: save the export as UTF-8".into(),
-            }
         })
     }
+
+    fn read_error(&self, error: ReadError) -> DirectoryError {
+        let path = self.requested.clone();
+        match error {
+            ReadError::Io(source) => DirectoryError::Io { path, source },
+            ReadError::Ldif(e) => DirectoryError::Ldif {
+                path,
+                line: e.line,
+                message: e.message,
+            },
+            ReadError::NotAFile => LdifPathError::NotAFile(path).into(),
+            ReadError::TooLarge => DirectoryError::NotAvailable(format!(
+                "provider.path: '{path}' is larger than {} MiB, the most an LDIF export may be",
+                MAX_LDIF_BYTES / (1024 * 1024)
+            )),
+        }
+    }
+
+    async fn read_entries(&self) -> Result<Vec<Entry>, DirectoryError> {
+        let root = self.root.clone();
+        let requested = self.requested.clone();
+        let read = tokio::task::spawn_blocking(move || -> Result<_, DirectoryError> {
+            let path = confined_path(root.as_deref(), &requested)?;
+            let file = std::fs::File::open(&path).map_err(|source| DirectoryError::Io {
+                path: requested.clone(),
+                source,
+            })?;
+            Ok(read_export(file))
+        });
+        match read.await {
+            Ok(Ok(Ok(entries))) => Ok(entries),
+            Ok(Ok(Err(error))) => Err(self.read_error(error)),
+            Ok(Err(error)) => Err(error),
+            Err(join) => Err(DirectoryError::NotAvailable(format!(
+                "the LDIF reader stopped: {join}"
+            ))),
+        }
+    }
+}
+
+/// Why reading an export stopped. None quotes the file.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Ldif(#[from] parser::LdifError),
+    #[error("the file is larger than the cap")]
+    TooLarge,
+    #[error("not a regular file")]
+    NotAFile,
+}
+
+/// Reads and parses an export line by line: at most [`MAX_LDIF_BYTES`] in all and
+/// [`MAX_LINE_BYTES`] per line, UTF-8 and without NUL bytes (a binary file).
+fn read_export(file: std::fs::File) -> Result<Vec<Entry>, ReadError> {
+    // The size a file claims comes first, so that a huge one is refused without reading it;
+    // files of /proc claim 0, so the bytes read are counted too.
+    let metadata = file.metadata()?;
+    // What was opened, not what was checked: the path may have been swapped in between.
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    if metadata.len() > MAX_LDIF_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let mut reader = BufReader::new(file.take(MAX_LDIF_BYTES + 1));
+    let mut parser = LdifParser::default();
+    let mut buffer = Vec::new();
+    let mut total: u64 = 0;
+    for line in 1.. {
+        buffer.clear();
+        let limit = MAX_LINE_BYTES as u64 + 1;
+        let read = (&mut reader).take(limit).read_until(b'\n', &mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        if total > MAX_LDIF_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        if buffer.last() == Some(&b'\n') {
+            buffer.pop();
+        }
+        let refused = |message: &str| {
+            ReadError::Ldif(parser::LdifError {
+                line,
+                message: message.into(),
+            })
+        };
+        if buffer.len() > MAX_LINE_BYTES {
+            return Err(refused(&format!(
+                "the line is longer than {} KiB: this is not an LDIF export",
+                MAX_LINE_BYTES / 1024
+            )));
+        }
+        if buffer.contains(&0) {
+            return Err(refused(
+                "the line holds a NUL byte: this is a binary file, not an LDIF export",
+            ));
+        }
+        let text = std::str::from_utf8(&buffer)
+            .map_err(|_| refused("the file is not UTF-8: save the export as UTF-8"))?;
+        parser.push_line(line, text)?;
+    }
+    Ok(parser.finish()?)
 }
 
 #[async_trait]
 impl Directory for LdifDirectory {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        let text = self.read_text().await?;
-        let entries = parse_ldif(&text).map_err(|e| DirectoryError::Ldif {
-            path: self.shown_path.clone(),
-            line: e.line,
-            message: e.message,
-        })?;
+        let entries = self.read_entries().await?;
         let scope = scoped_dns(&self.scope, &entries).map_err(DirectoryError::NotAvailable)?;
         let now = Utc::now();
         let mut users = Vec::new();

@@ -1,8 +1,10 @@
 //! An RFC 2849 parser for LDIF *content* records (an export), not change records.
 //!
-//! Lines are unfolded first (a line starting with one space continues the previous one), then
-//! comments are dropped (with their folded continuations), then blank lines split records.
-//! Every error names the line where the offending (logical) line starts.
+//! The text is pushed one physical line at a time ([`LdifParser::push_line`]), so that a file is
+//! parsed as it is read, never held whole. Lines are unfolded (a line starting with one space
+//! continues the previous one), comments are dropped (with their folded continuations), and
+//! blank lines end records. Every error names the line where the offending (logical) line
+//! starts, and none quotes the text: a tenant may point the reader at a file that is not theirs.
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -38,45 +40,46 @@ struct LogicalLine {
     text: String,
 }
 
-/// Parses a whole export. Any error fails the whole text: no partial list.
+/// Parses a whole export held in memory (tests and small texts). Any error fails the whole
+/// text: no partial list.
 pub fn parse_ldif(text: &str) -> Result<Vec<Entry>, LdifError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut entries = Vec::new();
-    for (index, record) in records(text)?.into_iter().enumerate() {
-        let mut lines = record.as_slice();
-        if index == 0 {
-            lines = skip_version(lines)?;
-        }
-        let Some(first) = lines.first() else {
-            continue;
-        };
-        if is_ldapsearch_trailer(lines)? {
-            continue;
-        }
-        entries.push(parse_entry(first, &lines[1..])?);
+    let mut parser = LdifParser::default();
+    for (index, raw) in text.split('\n').enumerate() {
+        parser.push_line(index + 1, raw)?;
     }
-    Ok(entries)
+    parser.finish()
 }
 
-/// Unfolds lines, drops comments and splits on blank lines.
-fn records(text: &str) -> Result<Vec<Vec<LogicalLine>>, LdifError> {
-    let mut records = Vec::new();
-    let mut current: Vec<LogicalLine> = Vec::new();
-    // Continuations of a comment belong to the comment.
-    let mut in_comment = false;
-    for (index, raw) in text.split('\n').enumerate() {
-        let line = index + 1;
+/// An export parsed as its lines arrive: each record becomes an entry when the blank line
+/// after it (or the end) is pushed.
+#[derive(Default)]
+pub struct LdifParser {
+    entries: Vec<Entry>,
+    record: Vec<LogicalLine>,
+    /// Continuations of a comment belong to the comment.
+    in_comment: bool,
+    /// Only the first record may start with `version: 1`.
+    seen_record: bool,
+}
+
+impl LdifParser {
+    /// One physical line, numbered from 1, with or without its line break.
+    pub fn push_line(&mut self, line: usize, raw: &str) -> Result<(), LdifError> {
+        let raw = raw.strip_suffix('\n').unwrap_or(raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let raw = if line == 1 {
+            raw.strip_prefix('\u{feff}').unwrap_or(raw)
+        } else {
+            raw
+        };
         if raw.is_empty() {
-            if !current.is_empty() {
-                records.push(std::mem::take(&mut current));
-            }
-            in_comment = false;
+            self.in_comment = false;
+            self.end_record()
         } else if let Some(rest) = raw.strip_prefix(' ') {
-            if in_comment {
-                continue;
+            if self.in_comment {
+                return Ok(());
             }
-            match current.last_mut() {
+            match self.record.last_mut() {
                 Some(previous) => previous.text.push_str(rest),
                 // Stray whitespace between records is harmless.
                 None if rest.trim().is_empty() => {}
@@ -85,20 +88,43 @@ fn records(text: &str) -> Result<Vec<Vec<LogicalLine>>, LdifError> {
                     "a line starting with a space continues the previous line, but there is none",
                 )),
             }
+            Ok(())
         } else if raw.starts_with('#') {
-            in_comment = true;
+            self.in_comment = true;
+            Ok(())
         } else {
-            in_comment = false;
-            current.push(LogicalLine {
+            self.in_comment = false;
+            self.record.push(LogicalLine {
                 line,
                 text: raw.to_string(),
             });
+            Ok(())
         }
     }
-    if !current.is_empty() {
-        records.push(current);
+
+    /// The entries, once every line is pushed.
+    pub fn finish(mut self) -> Result<Vec<Entry>, LdifError> {
+        self.end_record()?;
+        Ok(self.entries)
     }
-    Ok(records)
+
+    fn end_record(&mut self) -> Result<(), LdifError> {
+        if self.record.is_empty() {
+            return Ok(());
+        }
+        let record = std::mem::take(&mut self.record);
+        let mut lines = record.as_slice();
+        if !std::mem::replace(&mut self.seen_record, true) {
+            lines = skip_version(lines)?;
+        }
+        let Some(first) = lines.first() else {
+            return Ok(());
+        };
+        if !is_ldapsearch_trailer(lines)? {
+            self.entries.push(parse_entry(first, &lines[1..])?);
+        }
+        Ok(())
+    }
 }
 
 /// Drops a leading `version: 1`.
@@ -130,14 +156,12 @@ fn is_ldapsearch_trailer(lines: &[LogicalLine]) -> Result<bool, LdifError> {
     }
     for line in lines {
         let (name, value) = parse_line(line)?;
-        if name.eq_ignore_ascii_case("result") {
-            let value = String::from_utf8_lossy(&value);
-            if value.split_whitespace().next() != Some("0") {
-                return Err(error(
-                    line.line,
-                    format!("the export is incomplete: the search ended with 'result: {value}'"),
-                ));
-            }
+        let code = value.split(u8::is_ascii_whitespace).next();
+        if name.eq_ignore_ascii_case("result") && code != Some(b"0".as_slice()) {
+            return Err(error(
+                line.line,
+                "the export is incomplete: the search ended with a non-zero result",
+            ));
         }
     }
     Ok(true)
@@ -147,10 +171,7 @@ fn parse_entry(first: &LogicalLine, rest: &[LogicalLine]) -> Result<Entry, LdifE
     // The name is checked before the value, so that a stray line reads as "no dn".
     if let Some((name, _)) = first.text.split_once(':') {
         if !name.eq_ignore_ascii_case("dn") {
-            return Err(error(
-                first.line,
-                format!("an entry must start with 'dn:', found '{}:'", shorten(name)),
-            ));
+            return Err(error(first.line, "an entry must start with 'dn:'"));
         }
     }
     let (_, value) = parse_line(first)?;
@@ -190,13 +211,13 @@ fn parse_line(line: &LogicalLine) -> Result<(String, Vec<u8>), LdifError> {
     if !valid_description(name) {
         return Err(error(
             line.line,
-            format!("'{}' is not a valid attribute name", shorten(name)),
+            "invalid attribute name: only letters, digits, '-', '.' and ';options' are allowed",
         ));
     }
     let value = if let Some(encoded) = rest.strip_prefix(':') {
         BASE64
             .decode(encoded.trim_matches(' '))
-            .map_err(|e| error(line.line, format!("invalid base64 value for '{name}': {e}")))?
+            .map_err(|_| error(line.line, "invalid base64 value after '::'"))?
     } else if rest.starts_with('<') {
         return Err(error(
             line.line,
@@ -207,7 +228,7 @@ fn parse_line(line: &LogicalLine) -> Result<(String, Vec<u8>), LdifError> {
         if value.starts_with(':') || value.starts_with('<') {
             return Err(error(
                 line.line,
-                format!("a value starting with ':' or '<' must be base64-encoded ('{name}:: ...')"),
+                "a value starting with ':' or '<' must be base64-encoded ('name:: ...')",
             ));
         }
         value.as_bytes().to_vec()
@@ -231,15 +252,6 @@ fn valid_description(description: &str) -> bool {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-}
-
-/// Keeps error messages short when a garbled line is huge.
-fn shorten(text: &str) -> String {
-    const MAX: usize = 64;
-    match text.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ async fn read(
 ) -> (tempfile::TempDir, Result<Snapshot, DirectoryError>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("export.ldif"), text).unwrap();
-    let directory = LdifDirectory::new(&config("export.ldif", scope), dir.path()).unwrap();
+    let directory = LdifDirectory::new(&config("export.ldif", scope), Some(dir.path())).unwrap();
     let result = directory.read_users().await;
     (dir, result)
 }
@@ -176,8 +176,11 @@ async fn non_utf8_files_and_duplicate_ids_are_refused() {
     let mut bytes = b"dn: cn=a\ncn: a\nsn: M\xfcller\n".to_vec();
     bytes.extend_from_slice(b"\n");
     std::fs::write(dir.path().join("latin1.ldif"), &bytes).unwrap();
-    let directory =
-        LdifDirectory::new(&config("latin1.ldif", json!({"type": "all"})), dir.path()).unwrap();
+    let directory = LdifDirectory::new(
+        &config("latin1.ldif", json!({"type": "all"})),
+        Some(dir.path()),
+    )
+    .unwrap();
     let result = directory.read_users().await;
     assert!(
         matches!(result, Err(DirectoryError::Ldif { line: 3, .. })),
@@ -189,39 +192,204 @@ async fn non_utf8_files_and_duplicate_ids_are_refused() {
     assert!(matches!(result, Err(DirectoryError::Protocol(m)) if m.contains("same id")));
 }
 
+fn opened(path: &str, root: Option<&Path>) -> Result<LdifDirectory, DirectoryError> {
+    LdifDirectory::new(&config(path, json!({"type": "all"})), root)
+}
+
+fn is_outside(result: &Result<LdifDirectory, DirectoryError>) -> bool {
+    matches!(
+        result,
+        Err(DirectoryError::LdifPath(LdifPathError::Outside(_)))
+    )
+}
+
 #[tokio::test]
-async fn paths_escaping_the_root_are_refused() {
+async fn paths_escaping_the_root_are_refused_before_the_filesystem_is_asked() {
     let outer = tempfile::tempdir().unwrap();
     let root = outer.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    std::fs::write(outer.path().join("secret.ldif"), "dn: cn=a\n").unwrap();
-    let outside = outer.path().join("secret.ldif");
-    let all = json!({"type": "all"});
+    // The server's own files, as a tenant would name them.
+    let shadow = outer.path().join("shadow");
+    std::fs::write(&shadow, "root:$6$hash:19000:0:99999:7:::\n").unwrap();
     for path in [
-        "../secret.ldif",
+        "/proc/self/environ",
+        "/etc/shadow",
+        shadow.to_str().unwrap(),
+        "../shadow",
         "../missing.ldif",
-        outside.to_str().unwrap(),
+        "sub/../../shadow",
         "..",
+        ".",
     ] {
-        let result = LdifDirectory::new(&config(path, all.clone()), &root);
-        assert!(
-            matches!(result, Err(DirectoryError::NotAvailable(_))),
-            "{path}"
-        );
+        let result = opened(path, Some(&root));
+        assert!(is_outside(&result), "{path}: {:?}", result.err());
+        let message = result.err().unwrap().to_string();
+        assert!(message.contains("provider.path"), "{message}");
+        assert!(!message.contains(&*root.to_string_lossy()), "{message}");
     }
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(&outside, root.join("link.ldif")).unwrap();
-        let result = LdifDirectory::new(&config("link.ldif", all.clone()), &root);
-        assert!(matches!(result, Err(DirectoryError::NotAvailable(_))));
-    }
-    // Inside the root, absolute or relative, is fine; a missing file is an IO error.
+    let nul = opened("ok.ldif\0/etc/passwd", Some(&root));
+    assert!(matches!(
+        nul,
+        Err(DirectoryError::LdifPath(LdifPathError::NulByte))
+    ));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinks_are_followed_and_must_stay_inside_the_root() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("root");
+    std::fs::create_dir_all(root.join("exports")).unwrap();
+    let secret = outer.path().join("secret.ldif");
+    std::fs::write(&secret, person("eve", "ou=P,dc=x", 9)).unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("link.ldif")).unwrap();
+    std::os::unix::fs::symlink(outer.path(), root.join("up")).unwrap();
+    assert!(is_outside(&opened("link.ldif", Some(&root))));
+    assert!(is_outside(&opened("up/secret.ldif", Some(&root))));
+
+    // A link inside the root to a file inside the root is fine.
+    std::fs::write(
+        root.join("exports/real.ldif"),
+        person("ann", "ou=P,dc=x", 1),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("exports/real.ldif"), root.join("current.ldif")).unwrap();
+    let directory = opened("current.ldif", Some(&root)).unwrap();
+    assert_eq!(directory.read_users().await.unwrap().users.len(), 1);
+
+    // Swapped for a link that leaves the root after the config was accepted: the read refuses.
+    std::fs::remove_file(root.join("current.ldif")).unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("current.ldif")).unwrap();
+    let swapped = directory.read_users().await;
+    assert!(
+        matches!(
+            &swapped,
+            Err(DirectoryError::LdifPath(LdifPathError::Outside(_)))
+        ),
+        "{swapped:?}"
+    );
+}
+
+#[tokio::test]
+async fn inside_the_root_absolute_or_relative_is_fine_and_a_missing_file_is_named() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
     std::fs::write(root.join("ok.ldif"), "").unwrap();
     let absolute = root.join("ok.ldif");
-    assert!(LdifDirectory::new(&config(absolute.to_str().unwrap(), all.clone()), &root).is_ok());
-    assert!(LdifDirectory::new(&config("./ok.ldif", all.clone()), &root).is_ok());
-    let missing = LdifDirectory::new(&config("nope.ldif", all.clone()), &root);
-    assert!(matches!(missing, Err(DirectoryError::Io { .. })));
+    assert!(opened(absolute.to_str().unwrap(), Some(root)).is_ok());
+    assert!(opened("./ok.ldif", Some(root)).is_ok());
+    let missing = opened("nope.ldif", Some(root));
+    assert!(
+        matches!(&missing, Err(DirectoryError::LdifPath(LdifPathError::Missing(p))) if p == "nope.ldif"),
+        "{:?}",
+        missing.err()
+    );
+    assert!(check_configured_path(Some(root), "nope.ldif").is_ok());
+    assert!(check_configured_path(Some(root), "../nope.ldif").is_err());
+    std::fs::create_dir(root.join("folder.ldif")).unwrap();
+    assert!(matches!(
+        opened("folder.ldif", Some(root)),
+        Err(DirectoryError::LdifPath(LdifPathError::NotAFile(_)))
+    ));
+}
+
+#[tokio::test]
+async fn without_an_ldif_folder_every_path_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("ok.ldif"), "").unwrap();
+    let inside = root.path().join("ok.ldif");
+    for path in ["ok.ldif", inside.to_str().unwrap(), "/proc/self/environ"] {
+        assert!(matches!(
+            opened(path, None),
+            Err(DirectoryError::LdifPath(LdifPathError::Disabled))
+        ));
+        assert!(check_configured_path(None, path).is_err());
+    }
+}
+
+/// Whether any 12-byte run of `content` (letters, digits and punctuation) appears in `message`.
+fn quotes(message: &str, content: &[u8]) -> bool {
+    content
+        .split(|b| b.is_ascii_whitespace() || *b == 0)
+        .filter(|word| word.len() >= 12)
+        .any(|word| {
+            word.windows(12)
+                .any(|w| message.contains(&*String::from_utf8_lossy(w)))
+        })
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn errors_never_quote_the_file_even_where_the_root_allows_it() {
+    // The operator's root is "/" here, so /proc/self/environ may be read: what the tenant
+    // gets back must still hold nothing of it (the environment holds the JWT secret).
+    let environ = std::fs::read("/proc/self/environ").unwrap();
+    let directory = opened("/proc/self/environ", Some(Path::new("/"))).unwrap();
+    let message = directory.read_users().await.unwrap_err().to_string();
+    assert!(!quotes(&message, &environ), "{message}");
+    assert!(message.contains("/proc/self/environ"), "{message}");
+}
+
+#[tokio::test]
+async fn parse_errors_never_quote_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [
+        "JWT_SECRET_VALUE=s3cr3t-k3y-0123456789\n",
+        "dn: cn=a\nJWT_SECRET_VALUE:: s3cr3t-k3y-0123456789@@\n",
+        "dn: cn=a\nJWT-SECRET-VALUE: :s3cr3t-k3y-0123456789\n",
+        "JWT-SECRET-VALUE: s3cr3t-k3y-0123456789\n",
+        "dn: cn=a\n\nsearch: 1\nresult: 4 s3cr3t-k3y-0123456789\n",
+        "{\"pbx_token\": \"s3cr3t-k3y-0123456789\"}\n",
+    ];
+    for text in secrets {
+        std::fs::write(dir.path().join("x.ldif"), text).unwrap();
+        let directory = opened("x.ldif", Some(dir.path())).unwrap();
+        let message = directory.read_users().await.unwrap_err().to_string();
+        assert!(!quotes(&message, text.as_bytes()), "{text:?}: {message}");
+        assert!(!message.contains("JWT"), "{text:?}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_binary_file_fails_at_its_first_line_quoting_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // An ELF-like header: NUL bytes, then bytes that are not UTF-8, and no line break.
+    let mut binary = b"\x7fELF\x02\x01\x01\0\0\0SECRET-MARKER-0123456789".to_vec();
+    binary.extend((0..=255u8).cycle().take(4096));
+    std::fs::write(dir.path().join("a.out"), &binary).unwrap();
+    let directory = opened("a.out", Some(dir.path())).unwrap();
+    let error = directory.read_users().await.unwrap_err();
+    assert!(
+        matches!(&error, DirectoryError::Ldif { line: 1, message, .. } if message.contains("binary")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("SECRET"), "{error}");
+}
+
+#[tokio::test]
+async fn a_file_over_the_size_cap_fails_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 80 MiB claimed, nothing written.
+    let file = std::fs::File::create(dir.path().join("huge.ldif")).unwrap();
+    file.set_len(80 * 1024 * 1024).unwrap();
+    let directory = opened("huge.ldif", Some(dir.path())).unwrap();
+    let error = directory.read_users().await.unwrap_err().to_string();
+    assert!(error.contains("larger than 64 MiB"), "{error}");
+    assert!(error.contains("huge.ldif"), "{error}");
+}
+
+#[tokio::test]
+async fn an_endless_line_fails_at_the_line_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("dn: cn={}\n", "a".repeat(MAX_LINE_BYTES + 1));
+    std::fs::write(dir.path().join("long.ldif"), line).unwrap();
+    let directory = opened("long.ldif", Some(dir.path())).unwrap();
+    let error = directory.read_users().await.unwrap_err();
+    assert!(
+        matches!(&error, DirectoryError::Ldif { line: 1, message, .. } if message.contains("longer than")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("aaaaaaaa"), "{error}");
 }
 
 #[tokio::test]
@@ -231,7 +399,7 @@ async fn filter_scope_is_not_available() {
     config.scope = crate::domain::config::Scope::Filter {
         filter: crate::domain::config::LdapFilter::parse("(cn=a)").unwrap(),
     };
-    let result = LdifDirectory::new(&config, dir.path());
+    let result = LdifDirectory::new(&config, Some(dir.path()));
     assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("LDAP")));
 }
 
@@ -303,8 +471,11 @@ async fn test_connection_reports_the_search_step_and_a_sample() {
         .map(|n| person(&format!("u{n}"), "ou=people,dc=x", n))
         .collect();
     std::fs::write(dir.path().join("export.ldif"), people).unwrap();
-    let directory =
-        LdifDirectory::new(&config("export.ldif", json!({"type": "all"})), dir.path()).unwrap();
+    let directory = LdifDirectory::new(
+        &config("export.ldif", json!({"type": "all"})),
+        Some(dir.path()),
+    )
+    .unwrap();
     let report = directory.test_connection().await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.checks.len(), 1);
@@ -315,6 +486,10 @@ async fn test_connection_reports_the_search_step_and_a_sample() {
     std::fs::remove_file(dir.path().join("export.ldif")).unwrap();
     let report = directory.test_connection().await;
     assert!(!report.ok);
+    assert!(
+        report.checks[0].message.contains("does not exist"),
+        "{report:?}"
+    );
     assert!(
         report.checks[0].message.contains("export.ldif"),
         "{report:?}"
