@@ -47,7 +47,13 @@ fn directory(server: &GraphServer, body: Value, secret: &str) -> GraphDirectory 
     )
     .unwrap();
     let options = fast_cloud_options(Some(server.url()), Some(server.url()));
-    GraphDirectory::new(&config, &secrets(secret), &options).unwrap()
+    GraphDirectory::new(
+        dirsync_integration_tests::azure_of(&config),
+        &config,
+        &secrets(secret),
+        &options,
+    )
+    .unwrap()
 }
 
 async fn read(server: &GraphServer, body: Value) -> Result<Snapshot, DirectoryError> {

@@ -64,7 +64,13 @@ fn directory(provider: Value, scope: Value, password: &str, page_size: i32) -> L
         page_size: Some(page_size),
         ..LdapOptions::default()
     };
-    LdapDirectory::new(&config, &secrets, options).expect("directory")
+    LdapDirectory::new(
+        dirsync_integration_tests::ldap_of(&config),
+        &config,
+        &secrets,
+        options,
+    )
+    .expect("directory")
 }
 
 fn find(users: &[DirectoryUser], n: u32) -> &DirectoryUser {

@@ -65,7 +65,13 @@ fn directory(config: &DirectoryConfig, page_size: i32) -> LdapDirectory {
         page_size: Some(page_size),
         ..LdapOptions::default()
     };
-    LdapDirectory::new(config, &secrets(SYNC_PASSWORD), options).expect("directory")
+    LdapDirectory::new(
+        dirsync_integration_tests::ldap_of(config),
+        config,
+        &secrets(SYNC_PASSWORD),
+        options,
+    )
+    .expect("directory")
 }
 
 fn in_scope(users: &[DirectoryUser]) -> Vec<String> {
@@ -238,7 +244,13 @@ async fn wrong_password_fails_the_bind_without_showing_it() {
         allow_private: true,
         ..LdapOptions::default()
     };
-    let directory = LdapDirectory::new(&config, &secrets(wrong), options).expect("directory");
+    let directory = LdapDirectory::new(
+        dirsync_integration_tests::ldap_of(&config),
+        &config,
+        &secrets(wrong),
+        options,
+    )
+    .expect("directory");
     let report = directory.test_connection().await;
     let bind = report.checks.last().expect("a check");
     assert_eq!(bind.name, CheckName::Bind);

@@ -46,7 +46,13 @@ fn directory(provider: Value, key: &ClientKey) -> LdapDirectory {
         allow_private: true,
         ..LdapOptions::default()
     };
-    LdapDirectory::new(&config, &secrets, options).expect("directory")
+    LdapDirectory::new(
+        dirsync_integration_tests::ldap_of(&config),
+        &config,
+        &secrets,
+        options,
+    )
+    .expect("directory")
 }
 
 struct Setup {

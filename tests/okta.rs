@@ -51,7 +51,12 @@ fn directory(body: &Value, secrets: &TenantSecrets) -> Result<OktaDirectory, Dir
         },
     )
     .unwrap();
-    OktaDirectory::new(&config, secrets, &fast_cloud_options(None, None))
+    OktaDirectory::new(
+        dirsync_integration_tests::okta_of(&config),
+        &config,
+        secrets,
+        &fast_cloud_options(None, None),
+    )
 }
 
 async fn read(body: &Value, secrets: &TenantSecrets) -> Result<Snapshot, DirectoryError> {
@@ -334,9 +339,14 @@ async fn private_org_addresses_are_refused_unless_the_operator_allows_them() {
         endpoint_policy: EndpointPolicy::default(),
         ..fast_cloud_options(None, None)
     };
-    let error = OktaDirectory::new(&config, &api_token(API_TOKEN), &strict)
-        .err()
-        .unwrap();
+    let error = OktaDirectory::new(
+        dirsync_integration_tests::okta_of(&config),
+        &config,
+        &api_token(API_TOKEN),
+        &strict,
+    )
+    .err()
+    .unwrap();
     assert!(error.to_string().contains("https"), "{error}");
     assert_eq!(server.with(|s| s.log.len()), 0, "nothing was sent");
 }

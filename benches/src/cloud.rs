@@ -43,7 +43,13 @@ async fn graph() -> Vec<Row> {
         ..TenantSecrets::default()
     };
     let options = fast_cloud_options(Some(server.url()), Some(server.url()));
-    let directory = GraphDirectory::new(&config, &secrets, &options).expect("graph directory");
+    let directory = GraphDirectory::new(
+        dirsync_integration_tests::azure_of(&config),
+        &config,
+        &secrets,
+        &options,
+    )
+    .expect("graph directory");
     let base = alloc::reset_peak();
     let start = Instant::now();
     let snapshot = directory.read_users().await.expect("graph read");
@@ -71,7 +77,13 @@ async fn okta() -> Vec<Row> {
         ..TenantSecrets::default()
     };
     let options = fast_cloud_options(None, None);
-    let directory = OktaDirectory::new(&config, &secrets, &options).expect("okta directory");
+    let directory = OktaDirectory::new(
+        dirsync_integration_tests::okta_of(&config),
+        &config,
+        &secrets,
+        &options,
+    )
+    .expect("okta directory");
     let base = alloc::reset_peak();
     let start = Instant::now();
     let snapshot = directory.read_users().await.expect("okta read");

@@ -152,7 +152,13 @@ fn directory(provider: serde_json::Value, ssh_key: Option<String>) -> LdapDirect
         allow_private: true,
         ..LdapOptions::default()
     };
-    LdapDirectory::new(&config, &secrets, options).expect("directory")
+    LdapDirectory::new(
+        dirsync_integration_tests::ldap_of(&config),
+        &config,
+        &secrets,
+        options,
+    )
+    .expect("directory")
 }
 
 /// `ssh -L` to the bastion (timed from its start, as our tunnel's handshake is), then

@@ -281,3 +281,27 @@ pub fn configured_tenant(
     });
     tenant
 }
+
+/// The provider part of a config, as the connector hands it to its reader.
+pub fn ldap_of(config: &DirectoryConfig) -> &dirsync::domain::config::LdapConfig {
+    match &config.provider {
+        dirsync::domain::config::ProviderConfig::Ldap(ldap) => ldap,
+        other => panic!("an LDAP config, not {}", other.kind()),
+    }
+}
+
+/// The Entra ID part of a config.
+pub fn azure_of(config: &DirectoryConfig) -> &dirsync::domain::config::AzureConfig {
+    match &config.provider {
+        dirsync::domain::config::ProviderConfig::Azure(azure) => azure,
+        other => panic!("an Entra ID config, not {}", other.kind()),
+    }
+}
+
+/// The Okta part of a config.
+pub fn okta_of(config: &DirectoryConfig) -> &dirsync::domain::config::OktaConfig {
+    match &config.provider {
+        dirsync::domain::config::ProviderConfig::Okta(okta) => okta,
+        other => panic!("an Okta config, not {}", other.kind()),
+    }
+}

@@ -84,21 +84,25 @@ impl Connector for DefaultConnector {
         secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError> {
         match &config.provider {
-            ProviderConfig::Ldap(_) => Ok(Box::new(LdapDirectory::new(
+            ProviderConfig::Ldap(ldap) => Ok(Box::new(LdapDirectory::new(
+                ldap,
                 config,
                 secrets,
                 self.ldap_options,
             )?)),
-            ProviderConfig::Ldif(_) => Ok(Box::new(LdifDirectory::new(
+            ProviderConfig::Ldif(ldif) => Ok(Box::new(LdifDirectory::new(
+                ldif,
                 config,
                 self.ldif_root.as_deref(),
             )?)),
-            ProviderConfig::Azure(_) => Ok(Box::new(GraphDirectory::new(
+            ProviderConfig::Azure(azure) => Ok(Box::new(GraphDirectory::new(
+                azure,
                 config,
                 secrets,
                 &self.cloud_options,
             )?)),
-            ProviderConfig::Okta(_) => Ok(Box::new(OktaDirectory::new(
+            ProviderConfig::Okta(okta) => Ok(Box::new(OktaDirectory::new(
+                okta,
                 config,
                 secrets,
                 &self.cloud_options,

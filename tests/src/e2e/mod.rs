@@ -228,7 +228,8 @@ impl Peers {
             allow_private: true,
             ..LdapOptions::default()
         };
-        LdapDirectory::new(config, &secrets, options).expect("the LDAP provider")
+        LdapDirectory::new(crate::ldap_of(config), config, &secrets, options)
+            .expect("the LDAP provider")
     }
 
     /// The environment of the worker Lambda: its table, DynamoDB through the meter and moto

@@ -21,8 +21,11 @@ pub struct Tenant<'a> {
 
 /// A cloud provider (Graph, Okta): its part of a [`CloudDirectory`].
 pub trait Provider: Sized + Send + Sync + 'static {
+    /// The provider's part of the config (`ProviderConfig`'s variant).
+    type Config;
+
     /// The provider's reader of the tenant, and where its pages are.
-    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError>;
+    fn new(config: &Self::Config, tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError>;
 
     /// Whether the pager's base is a tenant-supplied host: then the client connects only to
     /// its addresses that passed the endpoint rules, so a second DNS answer cannot point the
@@ -43,6 +46,7 @@ impl<P: Provider> CloudDirectory<P> {
     /// A reader of the tenant's directory; hosts come from the config, or from the operator's
     /// `options` overrides.
     pub fn new(
+        provider: &P::Config,
         config: &DirectoryConfig,
         secrets: &TenantSecrets,
         options: &CloudOptions,
@@ -52,7 +56,7 @@ impl<P: Provider> CloudDirectory<P> {
             secrets,
             options,
         };
-        let (provider, pager) = P::new(tenant)?;
+        let (provider, pager) = P::new(provider, tenant)?;
         Ok(Self {
             provider,
             pager,

@@ -14,9 +14,9 @@ use super::directory::{CloudDirectory, Provider, Tenant};
 use super::graph_token::{ClientCredentials, ClientSecret};
 use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
 use super::json_fields::JsonFields;
-use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::read::{LinkWording, Listing, Page, PagedSource, Pager};
 use super::urls::url_under;
-use crate::domain::config::{AzureCloud, ProviderConfig};
+use crate::domain::config::{AzureCloud, AzureConfig};
 use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
@@ -70,10 +70,9 @@ struct GraphPage {
 }
 
 impl Provider for Graph {
-    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
-        let ProviderConfig::Azure(azure) = &tenant.config.provider else {
-            return Err(other_provider("Graph", tenant.config));
-        };
+    type Config = AzureConfig;
+
+    fn new(azure: &AzureConfig, tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
         let listing = Listing::of(tenant.config)?;
         let secret: SecretString =
             tenant.secrets.client_secret.clone().ok_or_else(|| {

@@ -12,10 +12,10 @@ use super::http::{shorten, Answer, CloudHttp, Credential};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
 use super::okta_wire::{next_link, OktaVendor};
-use super::read::{other_provider, LinkWording, Listing, Page, PagedSource, Pager};
+use super::read::{LinkWording, Listing, Page, PagedSource, Pager};
 use super::token::TokenClient;
 use super::urls::url_under;
-use crate::domain::config::{OktaAuth, ProviderConfig};
+use crate::domain::config::{OktaAuth, OktaConfig};
 use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 
@@ -48,10 +48,9 @@ pub(crate) struct OktaUser {
 }
 
 impl Provider for Okta {
-    fn new(tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
-        let ProviderConfig::Okta(okta) = &tenant.config.provider else {
-            return Err(other_provider("Okta", tenant.config));
-        };
+    type Config = OktaConfig;
+
+    fn new(okta: &OktaConfig, tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
         let org = okta.org_url.url().clone();
         // The operator's policy of now, not of when the config was stored: plain http only
         // while private endpoints are allowed (the addresses are checked at each request).

@@ -106,14 +106,6 @@ impl Listing {
     }
 }
 
-/// The error of a provider's reader given another provider's config.
-pub(crate) fn other_provider(reader: &str, config: &DirectoryConfig) -> DirectoryError {
-    DirectoryError::NotAvailable(format!(
-        "the {reader} reader cannot read a '{}' directory",
-        config.provider.kind()
-    ))
-}
-
 /// Every user the pager's listing names. The whole directory is [`Coverage::WholeDirectory`];
 /// group members are the scope only, a user in several groups once, listed with each group.
 pub(crate) async fn read_listing<S: PagedSource>(

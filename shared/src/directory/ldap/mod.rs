@@ -16,7 +16,7 @@ pub use options::{LdapOptions, LdapTimeouts};
 pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
-use crate::domain::config::ProviderConfig;
+use crate::domain::config::LdapConfig;
 use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
@@ -38,17 +38,13 @@ impl std::fmt::Debug for LdapDirectory {
 }
 
 impl LdapDirectory {
+    /// The reader of `ldap`, the provider part of `config`.
     pub fn new(
+        ldap: &LdapConfig,
         config: &DirectoryConfig,
         secrets: &TenantSecrets,
         options: LdapOptions,
     ) -> Result<Self, DirectoryError> {
-        let ProviderConfig::Ldap(ldap) = &config.provider else {
-            return Err(DirectoryError::NotAvailable(format!(
-                "the LDAP reader cannot read a '{}' directory",
-                config.provider.kind()
-            )));
-        };
         let connection = Connection::new(ldap, secrets, options)?;
         let mapper = UserMapper::new(config, ldap.flavor).with_disabled_rule(ldap.disabled.clone());
         Ok(Self {

@@ -29,8 +29,20 @@ fn secrets(password: &str) -> TenantSecrets {
     }
 }
 
+/// The LDAP reader of a config whose provider is `ldap`.
+fn reader(
+    config: &DirectoryConfig,
+    secrets: &TenantSecrets,
+    options: LdapOptions,
+) -> Result<LdapDirectory, DirectoryError> {
+    let crate::domain::config::ProviderConfig::Ldap(ldap) = &config.provider else {
+        panic!("an ldap config");
+    };
+    LdapDirectory::new(ldap, config, secrets, options)
+}
+
 fn refused(config: &DirectoryConfig, secrets: &TenantSecrets) -> String {
-    LdapDirectory::new(config, secrets, LdapOptions::default())
+    reader(config, secrets, LdapOptions::default())
         .unwrap_err()
         .to_string()
 }
@@ -68,8 +80,7 @@ fn a_ca_pem_that_is_no_certificate_is_refused_when_the_config_comes_in() {
 
 #[test]
 fn debug_output_never_shows_the_password() {
-    let directory =
-        LdapDirectory::new(&config(ldaps()), &secrets(PASSWORD), LdapOptions::default()).unwrap();
+    let directory = reader(&config(ldaps()), &secrets(PASSWORD), LdapOptions::default()).unwrap();
     let shown = format!("{directory:?}");
     assert!(shown.contains("ldap.example.com"));
     assert!(!shown.contains(PASSWORD));
@@ -79,7 +90,7 @@ fn debug_output_never_shows_the_password() {
 async fn loopback_hosts_are_refused_after_resolution_unless_allowed() {
     let mut provider = ldaps();
     provider["url"] = "ldaps://localhost:1".into();
-    let directory = LdapDirectory::new(
+    let directory = reader(
         &config(provider),
         &secrets(PASSWORD),
         LdapOptions::default(),

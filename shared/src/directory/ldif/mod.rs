@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::directory::entry::attributes::UserMapper;
 use crate::directory::entry::scope::{normalize_dn, scoped_dns};
 use crate::directory::entry::Entry;
-use crate::domain::config::{ProviderConfig, Scope};
+use crate::domain::config::{LdifConfig, Scope};
 use crate::domain::{Coverage, DirectoryConfig, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::Directory;
@@ -43,18 +43,11 @@ impl LdifDirectory {
     /// The reader of `config`'s file under `root` (the operator's LDIF folder, `None` where the
     /// provider is off). A path outside the root, or not a regular file, is refused here and
     /// again at every read (a symlink may have been swapped in since).
-    pub fn new(config: &DirectoryConfig, root: Option<&Path>) -> Result<Self, DirectoryError> {
-        let ProviderConfig::Ldif(ldif) = &config.provider else {
-            return Err(DirectoryError::NotAvailable(format!(
-                "the LDIF reader cannot read a '{}' directory",
-                config.provider.kind()
-            )));
-        };
-        if matches!(config.scope, Scope::Filter { .. }) {
-            return Err(DirectoryError::NotAvailable(
-                "filter scope needs an LDAP directory".into(),
-            ));
-        }
+    pub fn new(
+        ldif: &LdifConfig,
+        config: &DirectoryConfig,
+        root: Option<&Path>,
+    ) -> Result<Self, DirectoryError> {
         confined_path(root, &ldif.path)?;
         Ok(Self {
             requested: ldif.path.clone(),

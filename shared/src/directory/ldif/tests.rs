@@ -7,6 +7,17 @@ use crate::domain::{DirectoryUser, EndpointPolicy, UserState};
 
 const DEMO: &str = include_str!("../../../../examples/demo.ldif");
 
+/// The LDIF reader of a config whose provider is `ldif`.
+fn reader(
+    config: &DirectoryConfig,
+    root: Option<&std::path::Path>,
+) -> Result<LdifDirectory, DirectoryError> {
+    let crate::domain::config::ProviderConfig::Ldif(ldif) = &config.provider else {
+        panic!("an ldif config");
+    };
+    LdifDirectory::new(ldif, config, root)
+}
+
 fn config(path: &str, scope: serde_json::Value) -> DirectoryConfig {
     let body = json!({
         "provider": {"type": "ldif", "path": path},
@@ -23,7 +34,7 @@ async fn read(
 ) -> (tempfile::TempDir, Result<Snapshot, DirectoryError>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("export.ldif"), text).unwrap();
-    let directory = LdifDirectory::new(&config("export.ldif", scope), Some(dir.path())).unwrap();
+    let directory = reader(&config("export.ldif", scope), Some(dir.path())).unwrap();
     let result = directory.read_users().await;
     (dir, result)
 }
@@ -176,7 +187,7 @@ async fn non_utf8_files_and_duplicate_ids_are_refused() {
     let mut bytes = b"dn: cn=a\ncn: a\nsn: M\xfcller\n".to_vec();
     bytes.extend_from_slice(b"\n");
     std::fs::write(dir.path().join("latin1.ldif"), &bytes).unwrap();
-    let directory = LdifDirectory::new(
+    let directory = reader(
         &config("latin1.ldif", json!({"type": "all"})),
         Some(dir.path()),
     )
@@ -193,7 +204,7 @@ async fn non_utf8_files_and_duplicate_ids_are_refused() {
 }
 
 fn opened(path: &str, root: Option<&Path>) -> Result<LdifDirectory, DirectoryError> {
-    LdifDirectory::new(&config(path, json!({"type": "all"})), root)
+    reader(&config(path, json!({"type": "all"})), root)
 }
 
 fn is_outside(result: &Result<LdifDirectory, DirectoryError>) -> bool {
@@ -399,7 +410,12 @@ async fn filter_scope_is_not_available() {
     config.scope = crate::domain::config::Scope::Filter {
         filter: crate::domain::config::LdapFilter::parse("(cn=a)").unwrap(),
     };
-    let result = LdifDirectory::new(&config, Some(dir.path()));
+    std::fs::write(dir.path().join("x.ldif"), DEMO).unwrap();
+    // The request's conversion refuses this pairing; a reader given it anyway reads nothing.
+    let result = reader(&config, Some(dir.path()))
+        .unwrap()
+        .read_users()
+        .await;
     assert!(matches!(result, Err(DirectoryError::NotAvailable(m)) if m.contains("LDAP")));
 }
 
@@ -471,7 +487,7 @@ async fn test_connection_reports_the_search_step_and_a_sample() {
         .map(|n| person(&format!("u{n}"), "ou=people,dc=x", n))
         .collect();
     std::fs::write(dir.path().join("export.ldif"), people).unwrap();
-    let directory = LdifDirectory::new(
+    let directory = reader(
         &config("export.ldif", json!({"type": "all"})),
         Some(dir.path()),
     )
