@@ -76,6 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/health", get(meta::health))
         .route("/v1/openapi.json", get(meta::openapi))
         .with_state(state)
+        .layer(axum::middleware::from_fn(body::uri_limit))
         .layer(axum::middleware::map_response(body::json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(

@@ -381,7 +381,12 @@ impl SyncEngine {
             .ok_or(SyncError::MissingCredentials("tenant"))
     }
 
-    async fn close_interrupted(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), SyncError> {
+    /// Closes the run of a lease that expired (its worker stopped), if it is still `running`.
+    pub async fn close_interrupted(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+    ) -> Result<(), SyncError> {
         if let Some(mut run) = self.store.get_run(tenant, run_id).await? {
             if run.summary.outcome == Outcome::Running {
                 run.summary.outcome = Outcome::Failed;

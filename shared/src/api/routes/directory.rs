@@ -1,25 +1,23 @@
 //! The tenant's connection: directory config, PBX endpoint, pause/resume, disconnect and the
 //! connection test.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::RunStarted;
+use super::{runs, RunStarted};
 use crate::api::auth::TenantAccess;
-use crate::api::body::{parse_json, JsonBody};
+use crate::api::body::{parse_json, JsonBody, QueryParams};
 use crate::api::{ApiError, ApiState};
-use crate::domain::config::{check_http_url, required_credentials};
+use crate::domain::config::{check_http_url, required_credentials, DirectoryCredentials};
 use crate::domain::{
-    Check, CheckName, ConnectionReport, DirectoryConfig, Tenant, TenantId, TenantState, Trigger,
+    Check, CheckName, ConnectionReport, DirectoryConfig, FieldError, Tenant, TenantId, TenantState,
+    Trigger,
 };
 use crate::ports::TenantSecrets;
 use crate::sync::RunJob;
@@ -38,6 +36,7 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let mut config = DirectoryConfig::from_json(&body, state.policy)?;
     let credentials = config.take_credentials();
+    credentials.as_ref().map(check_credentials).transpose()?;
     let (tenant, secrets) = state
         .tenants()
         .connect_directory(&id, config, credentials)
@@ -56,6 +55,49 @@ pub async fn get(
     let tenant = state.tenants().connected(&id).await?;
     let secrets = state.secrets.get(&id).await?.unwrap_or_default();
     shown_config(&tenant, &secrets)
+}
+
+/// Every directory credential given is a usable secret: an empty one would replace the working
+/// one. (Keys and PEM text hold line breaks, so only emptiness is checked here.)
+fn check_credentials(credentials: &DirectoryCredentials) -> Result<(), ApiError> {
+    let given = [
+        ("bind_password", &credentials.bind_password),
+        ("ssh_private_key", &credentials.ssh_private_key),
+        ("client_secret", &credentials.client_secret),
+        ("api_token", &credentials.api_token),
+        ("private_key_pem", &credentials.private_key_pem),
+    ];
+    let empty: Vec<FieldError> = given
+        .into_iter()
+        .filter(|(_, secret)| {
+            secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().trim().is_empty())
+        })
+        .map(|(name, _)| FieldError::new(format!("credentials.{name}"), "must not be empty"))
+        .collect();
+    if empty.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(empty))
+    }
+}
+
+/// A PBX token goes into an `Authorization` header: it must be there (empty would replace
+/// the working one) and hold no control character (CR/LF would inject headers).
+fn check_pbx_token(token: &SecretString) -> Result<(), ApiError> {
+    let token = token.expose_secret();
+    let field = "credentials.token";
+    if token.trim().is_empty() {
+        Err(ApiError::field(field, "must not be empty"))
+    } else if token.chars().any(char::is_control) {
+        Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>, ApiError> {
@@ -86,7 +128,7 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
 pub async fn delete(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Response, ApiError> {
     let delete_extensions = match query.get("delete_extensions").map(String::as_str) {
         Some("true") => true,
@@ -100,22 +142,25 @@ pub async fn delete(
     };
     let tenants = state.tenants();
     tenants.connected(&id).await?;
-    if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
-        return Err(crate::error::SyncError::AlreadyRunning(running).into());
-    }
     if !delete_extensions {
+        if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
+            return Err(crate::error::SyncError::AlreadyRunning(running).into());
+        }
         let released = state.store.all_mappings(&id).await?.len();
         state.engine.release_all(&id).await?;
         return Ok(
             Json(json!({"state": "disconnected", "released_extensions": released})).into_response(),
         );
     }
-    // Stop every other run first; the disconnect run then deletes and forgets the config.
-    tenants.stop_syncs(&id).await?;
-    let job = RunJob::new(id, Trigger::Disconnect);
-    let run_id = job.run_id.clone();
-    state.queue.enqueue(job).await?;
-    Ok((StatusCode::ACCEPTED, Json(RunStarted { run_id })).into_response())
+    // The disconnect run holds the lease from here, so no other run starts; the run then
+    // deletes the extensions and forgets the config.
+    let job = RunJob::new(id.clone(), Trigger::Disconnect);
+    runs::claim(&state, &job).await?;
+    if let Err(error) = tenants.stop_syncs(&id).await {
+        state.store.release_lease(&id, &job.run_id).await?;
+        return Err(error.into());
+    }
+    Ok(runs::queue(&state, job).await?.into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,6 +236,7 @@ pub async fn put_pbx(
 ) -> Result<Json<Value>, ApiError> {
     check_http_url(&body.base_url, state.policy).map_err(|m| ApiError::field("base_url", m))?;
     let token = body.credentials.map(|c| c.token);
+    token.as_ref().map(check_pbx_token).transpose()?;
     let tenant = state.tenants().set_pbx(&id, &body.base_url, token).await?;
     Ok(Json(json!({
         "base_url": tenant.pbx.map(|p| p.base_url),
@@ -217,6 +263,7 @@ pub async fn test(
     let config = if candidate {
         let mut config = DirectoryConfig::from_json(&body, state.policy)?;
         if let Some(credentials) = config.take_credentials() {
+            check_credentials(&credentials)?;
             secrets.set_directory(credentials);
         }
         config

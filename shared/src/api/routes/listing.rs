@@ -1,13 +1,12 @@
 //! Paged listings: a tenant's managed extensions, and every tenant for the operator.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::runs::paging;
 use crate::api::auth::{Caller, TenantAccess};
+use crate::api::body::QueryParams;
 use crate::api::{ApiError, ApiState};
 
 /// `GET .../extensions`: the directory-managed extensions, in object id order.
@@ -19,7 +18,7 @@ use crate::api::{ApiError, ApiState};
 pub async fn extensions(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = paging(&query)?;
     let page = state.store.list_mappings(&id, limit, cursor).await?;
@@ -52,7 +51,7 @@ pub async fn extensions(
 pub async fn tenants(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_operator()?;
     let (limit, cursor) = paging(&query)?;

@@ -1,8 +1,9 @@
 //! Preview, sync now, status, runs and approval.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
@@ -10,9 +11,13 @@ use serde_json::{json, Value};
 
 use super::{page_limit, RunStarted};
 use crate::api::auth::TenantAccess;
+use crate::api::body::QueryParams;
 use crate::api::{ApiError, ApiState};
-use crate::domain::{MappingLink, Outcome, Plan, RunId, RunRecord, TenantState, Trigger};
+use crate::domain::{
+    MappingLink, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
+};
 use crate::error::{BlockingState, SyncError};
+use crate::ports::LeaseOutcome;
 use crate::sync::RunJob;
 
 /// `POST .../sync/preview`: the plan a sync would apply now; changes nothing.
@@ -62,11 +67,55 @@ async fn start(state: &ApiState, job: RunJob) -> Result<(StatusCode, Json<RunSta
             return Err(SyncError::NotActive(BlockingState::Disconnected).into())
         }
     }
-    if let Some(running) = state.store.lease_holder(&job.tenant, Utc::now()).await? {
-        return Err(SyncError::AlreadyRunning(running).into());
+    claim(state, &job).await?;
+    queue(state, job).await
+}
+
+/// How long a run answered 202 holds its tenant's lease before its worker takes the lease over
+/// (a queue delivers within seconds; the worker's redeliveries of a busy tenant fit in it).
+const CLAIM_TTL: Duration = Duration::from_secs(120);
+
+/// Takes the tenant's lease for the run of `job` before it is queued, so that every other start
+/// answers 409 with this run until it ends, in every process (the worker's acquire of the same
+/// run id is re-entrant). A run whose lease had expired (its worker stopped) is closed as such.
+pub(super) async fn claim(state: &ApiState, job: &RunJob) -> Result<(), ApiError> {
+    match state
+        .store
+        .acquire_lease(&job.tenant, &job.run_id, CLAIM_TTL, Utc::now())
+        .await?
+    {
+        LeaseOutcome::HeldBy(running) => Err(SyncError::AlreadyRunning(running).into()),
+        LeaseOutcome::Acquired { expired_run } => {
+            if let Some(stopped) = expired_run {
+                state
+                    .engine
+                    .close_interrupted(&job.tenant, &stopped)
+                    .await?;
+            }
+            Ok(())
+        }
     }
-    let run_id = job.run_id.clone();
-    state.queue.enqueue(job).await?;
+}
+
+/// Writes the record of a claimed run, so that the id answered 202 resolves at once, and queues
+/// the job. A job the queue refuses closes its record as failed and frees the lease.
+pub(super) async fn queue(
+    state: &ApiState,
+    job: RunJob,
+) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
+    let (tenant, run_id) = (job.tenant.clone(), job.run_id.clone());
+    let mut record = RunRecord::new(RunSummary::started(run_id.clone(), job.trigger, Utc::now()));
+    record.summary.summary = "Queued".to_string();
+    state.store.put_run(&tenant, &record).await?;
+    if let Err(error) = state.queue.enqueue(job).await {
+        record.summary.outcome = Outcome::Failed;
+        record.summary.finished_at = Some(Utc::now());
+        record.summary.summary = "Sync failed: nothing was changed".to_string();
+        record.summary.error = Some("the run could not be queued".to_string());
+        state.store.put_run(&tenant, &record).await?;
+        state.store.release_lease(&tenant, &run_id).await?;
+        return Err(error.into());
+    }
     Ok((StatusCode::ACCEPTED, Json(RunStarted { run_id })))
 }
 
@@ -111,7 +160,7 @@ pub async fn status(
 pub async fn list(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = paging(&query)?;
     let page = state.store.list_runs(&id, limit, cursor).await?;
