@@ -18,7 +18,7 @@ pub struct ErrorBody {
     /// A sentence for people.
     pub message: String,
     /// One entry per bad field, for `invalid_request`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::schemas::FieldErrorSchema>)]
     pub details: Vec<FieldError>,
     /// The run that makes a request conflict, e.g. the sync already running.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ mod body;
 mod error;
 mod openapi;
 mod routes;
+mod schemas;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,10 +9,15 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::{runs, RunStarted};
 use crate::api::auth::TenantAccess;
 use crate::api::body::{parse_json, JsonBody, QueryParams};
+use crate::api::schemas::{
+    ConnectionReportSchema, DirectoryConfigSchema, PbxAnswerSchema, ReleasedSchema,
+    StateAnswerSchema, StoredConfigSchema,
+};
 use crate::api::{ApiError, ApiState};
 use crate::domain::config::{check_http_url, required_credentials, DirectoryCredentials};
 use crate::domain::{
@@ -26,9 +31,9 @@ use crate::sync::RunJob;
 /// connect_directory`).
 #[utoipa::path(put, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = "directory config (CONTRACTS section 2)"),
-    responses((status = 200, description = "the stored config, without secrets", body = Object),
-        (status = 400, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
+    request_body(content = DirectoryConfigSchema, description = "directory config (CONTRACTS section 2)"),
+    responses((status = 200, description = "the stored config, without secrets", body = StoredConfigSchema),
+        (status = 409, body = crate::api::ErrorBody)))]
 pub async fn put(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -47,7 +52,8 @@ pub async fn put(
 /// `GET /v1/tenants/{t}/directory`: the stored config, never a secret.
 #[utoipa::path(get, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the stored config, without secrets", body = StoredConfigSchema),
+        (status = 404, body = crate::api::ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -123,7 +129,8 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
 #[utoipa::path(delete, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id"),
         ("delete_extensions" = bool, Query, description = "delete the extensions sync created (a run), or release them")),
-    responses((status = 202, body = RunStarted), (status = 200, description = "released", body = Object),
+    responses((status = 202, description = "the disconnect run", body = RunStarted),
+        (status = 200, description = "released", body = ReleasedSchema),
         (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
@@ -163,7 +170,7 @@ pub async fn delete(
     Ok(runs::queue(&state, job).await?.into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PauseBody {
     #[serde(default)]
@@ -173,9 +180,9 @@ pub struct PauseBody {
 /// `POST .../directory/pause`: scheduled and manual syncs stop until resumed.
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/pause", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = r#"{"delete_extensions": false}"#),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody),
-        (status = 422, body = crate::api::ErrorBody)))]
+    request_body(content = PauseBody, description = "optional"),
+    responses((status = 200, description = "paused", body = StateAnswerSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
 pub async fn pause(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -193,7 +200,8 @@ pub async fn pause(
 /// `POST .../directory/resume`: syncs start again, the next one at the next scheduler tick.
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/resume", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "active", body = StateAnswerSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn resume(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -210,7 +218,7 @@ async fn set_state(
     Ok(Json(json!({"state": to})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PbxBody {
     base_url: String,
@@ -218,17 +226,20 @@ pub struct PbxBody {
     credentials: Option<PbxCredentials>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PbxCredentials {
+    /// Write-only.
+    #[schema(value_type = String, min_length = 1)]
     token: SecretString,
 }
 
 /// `PUT /v1/tenants/{t}/pbx`: the PBX endpoint; the token is write-only.
 #[utoipa::path(put, path = "/v1/tenants/{t}/pbx", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = r#"{"base_url": "https://...", "credentials": {"token": "..."}}"#),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+    request_body(content = PbxBody),
+    responses((status = 200, description = "the stored endpoint, without its token", body = PbxAnswerSchema),
+        (status = 409, body = crate::api::ErrorBody)))]
 pub async fn put_pbx(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -248,8 +259,8 @@ pub async fn put_pbx(
 /// saved; its credentials, when left out, are the stored ones).
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/test", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = "optional candidate config"),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody),
+    request_body(content = DirectoryConfigSchema, description = "optional candidate config"),
+    responses((status = 200, description = "the checks and a sample", body = ConnectionReportSchema),
         (status = 404, body = crate::api::ErrorBody)))]
 pub async fn test(
     State(state): State<ApiState>,

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::{page_limit, RunStarted};
 use crate::api::auth::TenantAccess;
 use crate::api::body::QueryParams;
+use crate::api::schemas::{PlanSchema, RunPageSchema, RunRecordSchema, SyncStatusSchema};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{
     MappingLink, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
@@ -23,8 +24,8 @@ use crate::sync::RunJob;
 /// `POST .../sync/preview`: the plan a sync would apply now; changes nothing.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync/preview", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, description = "the plan (CONTRACTS section 4)", body = Object),
-        (status = 409, body = crate::api::ErrorBody), (status = 503, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the plan (CONTRACTS section 4)", body = PlanSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 503, body = crate::api::ErrorBody)))]
 pub async fn preview(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -35,7 +36,7 @@ pub async fn preview(
 /// `POST .../sync`: starts a sync now through the same queue and worker as scheduled runs.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 202, body = RunStarted), (status = 409, body = crate::api::ErrorBody)))]
+    responses((status = 202, description = "the run, queued", body = RunStarted), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn sync_now(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -122,7 +123,8 @@ pub(super) async fn queue(
 /// `GET .../sync/status`.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/status", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the tenant's sync status", body = SyncStatusSchema),
+        (status = 404, body = crate::api::ErrorBody)))]
 pub async fn status(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -154,9 +156,9 @@ pub async fn status(
 /// `GET .../sync/runs?limit=&cursor=`: run summaries, newest first.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/runs", tag = "sync",
     params(("t" = String, Path, description = "tenant id"),
-        ("limit" = Option<usize>, Query, description = "1 to 100, default 20"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 100, description = "default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "a page of run summaries", body = RunPageSchema)))]
 pub async fn list(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -182,7 +184,7 @@ pub fn paging(query: &HashMap<String, String>) -> Result<(usize, Option<&str>), 
 /// `GET .../sync/runs/{run_id}`: one run in full.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/runs/{run_id}", tag = "sync",
     params(("t" = String, Path, description = "tenant id"), ("run_id" = String, Path, description = "run id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the run in full", body = RunRecordSchema), (status = 404, body = crate::api::ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -209,8 +211,8 @@ async fn find_run(
 /// still planned. A run that is not held, or was approved already, is a 409.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync/runs/{run_id}/approve", tag = "sync",
     params(("t" = String, Path, description = "tenant id"), ("run_id" = String, Path, description = "the held run")),
-    responses((status = 202, body = RunStarted), (status = 404, body = crate::api::ErrorBody),
-        (status = 409, body = crate::api::ErrorBody)))]
+    responses((status = 202, description = "the approving run, queued", body = RunStarted),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn approve(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
