@@ -66,9 +66,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Decodes `bytes` as `T`; an empty body counts as `{}` so that optional bodies may be left out.
+/// Decodes `bytes` as `T`; an empty body or `null` counts as `{}` so that optional bodies may be
+/// left out (the document describes them as such: `null` or the object).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let text = bytes.trim_ascii();
+    let bytes: &[u8] = if text.is_empty() || text == b"null" {
         b"{}"
     } else {
         bytes

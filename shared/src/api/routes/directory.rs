@@ -180,7 +180,7 @@ pub struct PauseBody {
 /// `POST .../directory/pause`: scheduled and manual syncs stop until resumed.
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/pause", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = PauseBody, description = "optional"),
+    request_body(content = Option<PauseBody>, description = "optional"),
     responses((status = 200, description = "paused", body = StateAnswerSchema),
         (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
 pub async fn pause(
@@ -259,7 +259,7 @@ pub async fn put_pbx(
 /// saved; its credentials, when left out, are the stored ones).
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/test", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = DirectoryConfigSchema, description = "optional candidate config"),
+    request_body(content = Option<DirectoryConfigSchema>, description = "optional candidate config"),
     responses((status = 200, description = "the checks and a sample", body = ConnectionReportSchema),
         (status = 404, body = crate::api::ErrorBody)))]
 pub async fn test(
