@@ -43,7 +43,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 /// Refuses a request whose URI is over [`URI_LIMIT`] with the contract's JSON 414 (the HTTP
 /// server's own 414, for URIs far longer, has no body).
 pub async fn uri_limit(request: Request, next: Next) -> Response {
-    let length = request.uri().to_string().len();
+    let uri = request.uri();
+    let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
     if length > URI_LIMIT {
         return ApiError::UriTooLong(URI_LIMIT).into_response();
     }
