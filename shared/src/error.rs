@@ -99,6 +99,9 @@ pub enum StoreError {
     /// A conditional write found the item changed since it was read: read again and retry.
     #[error("the stored tenant changed since it was read")]
     Stale,
+    /// A page cursor that no listing made: the caller's mistake, not the store's.
+    #[error("invalid page cursor")]
+    InvalidCursor,
 }
 
 #[derive(Debug, thiserror::Error)]

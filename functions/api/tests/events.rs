@@ -125,6 +125,14 @@ async fn the_operator_scope_lists_tenants() {
         .map(|t| t["tenant"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["acme", "globex"]);
+    // A token whose `scope` is an array: API Gateway passes the claim flattened to `[a b]`.
+    let array_scope = serde_json::json!({"scope": "[openid dirsync:operator]"});
+    let (status, body) = handle(
+        &lambda,
+        event("list_tenants_as_operator", Some(array_scope)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     let tenant_only = serde_json::json!({"tenant": "acme"});
     let (status, _) = handle(
         &lambda,

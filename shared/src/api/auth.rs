@@ -34,11 +34,57 @@ impl Auth {
 #[derive(Debug, Clone, Default)]
 pub struct GatewayClaims(pub HashMap<String, String>);
 
-/// The claims dirsync reads. `scope` is space-separated, as OAuth 2.0 has it.
+/// The claims dirsync reads.
 #[derive(Debug, Deserialize)]
 struct Claims {
     tenant: Option<String>,
-    scope: Option<String>,
+    #[serde(default)]
+    scope: Scopes,
+}
+
+/// `scope`: space-separated, as OAuth 2.0 has it (RFC 8693 section 4.2), or an array of strings,
+/// as many identity providers issue it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(from = "ScopeClaim")]
+struct Scopes(Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl From<ScopeClaim> for Scopes {
+    fn from(claim: ScopeClaim) -> Self {
+        match claim {
+            ScopeClaim::Text(text) => Self::from_text(&text),
+            ScopeClaim::List(list) => Self(list),
+        }
+    }
+}
+
+impl Scopes {
+    fn from_text(text: &str) -> Self {
+        Self(text.split_whitespace().map(str::to_string).collect())
+    }
+
+    /// The scopes of API Gateway's claim, which flattens a JSON array into `[a b]` (or passes
+    /// it as JSON text, `["a","b"]`).
+    fn from_gateway(text: &str) -> Self {
+        let trimmed = text.trim();
+        match trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            Some(inner) => match serde_json::from_str::<Vec<String>>(trimmed) {
+                Ok(list) => Self(list),
+                Err(_) => Self::from_text(&inner.replace(',', " ")),
+            },
+            None => Self::from_text(trimmed),
+        }
+    }
+
+    fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +95,7 @@ pub enum Caller {
 
 impl Caller {
     fn from_claims(claims: Claims) -> Result<Self, ApiError> {
-        let operator = claims
-            .scope
-            .as_deref()
-            .is_some_and(|s| s.split_whitespace().any(|s| s == OPERATOR_SCOPE));
-        if operator {
+        if claims.scope.contains(OPERATOR_SCOPE) {
             return Ok(Self::Operator);
         }
         match claims.tenant.map(TenantId::parse) {
@@ -84,13 +126,18 @@ impl FromRequestParts<ApiState> for Caller {
                     .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
                 Claims {
                     tenant: claims.0.get("tenant").cloned(),
-                    scope: claims.0.get("scope").cloned(),
+                    scope: claims
+                        .0
+                        .get("scope")
+                        .map(|s| Scopes::from_gateway(s))
+                        .unwrap_or_default(),
                 }
             }
             Auth::Hs256(key) => {
                 let token = bearer(parts)?;
                 let mut validation = Validation::new(Algorithm::HS256);
                 validation.validate_aud = false;
+                validation.validate_nbf = true;
                 jsonwebtoken::decode::<Claims>(token, key, &validation)
                     .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired"))?
                     .claims
@@ -105,8 +152,10 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.split_once(' '))
+        // RFC 7235: the scheme is case-insensitive.
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized("a bearer token is required"))
 }
@@ -132,5 +181,43 @@ impl FromRequestParts<ApiState> for TenantAccess {
                 .map(Self)
                 .map_err(|e| ApiError::field("tenant", e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: serde_json::Value) -> Claims {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn scope_is_a_space_separated_string_or_an_array() {
+        for scope in [
+            serde_json::json!("openid dirsync:operator"),
+            serde_json::json!(["openid", "dirsync:operator"]),
+        ] {
+            let caller = Caller::from_claims(claims(serde_json::json!({"scope": scope})));
+            assert_eq!(caller.unwrap(), Caller::Operator);
+        }
+        let tenant = claims(serde_json::json!({"tenant": "acme", "scope": ["openid"]}));
+        assert!(matches!(Caller::from_claims(tenant), Ok(Caller::Tenant(_))));
+    }
+
+    #[test]
+    fn gateway_scopes_are_read_in_every_form_api_gateway_passes_them() {
+        for text in [
+            "openid dirsync:operator",
+            "[openid dirsync:operator]",
+            r#"["openid","dirsync:operator"]"#,
+            "[openid, dirsync:operator]",
+        ] {
+            assert!(
+                Scopes::from_gateway(text).contains(OPERATOR_SCOPE),
+                "{text}"
+            );
+        }
+        assert!(!Scopes::from_gateway("[dirsync:operatorx]").contains(OPERATOR_SCOPE));
     }
 }

@@ -1,17 +1,56 @@
-//! Request bodies: JSON read with every problem reported as a 400 that names the field, and
-//! error responses that did not come from our handlers (404, 405, 413 ...) turned into the
-//! contract's JSON shape.
+//! Request bodies and queries: JSON read with every problem reported as a 400 that names the
+//! field, query keys given once, and error responses that did not come from our handlers
+//! (404, 405, 413 ...) turned into the contract's JSON shape.
+
+use std::collections::HashMap;
 
 use axum::body::{to_bytes, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::response::Response;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::{error_response, ApiError};
 
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// Request URIs above this are refused with 414 (API Gateway's own limit is near it).
+pub const URI_LIMIT: usize = 8 * 1024;
+
+/// A query whose every key is given once: a repeated key is a 400, since taking either copy
+/// could act against what the caller meant (`delete_extensions=false&delete_extensions=true`).
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut params = HashMap::new();
+        let query = parts.uri.query().unwrap_or_default().as_bytes();
+        for (key, value) in url::form_urlencoded::parse(query) {
+            if params.contains_key(key.as_ref()) {
+                return Err(ApiError::field(&key, "is given more than once"));
+            }
+            params.insert(key.into_owned(), value.into_owned());
+        }
+        Ok(Self(params))
+    }
+}
+
+/// Refuses a request whose URI is over [`URI_LIMIT`] with the contract's JSON 414 (the HTTP
+/// server's own 414, for URIs far longer, has no body).
+pub async fn uri_limit(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    if length > URI_LIMIT {
+        return ApiError::UriTooLong(URI_LIMIT).into_response();
+    }
+    next.run(request).await
+}
 
 /// A JSON body whose decoding errors name the field: `{"field": "base_url", ...}`.
 pub struct JsonBody<T>(pub T);
@@ -22,16 +61,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(axum::response::IntoResponse::into_response)?;
+            .map_err(IntoResponse::into_response)?;
         parse_json(&bytes)
             .map(JsonBody)
-            .map_err(axum::response::IntoResponse::into_response)
+            .map_err(IntoResponse::into_response)
     }
 }
 
-/// Decodes `bytes` as `T`; an empty body counts as `{}` so that optional bodies may be left out.
+/// Decodes `bytes` as `T`; an empty body or `null` counts as `{}` so that optional bodies may be
+/// left out (the document describes them as such: `null` or the object).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let text = bytes.trim_ascii();
+    let bytes: &[u8] = if text.is_empty() || text == b"null" {
         b"{}"
     } else {
         bytes

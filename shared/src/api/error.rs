@@ -18,7 +18,7 @@ pub struct ErrorBody {
     /// A sentence for people.
     pub message: String,
     /// One entry per bad field, for `invalid_request`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<super::schemas::FieldErrorSchema>)]
     pub details: Vec<FieldError>,
     /// The run that makes a request conflict, e.g. the sync already running.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +44,8 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unprocessable(String),
+    #[error("the request URI is longer than {0} bytes")]
+    UriTooLong(usize),
     /// The directory or the PBX could not be used; the message says why (never a secret).
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
@@ -65,6 +67,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
             Self::Upstream { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -88,14 +91,18 @@ impl IntoResponse for ApiError {
         if let Self::Internal(source) = &self {
             tracing::error!(error = %source, "request failed");
         }
-        let message = match &self {
+        let this = match self {
+            Self::Invalid(details) => Self::Invalid(details.into_iter().map(redacted).collect()),
+            other => other,
+        };
+        let message = match &this {
             Self::Invalid(details) if details.len() == 1 => {
                 format!("{}: {}", details[0].field, details[0].message)
             }
             Self::Internal(_) => "something went wrong on our side; try again later".to_string(),
             other => other.to_string(),
         };
-        let (details, run_id) = match self {
+        let (details, run_id) = match this {
             Self::Invalid(details) => (details, None),
             Self::Conflict { run_id, .. } => (Vec::new(), run_id),
             _ => (Vec::new(), None),
@@ -110,6 +117,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The credential names of every provider and of the PBX: a detail may name these fields.
+const CREDENTIAL_NAMES: [&str; 6] = [
+    "bind_password",
+    "ssh_private_key",
+    "client_secret",
+    "api_token",
+    "private_key_pem",
+    "token",
+];
+
+/// The message of a detail about `credentials` that could quote what was sent there.
+const CREDENTIALS_MESSAGE: &str =
+    "must be an object of strings named as the provider's credentials (CONTRACTS section 2)";
+
+/// A detail about `credentials` without anything sent there. A decoding error quotes the value
+/// or key it stumbled on (`invalid type: string "..."`, ``unknown field `...` ``) and its path
+/// may hold an unknown key: only our own messages (no quotes) about known names are kept.
+fn redacted(detail: FieldError) -> FieldError {
+    let Some(rest) = detail.field.strip_prefix("credentials") else {
+        return detail;
+    };
+    let known = rest
+        .strip_prefix('.')
+        .filter(|name| CREDENTIAL_NAMES.contains(name));
+    let quotes = detail.message.contains(['"', '`']);
+    match known {
+        Some(_) if !quotes => detail,
+        Some(name) => FieldError::new(format!("credentials.{name}"), CREDENTIALS_MESSAGE),
+        None if rest.is_empty() && !quotes => detail,
+        None => FieldError::new("credentials", CREDENTIALS_MESSAGE),
+    }
+}
+
 impl From<InvalidConfig> for ApiError {
     fn from(e: InvalidConfig) -> Self {
         Self::Invalid(e.0)
@@ -118,7 +158,12 @@ impl From<InvalidConfig> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(Box::new(e))
+        match e {
+            StoreError::InvalidCursor => {
+                Self::field("cursor", "is not a next_cursor that a listing answered")
+            }
+            other => Self::Internal(Box::new(other)),
+        }
     }
 }
 

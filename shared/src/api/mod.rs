@@ -7,6 +7,7 @@ mod directory_request;
 mod error;
 mod openapi;
 mod routes;
+mod schemas;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/health", get(meta::health))
         .route("/v1/openapi.json", get(meta::openapi))
         .with_state(state)
+        .layer(axum::middleware::from_fn(body::uri_limit))
         .layer(axum::middleware::map_response(body::json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(

@@ -42,10 +42,11 @@ pub(crate) fn check_host(host: &str, usage: HostUse, policy: EndpointPolicy) -> 
 /// The address rules of CONTRACTS section 2, shared with the adapters' post-resolution checks.
 pub fn address_allowed(ip: IpAddr, public_only: bool) -> Result<(), String> {
     let (loopback, link_local, private) = match ip {
+        // Multicast and broadcast reach many hosts of a network at once: private too.
         IpAddr::V4(v4) => (
             v4.is_loopback() || v4.is_unspecified(),
             v4.is_link_local(),
-            v4.is_private() || v4.is_shared_like(),
+            v4.is_private() || v4.is_shared_like() || v4.is_multicast() || v4.is_broadcast(),
         ),
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
@@ -55,7 +56,7 @@ pub fn address_allowed(ip: IpAddr, public_only: bool) -> Result<(), String> {
             (
                 v6.is_loopback() || v6.is_unspecified(),
                 (seg & 0xffc0) == 0xfe80,
-                (seg & 0xfe00) == 0xfc00,
+                (seg & 0xfe00) == 0xfc00 || v6.is_multicast(),
             )
         }
     };
@@ -99,4 +100,29 @@ pub fn check_http_url(raw: &str, policy: EndpointPolicy) -> Result<(), String> {
         .filter(|h| !h.is_empty())
         .ok_or("must name a host")?;
     check_host(host, HostUse::Http, policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multicast_and_broadcast_are_private() {
+        for ip in [
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "ff02::1",
+            "::ffff:224.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(
+                address_allowed(ip, true),
+                Err("must not be a private address".to_string()),
+                "{ip}"
+            );
+            assert_eq!(address_allowed(ip, false), Ok(()), "{ip}");
+        }
+        assert_eq!(address_allowed("8.8.8.8".parse().unwrap(), true), Ok(()));
+    }
 }

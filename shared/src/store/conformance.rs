@@ -3,6 +3,7 @@
 //! them all. Tenant ids carry a random suffix and every check deletes what it wrote, so the
 //! suite can run against a shared database (a DynamoDB table, say).
 
+mod cursors;
 mod isolation;
 mod lease;
 mod mappings;
@@ -19,6 +20,7 @@ use crate::domain::{
 };
 use crate::ports::Store;
 
+pub use cursors::foreign_cursors_are_invalid_cursor_errors;
 pub use isolation::tenant_isolation;
 pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
@@ -39,6 +41,7 @@ pub async fn run_all(store: &dyn Store) {
     mappings_upsert_delete_and_paging(store).await;
     mapping_pages_are_clamped(store).await;
     runs_newest_first_paging(store).await;
+    foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
     concurrent_acquire_has_one_winner(store).await;
     tenant_isolation(store).await;

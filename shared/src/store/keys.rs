@@ -34,7 +34,7 @@ pub(crate) fn encode_cursor(parts: &[&str]) -> String {
 
 /// The parts of a cursor made by [`encode_cursor`]; `expected` is how many there must be.
 pub(crate) fn decode_cursor(cursor: &str, expected: usize) -> Result<Vec<String>, StoreError> {
-    let invalid = || StoreError::Backend("invalid page cursor".to_string());
+    let invalid = || StoreError::InvalidCursor;
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let parts: Vec<String> = text.split('\n').map(str::to_string).collect();
@@ -76,6 +76,9 @@ mod tests {
         );
         assert!(decode_cursor(&cursor, 1).is_err());
         assert!(decode_cursor("not base64!", 1).is_err());
-        assert!(decode_cursor("", 1).is_err());
+        assert!(matches!(
+            decode_cursor("", 1),
+            Err(StoreError::InvalidCursor)
+        ));
     }
 }

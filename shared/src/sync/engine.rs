@@ -384,7 +384,7 @@ impl SyncEngine {
 
     /// Gives the run whose expired lease this run took over an honest end: `interrupted`, with
     /// the counts its mappings show. Called before this run changes any mapping.
-    pub(super) async fn close_interrupted(
+    pub async fn close_interrupted(
         &self,
         tenant: &TenantId,
         run_id: &RunId,

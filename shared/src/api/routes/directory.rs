@@ -1,26 +1,31 @@
 //! The tenant's connection: directory config, PBX endpoint, pause/resume, disconnect and the
 //! connection test.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
-use super::RunStarted;
+use super::{runs, RunStarted};
 use crate::api::auth::TenantAccess;
-use crate::api::body::{parse_json, JsonBody};
+use crate::api::body::{parse_json, JsonBody, QueryParams};
+use crate::api::schemas::{
+    ConnectionReportSchema, DirectoryConfigSchema, PbxAnswerSchema, ReleasedSchema,
+    StateAnswerSchema, StoredConfigSchema,
+};
 use crate::api::{ApiError, ApiState};
 use crate::directory::ldif::check_configured_path;
-use crate::domain::config::{check_http_url, required_credentials, ProviderConfig};
+use crate::domain::config::{
+    check_http_url, required_credentials, DirectoryCredentials, ProviderConfig,
+};
 use crate::domain::{
-    Check, CheckName, ConnectionReport, DirectoryConfig, Tenant, TenantId, TenantState, Trigger,
+    Check, CheckName, ConnectionReport, DirectoryConfig, FieldError, Tenant, TenantId, TenantState,
+    Trigger,
 };
 use crate::ports::TenantSecrets;
 use crate::sync::RunJob;
@@ -29,9 +34,9 @@ use crate::sync::RunJob;
 /// connect_directory`).
 #[utoipa::path(put, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = "directory config (CONTRACTS section 2)"),
-    responses((status = 200, description = "the stored config, without secrets", body = Object),
-        (status = 400, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
+    request_body(content = DirectoryConfigSchema, description = "directory config (CONTRACTS section 2)"),
+    responses((status = 200, description = "the stored config, without secrets", body = StoredConfigSchema),
+        (status = 409, body = crate::api::ErrorBody)))]
 pub async fn put(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -43,6 +48,7 @@ pub async fn put(
             .map_err(|e| ApiError::field("provider.path", e.to_string()))?;
     }
     let credentials = config.take_credentials();
+    credentials.as_ref().map(check_credentials).transpose()?;
     let (tenant, secrets) = state
         .tenants()
         .connect_directory(&id, config, credentials)
@@ -53,7 +59,8 @@ pub async fn put(
 /// `GET /v1/tenants/{t}/directory`: the stored config, never a secret.
 #[utoipa::path(get, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the stored config, without secrets", body = StoredConfigSchema),
+        (status = 404, body = crate::api::ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -61,6 +68,49 @@ pub async fn get(
     let tenant = state.tenants().connected(&id).await?;
     let secrets = state.secrets.get(&id).await?.unwrap_or_default();
     shown_config(&tenant, &secrets)
+}
+
+/// Every directory credential given is a usable secret: an empty one would replace the working
+/// one. (Keys and PEM text hold line breaks, so only emptiness is checked here.)
+fn check_credentials(credentials: &DirectoryCredentials) -> Result<(), ApiError> {
+    let given = [
+        ("bind_password", &credentials.bind_password),
+        ("ssh_private_key", &credentials.ssh_private_key),
+        ("client_secret", &credentials.client_secret),
+        ("api_token", &credentials.api_token),
+        ("private_key_pem", &credentials.private_key_pem),
+    ];
+    let empty: Vec<FieldError> = given
+        .into_iter()
+        .filter(|(_, secret)| {
+            secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().trim().is_empty())
+        })
+        .map(|(name, _)| FieldError::new(format!("credentials.{name}"), "must not be empty"))
+        .collect();
+    if empty.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(empty))
+    }
+}
+
+/// A PBX token goes into an `Authorization` header: it must be there (empty would replace
+/// the working one) and hold no control character (CR/LF would inject headers).
+fn check_pbx_token(token: &SecretString) -> Result<(), ApiError> {
+    let token = token.expose_secret();
+    let field = "credentials.token";
+    if token.trim().is_empty() {
+        Err(ApiError::field(field, "must not be empty"))
+    } else if token.chars().any(char::is_control) {
+        Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>, ApiError> {
@@ -86,12 +136,13 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
 #[utoipa::path(delete, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id"),
         ("delete_extensions" = bool, Query, description = "delete the extensions sync created (a run), or release them")),
-    responses((status = 202, body = RunStarted), (status = 200, description = "released", body = Object),
+    responses((status = 202, description = "the disconnect run", body = RunStarted),
+        (status = 200, description = "released", body = ReleasedSchema),
         (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Response, ApiError> {
     let delete_extensions = match query.get("delete_extensions").map(String::as_str) {
         Some("true") => true,
@@ -105,25 +156,28 @@ pub async fn delete(
     };
     let tenants = state.tenants();
     tenants.connected(&id).await?;
-    if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
-        return Err(crate::error::SyncError::AlreadyRunning(running).into());
-    }
     if !delete_extensions {
+        if let Some(running) = state.store.lease_holder(&id, Utc::now()).await? {
+            return Err(crate::error::SyncError::AlreadyRunning(running).into());
+        }
         let released = state.store.all_mappings(&id).await?.len();
         state.engine.release_all(&id).await?;
         return Ok(
             Json(json!({"state": "disconnected", "released_extensions": released})).into_response(),
         );
     }
-    // Stop every other run first; the disconnect run then deletes and forgets the config.
-    tenants.stop_syncs(&id).await?;
-    let job = RunJob::new(id, Trigger::Disconnect);
-    let run_id = job.run_id.clone();
-    state.queue.enqueue(job).await?;
-    Ok((StatusCode::ACCEPTED, Json(RunStarted { run_id })).into_response())
+    // The disconnect run holds the lease from here, so no other run starts; the run then
+    // deletes the extensions and forgets the config.
+    let job = RunJob::new(id.clone(), Trigger::Disconnect);
+    runs::claim(&state, &job).await?;
+    if let Err(error) = tenants.stop_syncs(&id).await {
+        state.store.release_lease(&id, &job.run_id).await?;
+        return Err(error.into());
+    }
+    Ok(runs::queue(&state, job).await?.into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PauseBody {
     #[serde(default)]
@@ -133,9 +187,9 @@ pub struct PauseBody {
 /// `POST .../directory/pause`: scheduled and manual syncs stop until resumed.
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/pause", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = r#"{"delete_extensions": false}"#),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody),
-        (status = 422, body = crate::api::ErrorBody)))]
+    request_body(content = Option<PauseBody>, description = "optional"),
+    responses((status = 200, description = "paused", body = StateAnswerSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 422, body = crate::api::ErrorBody)))]
 pub async fn pause(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -153,7 +207,8 @@ pub async fn pause(
 /// `POST .../directory/resume`: syncs start again, the next one at the next scheduler tick.
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/resume", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "active", body = StateAnswerSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn resume(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -170,7 +225,7 @@ async fn set_state(
     Ok(Json(json!({"state": to})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PbxBody {
     base_url: String,
@@ -178,17 +233,20 @@ pub struct PbxBody {
     credentials: Option<PbxCredentials>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PbxCredentials {
+    /// Write-only.
+    #[schema(value_type = String, min_length = 1)]
     token: SecretString,
 }
 
 /// `PUT /v1/tenants/{t}/pbx`: the PBX endpoint; the token is write-only.
 #[utoipa::path(put, path = "/v1/tenants/{t}/pbx", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = r#"{"base_url": "https://...", "credentials": {"token": "..."}}"#),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+    request_body(content = PbxBody),
+    responses((status = 200, description = "the stored endpoint, without its token", body = PbxAnswerSchema),
+        (status = 409, body = crate::api::ErrorBody)))]
 pub async fn put_pbx(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -196,6 +254,7 @@ pub async fn put_pbx(
 ) -> Result<Json<Value>, ApiError> {
     check_http_url(&body.base_url, state.policy).map_err(|m| ApiError::field("base_url", m))?;
     let token = body.credentials.map(|c| c.token);
+    token.as_ref().map(check_pbx_token).transpose()?;
     let tenant = state.tenants().set_pbx(&id, &body.base_url, token).await?;
     Ok(Json(json!({
         "base_url": tenant.pbx.map(|p| p.base_url),
@@ -207,8 +266,8 @@ pub async fn put_pbx(
 /// saved; its credentials, when left out, are the stored ones).
 #[utoipa::path(post, path = "/v1/tenants/{t}/directory/test", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
-    request_body(content = Object, description = "optional candidate config"),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody),
+    request_body(content = Option<DirectoryConfigSchema>, description = "optional candidate config"),
+    responses((status = 200, description = "the checks and a sample", body = ConnectionReportSchema),
         (status = 404, body = crate::api::ErrorBody)))]
 pub async fn test(
     State(state): State<ApiState>,
@@ -222,6 +281,7 @@ pub async fn test(
     let config = if candidate {
         let mut config = DirectoryConfig::from_json(&body, state.policy)?;
         if let Some(credentials) = config.take_credentials() {
+            check_credentials(&credentials)?;
             secrets.set_directory(credentials);
         }
         config

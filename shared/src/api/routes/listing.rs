@@ -1,25 +1,25 @@
 //! Paged listings: a tenant's managed extensions, and every tenant for the operator.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::runs::paging;
 use crate::api::auth::{Caller, TenantAccess};
+use crate::api::body::QueryParams;
+use crate::api::schemas::{ExtensionPageSchema, TenantPageSchema};
 use crate::api::{ApiError, ApiState};
 
 /// `GET .../extensions`: the directory-managed extensions, in object id order.
 #[utoipa::path(get, path = "/v1/tenants/{t}/extensions", tag = "extensions",
     params(("t" = String, Path, description = "tenant id"),
-        ("limit" = Option<usize>, Query, description = "1 to 100, default 20"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 100, description = "default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "a page of extensions", body = ExtensionPageSchema)))]
 pub async fn extensions(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = paging(&query)?;
     let page = state.store.list_mappings(&id, limit, cursor).await?;
@@ -46,13 +46,13 @@ pub async fn extensions(
 
 /// `GET /v1/tenants`: operator only.
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants",
-    params(("limit" = Option<usize>, Query, description = "1 to 100, default 20"),
+    params(("limit" = Option<usize>, Query, minimum = 1, maximum = 100, description = "default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = Object), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "a page of tenants", body = TenantPageSchema)))]
 pub async fn tenants(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_operator()?;
     let (limit, cursor) = paging(&query)?;

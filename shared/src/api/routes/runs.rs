@@ -1,8 +1,9 @@
 //! Preview, sync now, status, runs and approval.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
@@ -10,16 +11,21 @@ use serde_json::{json, Value};
 
 use super::{page_limit, RunStarted};
 use crate::api::auth::TenantAccess;
+use crate::api::body::QueryParams;
+use crate::api::schemas::{PlanSchema, RunPageSchema, RunRecordSchema, SyncStatusSchema};
 use crate::api::{ApiError, ApiState};
-use crate::domain::{MappingLink, Outcome, Plan, RunId, RunRecord, TenantState, Trigger};
+use crate::domain::{
+    MappingLink, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
+};
 use crate::error::{BlockingState, SyncError};
+use crate::ports::LeaseOutcome;
 use crate::sync::RunJob;
 
 /// `POST .../sync/preview`: the plan a sync would apply now; changes nothing.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync/preview", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, description = "the plan (CONTRACTS section 4)", body = Object),
-        (status = 409, body = crate::api::ErrorBody), (status = 503, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the plan (CONTRACTS section 4)", body = PlanSchema),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody), (status = 503, body = crate::api::ErrorBody)))]
 pub async fn preview(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -30,7 +36,7 @@ pub async fn preview(
 /// `POST .../sync`: starts a sync now through the same queue and worker as scheduled runs.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 202, body = RunStarted), (status = 409, body = crate::api::ErrorBody)))]
+    responses((status = 202, description = "the run, queued", body = RunStarted), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn sync_now(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -62,18 +68,63 @@ async fn start(state: &ApiState, job: RunJob) -> Result<(StatusCode, Json<RunSta
             return Err(SyncError::NotActive(BlockingState::Disconnected).into())
         }
     }
-    if let Some(running) = state.store.lease_holder(&job.tenant, Utc::now()).await? {
-        return Err(SyncError::AlreadyRunning(running).into());
+    claim(state, &job).await?;
+    queue(state, job).await
+}
+
+/// How long a run answered 202 holds its tenant's lease before its worker takes the lease over
+/// (a queue delivers within seconds; the worker's redeliveries of a busy tenant fit in it).
+const CLAIM_TTL: Duration = Duration::from_secs(120);
+
+/// Takes the tenant's lease for the run of `job` before it is queued, so that every other start
+/// answers 409 with this run until it ends, in every process (the worker's acquire of the same
+/// run id is re-entrant). A run whose lease had expired (its worker stopped) is closed as such.
+pub(super) async fn claim(state: &ApiState, job: &RunJob) -> Result<(), ApiError> {
+    match state
+        .store
+        .acquire_lease(&job.tenant, &job.run_id, CLAIM_TTL, Utc::now())
+        .await?
+    {
+        LeaseOutcome::HeldBy(running) => Err(SyncError::AlreadyRunning(running).into()),
+        LeaseOutcome::Acquired { expired_run } => {
+            if let Some(stopped) = expired_run {
+                state
+                    .engine
+                    .close_interrupted(&job.tenant, &stopped)
+                    .await?;
+            }
+            Ok(())
+        }
     }
-    let run_id = job.run_id.clone();
-    state.queue.enqueue(job).await?;
+}
+
+/// Writes the record of a claimed run, so that the id answered 202 resolves at once, and queues
+/// the job. A job the queue refuses closes its record as failed and frees the lease.
+pub(super) async fn queue(
+    state: &ApiState,
+    job: RunJob,
+) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
+    let (tenant, run_id) = (job.tenant.clone(), job.run_id.clone());
+    let mut record = RunRecord::new(RunSummary::started(run_id.clone(), job.trigger, Utc::now()));
+    record.summary.summary = "Queued".to_string();
+    state.store.put_run(&tenant, &record).await?;
+    if let Err(error) = state.queue.enqueue(job).await {
+        record.summary.outcome = Outcome::Failed;
+        record.summary.finished_at = Some(Utc::now());
+        record.summary.summary = "Sync failed: nothing was changed".to_string();
+        record.summary.error = Some("the run could not be queued".to_string());
+        state.store.put_run(&tenant, &record).await?;
+        state.store.release_lease(&tenant, &run_id).await?;
+        return Err(error.into());
+    }
     Ok((StatusCode::ACCEPTED, Json(RunStarted { run_id })))
 }
 
 /// `GET .../sync/status`.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/status", tag = "sync",
     params(("t" = String, Path, description = "tenant id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the tenant's sync status", body = SyncStatusSchema),
+        (status = 404, body = crate::api::ErrorBody)))]
 pub async fn status(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -105,13 +156,13 @@ pub async fn status(
 /// `GET .../sync/runs?limit=&cursor=`: run summaries, newest first.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/runs", tag = "sync",
     params(("t" = String, Path, description = "tenant id"),
-        ("limit" = Option<usize>, Query, description = "1 to 100, default 20"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 100, description = "default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = Object), (status = 400, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "a page of run summaries", body = RunPageSchema)))]
 pub async fn list(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = paging(&query)?;
     let page = state.store.list_runs(&id, limit, cursor).await?;
@@ -133,7 +184,7 @@ pub fn paging(query: &HashMap<String, String>) -> Result<(usize, Option<&str>), 
 /// `GET .../sync/runs/{run_id}`: one run in full.
 #[utoipa::path(get, path = "/v1/tenants/{t}/sync/runs/{run_id}", tag = "sync",
     params(("t" = String, Path, description = "tenant id"), ("run_id" = String, Path, description = "run id")),
-    responses((status = 200, body = Object), (status = 404, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "the run in full", body = RunRecordSchema), (status = 404, body = crate::api::ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -160,8 +211,8 @@ async fn find_run(
 /// still planned. A run that is not held, or was approved already, is a 409.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync/runs/{run_id}/approve", tag = "sync",
     params(("t" = String, Path, description = "tenant id"), ("run_id" = String, Path, description = "the held run")),
-    responses((status = 202, body = RunStarted), (status = 404, body = crate::api::ErrorBody),
-        (status = 409, body = crate::api::ErrorBody)))]
+    responses((status = 202, description = "the approving run, queued", body = RunStarted),
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
 pub async fn approve(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
