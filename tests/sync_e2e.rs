@@ -307,3 +307,42 @@ async fn the_local_worker_runs_both_of_two_back_to_back_jobs_of_a_tenant() {
         assert_eq!(record.map(|r| r.summary.outcome), Some(Outcome::Success));
     }
 }
+
+/// A job its tenant refuses for good (paused after the start was answered 202) closes the
+/// record the start wrote and frees the lease the start took, rather than leaving both to expire.
+#[tokio::test]
+async fn a_job_refused_for_good_closes_its_record_and_frees_the_lease() {
+    let h = Harness::new(&people(2), json!({})).await;
+    let job = RunJob::new(h.tenant.clone(), Trigger::Manual);
+    let ttl = Duration::from_secs(120);
+    h.store
+        .acquire_lease(&h.tenant, &job.run_id, ttl, chrono::Utc::now())
+        .await
+        .unwrap();
+    let queued = dirsync::domain::RunRecord::new(dirsync::domain::RunSummary::started(
+        job.run_id.clone(),
+        Trigger::Manual,
+        chrono::Utc::now(),
+    ));
+    h.store.put_run(&h.tenant, &queued).await.unwrap();
+    let mut paused = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
+    paused.state = dirsync::domain::TenantState::Paused;
+    h.store.put_tenant(&paused).await.unwrap();
+
+    let refused = h.engine.run_job(&job).await.unwrap_err();
+    assert_eq!(refused.disposition(), dirsync::error::Disposition::Done);
+    let record = h
+        .store
+        .get_run(&h.tenant, &job.run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.summary.outcome, Outcome::Failed);
+    assert!(record.summary.error.unwrap().contains("paused"));
+    let holder = h
+        .store
+        .lease_holder(&h.tenant, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(holder, None, "the lease is free for the next start");
+}

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::app::TenantError;
 use crate::domain::{FieldError, InvalidConfig, RunId};
-use crate::error::{QueueError, SecretsError, StoreError, SyncError};
+use crate::error::{BlockingState, QueueError, SecretsError, StoreError, SyncError};
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,6 +186,11 @@ impl From<SyncError> for ApiError {
             SyncError::NotConfigured(_) => Self::Conflict {
                 code: "not_configured",
                 message,
+                run_id: None,
+            },
+            SyncError::NotActive(BlockingState::Paused) => Self::Conflict {
+                code: "paused",
+                message: "syncs are paused for this tenant: resume them first".into(),
                 run_id: None,
             },
             SyncError::NotActive(_) => Self::Conflict {

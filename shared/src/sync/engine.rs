@@ -11,15 +11,16 @@ use super::apply::{linked, Applied, Applier};
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
+use super::runnable::{configured, runnable};
 use crate::app::TenantService;
 use crate::domain::plan::summary_line;
 use crate::domain::plan::PlannedRemove;
 use crate::domain::run::{listed_names, Counts};
 use crate::domain::{
     DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId, TenantState, Trigger,
+    RunRecord, RunSummary, Snapshot, Tenant, TenantId, Trigger,
 };
-use crate::error::{BlockingState, DirectoryError, PbxError, SyncError, TenantError};
+use crate::error::{DirectoryError, Disposition, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
 use crate::ports::{LeaseOutcome, Pbx, Secrets, Store, TenantSecrets};
 
@@ -97,18 +98,20 @@ impl SyncEngine {
     /// returned only when the run could not start (not configured, paused, already running);
     /// a run that starts always leaves a record, `failed` when it could not finish.
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
-        let (tenant, config, endpoint) = self.configured(&job.tenant).await?;
+        let stored = self.store.get_tenant(&job.tenant).await?;
+        let checked = stored
+            .as_ref()
+            .ok_or(SyncError::NotConfigured("directory"))
+            .and_then(|tenant| runnable(tenant, job.trigger));
+        let (tenant, config, endpoint) = match (stored.as_ref(), checked) {
+            (Some(tenant), Ok((config, endpoint))) => (tenant, config.clone(), endpoint.clone()),
+            (_, Err(refused)) => {
+                self.close_refused(job, &refused).await?;
+                return Err(refused);
+            }
+            (None, Ok(_)) => return Err(SyncError::NotConfigured("directory")),
+        };
         let disconnecting = job.trigger == Trigger::Disconnect;
-        match (tenant.state, disconnecting) {
-            (TenantState::Active, false) | (TenantState::Disconnected, true) => {}
-            (TenantState::Paused, _) => return Err(SyncError::NotActive(BlockingState::Paused)),
-            (TenantState::Disconnected, false) => {
-                return Err(SyncError::NotActive(BlockingState::Disconnected))
-            }
-            (TenantState::Active, true) => {
-                return Err(SyncError::NotActive(BlockingState::StillConnected))
-            }
-        }
         let (run_id, trigger) = (job.run_id.clone(), job.trigger);
         let ttl = self.options.lease_ttl;
         match self
@@ -351,6 +354,7 @@ impl SyncEngine {
         Ok(kept)
     }
 
+    /// The stored tenant with what its runs and previews read with (see [`configured`]).
     pub(super) async fn configured(
         &self,
         tenant: &TenantId,
@@ -360,16 +364,28 @@ impl SyncEngine {
             .get_tenant(tenant)
             .await?
             .ok_or(SyncError::NotConfigured("directory"))?;
-        let config = match (&tenant.directory, &tenant.unreadable_directory) {
-            (Some(config), _) => config.clone(),
-            (None, Some(_)) => return Err(TenantError::NewerConfig.into()),
-            (None, None) => return Err(SyncError::NotConfigured("directory")),
-        };
-        let endpoint = tenant
-            .pbx
-            .clone()
-            .ok_or(SyncError::NotConfigured("PBX endpoint"))?;
+        let (config, endpoint) = configured(&tenant)?;
+        let (config, endpoint) = (config.clone(), endpoint.clone());
         Ok((tenant, config, endpoint))
+    }
+
+    /// A job that will never run (its tenant refuses it for good) closes the record its start
+    /// wrote and frees the lease its start took, instead of leaving them to expire.
+    async fn close_refused(&self, job: &RunJob, refused: &SyncError) -> Result<(), SyncError> {
+        if refused.disposition() == Disposition::Retry {
+            return Ok(());
+        }
+        if let Some(mut run) = self.store.get_run(&job.tenant, &job.run_id).await? {
+            if run.summary.outcome == Outcome::Running {
+                run.summary.outcome = Outcome::Failed;
+                run.summary.finished_at = Some(Utc::now());
+                run.summary.summary = "Sync not run: nothing was changed".to_string();
+                run.summary.error = Some(refused.to_string());
+                self.store.put_run(&job.tenant, &run).await?;
+            }
+        }
+        self.store.release_lease(&job.tenant, &job.run_id).await?;
+        Ok(())
     }
 
     pub(super) async fn tenant_secrets(

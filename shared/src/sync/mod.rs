@@ -8,6 +8,7 @@ mod lease;
 mod mapping_writes;
 mod preview;
 mod queue;
+mod runnable;
 mod scheduler;
 #[cfg(feature = "aws")]
 mod sqs;
@@ -16,6 +17,7 @@ mod worker;
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
 pub use queue::{InProcessQueue, RunJob, RunQueue};
+pub use runnable::runnable;
 pub use scheduler::{dispatch_due, next_slot, slot_offset};
 #[cfg(feature = "aws")]
 pub use sqs::SqsQueue;

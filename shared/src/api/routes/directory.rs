@@ -60,7 +60,8 @@ pub async fn put(
 #[utoipa::path(get, path = "/v1/tenants/{t}/directory", tag = "directory",
     params(("t" = String, Path, description = "tenant id")),
     responses((status = 200, description = "the stored config, without secrets", body = StoredConfigSchema),
-        (status = 404, body = crate::api::ErrorBody)))]
+        (status = 404, body = crate::api::ErrorBody),
+        (status = 503, description = "the config was written by a newer release (during a deploy)", body = crate::api::ErrorBody)))]
 pub async fn get(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -138,7 +139,8 @@ fn shown_config(tenant: &Tenant, secrets: &TenantSecrets) -> Result<Json<Value>,
         ("delete_extensions" = bool, Query, description = "delete the extensions sync created (a run), or release them")),
     responses((status = 202, description = "the disconnect run", body = RunStarted),
         (status = 200, description = "released", body = ReleasedSchema),
-        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody)))]
+        (status = 404, body = crate::api::ErrorBody), (status = 409, body = crate::api::ErrorBody),
+        (status = 503, description = "the config was written by a newer release (during a deploy)", body = crate::api::ErrorBody)))]
 pub async fn delete(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,
@@ -268,7 +270,7 @@ pub async fn put_pbx(
     params(("t" = String, Path, description = "tenant id")),
     request_body(content = Option<DirectoryConfigSchema>, description = "optional candidate config"),
     responses((status = 200, description = "the checks and a sample", body = ConnectionReportSchema),
-        (status = 404, body = crate::api::ErrorBody)))]
+        (status = 404, body = crate::api::ErrorBody), (status = 503, description = "the config was written by a newer release (during a deploy)", body = crate::api::ErrorBody)))]
 pub async fn test(
     State(state): State<ApiState>,
     TenantAccess(id): TenantAccess,

@@ -17,9 +17,9 @@ use crate::api::{ApiError, ApiState};
 use crate::domain::{
     MappingLink, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
 };
-use crate::error::{BlockingState, SyncError};
+use crate::error::SyncError;
 use crate::ports::LeaseOutcome;
-use crate::sync::RunJob;
+use crate::sync::{runnable, RunJob};
 
 /// `POST .../sync/preview`: the plan a sync would apply now; changes nothing.
 #[utoipa::path(post, path = "/v1/tenants/{t}/sync/preview", tag = "sync",
@@ -50,24 +50,8 @@ async fn start(state: &ApiState, job: RunJob) -> Result<(StatusCode, Json<RunSta
         .store
         .get_tenant(&job.tenant)
         .await?
-        .filter(|t| t.directory.is_some())
         .ok_or(SyncError::NotConfigured("directory"))?;
-    if tenant.pbx.is_none() {
-        return Err(SyncError::NotConfigured("PBX endpoint").into());
-    }
-    match tenant.state {
-        TenantState::Active => {}
-        TenantState::Paused => {
-            return Err(ApiError::Conflict {
-                code: "paused",
-                message: "syncs are paused for this tenant: resume them first".into(),
-                run_id: None,
-            })
-        }
-        TenantState::Disconnected => {
-            return Err(SyncError::NotActive(BlockingState::Disconnected).into())
-        }
-    }
+    runnable(&tenant, job.trigger)?;
     claim(state, &job).await?;
     queue(state, job).await
 }
