@@ -211,3 +211,53 @@ async fn a_poison_message_ends_in_the_dead_letter_queue() {
         Some("{\"not\": \"a job\"}")
     );
 }
+
+/// Records as a newer release writes them (fields this one does not know, in the tenant, its
+/// config, its mappings and its runs) on DynamoDB: the tenant syncs, lists and shows its runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_from_a_newer_release_sync_and_list_on_dynamodb() {
+    use dirsync::store::conformance::{RawRecords, StoredRecord};
+    let h = AwsHarness::new(&people(3)).await;
+    let engine = h.worker_engine(EngineOptions::default());
+    let first = engine
+        .run(&h.tenant, RunId::new(), dirsync::domain::Trigger::Manual)
+        .await
+        .unwrap();
+    let raw = dirsync_integration_tests::moto::DynamoRaw::new(&h.moto, &h.store);
+    let newer = serde_json::json!({"billing_plan": "gold",
+        "directory": {"organizations": {"sync": "ous"}, "provider": {"page_hint": 5}}});
+    raw.merge_into_body(&h.tenant, StoredRecord::Tenant, &newer)
+        .await;
+    for mapping in h.store.all_mappings(&h.tenant).await.unwrap() {
+        let extra = serde_json::json!({"organization_id": "org-1"});
+        raw.merge_into_body(
+            &h.tenant,
+            StoredRecord::Mapping(mapping.object_id.as_str()),
+            &extra,
+        )
+        .await;
+    }
+    let run_fields = serde_json::json!({"reads": {"incremental": false}});
+    raw.merge_into_body(
+        &h.tenant,
+        StoredRecord::Run(&first.summary.run_id),
+        &run_fields,
+    )
+    .await;
+
+    let second = engine
+        .run(&h.tenant, RunId::new(), dirsync::domain::Trigger::Manual)
+        .await
+        .unwrap();
+    assert_eq!(second.summary.summary, "Everything is up to date");
+    let listed = h.store.list_tenants(100, None).await.unwrap();
+    assert!(listed.items.iter().any(|t| t.id == h.tenant));
+    let runs = h.store.list_runs(&h.tenant, 10, None).await.unwrap();
+    assert_eq!(runs.items.len(), 2);
+    assert!(h
+        .store
+        .get_run(&h.tenant, &first.summary.run_id)
+        .await
+        .unwrap()
+        .is_some());
+}

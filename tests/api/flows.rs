@@ -443,3 +443,57 @@ async fn a_config_put_while_a_run_goes_is_intact_after_the_run() {
         status.text
     );
 }
+
+/// Records as a newer release writes them, in the local state file: fields this release does
+/// not know in the tenant, its config, its mappings and its runs. The tenant syncs, is listed
+/// and shows its runs.
+#[tokio::test]
+async fn records_from_a_newer_release_sync_and_list_in_the_state_file() {
+    let app = spawn_app().await;
+    app.connect("acme", &people(3), json!({})).await;
+    let first = app.sync("acme").await;
+    assert_eq!(first["outcome"], "success", "{first}");
+    let db = rusqlite::Connection::open(app.state.path().join("dirsync.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let newer = json!({"billing_plan": "gold",
+        "directory": {"organizations": {"sync": "ous"}, "provider": {"page_hint": 5}}});
+    let patched = db
+        .execute(
+            "UPDATE tenants SET body = json_patch(body, ?1) WHERE id = 'acme'",
+            [newer.to_string()],
+        )
+        .unwrap();
+    assert_eq!(patched, 1);
+    let extra = json!({"organization_id": "org-1", "counts": {"organizations": 2}});
+    db.execute(
+        "UPDATE mappings SET body = json_patch(body, ?1)",
+        [extra.to_string()],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE runs SET body = json_patch(body, ?1), summary = json_patch(summary, ?1)",
+        [extra.to_string()],
+    )
+    .unwrap();
+
+    let second = app.sync("acme").await;
+    assert_eq!(second["summary"], "Everything is up to date", "{second}");
+    let tenants = app
+        .call(Method::GET, "/v1/tenants", Some(&app.operator()), None)
+        .await;
+    assert_eq!(tenants.status, StatusCode::OK, "{}", tenants.text);
+    assert_eq!(tenants.body["tenants"][0]["tenant"], "acme");
+    let runs = app
+        .tenant_call(Method::GET, "acme", "/sync/runs", None)
+        .await;
+    assert_eq!(
+        runs.body["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        runs.text
+    );
+    let config = app
+        .tenant_call(Method::GET, "acme", "/directory", None)
+        .await;
+    assert_eq!(config.status, StatusCode::OK, "{}", config.text);
+}

@@ -1,14 +1,19 @@
 //! `moto_server` on 127.0.0.1 (real AWS APIs run locally) and `aws-sdk` clients pointed at it.
 //! `scripts/test` installs moto (`pip install 'moto[server]'`) when it is missing.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::AttributeValue;
+use dirsync::domain::TenantId;
+use dirsync::store::conformance::{RawRecords, StoredRecord};
 use dirsync::store::{create_table, DynamoStore};
 use rand::Rng;
+use serde_json::Value;
 
 /// `moto_server`'s app served by one thread. moto's DynamoDB checks a write's condition and
 /// then writes with no lock, so with `moto_server`'s threaded server two concurrent
@@ -98,4 +103,83 @@ pub async fn test_config(endpoint: &str) -> SdkConfig {
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
         .load()
         .await
+}
+
+/// Patches stored bodies through the DynamoDB API, as a newer release's writes would leave them.
+pub struct DynamoRaw {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRaw {
+    pub fn new(moto: &Moto, store: &DynamoStore) -> Self {
+        Self {
+            client: moto.dynamodb(),
+            table: store.table().to_string(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RawRecords for DynamoRaw {
+    async fn merge_into_body(&self, tenant: &TenantId, record: StoredRecord<'_>, patch: &Value) {
+        let (sk, bodies) = match record {
+            StoredRecord::Tenant => ("TENANT".to_string(), vec!["body"]),
+            StoredRecord::Mapping(object) => (format!("MAP#{object}"), vec!["body"]),
+            StoredRecord::Run(run) => (
+                format!("RUN#{run}"),
+                // The record's body holds its summary's fields at the top level.
+                vec!["body", "summary"],
+            ),
+        };
+        let key = HashMap::from([
+            ("pk".to_string(), AttributeValue::S(tenant.to_string())),
+            ("sk".to_string(), AttributeValue::S(sk)),
+        ]);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+            .expect("the record to patch exists");
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key));
+        let mut sets = Vec::new();
+        for (i, attribute) in bodies.into_iter().enumerate() {
+            let Some(AttributeValue::S(raw)) = item.get(attribute) else {
+                panic!("{attribute} is a string attribute");
+            };
+            let mut body: Value = serde_json::from_str(raw).expect("stored JSON");
+            merge(&mut body, patch);
+            sets.push(format!("#a{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), attribute)
+                .expression_attribute_values(format!(":v{i}"), AttributeValue::S(body.to_string()));
+        }
+        update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .send()
+            .await
+            .expect("update item");
+    }
+}
+
+/// RFC 7396 merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
 }
