@@ -64,13 +64,7 @@ fn directory(provider: Value, scope: Value, password: &str, page_size: i32) -> L
         page_size: Some(page_size),
         ..LdapOptions::default()
     };
-    LdapDirectory::new(
-        dirsync_integration_tests::ldap_of(&config),
-        &config,
-        &secrets,
-        options,
-    )
-    .expect("directory")
+    dirsync_integration_tests::ldap_directory(&config, &secrets, options)
 }
 
 fn find(users: &[DirectoryUser], n: u32) -> &DirectoryUser {

@@ -65,13 +65,7 @@ fn directory(config: &DirectoryConfig, page_size: i32) -> LdapDirectory {
         page_size: Some(page_size),
         ..LdapOptions::default()
     };
-    LdapDirectory::new(
-        dirsync_integration_tests::ldap_of(config),
-        config,
-        &secrets(SYNC_PASSWORD),
-        options,
-    )
-    .expect("directory")
+    dirsync_integration_tests::ldap_directory(config, &secrets(SYNC_PASSWORD), options)
 }
 
 fn in_scope(users: &[DirectoryUser]) -> Vec<String> {
@@ -244,13 +238,7 @@ async fn wrong_password_fails_the_bind_without_showing_it() {
         allow_private: true,
         ..LdapOptions::default()
     };
-    let directory = LdapDirectory::new(
-        dirsync_integration_tests::ldap_of(&config),
-        &config,
-        &secrets(wrong),
-        options,
-    )
-    .expect("directory");
+    let directory = dirsync_integration_tests::ldap_directory(&config, &secrets(wrong), options);
     let report = directory.test_connection().await;
     let bind = report.checks.last().expect("a check");
     assert_eq!(bind.name, CheckName::Bind);

@@ -46,13 +46,7 @@ fn directory(provider: Value, key: &ClientKey) -> LdapDirectory {
         allow_private: true,
         ..LdapOptions::default()
     };
-    LdapDirectory::new(
-        dirsync_integration_tests::ldap_of(&config),
-        &config,
-        &secrets,
-        options,
-    )
-    .expect("directory")
+    dirsync_integration_tests::ldap_directory(&config, &secrets, options)
 }
 
 struct Setup {

@@ -152,13 +152,7 @@ fn directory(provider: serde_json::Value, ssh_key: Option<String>) -> LdapDirect
         allow_private: true,
         ..LdapOptions::default()
     };
-    LdapDirectory::new(
-        dirsync_integration_tests::ldap_of(&config),
-        &config,
-        &secrets,
-        options,
-    )
-    .expect("directory")
+    dirsync_integration_tests::ldap_directory(&config, &secrets, options)
 }
 
 /// `ssh -L` to the bastion (timed from its start, as our tunnel's handshake is), then

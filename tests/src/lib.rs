@@ -282,12 +282,16 @@ pub fn configured_tenant(
     tenant
 }
 
-/// The provider part of a config, as the connector hands it to its reader.
-pub fn ldap_of(config: &DirectoryConfig) -> &dirsync::domain::config::LdapConfig {
-    match &config.provider {
-        dirsync::domain::config::ProviderConfig::Ldap(ldap) => ldap,
-        other => panic!("an LDAP config, not {}", other.kind()),
-    }
+/// The LDAP reader of an LDAP config, built as the connector builds it, with `options`.
+pub fn ldap_directory(
+    config: &DirectoryConfig,
+    secrets: &dirsync::ports::TenantSecrets,
+    options: dirsync::directory::LdapOptions,
+) -> dirsync::directory::LdapDirectory {
+    let dirsync::domain::config::ProviderConfig::Ldap(ldap) = &config.provider else {
+        panic!("an LDAP config, not {}", config.provider.kind());
+    };
+    dirsync::directory::LdapDirectory::new(ldap, config, secrets, options).expect("directory")
 }
 
 /// The Entra ID part of a config.

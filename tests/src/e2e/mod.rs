@@ -228,8 +228,7 @@ impl Peers {
             allow_private: true,
             ..LdapOptions::default()
         };
-        LdapDirectory::new(crate::ldap_of(config), config, &secrets, options)
-            .expect("the LDAP provider")
+        crate::ldap_directory(config, &secrets, options)
     }
 
     /// The environment of the worker Lambda: its table, DynamoDB through the meter and moto
