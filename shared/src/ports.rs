@@ -208,7 +208,7 @@ pub struct TenantSecrets {
 }
 
 /// The serialized form a secret store keeps. Only secret store adapters build it.
-#[derive(Serialize, Deserialize, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Default)]
 pub struct StoredSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_password: Option<String>,
@@ -277,6 +277,17 @@ impl TenantSecrets {
             private_key_pem: or(&self.private_key_pem, &other.private_key_pem),
             pbx_token: self.pbx_token.clone(),
         }
+    }
+
+    /// Which directory credentials are set (never their values).
+    pub fn directory_set(&self) -> [bool; 5] {
+        [
+            self.bind_password.is_some(),
+            self.ssh_private_key.is_some(),
+            self.client_secret.is_some(),
+            self.api_token.is_some(),
+            self.private_key_pem.is_some(),
+        ]
     }
 
     /// Replaces the directory credentials with the given ones, keeping the PBX token.

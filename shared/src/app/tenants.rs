@@ -103,7 +103,7 @@ impl TenantService {
                     }
                 }
             }
-            if staged.to_stored() != after.to_stored() {
+            if staged.directory_set() != after.directory_set() {
                 // Only unused credentials of the old provider are left if this fails.
                 if let Err(error) = self.secrets.put(id, &after).await {
                     tracing::warn!(tenant = %id, error = %error, "dropping the old provider's credentials failed");

@@ -47,15 +47,14 @@ pub struct Tenant {
     pub revision: u64,
 }
 
-/// The serde form of a tenant: its config as JSON, read into the domain's config only when
-/// this release can; `last_run` and `revision` are read (older records, the stores' columns)
-/// but never written into the record.
+/// The serde form of a tenant: `last_run` and `revision` are read (older records, the stores'
+/// columns) but never written into the record.
 #[derive(Serialize, Deserialize)]
 struct StoredTenant {
     id: TenantId,
     state: TenantState,
     #[serde(default)]
-    directory: Option<serde_json::Value>,
+    directory: Option<StoredDirectory>,
     pbx: Option<PbxEndpoint>,
     next_sync_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing)]
@@ -65,14 +64,20 @@ struct StoredTenant {
     revision: u64,
 }
 
+/// A stored config: read as the domain's config when this release can, else kept as it is.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredDirectory {
+    Readable(Box<DirectoryConfig>),
+    Unreadable(serde_json::Value),
+}
+
 impl From<StoredTenant> for Tenant {
     fn from(stored: StoredTenant) -> Self {
         let (directory, unreadable_directory) = match stored.directory {
-            None | Some(serde_json::Value::Null) => (None, None),
-            Some(raw) => match DirectoryConfig::deserialize(&raw) {
-                Ok(config) => (Some(config), None),
-                Err(_) => (None, Some(raw)),
-            },
+            None => (None, None),
+            Some(StoredDirectory::Readable(config)) => (Some(*config), None),
+            Some(StoredDirectory::Unreadable(raw)) => (None, Some(raw)),
         };
         Self {
             id: stored.id,
@@ -90,10 +95,9 @@ impl From<StoredTenant> for Tenant {
 
 impl From<Tenant> for StoredTenant {
     fn from(tenant: Tenant) -> Self {
-        // A config serializes into JSON without fail (its values are text, numbers and lists).
-        let directory = match (&tenant.directory, tenant.unreadable_directory) {
-            (Some(config), _) => serde_json::to_value(config).ok(),
-            (None, raw) => raw,
+        let directory = match (tenant.directory, tenant.unreadable_directory) {
+            (Some(config), _) => Some(StoredDirectory::Readable(Box::new(config))),
+            (None, raw) => raw.map(StoredDirectory::Unreadable),
         };
         Self {
             id: tenant.id,

@@ -99,17 +99,17 @@ impl SyncEngine {
     /// a run that starts always leaves a record, `failed` when it could not finish.
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
         let stored = self.store.get_tenant(&job.tenant).await?;
-        let checked = stored
-            .as_ref()
-            .ok_or(SyncError::NotConfigured("directory"))
-            .and_then(|tenant| runnable(tenant, job.trigger));
-        let (tenant, config, endpoint) = match (stored.as_ref(), checked) {
-            (Some(tenant), Ok((config, endpoint))) => (tenant, config.clone(), endpoint.clone()),
-            (_, Err(refused)) => {
+        let checked = match &stored {
+            Some(tenant) => runnable(tenant, job.trigger)
+                .map(|(config, endpoint)| (tenant, config.clone(), endpoint.clone())),
+            None => Err(SyncError::NotConfigured("directory")),
+        };
+        let (tenant, config, endpoint) = match checked {
+            Ok(checked) => checked,
+            Err(refused) => {
                 self.close_refused(job, &refused).await?;
                 return Err(refused);
             }
-            (None, Ok(_)) => return Err(SyncError::NotConfigured("directory")),
         };
         let disconnecting = job.trigger == Trigger::Disconnect;
         let (run_id, trigger) = (job.run_id.clone(), job.trigger);
