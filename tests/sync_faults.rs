@@ -278,6 +278,8 @@ async fn crashed_run() -> (Harness, RunId) {
     mappings[9].link = MappingLink::Pending {
         idempotency_key: "key-of-the-crashed-run".into(),
         request: NewExtension {
+            job_title: Default::default(),
+            organization_id: Default::default(),
             number: mappings[9].number.clone(),
             first_name: mappings[9].first_name.clone(),
             last_name: mappings[9].last_name.clone(),

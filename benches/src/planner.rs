@@ -94,6 +94,8 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            job_title: Default::default(),
+            organization: Default::default(),
             object_id: object_id(i),
             first_name: Some(if i % 100 == 0 {
                 format!("Renamed{i}")
@@ -128,6 +130,8 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             last_synced_at: Utc::now(),
         });
         extensions.push(Extension {
+            job_title: Default::default(),
+            organization_id: Default::default(),
             id,
             number: format!("{}", 100_000 + i),
             first_name: Some(format!("Given{i}")),
@@ -144,6 +148,8 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     )
     .expect("valid config");
     let snapshot = Snapshot {
+        groups: Default::default(),
+        organizations: Default::default(),
         users,
         coverage: Coverage::WholeDirectory,
         complete: true,

@@ -9,10 +9,14 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::connection::SAMPLE_SIZE;
+use crate::domain::organization::{
+    ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
+};
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Extension, ExtensionId, Mapping, NewExtension, ObjectId,
-    RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
+    NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
+    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -63,6 +67,38 @@ pub trait Pbx: Send + Sync {
     ) -> Result<Extension, PbxError>;
     /// Deletes an extension; one that is already gone counts as deleted.
     async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError>;
+
+    /// Every organization, all pages.
+    async fn list_organizations(&self) -> Result<Vec<Organization>, PbxError>;
+    /// 409 `name_taken` (same parent) is [`PbxError::ObjectConflict`].
+    async fn create_organization(
+        &self,
+        request: &NewOrganization,
+        idempotency_key: &str,
+    ) -> Result<Organization, PbxError>;
+    async fn update_organization(
+        &self,
+        id: &OrganizationId,
+        patch: &OrganizationPatch,
+    ) -> Result<Organization, PbxError>;
+    /// 409 `in_use` while extensions belong to it; one already gone counts as deleted.
+    async fn delete_organization(&self, id: &OrganizationId) -> Result<(), PbxError>;
+
+    /// Every extension group, all pages.
+    async fn list_groups(&self) -> Result<Vec<ExtensionGroup>, PbxError>;
+    /// 403 `limit_reached` at 63 groups; 422 for an unknown member.
+    async fn create_group(
+        &self,
+        request: &NewExtensionGroup,
+        idempotency_key: &str,
+    ) -> Result<ExtensionGroup, PbxError>;
+    async fn update_group(
+        &self,
+        id: &GroupId,
+        patch: &ExtensionGroupPatch,
+    ) -> Result<ExtensionGroup, PbxError>;
+    /// One already gone counts as deleted.
+    async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError>;
 }
 
 /// One page of a listing, with the opaque cursor of the next page.
@@ -133,7 +169,7 @@ pub trait Store: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Removes the tenant with its mappings, runs and lease.
+    /// Removes the tenant with its mappings (object mappings too), runs and lease.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError>;
 
     async fn all_mappings(&self, tenant: &TenantId) -> Result<Vec<Mapping>, StoreError>;
@@ -151,6 +187,24 @@ pub trait Store: Send + Sync {
     async fn delete_mapping(
         &self,
         tenant: &TenantId,
+        object_id: &ObjectId,
+    ) -> Result<(), StoreError>;
+
+    /// The tenant's organization and group mappings (both kinds), by kind then object id.
+    async fn all_object_mappings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<ObjectMapping>, StoreError>;
+    /// Creates or replaces the mapping of `(mapping.kind, mapping.object_id)`.
+    async fn put_object_mapping(
+        &self,
+        tenant: &TenantId,
+        mapping: &ObjectMapping,
+    ) -> Result<(), StoreError>;
+    async fn delete_object_mapping(
+        &self,
+        tenant: &TenantId,
+        kind: ObjectKind,
         object_id: &ObjectId,
     ) -> Result<(), StoreError>;
 

@@ -42,6 +42,8 @@ fn client(server: &RunningSimulator, options: PbxClientOptions) -> HttpPbx {
 
 fn new_ext(number: &str, email: &str) -> NewExtension {
     NewExtension {
+        job_title: Default::default(),
+        organization_id: Default::default(),
         number: number.into(),
         first_name: Some("Ada".into()),
         last_name: Some("Lovelace".into()),

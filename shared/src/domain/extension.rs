@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::ExtensionId;
+use super::ids::{ExtensionId, OrganizationId};
 
 /// The marker dirsync puts on the extensions it creates.
 pub const MANAGED_BY: &str = "directory-sync";
@@ -21,6 +21,10 @@ pub struct Extension {
     pub email: Option<String>,
     #[serde(default)]
     pub mobile: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<OrganizationId>,
     pub enabled: bool,
     #[serde(default)]
     pub managed_by: Option<String>,
@@ -34,6 +38,10 @@ pub struct NewExtension {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<OrganizationId>,
     pub managed_by: String,
 }
 

@@ -108,6 +108,20 @@ string_id!(
 );
 
 string_id!(
+    /// The PBX's id of an organization.
+    OrganizationId,
+    "organization id",
+    |v| opaque(v, 128)
+);
+
+string_id!(
+    /// The PBX's id of an extension group.
+    GroupId,
+    "extension group id",
+    |v| opaque(v, 128)
+);
+
+string_id!(
     /// One sync run.
     RunId,
     "run id",

@@ -7,6 +7,8 @@ pub mod extension;
 pub mod ids;
 pub mod ldap_filter;
 pub mod mapping;
+pub mod object_plan;
+pub mod organization;
 pub mod plan;
 pub mod run;
 pub mod tenant;
@@ -15,8 +17,12 @@ pub mod user;
 pub use config::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use connection::{Check, CheckName, ConnectionReport};
 pub use extension::{Extension, NewExtension, MANAGED_BY};
-pub use ids::{ExtensionId, IdError, ObjectId, RunId, TenantId};
+pub use ids::{ExtensionId, GroupId, IdError, ObjectId, OrganizationId, RunId, TenantId};
 pub use mapping::{Mapping, MappingLink};
+pub use organization::{
+    DirectoryGroup, DirectoryOrganization, ExtensionGroup, ObjectKind, ObjectLink, ObjectMapping,
+    Organization,
+};
 pub use plan::Plan;
 pub use run::{Outcome, RunRecord, RunSummary, Trigger};
 pub use tenant::{PbxEndpoint, Tenant, TenantState};

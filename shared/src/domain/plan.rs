@@ -4,7 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::config::{OnRemove, RemoveReason};
 use super::extension::NewExtension;
-use super::ids::{ExtensionId, ObjectId};
+use super::ids::{ExtensionId, ObjectId, OrganizationId};
+use super::object_plan::{GroupChanges, OrganizationChanges};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -19,12 +20,22 @@ pub struct Plan {
     /// True when the removals exceed `deletion_guard.max_deletes`: the run applies creates and
     /// updates and holds `removes` until an admin approves.
     pub removals_held: bool,
+    /// Organizations (`organizations.sync`); held with `removes` by the deletion guard.
+    #[serde(default)]
+    pub organizations: OrganizationChanges,
+    /// Extension groups (`extension_groups.sync`); held with `removes` likewise.
+    #[serde(default)]
+    pub extension_groups: GroupChanges,
 }
 
 impl Plan {
     /// True when applying the plan would call the PBX for nothing.
     pub fn is_noop(&self) -> bool {
-        self.creates.is_empty() && self.updates.is_empty() && self.removes.is_empty()
+        self.creates.is_empty()
+            && self.updates.is_empty()
+            && self.removes.is_empty()
+            && self.organizations.is_noop()
+            && self.extension_groups.is_noop()
     }
 }
 
@@ -34,8 +45,13 @@ pub struct PlannedCreate {
     pub name: String,
     pub number: String,
     pub email: String,
-    /// The exact `POST /v1/extensions` body.
+    /// The exact `POST /v1/extensions` body, but for `organization_id`: see
+    /// `organization_source`.
     pub request: NewExtension,
+    /// The organization source the extension joins: the run puts the PBX id its mapping
+    /// links to (known only once this run has created it) into the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_source: Option<ObjectId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +63,10 @@ pub struct PlannedUpdate {
     /// The extension joins the mapping through `adopt_existing_by_email`.
     #[serde(default)]
     pub adopt: bool,
+    /// With `changes.organization`: `Some(Some(source))` moves the extension into the PBX
+    /// organization linked to that source, `Some(None)` takes it out of the one sync put it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_source: Option<Option<ObjectId>>,
 }
 
 /// One field's change; `[old, new]` in JSON (CONTRACTS section 4).
@@ -85,9 +105,15 @@ pub struct FieldChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<TextChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<TextChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<TextChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<TextChange>,
+    /// The organization's names, old and new (for people; the PATCH carries the id the
+    /// update's `organization_source` resolves to when the run applies it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<TextChange>,
 }
 
 impl FieldChanges {
@@ -102,8 +128,10 @@ impl FieldChanges {
             email: new(&self.email),
             enabled: self.enabled.as_ref().map(|c| c.new),
             first_name: new(&self.first_name),
+            job_title: new(&self.job_title),
             last_name: new(&self.last_name),
             mobile: new(&self.mobile),
+            organization_id: None,
         }
     }
 }
@@ -120,9 +148,13 @@ pub struct ExtensionPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_name: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<Option<OrganizationId>>,
 }
 
 impl ExtensionPatch {

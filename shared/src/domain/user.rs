@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::ObjectId;
+use super::organization::{DirectoryGroup, DirectoryOrganization};
 
 /// The account state the directory reports. `Deleted` is for providers that list soft-deleted
 /// users (Okta's DEPROVISIONED); a user absent from a complete read counts as deleted too.
@@ -24,6 +25,8 @@ pub struct DirectoryUser {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub mobile: Option<String>,
+    #[serde(default)]
+    pub job_title: Option<String>,
     /// The raw value of the `extension` source attribute, before `extension_numbers.pattern`.
     pub extension: Option<String>,
     pub state: UserState,
@@ -35,6 +38,11 @@ pub struct DirectoryUser {
     pub dn: Option<String>,
     /// Group ids or DNs the provider reported for the user (informational).
     pub groups: Vec<String>,
+    /// The object id of the user's organization source (see [`DirectoryOrganization`]): the
+    /// nearest OU of `snapshot.organizations` above the user's DN, or its attribute value's.
+    /// `None` when organizations are not synced or the user has none.
+    #[serde(default)]
+    pub organization: Option<ObjectId>,
 }
 
 impl DirectoryUser {
@@ -88,6 +96,13 @@ pub enum Coverage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub users: Vec<DirectoryUser>,
+    /// With `organizations.sync` on: every OU under `base_dn` (with its parent), or every
+    /// attribute value. The planner picks those that hold synced users, and their parents.
+    #[serde(default)]
+    pub organizations: Vec<DirectoryOrganization>,
+    /// With `extension_groups.sync` on: the groups it selects, members resolved.
+    #[serde(default)]
+    pub groups: Vec<DirectoryGroup>,
     pub coverage: Coverage,
     pub complete: bool,
 }

@@ -297,6 +297,51 @@ impl Pbx for HttpPbx {
         }
     }
 
+    // STUB-ISSUE13: replaced by the PBX client's organization and group calls.
+    async fn list_organizations(&self) -> Result<Vec<crate::domain::Organization>, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn create_organization(
+        &self,
+        _request: &crate::domain::organization::NewOrganization,
+        _idempotency_key: &str,
+    ) -> Result<crate::domain::Organization, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn update_organization(
+        &self,
+        _id: &crate::domain::OrganizationId,
+        _patch: &crate::domain::organization::OrganizationPatch,
+    ) -> Result<crate::domain::Organization, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn delete_organization(
+        &self,
+        _id: &crate::domain::OrganizationId,
+    ) -> Result<(), PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn list_groups(&self) -> Result<Vec<crate::domain::ExtensionGroup>, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn create_group(
+        &self,
+        _request: &crate::domain::organization::NewExtensionGroup,
+        _idempotency_key: &str,
+    ) -> Result<crate::domain::ExtensionGroup, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn update_group(
+        &self,
+        _id: &crate::domain::GroupId,
+        _patch: &crate::domain::organization::ExtensionGroupPatch,
+    ) -> Result<crate::domain::ExtensionGroup, PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+    async fn delete_group(&self, _id: &crate::domain::GroupId) -> Result<(), PbxError> {
+        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+    }
+
     async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError> {
         let call = Call {
             method: Method::DELETE,

@@ -358,6 +358,7 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
                         name: candidate.user.display_name(),
                         changes,
                         adopt: false,
+                        organization_source: None,
                     });
                 }
             }
@@ -456,6 +457,7 @@ impl<'p> NewUsers<'p, '_> {
                 name: candidate.user.display_name(),
                 changes: changes::field_changes(self.rules.synced, &candidate.fields, ext),
                 adopt: true,
+                organization_source: None,
             });
         }
         let number = match (attribute_number, self.auto.as_mut()) {
@@ -512,6 +514,7 @@ fn planned_create(candidate: &Candidate<'_>, number: &str) -> PlannedCreate {
         number: number.to_string(),
         email: candidate.email.to_string(),
         request: changes::create_request(number, &candidate.fields),
+        organization_source: None,
     }
 }
 

@@ -43,6 +43,8 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        job_title: Default::default(),
+        organization: Default::default(),
         object_id: oid(id),
         first_name: Some(first.to_string()),
         last_name: Some("Last".to_string()),
@@ -58,6 +60,8 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
 
 pub fn ext(id: &str, number: &str, first: &str, email: &str) -> Extension {
     Extension {
+        job_title: Default::default(),
+        organization_id: Default::default(),
         id: eid(id),
         number: number.to_string(),
         first_name: Some(first.to_string()),
@@ -94,6 +98,8 @@ pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
         link: MappingLink::Pending {
             idempotency_key: format!("key-{id}"),
             request: NewExtension {
+                job_title: Default::default(),
+                organization_id: Default::default(),
                 number: number.to_string(),
                 first_name: None,
                 last_name: None,
@@ -143,6 +149,8 @@ impl World {
 
     pub fn plan(&self) -> Plan {
         let snapshot = Snapshot {
+            groups: Default::default(),
+            organizations: Default::default(),
             users: self.users.clone(),
             coverage: self.coverage,
             complete: self.complete,
@@ -254,6 +262,8 @@ impl World {
             let id = eid(&format!("new-{:04}", self.next_id));
             let r = &create.request;
             self.extensions.push(Extension {
+                job_title: Default::default(),
+                organization_id: Default::default(),
                 id: id.clone(),
                 number: r.number.clone(),
                 first_name: r.first_name.clone(),

@@ -57,6 +57,8 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
+                job_title: Default::default(),
+                organization: Default::default(),
                 object_id: oid(&format!("u{id:02}")),
                 first_name: first,
                 last_name: last,
@@ -81,6 +83,8 @@ fn ext_strategy() -> impl Strategy<Value = Extension> {
         prop::bool::weighted(0.8),
     )
         .prop_map(|(number, first, email, mobile, enabled)| Extension {
+            job_title: Default::default(),
+            organization_id: Default::default(),
             id: eid("tmp"),
             number: number.trim().to_string(),
             first_name: first,

@@ -113,6 +113,8 @@ fn pending_mapping(object: &str, number: &str) -> Mapping {
         link: MappingLink::Pending {
             idempotency_key: format!("key-{object}"),
             request: NewExtension {
+                job_title: Default::default(),
+                organization_id: Default::default(),
                 number: number.to_string(),
                 first_name: Some("Pen".into()),
                 last_name: Some("Ding".into()),

@@ -315,6 +315,29 @@ impl Store for DynamoStore {
         self.batch_write(requests).await
     }
 
+    // STUB-ISSUE13: replaced by the object mapping storage.
+    async fn all_object_mappings(
+        &self,
+        _tenant: &TenantId,
+    ) -> Result<Vec<crate::domain::ObjectMapping>, StoreError> {
+        Err(StoreError::Backend("STUB-ISSUE13".into()))
+    }
+    async fn put_object_mapping(
+        &self,
+        _tenant: &TenantId,
+        _mapping: &crate::domain::ObjectMapping,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Backend("STUB-ISSUE13".into()))
+    }
+    async fn delete_object_mapping(
+        &self,
+        _tenant: &TenantId,
+        _kind: crate::domain::ObjectKind,
+        _object_id: &ObjectId,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Backend("STUB-ISSUE13".into()))
+    }
+
     async fn delete_mapping(
         &self,
         tenant: &TenantId,

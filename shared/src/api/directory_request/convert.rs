@@ -64,6 +64,8 @@ impl DirectoryRequest {
                     deletion_guard: self.deletion_guard,
                     schedule: self.schedule,
                     record_limit: self.record_limit,
+                    organizations: Default::default(),
+                    extension_groups: Default::default(),
                     credentials: self.credentials,
                 })
             }

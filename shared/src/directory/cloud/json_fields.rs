@@ -31,6 +31,8 @@ impl MappedFields {
             in_scope,
             dn: None,
             groups: Vec::new(),
+            job_title: None,
+            organization: None,
         }
     }
 }

@@ -127,6 +127,8 @@ pub(crate) async fn read_listing<S: PagedSource>(
                 users,
                 coverage: Coverage::WholeDirectory,
                 complete: true,
+                organizations: Vec::new(),
+                groups: Vec::new(),
             });
         }
         Listing::Groups(groups) => groups,
@@ -204,6 +206,8 @@ impl GroupMembers {
             users: self.users,
             coverage: Coverage::ScopeOnly,
             complete: true,
+            organizations: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }

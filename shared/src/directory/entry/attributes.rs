@@ -246,6 +246,8 @@ impl UserMapper {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            job_title: None,
+            organization: None,
         })
     }
 

@@ -118,6 +118,8 @@ pub async fn read_snapshot(
         users,
         coverage: Coverage::WholeDirectory,
         complete: true,
+        organizations: Vec::new(),
+        groups: Vec::new(),
     })
 }
 

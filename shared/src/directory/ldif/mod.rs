@@ -194,6 +194,8 @@ impl Directory for LdifDirectory {
             users,
             coverage: Coverage::WholeDirectory,
             complete: true,
+            organizations: Vec::new(),
+            groups: Vec::new(),
         })
     }
 }

@@ -60,6 +60,10 @@ pub struct DirectoryConfig {
     pub schedule: Schedule,
     #[serde(default = "default_record_limit")]
     pub record_limit: u32,
+    #[serde(default)]
+    pub organizations: OrganizationsConfig,
+    #[serde(default)]
+    pub extension_groups: ExtensionGroupsConfig,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
@@ -228,6 +232,64 @@ pub enum Scope {
     },
 }
 
+/// `organizations`: which directory objects become PBX organizations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationsConfig {
+    #[serde(flatten)]
+    pub sync: OrganizationSync,
+    /// Organizations sync created whose source is gone are deleted; otherwise released.
+    #[serde(default)]
+    pub delete_when_unused: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "sync", rename_all = "snake_case")]
+pub enum OrganizationSync {
+    #[default]
+    None,
+    /// LDAP/AD and LDIF: every OU under `base_dn` that holds a synced user, nested.
+    Ous,
+    /// Any provider: one flat organization per value of the attribute.
+    Attribute { attribute: String },
+}
+
+/// `extension_groups`: which directory groups become PBX extension groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionGroupsConfig {
+    #[serde(flatten)]
+    pub sync: GroupSync,
+    #[serde(default)]
+    pub delete_when_unused: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "sync", rename_all = "snake_case")]
+pub enum GroupSync {
+    #[default]
+    None,
+    /// Group object ids (any provider) or DNs (LDAP-like).
+    Groups {
+        groups: Vec<String>,
+    },
+    All,
+    /// AD only, from `groupType`.
+    Type {
+        types: Vec<AdGroupType>,
+    },
+    /// LDAP-like only: the groups this filter finds under `base_dn`.
+    Filter {
+        filter: LdapFilter,
+    },
+}
+
+/// An Active Directory group's kind, from bit 0x80000000 of `groupType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdGroupType {
+    Security,
+    Distribution,
+}
+
 /// The PBX fields whose source attributes `fields` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceField {
@@ -236,15 +298,17 @@ pub enum SourceField {
     Email,
     Mobile,
     Extension,
+    JobTitle,
 }
 
 impl SourceField {
-    pub const ALL: [SourceField; 5] = [
+    pub const ALL: [SourceField; 6] = [
         SourceField::FirstName,
         SourceField::LastName,
         SourceField::Email,
         SourceField::Mobile,
         SourceField::Extension,
+        SourceField::JobTitle,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -254,6 +318,7 @@ impl SourceField {
             SourceField::Email => "email",
             SourceField::Mobile => "mobile",
             SourceField::Extension => "extension",
+            SourceField::JobTitle => "job_title",
         }
     }
 }
@@ -292,6 +357,12 @@ pub struct FieldSources {
         skip_serializing_if = "Option::is_none"
     )]
     pub extension: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub job_title: Option<Option<String>>,
 }
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`).
@@ -307,6 +378,7 @@ impl FieldSources {
             SourceField::Email => &self.email,
             SourceField::Mobile => &self.mobile,
             SourceField::Extension => &self.extension,
+            SourceField::JobTitle => &self.job_title,
         }
     }
 }
@@ -480,6 +552,7 @@ fn default_source(provider: &ProviderConfig, field: SourceField) -> &'static str
         (ProviderConfig::Azure(_), SourceField::Email) => "mail",
         (ProviderConfig::Azure(_), SourceField::Mobile) => "mobilePhone",
         (ProviderConfig::Azure(_), SourceField::Extension) => "businessPhones",
+        (ProviderConfig::Azure(_), SourceField::JobTitle) => "jobTitle",
         (ProviderConfig::Okta(_), SourceField::FirstName) => "firstName",
         (ProviderConfig::Okta(_), SourceField::LastName) => "lastName",
         (ProviderConfig::Okta(_), SourceField::Email) => "email",
@@ -490,5 +563,6 @@ fn default_source(provider: &ProviderConfig, field: SourceField) -> &'static str
         (_, SourceField::Email) => "mail",
         (_, SourceField::Mobile) => "mobile",
         (_, SourceField::Extension) => "telephoneNumber",
+        (_, SourceField::JobTitle) => "title",
     }
 }
