@@ -125,6 +125,8 @@ pub enum ObjectConflictReason {
     InUse,
     /// The PBX refused the create (403 `limit_reached`).
     LimitReached,
+    /// The parent organization could not be synced (itself a conflict), so neither can this.
+    ParentNotSynced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{ExtensionId, ObjectId, RunId};
 use super::mapping::{Mapping, MappingLink};
+use super::object_plan::ObjectConflict;
 use super::plan::{Conflict, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,11 @@ pub struct Counts {
     pub skipped: usize,
     pub conflicts: usize,
     pub unchanged: usize,
+    /// Organizations and extension groups that sync manages after the run.
+    #[serde(default)]
+    pub organizations: usize,
+    #[serde(default)]
+    pub extension_groups: usize,
 }
 
 /// How many names a category lists before only its count speaks (CONTRACTS section 1).
@@ -168,6 +174,9 @@ pub struct RunRecord {
     /// Conflicts the PBX reported while applying (409 on a create or update).
     pub apply_conflicts: Vec<Conflict>,
     pub errors: Vec<ActionError>,
+    /// Organization and group changes the PBX refused (409 `name_taken`, `in_use`, ...).
+    #[serde(default)]
+    pub object_conflicts: Vec<ObjectConflict>,
     /// For a held run: the run that applies its removals since an admin approved them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<RunId>,
@@ -181,6 +190,7 @@ impl RunRecord {
             plan: None,
             apply_conflicts: Vec::new(),
             errors: Vec::new(),
+            object_conflicts: Vec::new(),
             approved_by: None,
         }
     }

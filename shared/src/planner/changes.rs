@@ -21,7 +21,7 @@ pub(super) fn field_changes(synced: Synced, fields: &Fields<'_>, ext: &Extension
         first_name: change(synced.first_name, fields.first_name, &ext.first_name),
         last_name: change(synced.last_name, fields.last_name, &ext.last_name),
         mobile: change(synced.mobile, fields.mobile, &ext.mobile),
-        job_title: None,
+        job_title: change(synced.job_title, fields.job_title, &ext.job_title),
         organization: None,
     }
 }
@@ -43,7 +43,7 @@ pub(super) fn create_request(number: &str, fields: &Fields<'_>) -> NewExtension 
         last_name: fields.last_name.map(str::to_string),
         email: fields.email.map(str::to_string),
         mobile: fields.mobile.map(str::to_string),
-        job_title: None,
+        job_title: fields.job_title.map(str::to_string),
         organization_id: None,
         managed_by: MANAGED_BY.to_string(),
     }

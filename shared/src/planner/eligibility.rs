@@ -59,6 +59,7 @@ pub(super) struct Synced {
     pub last_name: bool,
     pub email: bool,
     pub mobile: bool,
+    pub job_title: bool,
 }
 
 /// A user's values as sync writes them: trimmed, `None` when empty or when the field's sync
@@ -69,6 +70,7 @@ pub(super) struct Fields<'a> {
     pub last_name: Option<&'a str>,
     pub email: Option<&'a str>,
     pub mobile: Option<&'a str>,
+    pub job_title: Option<&'a str>,
 }
 
 /// How a new user's extension number is found.
@@ -92,6 +94,7 @@ impl Rules {
             last_name: config.syncs(SourceField::LastName),
             email: config.syncs(SourceField::Email),
             mobile: config.syncs(SourceField::Mobile),
+            job_title: config.syncs(SourceField::JobTitle),
         };
         let numbers = match &config.extension_numbers {
             ExtensionNumbers::Attribute { pattern } => NumberRule::Attribute {
@@ -115,6 +118,7 @@ impl Rules {
             last_name: pick(self.synced.last_name, &user.last_name),
             email: pick(self.synced.email, &user.email),
             mobile: pick(self.synced.mobile, &user.mobile),
+            job_title: pick(self.synced.job_title, &user.job_title),
         }
     }
 

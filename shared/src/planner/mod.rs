@@ -5,12 +5,17 @@
 mod changes;
 mod eligibility;
 mod numbers;
+mod objects;
 mod removals;
 
 #[cfg(test)]
 mod model;
 #[cfg(test)]
+mod model_objects;
+#[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod proptests_objects;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -22,6 +27,7 @@ use crate::domain::config::{DirectoryConfig, ExtensionNumbers};
 use crate::domain::extension::Extension;
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
+use crate::domain::organization::{ExtensionGroup, ObjectMapping, Organization};
 use crate::domain::plan::{
     Conflict, ConflictReason, Plan, PlannedCreate, PlannedRemove, PlannedUpdate, SkipReason,
     Skipped,
@@ -41,6 +47,11 @@ pub struct PlanInput<'a> {
     /// Removals an admin approved after the deletion guard held them: they do not count
     /// towards `deletion_guard.max_deletes`.
     pub approved_removals: &'a HashSet<ObjectId>,
+    /// The organization and group mappings.
+    pub object_mappings: &'a [ObjectMapping],
+    /// Every PBX organization and extension group, manual ones included.
+    pub organizations: &'a [Organization],
+    pub groups: &'a [ExtensionGroup],
 }
 
 /// An eligible user and what it needs.
@@ -79,13 +90,23 @@ impl Candidate<'_> {
 
 /// The plan of CONTRACTS section 3, one step per rule: removals and the deletion guard,
 /// eligibility, duplicate emails, the updates of mapped users, then (only when someone is to
-/// be created) recreates and new users, with conflicts, adoption and the record limit.
+/// be created) recreates and new users, with conflicts, adoption and the record limit; then
+/// organizations and extension groups. The deletion guard counts the organizations and
+/// groups a plan deletes too: when they tip it, the plan is made again with removals held.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let plan = plan_held(input, false);
+    if !plan.removals_held && removals::held_with_objects(&plan, input) {
+        return plan_held(input, true);
+    }
+    plan
+}
+
+fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     let config = input.config;
     let rules = Rules::new(config);
     let index = Index::new(input);
     let Standings { active, removes } = removal_standings(&index, input);
-    let removals_held = removals::held(&removes, config, input.approved_removals);
+    let removals_held = hold || removals::held(&removes, config, input.approved_removals);
     let eligible = unique_emails(eligibility(active, &index, &rules));
     let mapped = mapped_users(eligible.mapped, &rules, !eligible.new.is_empty());
     let mut plan = Plan {
@@ -99,7 +120,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
     if mapped.recreates.is_empty() && eligible.new.is_empty() {
         plan.removes = removes;
-        return finish(plan);
+        return finish(with_objects(plan, input, &index, &mapped.kept));
     }
 
     // Creates are checked against the PBX as this plan leaves it.
@@ -141,7 +162,51 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     }
 
     plan.removes = removes;
-    finish(plan)
+    finish(with_objects(plan, input, &index, &mapped.kept))
+}
+
+/// The organisation side, planned from the users this plan keeps synced.
+fn with_objects(
+    mut plan: Plan,
+    input: &PlanInput<'_>,
+    index: &Index<'_>,
+    kept: &[(&DirectoryUser, &Extension)],
+) -> Plan {
+    let user = |id: &ObjectId| {
+        index
+            .users
+            .binary_search_by(|u| u.object_id.cmp(id))
+            .ok()
+            .map(|i| index.users[i])
+    };
+    let mut synced: Vec<objects::SyncedUser<'_>> = kept
+        .iter()
+        .map(|(user, ext)| objects::SyncedUser {
+            user,
+            extension: Some(ext),
+        })
+        .collect();
+    for update in plan.updates.iter().filter(|u| u.adopt) {
+        if let (Some(user), Some(ext)) = (
+            user(&update.object_id),
+            index.extensions.get(&update.extension_id),
+        ) {
+            synced.push(objects::SyncedUser {
+                user,
+                extension: Some(ext),
+            });
+        }
+    }
+    for create in &plan.creates {
+        if let Some(user) = user(&create.object_id) {
+            synced.push(objects::SyncedUser {
+                user,
+                extension: None,
+            });
+        }
+    }
+    objects::plan_objects(input, &synced, &mut plan);
+    plan
 }
 
 /// The input indexed for lookups, its users in object id order.
@@ -317,6 +382,8 @@ struct Mapped<'a> {
     /// inside the directory, whatever the PBX holds. Only gathered when there are new users
     /// to check (most runs have none).
     directory_numbers: HashSet<String>,
+    /// Users whose linked extension stays, with it.
+    kept: Vec<(&'a DirectoryUser, &'a Extension)>,
 }
 
 /// Updates: the synced fields that differ from the linked extension, and the re-enable of
@@ -328,6 +395,7 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
         updated_emails: HashMap::new(),
         recreates: Vec::new(),
         directory_numbers: HashSet::new(),
+        kept: Vec::new(),
     };
     for candidate in mapped {
         if any_new {
@@ -342,6 +410,7 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
                 ext,
                 disabled_by_sync,
             } => {
+                out.kept.push((candidate.user, ext));
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
                 if changes.email.is_some() {
                     out.updated_emails.insert(&ext.id, candidate.fields.email);

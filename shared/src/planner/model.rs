@@ -1,16 +1,17 @@
 //! Test helpers: fixtures, and a small model that applies a plan to the mappings and the
 //! extensions the way the engine and a PBX would.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+pub use super::model_objects::ObjectWorld;
 use super::{plan, PlanInput};
 use crate::domain::config::{
     DirectoryConfig, FieldSources, LdapFlavor, LdifConfig, OnRemove, ProviderConfig, RemoveReason,
 };
 use crate::domain::extension::{Extension, NewExtension, MANAGED_BY};
-use crate::domain::ids::{ExtensionId, ObjectId};
+use crate::domain::ids::{ExtensionId, ObjectId, OrganizationId};
 use crate::domain::mapping::{Mapping, MappingLink};
 use crate::domain::plan::{Plan, SkipReason, TextChange};
 use crate::domain::user::{Coverage, DirectoryUser, Snapshot, UserState};
@@ -126,6 +127,8 @@ pub struct World {
     pub extensions: Vec<Extension>,
     pub config: DirectoryConfig,
     pub approved_removals: HashSet<ObjectId>,
+    /// The organisation side: directory sources, mappings and the PBX's objects.
+    pub objects: ObjectWorld,
     next_id: usize,
 }
 
@@ -143,14 +146,15 @@ impl World {
             extensions,
             config: config(),
             approved_removals: HashSet::new(),
+            objects: ObjectWorld::default(),
             next_id: 0,
         }
     }
 
     pub fn plan(&self) -> Plan {
         let snapshot = Snapshot {
-            groups: Default::default(),
-            organizations: Default::default(),
+            groups: self.objects.sources_groups.clone(),
+            organizations: self.objects.sources_organizations.clone(),
             users: self.users.clone(),
             coverage: self.coverage,
             complete: self.complete,
@@ -161,6 +165,9 @@ impl World {
             extensions: &self.extensions,
             config: &self.config,
             approved_removals: &self.approved_removals,
+            object_mappings: &self.objects.mappings,
+            organizations: &self.objects.organizations,
+            groups: &self.objects.groups,
         })
     }
 
@@ -172,8 +179,24 @@ impl World {
         self.mappings.iter().find(|m| m.object_id.as_str() == id)
     }
 
-    /// Applies removals (unless held), then updates, then creates.
+    /// Applies organization creates and changes, then extension removals (unless held),
+    /// updates and creates, then groups, then organization removals, as the engine does.
     pub fn apply(&mut self, plan: &Plan) {
+        let organizations = self.objects.apply_organizations(plan);
+        let created = self.apply_extensions(plan, &organizations);
+        self.objects.forget_extensions(&self.extensions);
+        self.objects.apply_groups(plan, &created);
+        if !plan.removals_held {
+            self.objects.remove_organizations(plan, &self.extensions);
+        }
+    }
+
+    fn apply_extensions(
+        &mut self,
+        plan: &Plan,
+        organizations: &HashMap<ObjectId, OrganizationId>,
+    ) -> HashMap<ObjectId, ExtensionId> {
+        let mut created = HashMap::new();
         if !plan.removals_held {
             for remove in &plan.removes {
                 match remove.action {
@@ -220,6 +243,7 @@ impl World {
                 (&changes.last_name, &mut e.last_name),
                 (&changes.email, &mut e.email),
                 (&changes.mobile, &mut e.mobile),
+                (&changes.job_title, &mut e.job_title),
             ] {
                 if let Some(change) = change {
                     value.clone_from(&change.new);
@@ -227,6 +251,15 @@ impl World {
             }
             if let Some(change) = &changes.enabled {
                 e.enabled = change.new;
+            }
+            match &update.organization_source {
+                None => {}
+                Some(None) => e.organization_id = None,
+                Some(Some(source)) => {
+                    if let Some(id) = organizations.get(source) {
+                        e.organization_id = Some(id.clone());
+                    }
+                }
             }
             let reenabled = changes.enabled.is_some();
             if update.adopt {
@@ -261,9 +294,13 @@ impl World {
             self.next_id += 1;
             let id = eid(&format!("new-{:04}", self.next_id));
             let r = &create.request;
+            created.insert(create.object_id.clone(), id.clone());
             self.extensions.push(Extension {
-                job_title: Default::default(),
-                organization_id: Default::default(),
+                job_title: r.job_title.clone(),
+                organization_id: create
+                    .organization_source
+                    .as_ref()
+                    .and_then(|s| organizations.get(s).cloned()),
                 id: id.clone(),
                 number: r.number.clone(),
                 first_name: r.first_name.clone(),
@@ -294,6 +331,7 @@ impl World {
                 None => self.mappings.push(mapping),
             }
         }
+        created
     }
 }
 

@@ -106,7 +106,7 @@ fn mapping_strategy() -> impl Strategy<Value = (u8, u8, bool, Extension)> {
     )
 }
 
-fn world_strategy() -> impl Strategy<Value = World> {
+pub(super) fn world_strategy() -> impl Strategy<Value = World> {
     let config_knobs = (
         prop_oneof![Just(0u8), Just(1), Just(2)],
         vec(any::<bool>(), 4),

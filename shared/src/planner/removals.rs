@@ -5,8 +5,10 @@ use std::collections::HashSet;
 use crate::domain::config::{DirectoryConfig, OnRemove, RemoveReason};
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
-use crate::domain::plan::{summary_line, PlannedRemove};
+use crate::domain::object_plan::ObjectRemoval;
+use crate::domain::plan::{summary_line, Plan, PlannedRemove};
 use crate::domain::user::Coverage;
+use crate::planner::PlanInput;
 
 /// The removal of a mapped user's extension, if one is still to do. A pending create intent
 /// has no extension to remove (the engine reconciles it first), and an extension this sync
@@ -60,6 +62,25 @@ pub(super) fn held(
         .filter(|r| !approved.contains(&r.object_id))
         .count();
     unapproved > config.deletion_guard.max_deletes as usize
+}
+
+/// The deletion guard over the whole plan: its extension removals and the organizations and
+/// groups it deletes (releasing one changes nothing on the PBX, so it does not count).
+pub(super) fn held_with_objects(plan: &Plan, input: &PlanInput<'_>) -> bool {
+    let approved = input.approved_removals;
+    let objects = plan
+        .organizations
+        .removes
+        .iter()
+        .chain(&plan.extension_groups.removes)
+        .filter(|r| r.action == ObjectRemoval::Delete && !approved.contains(&r.object_id))
+        .count();
+    let extensions = plan
+        .removes
+        .iter()
+        .filter(|r| !approved.contains(&r.object_id))
+        .count();
+    extensions + objects > input.config.deletion_guard.max_deletes as usize
 }
 
 /// Whether a removal ends the mapping (and so frees its record place).

@@ -14,7 +14,9 @@ use crate::domain::plan::{
     Conflict, ConflictReason, ExtensionPatch, PlannedCreate, PlannedRemove, PlannedUpdate,
 };
 use crate::domain::run::{ActionError, ActionKind};
-use crate::domain::{Extension, ExtensionId, Mapping, MappingLink, ObjectId, TenantId};
+use crate::domain::{
+    Extension, ExtensionId, Mapping, MappingLink, ObjectId, OrganizationId, TenantId,
+};
 use crate::error::{PbxError, StoreError};
 use crate::ports::{Pbx, Store};
 
@@ -24,6 +26,8 @@ pub struct Applied {
     pub created: Vec<String>,
     pub updated: Vec<String>,
     pub removed: Vec<String>,
+    /// The extension each create made, by its user: the groups' new members.
+    pub created_ids: HashMap<ObjectId, ExtensionId>,
     pub conflicts: Vec<Conflict>,
     pub errors: Vec<ActionError>,
     /// Set when an error makes every further call pointless (401, lost store): the run fails.
@@ -44,7 +48,7 @@ pub enum ApplyError {
 
 /// One action's result, folded into [`Applied`].
 enum Done {
-    Created(String),
+    Created(String, ObjectId, ExtensionId),
     Updated(String),
     Removed(String),
     Conflict(Conflict),
@@ -58,6 +62,9 @@ pub struct Applier<'a> {
     pub pbx: &'a dyn Pbx,
     /// The mappings of the plan's updates and removals when the plan was made, by object id.
     pub mappings: &'a HashMap<ObjectId, Mapping>,
+    /// The PBX id of each organization source placed by now, for updates that move an
+    /// extension into one.
+    pub organizations: &'a HashMap<ObjectId, OrganizationId>,
     pub concurrency: usize,
     /// Raised by the lease keeper when the lease is lost, and by fatal errors: stops new calls.
     pub stop: Arc<AtomicBool>,
@@ -122,7 +129,10 @@ impl Applier<'_> {
             };
             match done {
                 None => {}
-                Some(Done::Created(n)) => applied.created.push(n),
+                Some(Done::Created(n, user, extension)) => {
+                    applied.created.push(n);
+                    applied.created_ids.insert(user, extension);
+                }
                 Some(Done::Updated(n)) => applied.updated.push(n),
                 Some(Done::Removed(n)) => applied.removed.push(n),
                 Some(Done::Conflict(c)) => applied.conflicts.push(c),
@@ -163,7 +173,11 @@ impl Applier<'_> {
             Ok(extension) => {
                 let linked = linked(pending.clone(), &extension, false);
                 match writes.record(linked).await {
-                    Ok(()) => Done::Created(create.name.clone()),
+                    Ok(()) => Done::Created(
+                        create.name.clone(),
+                        create.object_id.clone(),
+                        extension.id.clone(),
+                    ),
                     Err(error) => Done::Fatal(error.into()),
                 }
             }
@@ -207,13 +221,23 @@ impl Applier<'_> {
     }
 
     async fn update(&self, update: &PlannedUpdate, writes: &MappingWrites<'_>) -> Done {
-        let result = if update.changes.is_empty() {
-            // Adoption with nothing to change: only the mapping is written.
+        let mut patch = update.changes.patch();
+        match &update.organization_source {
+            None => {}
+            Some(None) => patch.organization_id = Some(None),
+            // An organization whose create failed in this run: the move waits for the next.
+            Some(Some(source)) => {
+                patch.organization_id = self.organizations.get(source).cloned().map(Some)
+            }
+        }
+        let result = if patch == ExtensionPatch::default() {
+            // Adoption with nothing to change (or only a move that must wait): only the
+            // mapping is written.
             None
         } else {
             Some(
                 self.pbx
-                    .update_extension(&update.extension_id, &update.changes.patch())
+                    .update_extension(&update.extension_id, &patch)
                     .await,
             )
         };

@@ -1,10 +1,14 @@
 //! Disconnecting a tenant's directory: deleting every extension sync created (a run), or
 //! releasing them all to manual management.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 
-use super::engine::{summarize, SyncEngine};
+use super::apply_objects::AppliedObjects;
+use super::engine::{Actions, SyncEngine};
 use super::lease::LeaseKeeper;
+use super::summary::summarize;
 use crate::domain::config::OnRemove;
 use crate::domain::plan::{summary_line, PlannedRemove, RemovalCause};
 use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId};
@@ -47,9 +51,27 @@ impl SyncEngine {
             ..Plan::default()
         };
         let applied = self
-            .apply(tenant, pbx.as_ref(), mappings, keeper, &plan, &plan.removes)
+            .apply(
+                tenant,
+                pbx.as_ref(),
+                mappings,
+                keeper,
+                Actions {
+                    plan: &plan,
+                    removes: &plan.removes,
+                    organizations: &HashMap::new(),
+                },
+            )
             .await;
-        summarize(record, plan, applied, keeper);
+        let objects = self.release_objects(tenant).await?;
+        summarize(
+            record,
+            plan,
+            applied,
+            AppliedObjects::default(),
+            &objects,
+            keeper,
+        );
         Ok(())
     }
 
@@ -76,6 +98,7 @@ impl SyncEngine {
                     .delete_mapping(tenant, &mapping.object_id)
                     .await?;
             }
+            self.release_objects(tenant).await?;
             Ok(self.tenants().forget_directory(tenant, false).await?)
         }
         .await;
@@ -83,5 +106,20 @@ impl SyncEngine {
             tracing::warn!(tenant = %tenant, error = %e, "lease release failed");
         }
         released
+    }
+
+    /// Drops every organization and group mapping: the PBX keeps them, managed by hand from
+    /// now on (a disconnect deletes extensions only, never an organization a PBX admin may have
+    /// put other extensions in). Returns what is left (nothing).
+    async fn release_objects(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<crate::domain::ObjectMapping>, SyncError> {
+        for mapping in self.store.all_object_mappings(tenant).await? {
+            self.store
+                .delete_object_mapping(tenant, mapping.kind, &mapping.object_id)
+                .await?;
+        }
+        Ok(Vec::new())
     }
 }

@@ -1,24 +1,26 @@
 //! The sync run: lease → full directory read → mappings and PBX state → plan → apply → record.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use super::apply::{linked, Applied, Applier};
+use super::apply_objects::{AppliedObjects, ObjectApplier};
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
 use super::runnable::{configured, runnable};
+use super::summary::summarize;
 use crate::app::TenantService;
-use crate::domain::plan::summary_line;
+use crate::domain::config::{GroupSync, OrganizationSync};
+use crate::domain::plan::PlannedCreate;
 use crate::domain::plan::PlannedRemove;
-use crate::domain::run::{listed_names, Counts};
 use crate::domain::{
-    DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, Outcome, PbxEndpoint, Plan, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId, Trigger,
+    DirectoryConfig, Extension, ExtensionGroup, Mapping, MappingLink, ObjectId, ObjectKind,
+    ObjectMapping, Organization, OrganizationId, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
+    RunSummary, Snapshot, Tenant, TenantId, Trigger,
 };
 use crate::error::{DirectoryError, Disposition, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
@@ -41,11 +43,28 @@ impl Default for EngineOptions {
     }
 }
 
+/// What of a plan a run applies: its creates and updates, the removals it may do, and the
+/// PBX ids of the organizations the extensions join.
+pub(super) struct Actions<'p> {
+    pub plan: &'p Plan,
+    pub removes: &'p [PlannedRemove],
+    pub organizations: &'p HashMap<ObjectId, OrganizationId>,
+}
+
 /// Everything a plan is made from.
 pub(super) struct Gathered {
     pub snapshot: Snapshot,
     pub mappings: Vec<Mapping>,
     pub extensions: Vec<Extension>,
+    pub objects: GatheredObjects,
+}
+
+/// The organisation side of what a plan is made from.
+#[derive(Default)]
+pub(super) struct GatheredObjects {
+    pub mappings: Vec<ObjectMapping>,
+    pub organizations: Vec<Organization>,
+    pub groups: Vec<ExtensionGroup>,
 }
 
 #[derive(Clone)]
@@ -183,29 +202,55 @@ impl SyncEngine {
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
             .await?;
+        let objects = std::mem::take(&mut gathered.objects);
         let plan = plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
             extensions: &gathered.extensions,
             config,
             approved_removals,
+            object_mappings: &objects.mappings,
+            organizations: &objects.organizations,
+            groups: &objects.groups,
         });
-        let removes: &[_] = if plan.removals_held {
-            &[]
-        } else {
-            &plan.removes
+        let removals = !plan.removals_held;
+        let removes: &[_] = if removals { &plan.removes } else { &[] };
+        let object_applier = ObjectApplier {
+            tenant,
+            store: self.store.as_ref(),
+            pbx: pbx.as_ref(),
+            mappings: &objects.mappings,
+            stop: &keeper.lost,
+        };
+        let mut applied_objects = AppliedObjects::default();
+        // Organizations first (extensions join them), groups after the extensions they hold,
+        // organizations removed last, once their extensions have left.
+        let organizations = object_applier
+            .organizations(&plan.organizations, &mut applied_objects)
+            .await;
+        let actions = Actions {
+            plan: &plan,
+            removes,
+            organizations: &organizations,
         };
         let applied = self
-            .apply(
-                tenant,
-                pbx.as_ref(),
-                gathered.mappings,
-                keeper,
-                &plan,
-                removes,
+            .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
+            .await;
+        object_applier
+            .groups(
+                &plan.extension_groups,
+                &applied.created_ids,
+                removals,
+                &mut applied_objects,
             )
             .await;
-        summarize(record, plan, applied, keeper);
+        if removals {
+            object_applier
+                .remove_organizations(&plan.organizations.removes, &mut applied_objects)
+                .await;
+        }
+        let synced = self.store.all_object_mappings(tenant).await?;
+        summarize(record, plan, applied, applied_objects, &synced, keeper);
         Ok(())
     }
 
@@ -216,9 +261,13 @@ impl SyncEngine {
         pbx: &dyn Pbx,
         mappings: Vec<Mapping>,
         keeper: &LeaseKeeper,
-        plan: &Plan,
-        removes: &[PlannedRemove],
+        actions: Actions<'_>,
     ) -> Applied {
+        let Actions {
+            plan,
+            removes,
+            organizations,
+        } = actions;
         // Only updates and removals look their mapping up: a run that changes little (most
         // runs) indexes little.
         let touched: HashSet<&ObjectId> = plan
@@ -237,10 +286,24 @@ impl SyncEngine {
             store: self.store.as_ref(),
             pbx,
             mappings: &mappings,
+            organizations,
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };
-        applier.apply(&plan.creates, &plan.updates, removes).await
+        // Creates carry the PBX id of the organization they join, known only by now.
+        let creates: Vec<PlannedCreate> = plan
+            .creates
+            .iter()
+            .map(|create| {
+                let mut create = create.clone();
+                create.request.organization_id = create
+                    .organization_source
+                    .as_ref()
+                    .and_then(|source| organizations.get(source).cloned());
+                create
+            })
+            .collect();
+        applier.apply(&creates, &plan.updates, removes).await
     }
 
     /// The removals of the held run `approves`, which an admin approved.
@@ -255,7 +318,19 @@ impl SyncEngine {
         let run = self.store.get_run(tenant, held).await?;
         Ok(run
             .and_then(|r| r.plan)
-            .map(|p| p.removes.into_iter().map(|r| r.object_id).collect())
+            .map(|p| {
+                let objects = p
+                    .organizations
+                    .removes
+                    .into_iter()
+                    .chain(p.extension_groups.removes)
+                    .map(|r| r.object_id);
+                p.removes
+                    .into_iter()
+                    .map(|r| r.object_id)
+                    .chain(objects)
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -272,6 +347,7 @@ impl SyncEngine {
     ) -> Result<Gathered, SyncError> {
         let directory = self.connector.directory(config, secrets)?;
         let read_directory = tokio::spawn(async move { directory.read_users().await });
+        let pbx_for_objects = pbx.clone();
         let pbx = pbx.clone();
         let list_pbx = tokio::spawn(async move { pbx.list_extensions().await });
         let read_directory = async {
@@ -296,12 +372,49 @@ impl SyncEngine {
             Ok::<_, SyncError>(listed?)
         };
         let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
-        let (snapshot, extensions, mappings) =
-            tokio::try_join!(read_directory, list_pbx, read_mappings)?;
+        let read_objects = self.gather_objects(tenant, config, pbx_for_objects);
+        let (snapshot, extensions, mappings, objects) =
+            tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?;
         Ok(Gathered {
             snapshot,
             mappings,
             extensions,
+            objects,
+        })
+    }
+
+    /// The organization and group mappings, and the PBX's organizations and groups where the
+    /// config syncs them or mappings of them exist (to release or delete): a tenant that syncs
+    /// neither lists neither.
+    async fn gather_objects(
+        &self,
+        tenant: &TenantId,
+        config: &DirectoryConfig,
+        pbx: Arc<dyn Pbx>,
+    ) -> Result<GatheredObjects, SyncError> {
+        let mappings = self.store.all_object_mappings(tenant).await?;
+        let has = |kind| mappings.iter().any(|m: &ObjectMapping| m.kind == kind);
+        let organizations_on = !matches!(config.organizations.sync, OrganizationSync::None)
+            || has(ObjectKind::Organization);
+        let groups_on =
+            !matches!(config.extension_groups.sync, GroupSync::None) || has(ObjectKind::Group);
+        let organizations = async {
+            match organizations_on {
+                true => pbx.list_organizations().await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let groups = async {
+            match groups_on {
+                true => pbx.list_groups().await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let (organizations, groups) = tokio::try_join!(organizations, groups)?;
+        Ok(GatheredObjects {
+            mappings,
+            organizations,
+            groups,
         })
     }
 
@@ -416,54 +529,4 @@ impl SyncEngine {
         self.store.put_run(tenant, &run).await?;
         Ok(())
     }
-}
-
-/// Fills the run record from the plan and what applying it gave.
-pub(super) fn summarize(
-    record: &mut RunRecord,
-    plan: Plan,
-    applied: Applied,
-    keeper: &LeaseKeeper,
-) {
-    let lease_lost = keeper.lost.load(Ordering::SeqCst) && applied.fatal.is_none();
-    let s = &mut record.summary;
-    s.counts = Counts {
-        new: applied.created.len(),
-        updated: applied.updated.len(),
-        removed: applied.removed.len(),
-        skipped: plan.skipped.len(),
-        conflicts: plan.conflicts.len() + applied.conflicts.len(),
-        unchanged: plan.unchanged,
-    };
-    s.summary = summary_line(s.counts.new, s.counts.updated, s.counts.removed);
-    if plan.removals_held {
-        s.summary.push_str(&format!(
-            " ({} removals held for approval)",
-            plan.removes.len()
-        ));
-    }
-    s.new = listed_names(applied.created);
-    s.updated = listed_names(applied.updated);
-    s.removed = listed_names(applied.removed);
-    let fatal = applied
-        .fatal
-        .map(|error| error.to_string())
-        .or_else(|| lease_lost.then(|| SyncError::LeaseLost.to_string()));
-    s.outcome = if let Some(message) = fatal {
-        s.error = Some(message);
-        Outcome::Failed
-    } else if !applied.errors.is_empty() {
-        s.error = Some(format!(
-            "{} changes failed; they are retried on the next run",
-            applied.errors.len()
-        ));
-        Outcome::Partial
-    } else if plan.removals_held {
-        Outcome::Held
-    } else {
-        Outcome::Success
-    };
-    record.apply_conflicts = applied.conflicts;
-    record.errors = applied.errors;
-    record.plan = Some(plan);
 }

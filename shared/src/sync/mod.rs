@@ -1,6 +1,7 @@
 //! Running syncs: the engine, how it applies a plan, and the tenant lease it runs under.
 
 mod apply;
+mod apply_objects;
 mod connector;
 mod disconnect;
 mod engine;
@@ -12,6 +13,7 @@ mod runnable;
 mod scheduler;
 #[cfg(feature = "aws")]
 mod sqs;
+mod summary;
 mod worker;
 
 pub use connector::{Connector, DefaultConnector};

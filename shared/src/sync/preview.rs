@@ -22,6 +22,9 @@ impl SyncEngine {
             extensions: &gathered.extensions,
             config: &config,
             approved_removals: &HashSet::new(),
+            object_mappings: &gathered.objects.mappings,
+            organizations: &gathered.objects.organizations,
+            groups: &gathered.objects.groups,
         }))
     }
 
