@@ -248,4 +248,6 @@ impl LdifDirectory {
 }
 
 #[cfg(test)]
+mod organisation_tests;
+#[cfg(test)]
 mod tests;
