@@ -125,6 +125,27 @@ pub fn attr(name: &str, value: &str) -> String {
     }
 }
 
+/// The `entryUUID` of test user `n`.
+pub fn uuid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// `uid=u{n}` under `ou` (relative to the suffix), extension 1000+n, `mail` optional.
+pub fn person(n: u32, ou: &str, given: &str, mail: bool) -> String {
+    let mut entry = format!(
+        "dn: uid=u{n},{ou},{SUFFIX}\nobjectClass: inetOrgPerson\nuid: u{n}\nentryUUID: {}\n",
+        uuid(n)
+    );
+    entry.push_str(&attr("cn", &format!("{given} Family{n}")));
+    entry.push_str(&attr("givenName", given));
+    entry.push_str(&format!("sn: Family{n}\ntelephoneNumber: {}\n", 1000 + n));
+    if mail {
+        entry.push_str(&format!("mail: user{n}@example.com\n"));
+    }
+    entry.push('\n');
+    entry
+}
+
 /// The base entries: the suffix, ou=People, ou=Groups and the sync user.
 fn base_ldif() -> String {
     format!(
