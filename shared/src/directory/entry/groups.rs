@@ -180,3 +180,58 @@ pub fn directory_group(
         members: ids,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ad_group(cn: &str, guid: &str, group_type: &str) -> GroupEntry {
+        let mut attributes = Attributes::new();
+        attributes.insert("cn", cn.as_bytes().to_vec());
+        attributes.insert("objectGUID", guid.as_bytes().to_vec());
+        attributes.insert("groupType", group_type.as_bytes().to_vec());
+        let config: crate::domain::DirectoryConfig = serde_json::from_value(serde_json::json!({
+            "provider": {"type": "ldif", "path": "x.ldif", "flavor": "active_directory"}}))
+        .unwrap();
+        let mapper = UserMapper::new(&config, LdapFlavor::ActiveDirectory);
+        GroupEntry::new(&format!("CN={cn},DC=x"), &attributes, &mapper).unwrap()
+    }
+
+    #[test]
+    fn group_type_bit_31_tells_security_from_distribution() {
+        let groups = vec![
+            ad_group(
+                "global-security",
+                "6f1c1a52-0d7e-4b8c-9a55-000000000001",
+                "-2147483646",
+            ),
+            ad_group(
+                "universal-distribution",
+                "6f1c1a52-0d7e-4b8c-9a55-000000000002",
+                "8",
+            ),
+            ad_group(
+                "unsigned-security",
+                "6f1c1a52-0d7e-4b8c-9a55-000000000003",
+                "2147483652",
+            ),
+        ];
+        let pick = |kind| {
+            let sync = GroupSync::Type { types: vec![kind] };
+            let picked = select_groups(&sync, groups.clone(), None).unwrap();
+            picked.into_iter().map(|g| g.name).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pick(AdGroupType::Security),
+            ["global-security", "unsigned-security"]
+        );
+        assert_eq!(pick(AdGroupType::Distribution), ["universal-distribution"]);
+    }
+
+    #[test]
+    fn two_groups_with_one_id_fail_the_selection() {
+        let guid = "6f1c1a52-0d7e-4b8c-9a55-000000000001";
+        let groups = vec![ad_group("a", guid, "2"), ad_group("b", guid, "2")];
+        assert!(select_groups(&GroupSync::All, groups, None).is_err());
+    }
+}
