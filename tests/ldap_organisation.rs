@@ -88,7 +88,12 @@ fn directory_ldif() -> String {
     ldif
 }
 
+/// A reader of `extra` over StartTLS, in pages of 2 (so that every search pages).
 fn directory(server: &Slapd, extra: Value) -> LdapDirectory {
+    paged_directory(server, extra, 2)
+}
+
+fn paged_directory(server: &Slapd, extra: Value, page_size: i32) -> LdapDirectory {
     let mut body = json!({"provider": {"type": "ldap", "url": format!("ldap://localhost:{}", server.port),
         "starttls": true, "ca_pem": server.ca_pem, "bind_dn": SYNC_DN, "base_dn": SUFFIX}});
     body.as_object_mut()
@@ -102,7 +107,7 @@ fn directory(server: &Slapd, extra: Value) -> LdapDirectory {
     };
     let options = LdapOptions {
         allow_private: true,
-        page_size: Some(2),
+        page_size: Some(page_size),
         ..LdapOptions::default()
     };
     dirsync_integration_tests::ldap_directory(&config, &secrets, options)
@@ -308,6 +313,7 @@ async fn a_failed_ou_or_group_search_fails_the_whole_read() {
     ldif.push_str(&person(1, "ou=People", "Ann", true));
     let options = SlapdOptions {
         paged_total_limit: Some(6),
+        ..SlapdOptions::default()
     };
     let server = Slapd::start(&ldif, options);
     directory(&server, json!({}))
@@ -322,4 +328,37 @@ async fn a_failed_ou_or_group_search_fails_the_whole_read() {
         let error = result.expect_err("a cut-short search");
         assert!(error.to_string().contains("size limit"), "{extra}: {error}");
     }
+}
+
+/// The searches a read makes once it is done (slapd writes its log as it goes).
+async fn searches_of(server: &Slapd, reader: &LdapDirectory) -> usize {
+    let before = server.searches();
+    reader.read_users().await.expect("read");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    server.searches() - before
+}
+
+#[tokio::test]
+async fn with_both_syncs_off_a_read_is_one_search() {
+    let options = SlapdOptions {
+        log_operations: true,
+        ..SlapdOptions::default()
+    };
+    let server = Slapd::start(&directory_ldif(), options);
+    let plain = paged_directory(&server, json!({}), 1000);
+    assert_eq!(
+        searches_of(&server, &plain).await,
+        1,
+        "the users' search only"
+    );
+    let ous = json!({"organizations": {"sync": "ous"}});
+    let with_ous = paged_directory(&server, ous, 1000);
+    assert_eq!(searches_of(&server, &with_ous).await, 2, "plus the OUs");
+    let groups = json!({"extension_groups": {"sync": "all"}});
+    let with_groups = paged_directory(&server, groups, 1000);
+    assert_eq!(
+        searches_of(&server, &with_groups).await,
+        2,
+        "plus the groups"
+    );
 }

@@ -259,6 +259,7 @@ async fn plaintext_only_when_allowed_and_with_a_warning() {
 async fn a_server_size_limit_fails_the_read_instead_of_shortening_it() {
     let options = SlapdOptions {
         paged_total_limit: Some(20),
+        ..SlapdOptions::default()
     };
     let server = Slapd::start(&people(1..=35), options);
     let error = directory(&config(starttls(&server), json!({"type": "all"})), 10)
