@@ -1,5 +1,6 @@
 //! What an LDAP read asks the server: every user under `base_dn` (paged, streamed, only the
-//! mapped attributes), then which of them are in the tenant's scope.
+//! mapped attributes), then which of them are in the tenant's scope; the OU and group
+//! searches of `organizations` and `extension_groups` are in [`super::organisation`].
 //!
 //! Reading all users and marking `in_scope` (rather than reading only the scope) makes the
 //! read [`Coverage::WholeDirectory`]: a user who left the scope is told apart from a deleted

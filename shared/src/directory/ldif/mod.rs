@@ -178,6 +178,7 @@ impl Directory for LdifDirectory {
         let entries = self.read_entries().await?;
         let scope = scoped_dns(&self.scope, &entries).map_err(DirectoryError::NotAvailable)?;
         let mut organizer = match &self.organizations {
+            // An export has no `base_dn`: every OU in it counts.
             OrganizationSync::Ous => {
                 let ous: Vec<Entry> = entries
                     .iter()
