@@ -4,12 +4,17 @@
 //! are fixed, so one server at a time.
 
 use dirsync::directory::{LdapDirectory, LdapOptions};
-use dirsync::domain::{CheckName, DirectoryConfig, DirectoryUser, EndpointPolicy, UserState};
+use dirsync::domain::{
+    CheckName, DirectoryConfig, DirectoryUser, EndpointPolicy, Snapshot, UserState,
+};
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::samba::{Samba, ADMIN_PASSWORD, ADMIN_UPN, BASE_DN};
 use serde_json::{json, Value};
 
 const STAFF: &str = "OU=Staff,DC=example,DC=test";
+/// An OU that holds no user itself, only the OU below that holds one.
+const REGION: &str = "OU=Region,DC=example,DC=test";
+const BRANCH: &str = "OU=Branch,OU=Region,DC=example,DC=test";
 const USERS: u32 = 1100;
 /// 2020-01-01 as a FILETIME (100 ns since 1601).
 const PAST: u64 = 132_223_104_000_000_000;
@@ -35,7 +40,13 @@ fn entries() -> String {
         "dn: CN=Inner,{STAFF}\nobjectClass: group\nsAMAccountName: inner\n\
          member: CN=User 5,{STAFF}\n\n\
          dn: CN=Outer,{STAFF}\nobjectClass: group\nsAMAccountName: outer\n\
-         member: CN=Inner,{STAFF}\nmember: CN=User 4,{STAFF}\n\n"
+         member: CN=Inner,{STAFF}\nmember: CN=User 4,{STAFF}\n\n\
+         dn: CN=Mailing,{STAFF}\nobjectClass: group\nsAMAccountName: mailing\n\
+         groupType: 2\nmember: CN=User 6,{STAFF}\n\n\
+         dn: {REGION}\nobjectClass: organizationalUnit\nou: Region\n\n\
+         dn: {BRANCH}\nobjectClass: organizationalUnit\nou: Branch\n\n\
+         dn: CN=Branch User,{BRANCH}\nobjectClass: user\nsAMAccountName: branch\n\
+         givenName: Branch\nsn: User\ntitle: Branch Manager\n\n"
     ));
     ldif
 }
@@ -65,6 +76,31 @@ fn directory(provider: Value, scope: Value, password: &str, page_size: i32) -> L
         ..LdapOptions::default()
     };
     dirsync_integration_tests::ldap_directory(&config, &secrets, options)
+}
+
+/// A reader of `extra` (`organizations`, `extension_groups`) over `provider`, scope `all`.
+fn directory_with(provider: Value, extra: Value) -> LdapDirectory {
+    let mut body = json!({"provider": provider});
+    body.as_object_mut()
+        .expect("object")
+        .extend(extra.as_object().expect("object").clone());
+    // Straight from serde: what the reader does with a config, not how the API checks it.
+    let config: DirectoryConfig = serde_json::from_value(body).expect("config");
+    let secrets = TenantSecrets {
+        bind_password: Some(ADMIN_PASSWORD.to_string().into()),
+        ..TenantSecrets::default()
+    };
+    let options = LdapOptions {
+        allow_private: true,
+        ..LdapOptions::default()
+    };
+    dirsync_integration_tests::ldap_directory(&config, &secrets, options)
+}
+
+fn group_names(snapshot: &Snapshot) -> Vec<&str> {
+    let mut names: Vec<&str> = snapshot.groups.iter().map(|g| g.name.as_str()).collect();
+    names.sort();
+    names
 }
 
 fn find(users: &[DirectoryUser], n: u32) -> &DirectoryUser {
@@ -125,6 +161,95 @@ async fn active_directory_semantics_against_samba() {
             "{group}"
         );
     }
+
+    // OUs keyed by objectGUID as users are; Region holds no user, only Branch's: it is there,
+    // Branch's parent. CN=Users is no OU.
+    let ous = json!({"organizations": {"sync": "ous"}});
+    let snapshot = directory_with(starttls.clone(), ous)
+        .read_users()
+        .await
+        .expect("OUs");
+    let region = samba.guid_matching(&format!("(distinguishedName={REGION})"));
+    let branch = samba.guid_matching(&format!("(distinguishedName={BRANCH})"));
+    let org = |id: &str| {
+        let org = snapshot
+            .organizations
+            .iter()
+            .find(|o| o.object_id.as_str() == id);
+        let org = org.unwrap_or_else(|| panic!("organization {id}"));
+        (
+            org.name.as_str(),
+            org.parent.as_ref().map(|p| p.to_string()),
+        )
+    };
+    assert_eq!(org(&region), ("Region", None));
+    assert_eq!(org(&branch), ("Branch", Some(region.clone())));
+    let branch_user = snapshot
+        .users
+        .iter()
+        .find(|u| u.dn.as_deref() == Some(format!("CN=Branch User,{BRANCH}").as_str()))
+        .expect("branch user");
+    assert_eq!(
+        branch_user.organization.as_ref().map(|o| o.to_string()),
+        Some(branch)
+    );
+    assert_eq!(branch_user.job_title.as_deref(), Some("Branch Manager"));
+    let staff = samba.guid_matching(&format!("(distinguishedName={STAFF})"));
+    assert_eq!(
+        find(&snapshot.users, 7)
+            .organization
+            .as_ref()
+            .map(|o| o.to_string()),
+        Some(staff)
+    );
+    let admin = snapshot.users.iter().find(|u| {
+        u.dn.as_deref()
+            .is_some_and(|dn| dn.starts_with("CN=Administrator,"))
+    });
+    assert_eq!(
+        admin.expect("administrator").organization,
+        None,
+        "CN=Users is no OU"
+    );
+
+    // groupType: distribution (bit 0x80000000 clear) against security; members in chain.
+    let distribution = json!({"extension_groups": {"sync": "type", "types": ["distribution"]}});
+    let snapshot = directory_with(starttls.clone(), distribution)
+        .read_users()
+        .await
+        .expect("distribution groups");
+    assert_eq!(group_names(&snapshot), ["Mailing"]);
+    assert_eq!(
+        snapshot.groups[0].object_id.as_str(),
+        samba.guid_of("mailing")
+    );
+    assert_eq!(
+        snapshot.groups[0].members,
+        [find(&snapshot.users, 6).object_id.clone()]
+    );
+    let security = json!({"extension_groups": {"sync": "type", "types": ["security"]}});
+    let snapshot = directory_with(starttls.clone(), security)
+        .read_users()
+        .await
+        .expect("security groups");
+    let names = group_names(&snapshot);
+    assert!(
+        names.contains(&"Outer") && names.contains(&"Inner"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"Mailing"), "{names:?}");
+    let outer = snapshot
+        .groups
+        .iter()
+        .find(|g| g.name == "Outer")
+        .expect("outer");
+    assert_eq!(outer.object_id.as_str(), samba.guid_of("outer"));
+    let mut expected = vec![
+        find(&snapshot.users, 4).object_id.clone(),
+        find(&snapshot.users, 5).object_id.clone(),
+    ];
+    expected.sort();
+    assert_eq!(outer.members, expected, "User 5 through Inner");
 
     // A DN bind works as well; a wrong password names AD's sub-code.
     let by_dn = provider(

@@ -7,28 +7,10 @@ use dirsync::domain::{
 };
 use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
-use dirsync_integration_tests::slapd::{attr, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD};
+use dirsync_integration_tests::slapd::{
+    person, uuid, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD,
+};
 use serde_json::{json, Value};
-
-fn uuid(n: u32) -> String {
-    format!("00000000-0000-4000-8000-{n:012}")
-}
-
-/// `uid=u{n}` under `ou` (relative to the suffix), extension 1000+n.
-fn person(n: u32, ou: &str, given: &str, mail: bool) -> String {
-    let mut entry = format!(
-        "dn: uid=u{n},{ou},{SUFFIX}\nobjectClass: inetOrgPerson\nuid: u{n}\nentryUUID: {}\n",
-        uuid(n)
-    );
-    entry.push_str(&attr("cn", &format!("{given} Family{n}")));
-    entry.push_str(&attr("givenName", given));
-    entry.push_str(&format!("sn: Family{n}\ntelephoneNumber: {}\n", 1000 + n));
-    if mail {
-        entry.push_str(&format!("mail: user{n}@example.com\n"));
-    }
-    entry.push('\n');
-    entry
-}
 
 fn people(range: std::ops::RangeInclusive<u32>) -> String {
     range
@@ -277,6 +259,7 @@ async fn plaintext_only_when_allowed_and_with_a_warning() {
 async fn a_server_size_limit_fails_the_read_instead_of_shortening_it() {
     let options = SlapdOptions {
         paged_total_limit: Some(20),
+        ..SlapdOptions::default()
     };
     let server = Slapd::start(&people(1..=35), options);
     let error = directory(&config(starttls(&server), json!({"type": "all"})), 10)

@@ -113,11 +113,16 @@ impl Samba {
 
     /// `objectGUID` of the entry with this `sAMAccountName`, as Samba's own tools print it.
     pub fn guid_of(&self, account: &str) -> String {
+        self.guid_matching(&format!("(sAMAccountName={account})"))
+    }
+
+    /// `objectGUID` of the one entry matching `filter` (entries without an account: OUs).
+    pub fn guid_matching(&self, filter: &str) -> String {
         let out = run(
             Command::new(binary("ldbsearch"))
                 .arg("-H")
                 .arg(self.dir.path().join("private/sam.ldb"))
-                .arg(format!("(sAMAccountName={account})"))
+                .arg(filter)
                 .arg("objectGUID"),
             "ldbsearch",
         );

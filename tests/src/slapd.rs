@@ -22,6 +22,8 @@ pub struct SlapdOptions {
     /// `limits` `size.prtotal` for the sync user: paged searches stop after this many entries.
     /// `None`: no size limit for the sync user.
     pub paged_total_limit: Option<u32>,
+    /// Log every operation (`-d stats`) to a file, for [`Slapd::searches`].
+    pub log_operations: bool,
 }
 
 pub struct Slapd {
@@ -125,6 +127,27 @@ pub fn attr(name: &str, value: &str) -> String {
     }
 }
 
+/// The `entryUUID` of test user `n`.
+pub fn uuid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// `uid=u{n}` under `ou` (relative to the suffix), extension 1000+n, `mail` optional.
+pub fn person(n: u32, ou: &str, given: &str, mail: bool) -> String {
+    let mut entry = format!(
+        "dn: uid=u{n},{ou},{SUFFIX}\nobjectClass: inetOrgPerson\nuid: u{n}\nentryUUID: {}\n",
+        uuid(n)
+    );
+    entry.push_str(&attr("cn", &format!("{given} Family{n}")));
+    entry.push_str(&attr("givenName", given));
+    entry.push_str(&format!("sn: Family{n}\ntelephoneNumber: {}\n", 1000 + n));
+    if mail {
+        entry.push_str(&format!("mail: user{n}@example.com\n"));
+    }
+    entry.push('\n');
+    entry
+}
+
 /// The base entries: the suffix, ou=People, ou=Groups and the sync user.
 fn base_ldif() -> String {
     format!(
@@ -166,6 +189,12 @@ impl Slapd {
         );
         let port = free_port();
         let tls_port = free_port();
+        let (level, log) = if options.log_operations {
+            let file = std::fs::File::create(path.join("slapd.log")).expect("log file");
+            ("stats", Stdio::from(file))
+        } else {
+            ("0", Stdio::null())
+        };
         let mut child = Command::new(slapd)
             .arg("-f")
             .arg(&conf)
@@ -173,9 +202,9 @@ impl Slapd {
             .arg(format!(
                 "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
             ))
-            .args(["-d", "0"])
+            .args(["-d", level])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start slapd");
         wait_for_port(port, "slapd", &mut child);
@@ -212,6 +241,12 @@ impl Slapd {
             "ldapmodify failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// How many search requests the server has logged (one per page); needs `log_operations`.
+    pub fn searches(&self) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("slapd.log")).expect("slapd log");
+        log.lines().filter(|l| l.contains(" SRCH base=")).count()
     }
 
     pub fn dir(&self) -> &Path {

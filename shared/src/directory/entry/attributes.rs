@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::config::{DisabledRule, LdapFlavor, SourceField};
+use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -145,6 +145,9 @@ pub struct UserMapper {
     email: Option<String>,
     mobile: Option<String>,
     extension: Option<String>,
+    job_title: Option<String>,
+    /// `organizations.sync = attribute`: the attribute naming the user's organization.
+    organization: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
 }
@@ -158,6 +161,11 @@ impl UserMapper {
             email: config.field_source(SourceField::Email),
             mobile: config.field_source(SourceField::Mobile),
             extension: config.field_source(SourceField::Extension),
+            job_title: config.field_source(SourceField::JobTitle),
+            organization: match &config.organizations.sync {
+                OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
+                OrganizationSync::None | OrganizationSync::Ous => None,
+            },
             disabled: None,
         }
     }
@@ -174,7 +182,8 @@ impl UserMapper {
             .map_or("pwdAccountLockedTime", |r| r.attribute.as_str())
     }
 
-    fn id_attribute(&self) -> &'static str {
+    /// The attribute that keys users, OUs and groups alike.
+    pub fn id_attribute(&self) -> &'static str {
         match self.flavor {
             LdapFlavor::ActiveDirectory => "objectGUID",
             LdapFlavor::Openldap => "entryUUID",
@@ -197,6 +206,8 @@ impl UserMapper {
             &self.email,
             &self.mobile,
             &self.extension,
+            &self.job_title,
+            &self.organization,
         ];
         let fixed = [self.id_attribute(), "memberOf", "objectClass"]
             .into_iter()
@@ -238,6 +249,7 @@ impl UserMapper {
             email: field(&self.email),
             mobile: field(&self.mobile),
             extension: field(&self.extension),
+            job_title: field(&self.job_title),
             state: self.state(attrs, now)?,
             in_scope: true,
             dn: Some(dn.to_string()),
@@ -246,12 +258,18 @@ impl UserMapper {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
-            job_title: None,
             organization: None,
         })
     }
 
-    fn object_id(&self, attrs: &Attributes) -> Result<ObjectId, String> {
+    /// The user's value of the `organizations.attribute` (`None` unless that sync is on).
+    pub fn organization_value<'a>(&self, attrs: &'a Attributes) -> Option<&'a str> {
+        attrs.get_str(self.organization.as_deref()?)
+    }
+
+    /// The entry's id (users', OUs' and groups' alike): `objectGUID` in its canonical text
+    /// form, or `entryUUID` lowercased.
+    pub fn object_id(&self, attrs: &Attributes) -> Result<ObjectId, String> {
         let name = self.id_attribute();
         let Some(raw) = attrs.get_bytes(name) else {
             return Err(format!(

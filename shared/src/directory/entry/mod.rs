@@ -1,7 +1,10 @@
 //! What the LDAP and LDIF providers share: an entry (a DN and its attribute bag), the mapping
-//! of an entry to a directory user, and the tenant's scope evaluated over DNs.
+//! of an entry to a directory user, the tenant's scope evaluated over DNs, and the OUs and
+//! groups that become PBX organizations and extension groups.
 
 pub mod attributes;
+pub mod groups;
+pub mod organisation;
 pub mod scope;
 
 use attributes::Attributes;

@@ -75,35 +75,64 @@ fn strip_unique_id(member: &str) -> &str {
     }
 }
 
-fn group_members(groups: &[String], entries: &[Entry]) -> Result<HashSet<String>, String> {
-    // Edges from a group to its direct members, from both sides of the relation.
-    let mut members: HashMap<String, Vec<String>> = HashMap::new();
-    let mut group_dns: HashSet<String> = HashSet::new();
-    for entry in entries {
-        let dn = normalize_dn(&entry.dn);
-        if entry.attributes.has_object_class(&GROUP_CLASSES) {
-            let listed = entry
-                .attributes
-                .get_all_str("member")
-                .into_iter()
-                .chain(entry.attributes.get_all_str("uniqueMember"))
-                .map(|m| normalize_dn(strip_unique_id(m)));
-            members.entry(dn.clone()).or_default().extend(listed);
-            group_dns.insert(dn.clone());
+/// Who is a direct member of which group, from both sides of the relation: the groups'
+/// `member`/`uniqueMember` lists and the entries' `memberOf`. DNs normalized.
+pub struct MembershipGraph {
+    members: HashMap<String, Vec<String>>,
+}
+
+impl MembershipGraph {
+    pub fn new(entries: &[Entry]) -> Self {
+        let mut members: HashMap<String, Vec<String>> = HashMap::new();
+        for entry in entries {
+            let dn = normalize_dn(&entry.dn);
+            if entry.attributes.has_object_class(&GROUP_CLASSES) {
+                let listed = entry
+                    .attributes
+                    .get_all_str("member")
+                    .into_iter()
+                    .chain(entry.attributes.get_all_str("uniqueMember"))
+                    .map(|m| normalize_dn(strip_unique_id(m)));
+                members.entry(dn.clone()).or_default().extend(listed);
+            }
+            for parent in entry.attributes.get_all_str("memberOf") {
+                members
+                    .entry(normalize_dn(parent))
+                    .or_default()
+                    .push(dn.clone());
+            }
         }
-        for parent in entry.attributes.get_all_str("memberOf") {
-            members
-                .entry(normalize_dn(parent))
-                .or_default()
-                .push(dn.clone());
-        }
+        Self { members }
     }
 
+    /// Whether the normalized DN is a group entry or named in some `memberOf`.
+    pub fn knows(&self, normalized_dn: &str) -> bool {
+        self.members.contains_key(normalized_dn)
+    }
+
+    /// The normalized DNs reached from `seeds` through nested membership, seeds included.
+    /// Breadth-first; `reached` also guards against cycles.
+    pub fn reach(&self, seeds: Vec<String>) -> HashSet<String> {
+        let mut reached: HashSet<String> = seeds.iter().cloned().collect();
+        let mut queue: VecDeque<String> = seeds.into_iter().collect();
+        while let Some(group) = queue.pop_front() {
+            for member in self.members.get(&group).into_iter().flatten() {
+                if reached.insert(member.clone()) {
+                    queue.push_back(member.clone());
+                }
+            }
+        }
+        reached
+    }
+}
+
+fn group_members(groups: &[String], entries: &[Entry]) -> Result<HashSet<String>, String> {
+    let graph = MembershipGraph::new(entries);
     let mut seeds = Vec::new();
     for wanted in groups {
         let found: Vec<String> = if wanted.contains('=') {
             let dn = normalize_dn(wanted);
-            if members.contains_key(&dn) {
+            if graph.knows(&dn) {
                 vec![dn]
             } else {
                 Vec::new()
@@ -129,18 +158,7 @@ fn group_members(groups: &[String], entries: &[Entry]) -> Result<HashSet<String>
         }
         seeds.extend(found);
     }
-
-    // Breadth-first over the membership graph; `reached` also guards against cycles.
-    let mut reached: HashSet<String> = seeds.iter().cloned().collect();
-    let mut queue: VecDeque<String> = seeds.into_iter().collect();
-    while let Some(group) = queue.pop_front() {
-        for member in members.get(&group).into_iter().flatten() {
-            if reached.insert(member.clone()) {
-                queue.push_back(member.clone());
-            }
-        }
-    }
-    Ok(reached)
+    Ok(graph.reach(seeds))
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The LDAP directory (`provider.type = "ldap"`): OpenLDAP or Active Directory over
 //! `ldaps://`, `ldap://` + StartTLS or (only with `allow_plaintext`) plain `ldap://`, directly
 //! or through an SSH tunnel. Each read opens a connection, binds, reads every user under
-//! `base_dn` with paged searches, marks who is in scope, and closes it all.
+//! `base_dn` with paged searches, marks who is in scope, reads the OUs and groups that
+//! `organizations` and `extension_groups` ask for, and closes it all.
 
 mod check;
 mod connection;
 mod errors;
 mod options;
+mod organisation;
 mod search;
 pub mod ssh_tunnel;
 
@@ -48,7 +50,7 @@ impl LdapDirectory {
         let connection = Connection::new(ldap, secrets, options)?;
         let mapper = UserMapper::new(config, ldap.flavor).with_disabled_rule(ldap.disabled.clone());
         Ok(Self {
-            search: SearchPlan::new(ldap, &config.scope, mapper, options.page_size)?,
+            search: SearchPlan::new(ldap, config, mapper, options.page_size)?,
             connection,
         })
     }

@@ -1,5 +1,6 @@
 //! What an LDAP read asks the server: every user under `base_dn` (paged, streamed, only the
-//! mapped attributes), then which of them are in the tenant's scope.
+//! mapped attributes), then which of them are in the tenant's scope; the OU and group
+//! searches of `organizations` and `extension_groups` are in [`super::organisation`].
 //!
 //! Reading all users and marking `in_scope` (rather than reading only the scope) makes the
 //! read [`Coverage::WholeDirectory`]: a user who left the scope is told apart from a deleted
@@ -14,41 +15,44 @@ use ldap3::asn1::StructureTag;
 use ldap3::{Ldap, ResultEntry, Scope as SearchScope};
 
 use super::errors::{client_error, result_error, Phase};
+use super::organisation::{organizer, read_groups, with_member_of};
 use crate::directory::entry::attributes::{Attributes, UserMapper};
 use crate::directory::entry::scope::{normalize_dn, scoped_dns, ScopeMatch};
 use crate::directory::entry::Entry;
-use crate::domain::config::{LdapConfig, LdapFlavor, Scope};
+use crate::domain::config::{GroupSync, LdapConfig, LdapFlavor, OrganizationSync, Scope};
 use crate::domain::ldap_filter::escape;
-use crate::domain::{Coverage, DirectoryUser, Snapshot};
+use crate::domain::{Coverage, DirectoryConfig, DirectoryUser, Snapshot};
 use crate::error::DirectoryError;
 
 /// "Return no attributes" (RFC 4511 section 4.5.1.8).
-const NO_ATTRIBUTES: &str = "1.1";
+pub(super) const NO_ATTRIBUTES: &str = "1.1";
 /// Active Directory returns at most 1,000 entries per page (MaxPageSize).
 pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 /// LDAP result noSuchObject.
 const NO_SUCH_OBJECT: u32 = 32;
 /// Active Directory's transitive membership rule.
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+pub(super) const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 const GROUP_FILTER: &str =
     "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))";
 
 /// The searches of one tenant's read, built once from the config.
 #[derive(Debug, Clone)]
 pub struct SearchPlan {
-    base_dn: String,
-    flavor: LdapFlavor,
+    pub(super) base_dn: String,
+    pub(super) flavor: LdapFlavor,
     user_filter: String,
     attributes: Vec<String>,
-    mapper: UserMapper,
+    pub(super) mapper: UserMapper,
     scope: Scope,
-    page_size: i32,
+    pub(super) organizations: OrganizationSync,
+    pub(super) groups: GroupSync,
+    pub(super) page_size: i32,
 }
 
 impl SearchPlan {
     pub fn new(
         config: &LdapConfig,
-        scope: &Scope,
+        directory: &DirectoryConfig,
         mapper: UserMapper,
         page_size: Option<i32>,
     ) -> Result<Self, DirectoryError> {
@@ -62,13 +66,15 @@ impl SearchPlan {
             user_filter: user_filter.into(),
             attributes: mapper.attributes_needed(),
             mapper,
-            scope: scope.clone(),
+            scope: directory.scope.clone(),
+            organizations: directory.organizations.sync.clone(),
+            groups: directory.extension_groups.sync.clone(),
             page_size: page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
         })
     }
 
     /// The users' filter combined with `extra` (already escaped or checked).
-    fn users_and(&self, extra: &str) -> String {
+    pub(super) fn users_and(&self, extra: &str) -> String {
         format!("(&{}{extra})", self.user_filter)
     }
 }
@@ -80,6 +86,8 @@ pub async fn read_snapshot(
     ldap: &mut Ldap,
     timeout: Duration,
 ) -> Result<Snapshot, DirectoryError> {
+    // OUs first, so that each user's organization is set as the user arrives.
+    let mut organizer = organizer(plan, ldap, timeout).await?;
     let now = Utc::now();
     let mut users: Vec<DirectoryUser> = Vec::new();
     let mut seen_ids: HashMap<String, String> = HashMap::new();
@@ -90,7 +98,7 @@ pub async fn read_snapshot(
         attributes: &plan.attributes,
     };
     paged(ldap, plan.page_size, timeout, search, |dn, attributes| {
-        let user = plan
+        let mut user = plan
             .mapper
             .map_user(&dn, &attributes, now)
             .map_err(|m| DirectoryError::Protocol(format!("{dn}: {m}")))?;
@@ -101,6 +109,7 @@ pub async fn read_snapshot(
                 user.object_id
             )));
         }
+        organizer.assign(&mut user, &attributes, &plan.mapper);
         users.push(user);
         Ok(())
     })
@@ -114,12 +123,13 @@ pub async fn read_snapshot(
             user.in_scope = in_scope.contains(&dn);
         }
     }
+    let groups = read_groups(plan, ldap, timeout, &users).await?;
     Ok(Snapshot {
         users,
         coverage: Coverage::WholeDirectory,
         complete: true,
-        organizations: Vec::new(),
-        groups: Vec::new(),
+        organizations: organizer.into_organizations(),
+        groups,
     })
 }
 
@@ -143,7 +153,7 @@ async fn scope_match(
             ))
         }
         Scope::Filter { filter } => {
-            let dns = user_dns(plan, ldap, timeout, &plan.users_and(filter)).await?;
+            let dns = matching_dns(plan, ldap, timeout, &plan.users_and(filter)).await?;
             Ok(ScopeMatch::Members(dns))
         }
         Scope::Groups { groups } => match plan.flavor {
@@ -152,7 +162,8 @@ async fn scope_match(
                 for group in groups {
                     let dn = group_dn(plan, ldap, timeout, group).await?;
                     let rule = format!("(memberOf:{IN_CHAIN}:={})", escape(&dn));
-                    members.extend(user_dns(plan, ldap, timeout, &plan.users_and(&rule)).await?);
+                    members
+                        .extend(matching_dns(plan, ldap, timeout, &plan.users_and(&rule)).await?);
                 }
                 Ok(ScopeMatch::Members(members))
             }
@@ -227,8 +238,8 @@ async fn group_dn(
     }
 }
 
-/// The normalized DNs of the users matching `filter`.
-async fn user_dns(
+/// The normalized DNs of the entries under `base_dn` matching `filter`.
+pub(super) async fn matching_dns(
     plan: &SearchPlan,
     ldap: &mut Ldap,
     timeout: Duration,
@@ -270,29 +281,19 @@ async fn membership_graph(
         Ok(())
     })
     .await?;
-    for user in users.iter().filter(|u| !u.groups.is_empty()) {
-        let mut attributes = Attributes::new();
-        for group in &user.groups {
-            attributes.insert("memberOf", group.as_bytes().to_vec());
-        }
-        entries.push(Entry {
-            dn: user.dn.clone().unwrap_or_default(),
-            attributes,
-        });
-    }
-    Ok(entries)
+    Ok(with_member_of(entries, users))
 }
 
-struct Search<'a> {
-    base: &'a str,
-    scope: SearchScope,
-    filter: &'a str,
-    attributes: &'a [String],
+pub(super) struct Search<'a> {
+    pub(super) base: &'a str,
+    pub(super) scope: SearchScope,
+    pub(super) filter: &'a str,
+    pub(super) attributes: &'a [String],
 }
 
 /// One paged search (Simple Paged Results, RFC 2696), entries handed to `each` as they
 /// arrive: at most one page of raw messages is buffered. Returns the number of entries.
-async fn paged(
+pub(super) async fn paged(
     ldap: &mut Ldap,
     page_size: i32,
     timeout: Duration,

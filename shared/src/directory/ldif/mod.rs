@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::directory::entry::attributes::UserMapper;
-use crate::directory::entry::scope::{normalize_dn, scoped_dns};
+use crate::directory::entry::groups::{directory_group, group_entries, select_groups, user_ids};
+use crate::directory::entry::organisation::{Organizer, OuTree, OU_CLASS};
+use crate::directory::entry::scope::{normalize_dn, scoped_dns, MembershipGraph};
 use crate::directory::entry::Entry;
-use crate::domain::config::{LdifConfig, Scope};
-use crate::domain::{Coverage, DirectoryConfig, Snapshot};
+use crate::domain::config::{GroupSync, LdapFlavor, LdifConfig, OrganizationSync, Scope};
+use crate::domain::{Coverage, DirectoryConfig, DirectoryGroup, DirectoryUser, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::Directory;
 use parser::LdifParser;
@@ -36,7 +38,10 @@ pub struct LdifDirectory {
     /// The operator's LDIF folder; `None` refuses every path.
     root: Option<PathBuf>,
     mapper: UserMapper,
+    flavor: LdapFlavor,
     scope: Scope,
+    organizations: OrganizationSync,
+    groups: GroupSync,
 }
 
 impl LdifDirectory {
@@ -53,7 +58,10 @@ impl LdifDirectory {
             requested: ldif.path.clone(),
             root: root.map(Path::to_path_buf),
             mapper: UserMapper::new(config, ldif.flavor),
+            flavor: ldif.flavor,
             scope: config.scope.clone(),
+            organizations: config.organizations.sync.clone(),
+            groups: config.extension_groups.sync.clone(),
         })
     }
 
@@ -169,6 +177,18 @@ impl Directory for LdifDirectory {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
         let entries = self.read_entries().await?;
         let scope = scoped_dns(&self.scope, &entries).map_err(DirectoryError::NotAvailable)?;
+        let mut organizer = match &self.organizations {
+            // An export has no `base_dn`: every OU in it counts.
+            OrganizationSync::Ous => {
+                let ous: Vec<Entry> = entries
+                    .iter()
+                    .filter(|e| e.attributes.has_object_class(&[OU_CLASS]))
+                    .cloned()
+                    .collect();
+                Organizer::Ous(OuTree::new(&ous, &self.mapper).map_err(DirectoryError::Protocol)?)
+            }
+            sync => Organizer::without_ous(sync),
+        };
         let now = Utc::now();
         let mut users = Vec::new();
         // Two entries with one id would make the mapping ambiguous: refuse the export.
@@ -188,17 +208,47 @@ impl Directory for LdifDirectory {
                 )));
             }
             user.in_scope = scope.contains(&normalize_dn(&entry.dn));
+            organizer.assign(&mut user, &entry.attributes, &self.mapper);
             users.push(user);
         }
+        let groups = self.groups(&entries, &users)?;
         Ok(Snapshot {
             users,
             coverage: Coverage::WholeDirectory,
             complete: true,
-            organizations: Vec::new(),
-            groups: Vec::new(),
+            organizations: organizer.into_organizations(),
+            groups,
         })
     }
 }
 
+impl LdifDirectory {
+    /// The groups `extension_groups` selects, members followed through nested groups.
+    fn groups(
+        &self,
+        entries: &[Entry],
+        users: &[DirectoryUser],
+    ) -> Result<Vec<DirectoryGroup>, DirectoryError> {
+        if self.groups == GroupSync::None {
+            return Ok(Vec::new());
+        }
+        let all =
+            group_entries(entries, self.flavor, &self.mapper).map_err(DirectoryError::Protocol)?;
+        let selected =
+            select_groups(&self.groups, all, None).map_err(DirectoryError::NotAvailable)?;
+        let graph = MembershipGraph::new(entries);
+        let ids = user_ids(users);
+        Ok(selected
+            .into_iter()
+            .map(|group| {
+                let members = graph.reach(vec![normalize_dn(&group.dn)]);
+                directory_group(group, &members, &ids)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod organisation_tests;
 #[cfg(test)]
 mod tests;
