@@ -85,6 +85,9 @@ fn input<'a>(
         extensions,
         config,
         approved_removals,
+        object_mappings: &[],
+        organizations: &[],
+        groups: &[],
     }
 }
 
