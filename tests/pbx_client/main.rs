@@ -1,6 +1,7 @@
 //! `HttpPbx` against the simulator on 127.0.0.1:0: the calls, then retries and limits.
 
 mod calls;
+mod objects;
 mod resilience;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -268,5 +268,6 @@ fn base_urls_are_checked() {
         assert!(matches!(new(bad), Err(PbxError::Endpoint(_))), "{bad}");
     }
     let ok = new("https://pbx.example/acme/").unwrap();
-    assert!(format!("{ok:?}").contains("https://pbx.example/acme/v1/extensions"));
+    // Every resource hangs off `{base_url}/v1`, the trailing slash not doubled.
+    assert!(format!("{ok:?}").contains(r#""https://pbx.example/acme/v1""#));
 }

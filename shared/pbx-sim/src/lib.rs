@@ -2,7 +2,11 @@
 //! strict as a real one, with injectable faults, latency and rate limits. Used by the tests,
 //! the benchmarks, `dirsync-local`'s demo tenant and the `pbx-sim` binary.
 
+mod collection;
 mod model;
+mod object_bodies;
+mod object_routes;
+mod objects;
 mod routes;
 mod state;
 mod validate;
@@ -23,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use model::{Forwarding, SimExtension, SimStats, Voicemail};
+pub use model::{Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail};
 
 use model::ApiError;
 use state::Account;
@@ -110,7 +114,7 @@ impl PbxSimulator {
         if let Some(cell) = accounts.get(account) {
             let mut state = lock(&cell.state);
             state.token = token.to_string();
-            state.quota = quota;
+            state.extensions.limit = quota;
             return;
         }
         let cell = AccountCell {
@@ -155,7 +159,21 @@ impl PbxSimulator {
     /// unknown account.
     pub fn extensions(&self, account: &str) -> Vec<SimExtension> {
         self.account(account)
-            .map(|cell| lock(&cell.state).all())
+            .map(|cell| lock(&cell.state).extensions.all())
+            .unwrap_or_default()
+    }
+
+    /// Every organization of the account, in id order; empty for an unknown account.
+    pub fn organizations(&self, account: &str) -> Vec<SimOrganization> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).organizations.all())
+            .unwrap_or_default()
+    }
+
+    /// Every extension group of the account, in id order; empty for an unknown account.
+    pub fn groups(&self, account: &str) -> Vec<SimGroup> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).groups.all())
             .unwrap_or_default()
     }
 
@@ -163,7 +181,31 @@ impl PbxSimulator {
     /// assigned when `ext.id` is empty. Returns the id, or `None` for an unknown account.
     pub fn seed(&self, account: &str, ext: SimExtension) -> Option<String> {
         self.account(account)
-            .map(|cell| lock(&cell.state).seed(ext))
+            .map(|cell| lock(&cell.state).extensions.seed(ext))
+    }
+
+    /// Adds an organization as given (a manual one: `managed_by` `None`), unchecked, with an
+    /// id assigned when `org.id` is empty. Returns the id, or `None` for an unknown account.
+    pub fn seed_organization(&self, account: &str, org: SimOrganization) -> Option<String> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).organizations.seed(org))
+    }
+
+    /// Adds an extension group as given, unchecked, with an id assigned when `group.id` is
+    /// empty. Returns the id, or `None` for an unknown account.
+    pub fn seed_group(&self, account: &str, group: SimGroup) -> Option<String> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).groups.seed(group))
+    }
+
+    /// Sets how many organizations and extension groups the account may hold (by default
+    /// 1000 and 63). Does nothing for an unknown account.
+    pub fn set_object_limits(&self, account: &str, organizations: usize, groups: usize) {
+        if let Some(cell) = self.account(account) {
+            let mut state = lock(&cell.state);
+            state.organizations.limit = organizations;
+            state.groups.limit = groups;
+        }
     }
 
     /// The account's counters; zero for an unknown account.

@@ -1,5 +1,5 @@
-//! What the simulator stores and answers: extensions with their telephony settings, counters,
-//! and the JSON error bodies.
+//! What the simulator stores and answers: extensions with their telephony settings,
+//! organizations, extension groups, counters and the JSON error bodies.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +30,8 @@ pub struct SimExtension {
     pub email: Option<String>,
     pub mobile: Option<String>,
     pub enabled: bool,
+    pub job_title: Option<String>,
+    pub organization_id: Option<String>,
     pub managed_by: Option<String>,
     pub voicemail: Voicemail,
     pub forwarding: Forwarding,
@@ -48,10 +50,57 @@ impl SimExtension {
             email: email.map(str::to_string),
             mobile: None,
             enabled: true,
+            job_title: None,
+            organization_id: None,
             managed_by: None,
             voicemail: Voicemail::default(),
             forwarding: Forwarding::default(),
             did: None,
+        }
+    }
+}
+
+/// An organization as the simulated PBX holds and lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimOrganization {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub managed_by: Option<String>,
+}
+
+impl SimOrganization {
+    /// A manual organization (no sync marker); `id` empty lets
+    /// [`crate::PbxSimulator::seed_organization`] assign one.
+    pub fn manual(name: &str, parent_id: Option<&str>) -> Self {
+        Self {
+            id: String::new(),
+            name: name.to_string(),
+            parent_id: parent_id.map(str::to_string),
+            managed_by: None,
+        }
+    }
+}
+
+/// An extension group as the simulated PBX holds and lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimGroup {
+    pub id: String,
+    pub name: String,
+    /// Extension ids.
+    pub members: Vec<String>,
+    pub managed_by: Option<String>,
+}
+
+impl SimGroup {
+    /// A manual group (no sync marker); `id` empty lets [`crate::PbxSimulator::seed_group`]
+    /// assign one.
+    pub fn manual(name: &str, members: &[&str]) -> Self {
+        Self {
+            id: String::new(),
+            name: name.to_string(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            managed_by: None,
         }
     }
 }
@@ -105,9 +154,14 @@ impl ApiError {
 
     /// 422 naming the offending field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::unprocessable(field, "invalid", message)
+    }
+
+    /// 422 with its own code, naming the offending field.
+    pub fn unprocessable(field: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             field: Some(field.to_string()),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
         }
     }
 

@@ -15,19 +15,23 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::json;
 
+use crate::collection::{Collection, Stored};
 use crate::model::ApiError;
+use crate::object_routes;
+use crate::state::{Account, Applied};
 use crate::validate::{parse_create, parse_patch};
 use crate::{lock, AccountCell, InFlight, PbxSimulator};
 
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 pub(super) fn router(sim: PbxSimulator) -> Router {
-    Router::new()
+    Router::<PbxSimulator>::new()
         .route("/{account}/v1/extensions", get(list).post(create))
         .route(
             "/{account}/v1/extensions/{id}",
             axum::routing::patch(update).delete(delete),
         )
+        .merge(object_routes::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -116,7 +120,7 @@ fn committed(sim: &PbxSimulator, cell: &AccountCell) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn path_error(rejection: PathRejection) -> ApiError {
+pub(crate) fn path_error(rejection: PathRejection) -> ApiError {
     ApiError::bad_request(format!("invalid path: {rejection}"))
 }
 
@@ -131,7 +135,64 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(account) = path.map_err(path_error)?;
-    let admitted = admit(&sim, &account, &headers, Method::GET).await?;
+    listing(&sim, &account, query, &headers, |a| &a.extensions).await
+}
+
+async fn create(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path(account) = path.map_err(path_error)?;
+    creation(
+        &sim,
+        &account,
+        &headers,
+        body,
+        parse_create,
+        Account::create,
+    )
+    .await
+}
+
+async fn update(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((account, id)) = path.map_err(path_error)?;
+    change(
+        &sim,
+        &account,
+        &id,
+        &headers,
+        body,
+        parse_patch,
+        Account::update,
+    )
+    .await
+}
+
+async fn delete(
+    State(sim): State<PbxSimulator>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path((account, id)) = path.map_err(path_error)?;
+    removal(&sim, &account, &id, &headers, Account::delete).await
+}
+
+/// One page of a resource's listing, `limit` and `cursor` checked as a real PBX does.
+pub(crate) async fn listing<T: Stored + serde::Serialize>(
+    sim: &PbxSimulator,
+    account: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
+    resource: fn(&Account) -> &Collection<T>,
+) -> Result<Response, ApiError> {
+    let admitted = admit(sim, account, headers, Method::GET).await?;
     let max = sim.options().page_size_max;
     let mut limit = max.min(100);
     let mut after = None;
@@ -153,9 +214,25 @@ async fn list(
             }
         }
     }
-    let (items, next) = lock(&admitted.cell.state).page(limit as usize, after.as_deref());
+    let (items, next) =
+        resource(&lock(&admitted.cell.state)).page(limit as usize, after.as_deref());
     let next_cursor = next.map(|id| URL_SAFE_NO_PAD.encode(id));
     Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+}
+
+/// Every POST carries one: a retried create must never make a second object.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_idempotency_key",
+                "POST needs an Idempotency-Key header of 1 to 255 characters",
+            )
+        })
 }
 
 fn query_error(field: &str, message: String) -> ApiError {
@@ -173,57 +250,55 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| query_error("cursor", "`cursor` is not a cursor this PBX issued".into()))
 }
 
-async fn create(
-    State(sim): State<PbxSimulator>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+/// A POST: the key required, the body parsed, the account's rule applied; a replay changes
+/// nothing and answers the first create's object.
+pub(crate) async fn creation<V, T: serde::Serialize>(
+    sim: &PbxSimulator,
+    account: &str,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    parse: impl FnOnce(&[u8]) -> Result<V, ApiError>,
+    apply: fn(&mut Account, &str, V) -> Applied<T>,
 ) -> Result<Response, ApiError> {
-    let Path(account) = path.map_err(path_error)?;
-    let admitted = admit(&sim, &account, &headers, Method::POST).await?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "missing_idempotency_key",
-                "POST needs an Idempotency-Key header of 1 to 255 characters",
-            )
-        })?;
-    let values = parse_create(&body.map_err(body_error)?)?;
-    let (extension, created) = lock(&admitted.cell.state).create(key, values)?;
+    let admitted = admit(sim, account, headers, Method::POST).await?;
+    let key = idempotency_key(headers)?;
+    let values = parse(&body.map_err(body_error)?)?;
+    let (object, created) = apply(&mut lock(&admitted.cell.state), key, values)?;
     if created {
-        committed(&sim, &admitted.cell)?;
+        committed(sim, &admitted.cell)?;
     }
-    Ok((StatusCode::CREATED, Json(extension)).into_response())
+    Ok((StatusCode::CREATED, Json(object)).into_response())
 }
 
-async fn update(
-    State(sim): State<PbxSimulator>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+/// A PATCH of the object `id`; counted as a write only when it changed something.
+pub(crate) async fn change<V, T: serde::Serialize>(
+    sim: &PbxSimulator,
+    account: &str,
+    id: &str,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    parse: impl FnOnce(&[u8]) -> Result<V, ApiError>,
+    apply: fn(&mut Account, &str, V) -> Applied<T>,
 ) -> Result<Response, ApiError> {
-    let Path((account, id)) = path.map_err(path_error)?;
-    let admitted = admit(&sim, &account, &headers, Method::PATCH).await?;
-    let values = parse_patch(&body.map_err(body_error)?)?;
-    let (extension, changed) = lock(&admitted.cell.state).update(&id, values)?;
+    let admitted = admit(sim, account, headers, Method::PATCH).await?;
+    let values = parse(&body.map_err(body_error)?)?;
+    let (object, changed) = apply(&mut lock(&admitted.cell.state), id, values)?;
     if changed {
-        committed(&sim, &admitted.cell)?;
+        committed(sim, &admitted.cell)?;
     }
-    Ok(Json(extension).into_response())
+    Ok(Json(object).into_response())
 }
 
-async fn delete(
-    State(sim): State<PbxSimulator>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
+/// A DELETE of the object `id`: 204, or the account's refusal.
+pub(crate) async fn removal(
+    sim: &PbxSimulator,
+    account: &str,
+    id: &str,
+    headers: &HeaderMap,
+    apply: fn(&mut Account, &str) -> Result<(), ApiError>,
 ) -> Result<Response, ApiError> {
-    let Path((account, id)) = path.map_err(path_error)?;
-    let admitted = admit(&sim, &account, &headers, Method::DELETE).await?;
-    lock(&admitted.cell.state).delete(&id)?;
-    committed(&sim, &admitted.cell)?;
+    let admitted = admit(sim, account, headers, Method::DELETE).await?;
+    apply(&mut lock(&admitted.cell.state), id)?;
+    committed(sim, &admitted.cell)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

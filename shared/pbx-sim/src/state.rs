@@ -1,23 +1,30 @@
-//! One simulated PBX tenant: its extensions and the rules a real PBX enforces on them
-//! (unique numbers and emails, quota, idempotent creates). Synchronous: the routes call it
+//! One simulated PBX tenant: its extensions, organizations and groups, and the rules a real
+//! PBX enforces on extensions (unique numbers and emails, quota, idempotent creates); the
+//! organization and group rules are in `objects`. Synchronous: the routes call it
 //! under a lock and never hold the lock across an await.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
+use dirsync::domain::organization::MAX_EXTENSION_GROUPS;
 
-use crate::model::{ApiError, Forwarding, SimExtension, SimStats, Voicemail};
+use crate::collection::Collection;
+use crate::model::{
+    ApiError, Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail,
+};
 use crate::validate::FieldValues;
+
+/// Organizations an account may hold unless a test sets another limit.
+pub(crate) const DEFAULT_ORGANIZATION_LIMIT: usize = 1000;
+
+/// The object a write answers with, and whether state changed (an idempotent replay or a
+/// PATCH to the same values does not).
+pub(crate) type Applied<T> = Result<(T, bool), ApiError>;
 
 pub(crate) struct Account {
     pub token: String,
-    pub quota: usize,
-    /// By id; ids grow with creation, so this order is also the listing order.
-    extensions: BTreeMap<String, SimExtension>,
-    /// `Idempotency-Key` of each create, and the id of the extension it made.
-    idempotency: HashMap<String, String>,
-    next_id: u64,
+    pub extensions: Collection<SimExtension>,
+    pub organizations: Collection<SimOrganization>,
+    pub groups: Collection<SimGroup>,
     pub stats: SimStats,
     /// Start and count of the current one-second rate-limit window.
     window: Option<(Instant, u32)>,
@@ -27,79 +34,35 @@ impl Account {
     pub fn new(token: &str, quota: usize) -> Self {
         Self {
             token: token.to_string(),
-            quota,
-            extensions: BTreeMap::new(),
-            idempotency: HashMap::new(),
-            next_id: 1,
+            extensions: Collection::new(quota),
+            organizations: Collection::new(DEFAULT_ORGANIZATION_LIMIT),
+            groups: Collection::new(MAX_EXTENSION_GROUPS),
             stats: SimStats::default(),
             window: None,
         }
     }
 
-    pub fn all(&self) -> Vec<SimExtension> {
-        self.extensions.values().cloned().collect()
-    }
-
-    /// Up to `limit` extensions after the id `after`, and the id to continue after when more
-    /// remain.
-    pub fn page(&self, limit: usize, after: Option<&str>) -> (Vec<SimExtension>, Option<String>) {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let start = after.map_or(Unbounded, |id| Excluded(id.to_string()));
-        let mut rest = self.extensions.range((start, Unbounded)).map(|(_, e)| e);
-        let items: Vec<SimExtension> = rest.by_ref().take(limit).cloned().collect();
-        let next = match (rest.next(), items.last()) {
-            (Some(_), Some(last)) => Some(last.id.clone()),
-            _ => None,
-        };
-        (items, next)
-    }
-
-    /// Inserts a manual extension as given, assigning an id when it has none.
-    pub fn seed(&mut self, mut extension: SimExtension) -> String {
-        if extension.id.is_empty() {
-            extension.id = self.fresh_id();
-        }
-        let id = extension.id.clone();
-        self.extensions.insert(id.clone(), extension);
-        id
-    }
-
     /// Creates an extension, or answers a repeat of `key` with the extension it created.
     /// The flag says whether state changed.
-    pub fn create(
-        &mut self,
-        key: &str,
-        values: FieldValues,
-    ) -> Result<(SimExtension, bool), ApiError> {
-        // A repeat answers with the first create's extension, whatever its body (as the
-        // contract says); only a deleted one cannot be answered.
-        if let Some(created_id) = self.idempotency.get(key) {
-            return match self.extensions.get(created_id) {
-                Some(existing) => Ok((existing.clone(), false)),
-                None => Err(ApiError::conflict(
-                    "idempotency_key_reused",
-                    "the extension created with this Idempotency-Key was deleted",
-                )),
-            };
+    pub fn create(&mut self, key: &str, values: FieldValues) -> Applied<SimExtension> {
+        if let Some(replayed) = self.extensions.replay(key) {
+            return replayed.map(|extension| (extension, false));
         }
         let number = values.number.clone().unwrap_or_default();
         self.check_unique(Some(&number), flatten(&values.email), None)?;
-        if self.extensions.len() >= self.quota {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "limit_reached",
-                format!("the account holds its limit of {} extensions", self.quota),
-            ));
-        }
+        self.extensions.check_room()?;
+        self.check_organization(&values.organization_id)?;
         let extension = SimExtension {
-            id: self.fresh_id(),
+            id: String::new(),
             number,
-            first_name: values.first_name.clone().flatten(),
-            last_name: values.last_name.clone().flatten(),
-            email: values.email.clone().flatten(),
-            mobile: values.mobile.clone().flatten(),
+            first_name: values.first_name.flatten(),
+            last_name: values.last_name.flatten(),
+            email: values.email.flatten(),
+            mobile: values.mobile.flatten(),
             enabled: values.enabled.unwrap_or(true),
-            managed_by: values.managed_by.clone().flatten(),
+            job_title: values.job_title.flatten(),
+            organization_id: values.organization_id.flatten(),
+            managed_by: values.managed_by.flatten(),
             voicemail: Voicemail {
                 enabled: true,
                 pin_set: false,
@@ -107,28 +70,17 @@ impl Account {
             forwarding: Forwarding::default(),
             did: None,
         };
-        self.extensions
-            .insert(extension.id.clone(), extension.clone());
-        self.idempotency
-            .insert(key.to_string(), extension.id.clone());
-        Ok((extension, true))
+        Ok((self.extensions.create(key, extension), true))
     }
 
     /// Applies the given fields; the flag says whether anything changed.
-    pub fn update(
-        &mut self,
-        id: &str,
-        values: FieldValues,
-    ) -> Result<(SimExtension, bool), ApiError> {
-        if !self.extensions.contains_key(id) {
-            return Err(ApiError::not_found("no extension with this id"));
-        }
+    pub fn update(&mut self, id: &str, values: FieldValues) -> Applied<SimExtension> {
+        self.extensions.get_mut(id)?;
         if let Some(email) = &values.email {
             self.check_unique(None, email.as_deref(), Some(id))?;
         }
-        let Some(extension) = self.extensions.get_mut(id) else {
-            return Err(ApiError::not_found("no extension with this id"));
-        };
+        self.check_organization(&values.organization_id)?;
+        let extension = self.extensions.get_mut(id)?;
         let before = extension.clone();
         let FieldValues {
             number: _,
@@ -137,6 +89,8 @@ impl Account {
             email,
             mobile,
             enabled,
+            job_title,
+            organization_id,
             managed_by,
         } = values;
         let set = |slot: &mut Option<String>, value: Option<Option<String>>| {
@@ -148,6 +102,8 @@ impl Account {
         set(&mut extension.last_name, last_name);
         set(&mut extension.email, email);
         set(&mut extension.mobile, mobile);
+        set(&mut extension.job_title, job_title);
+        set(&mut extension.organization_id, organization_id);
         set(&mut extension.managed_by, managed_by);
         if let Some(enabled) = enabled {
             extension.enabled = enabled;
@@ -156,11 +112,13 @@ impl Account {
         Ok((extension.clone(), changed))
     }
 
+    /// Deletes an extension and takes it out of every group, as a real PBX does.
     pub fn delete(&mut self, id: &str) -> Result<(), ApiError> {
-        match self.extensions.remove(id) {
-            Some(_) => Ok(()),
-            None => Err(ApiError::not_found("no extension with this id")),
+        self.extensions.remove(id)?;
+        for group in self.groups.values_mut() {
+            group.members.retain(|member| member != id);
         }
+        Ok(())
     }
 
     /// Counts a request in the current one-second window; `Err(retry_after_seconds)` beyond
@@ -176,6 +134,18 @@ impl Account {
             _ => self.window = Some((now, 1)),
         }
         Ok(())
+    }
+
+    /// 422 for an `organization_id` the account does not hold.
+    fn check_organization(&self, organization_id: &Option<Option<String>>) -> Result<(), ApiError> {
+        match organization_id {
+            Some(Some(id)) if !self.organizations.contains(id) => Err(ApiError::unprocessable(
+                "organization_id",
+                "unknown_organization",
+                "`organization_id` is not an organization of this account",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn check_unique(
@@ -207,16 +177,6 @@ impl Account {
             }
         }
         Ok(())
-    }
-
-    fn fresh_id(&mut self) -> String {
-        loop {
-            let id = format!("ext-{:06}", self.next_id);
-            self.next_id += 1;
-            if !self.extensions.contains_key(&id) {
-                return id;
-            }
-        }
     }
 }
 

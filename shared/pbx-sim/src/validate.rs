@@ -9,6 +9,7 @@ use crate::model::ApiError;
 
 const MAX_NAME_CHARS: usize = 64;
 const MAX_MOBILE_CHARS: usize = 32;
+const MAX_JOB_TITLE_CHARS: usize = 128;
 
 /// The fields a request sets; `Some(None)` clears a nullable field.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +20,9 @@ pub(crate) struct FieldValues {
     pub email: Option<Option<String>>,
     pub mobile: Option<Option<String>>,
     pub enabled: Option<bool>,
+    pub job_title: Option<Option<String>>,
+    /// Checked against the account's organizations by the state, not here.
+    pub organization_id: Option<Option<String>>,
     pub managed_by: Option<Option<String>>,
 }
 
@@ -59,7 +63,7 @@ pub(crate) fn parse_patch(body: &[u8]) -> Result<FieldValues, ApiError> {
     Ok(values)
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
     match value {
@@ -80,6 +84,8 @@ fn set_field(values: &mut FieldValues, key: &str, value: &Value) -> Result<(), A
             };
             values.enabled = Some(*enabled);
         }
+        "job_title" => values.job_title = Some(text(key, value, MAX_JOB_TITLE_CHARS)?),
+        "organization_id" => values.organization_id = Some(id(key, value)?),
         "managed_by" => values.managed_by = Some(managed_by(value)?),
         _ => {
             return Err(ApiError::invalid(key, format!("unknown field `{key}`")));
@@ -88,7 +94,10 @@ fn set_field(values: &mut FieldValues, key: &str, value: &Value) -> Result<(), A
     Ok(())
 }
 
-fn nullable_string<'v>(field: &str, value: &'v Value) -> Result<Option<&'v str>, ApiError> {
+pub(crate) fn nullable_string<'v>(
+    field: &str,
+    value: &'v Value,
+) -> Result<Option<&'v str>, ApiError> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
@@ -112,23 +121,39 @@ fn number(value: &Value) -> Result<String, ApiError> {
     Ok(number.clone())
 }
 
-fn name(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
-    let name = nullable_string(field, value)?;
-    if let Some(name) = name {
-        if name.chars().count() > MAX_NAME_CHARS {
+pub(crate) fn name(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
+    text(field, value, MAX_NAME_CHARS)
+}
+
+/// A nullable string of at most `max` characters, no control characters.
+fn text(field: &str, value: &Value, max: usize) -> Result<Option<String>, ApiError> {
+    let text = nullable_string(field, value)?;
+    if let Some(text) = text {
+        if text.chars().count() > max {
             return Err(ApiError::invalid(
                 field,
-                format!("`{field}` must be at most {MAX_NAME_CHARS} characters"),
+                format!("`{field}` must be at most {max} characters"),
             ));
         }
-        if name.chars().any(char::is_control) {
+        if text.chars().any(char::is_control) {
             return Err(ApiError::invalid(
                 field,
                 format!("`{field}` must not contain control characters"),
             ));
         }
     }
-    Ok(name.map(str::to_string))
+    Ok(text.map(str::to_string))
+}
+
+/// A nullable reference to another object: a non-empty string or null.
+pub(crate) fn id(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
+    match nullable_string(field, value)? {
+        Some("") => Err(ApiError::invalid(
+            field,
+            format!("`{field}` must not be empty"),
+        )),
+        id => Ok(id.map(str::to_string)),
+    }
 }
 
 fn email(value: &Value) -> Result<Option<String>, ApiError> {
@@ -155,7 +180,7 @@ fn mobile(value: &Value) -> Result<Option<String>, ApiError> {
     Ok(mobile.map(str::to_string))
 }
 
-fn managed_by(value: &Value) -> Result<Option<String>, ApiError> {
+pub(crate) fn managed_by(value: &Value) -> Result<Option<String>, ApiError> {
     match nullable_string("managed_by", value)? {
         None => Ok(None),
         Some(marker) if marker == MANAGED_BY => Ok(Some(marker.to_string())),

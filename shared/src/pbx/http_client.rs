@@ -1,7 +1,7 @@
 //! `HttpPbx`: the `Pbx` port over the REST contract of CONTRACTS section 4, with bounded
-//! concurrency, a client-side rate limit and retries that never duplicate a create.
+//! concurrency, a client-side rate limit and retries that never duplicate a create. The
+//! calls of each resource are in `resources`.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::num::NonZeroU32;
 
@@ -14,12 +14,18 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
+use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
+use crate::domain::organization::{
+    ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
+};
 use crate::domain::plan::ExtensionPatch;
-use crate::domain::{Extension, ExtensionId, NewExtension};
+use crate::domain::{
+    Extension, ExtensionGroup, ExtensionId, GroupId, NewExtension, Organization, OrganizationId,
+};
 use crate::endpoints::PublicOnlyResolver;
 use crate::error::PbxError;
-use crate::ports::{Page, Pbx};
+use crate::ports::Pbx;
 
 /// The largest answer body read; a listing page of 500 extensions is a few hundred KB.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -27,8 +33,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// One tenant's PBX. `Send + Sync`: share it behind an `Arc` between tasks; the limits hold
 /// across all of them.
 pub struct HttpPbx {
-    /// `{base_url}/v1/extensions`.
-    extensions_url: Url,
+    /// `{base_url}/v1`.
+    api_url: Url,
     token: SecretString,
     client: reqwest::Client,
     options: PbxClientOptions,
@@ -38,11 +44,23 @@ pub struct HttpPbx {
 }
 
 /// One request, rebuilt for every attempt.
-struct Call<'a> {
-    method: Method,
-    url: Url,
-    body: Option<Vec<u8>>,
-    idempotency_key: Option<&'a str>,
+pub(super) struct Call<'a> {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<Vec<u8>>,
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl Call<'_> {
+    /// A call without body or key.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            body: None,
+            idempotency_key: None,
+        }
+    }
 }
 
 impl HttpPbx {
@@ -53,7 +71,7 @@ impl HttpPbx {
         token: SecretString,
         options: PbxClientOptions,
     ) -> Result<Self, PbxError> {
-        let extensions_url = extensions_url(base_url)?;
+        let api_url = api_url(base_url)?;
         let bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()));
         if bearer.is_err() {
             return Err(PbxError::Endpoint(
@@ -77,7 +95,7 @@ impl HttpPbx {
             .map_err(PbxError::Transport)?;
         let per_second = NonZeroU32::new(options.requests_per_second).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
-            extensions_url,
+            api_url,
             token,
             client,
             permits: Semaphore::new(options.concurrency),
@@ -100,16 +118,17 @@ impl HttpPbx {
         &self.options
     }
 
-    fn extension_url(&self, id: &ExtensionId) -> Result<Url, PbxError> {
-        let mut url = self.extensions_url.clone();
+    /// `{base_url}/v1/{segments...}`, each segment escaped.
+    pub(super) fn url(&self, segments: &[&str]) -> Result<Url, PbxError> {
+        let mut url = self.api_url.clone();
         url.path_segments_mut()
             .map_err(|()| PbxError::Endpoint("the base URL cannot hold a path".into()))?
-            .push(id.as_str());
+            .extend(segments);
         Ok(url)
     }
 
     /// Sends `call`, retrying 429, 5xx and transport failures up to `max_attempts`.
-    async fn send(&self, call: &Call<'_>) -> Result<Answer, PbxError> {
+    pub(super) async fn send(&self, call: &Call<'_>) -> Result<Answer, PbxError> {
         let max = self.options.max_attempts;
         let mut attempt = 0u32;
         loop {
@@ -184,8 +203,8 @@ impl HttpPbx {
     }
 }
 
-/// `{base_url}/v1/extensions`, after checking the base URL.
-fn extensions_url(base_url: &str) -> Result<Url, PbxError> {
+/// `{base_url}/v1`, after checking the base URL.
+fn api_url(base_url: &str) -> Result<Url, PbxError> {
     let mut url = Url::parse(base_url)
         .map_err(|e| PbxError::Endpoint(format!("the PBX base URL is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -206,54 +225,14 @@ fn extensions_url(base_url: &str) -> Result<Url, PbxError> {
     url.path_segments_mut()
         .map_err(|()| PbxError::Endpoint("the PBX base URL cannot hold a path".into()))?
         .pop_if_empty()
-        .extend(["v1", "extensions"]);
+        .push("v1");
     Ok(url)
-}
-
-fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, PbxError> {
-    serde_json::to_vec(value)
-        .map_err(|e| PbxError::Protocol(format!("the request could not be encoded: {e}")))
 }
 
 #[async_trait]
 impl Pbx for HttpPbx {
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
-        let mut extensions = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen_cursors = HashSet::new();
-        loop {
-            let mut url = self.extensions_url.clone();
-            {
-                let mut query = url.query_pairs_mut();
-                query.append_pair("limit", &self.options.page_size.to_string());
-                if let Some(cursor) = &cursor {
-                    query.append_pair("cursor", cursor);
-                }
-            }
-            let call = Call {
-                method: Method::GET,
-                url,
-                body: None,
-                idempotency_key: None,
-            };
-            let answer = self.send(&call).await?;
-            if !answer.status.is_success() {
-                return Err(answer.into_error());
-            }
-            let page: Page<Extension> = answer.json()?;
-            extensions.extend(page.items);
-            match page.next_cursor {
-                None => return Ok(extensions),
-                // A cursor seen before would loop for ever: a broken listing is an error,
-                // never a short one.
-                Some(next) if !seen_cursors.insert(next.clone()) => {
-                    return Err(PbxError::Protocol(
-                        "the PBX listing repeated a cursor".into(),
-                    ));
-                }
-                Some(next) => cursor = Some(next),
-            }
-        }
+        self.list_all(EXTENSIONS).await
     }
 
     async fn create_extension(
@@ -261,22 +240,7 @@ impl Pbx for HttpPbx {
         request: &NewExtension,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError> {
-        if HeaderValue::from_str(idempotency_key).is_err() || idempotency_key.is_empty() {
-            return Err(PbxError::Protocol(
-                "the idempotency key is empty or not a valid header value".into(),
-            ));
-        }
-        let call = Call {
-            method: Method::POST,
-            url: self.extensions_url.clone(),
-            body: Some(json_body(request)?),
-            idempotency_key: Some(idempotency_key),
-        };
-        let answer = self.send(&call).await?;
-        match answer.status {
-            StatusCode::CREATED | StatusCode::OK => answer.json(),
-            _ => Err(answer.into_error()),
-        }
+        self.create(EXTENSIONS, request, idempotency_key).await
     }
 
     async fn update_extension(
@@ -284,84 +248,66 @@ impl Pbx for HttpPbx {
         id: &ExtensionId,
         patch: &ExtensionPatch,
     ) -> Result<Extension, PbxError> {
-        let call = Call {
-            method: Method::PATCH,
-            url: self.extension_url(id)?,
-            body: Some(json_body(patch)?),
-            idempotency_key: None,
-        };
-        let answer = self.send(&call).await?;
-        match answer.status {
-            StatusCode::OK => answer.json(),
-            _ => Err(answer.into_error()),
-        }
-    }
-
-    // STUB-ISSUE13: replaced by the PBX client's organization and group calls.
-    async fn list_organizations(&self) -> Result<Vec<crate::domain::Organization>, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn create_organization(
-        &self,
-        _request: &crate::domain::organization::NewOrganization,
-        _idempotency_key: &str,
-    ) -> Result<crate::domain::Organization, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn update_organization(
-        &self,
-        _id: &crate::domain::OrganizationId,
-        _patch: &crate::domain::organization::OrganizationPatch,
-    ) -> Result<crate::domain::Organization, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn delete_organization(
-        &self,
-        _id: &crate::domain::OrganizationId,
-    ) -> Result<(), PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn list_groups(&self) -> Result<Vec<crate::domain::ExtensionGroup>, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn create_group(
-        &self,
-        _request: &crate::domain::organization::NewExtensionGroup,
-        _idempotency_key: &str,
-    ) -> Result<crate::domain::ExtensionGroup, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn update_group(
-        &self,
-        _id: &crate::domain::GroupId,
-        _patch: &crate::domain::organization::ExtensionGroupPatch,
-    ) -> Result<crate::domain::ExtensionGroup, PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
-    }
-    async fn delete_group(&self, _id: &crate::domain::GroupId) -> Result<(), PbxError> {
-        Err(PbxError::Protocol("STUB-ISSUE13".into()))
+        self.update(EXTENSIONS, id.as_str(), patch).await
     }
 
     async fn delete_extension(&self, id: &ExtensionId) -> Result<(), PbxError> {
-        let call = Call {
-            method: Method::DELETE,
-            url: self.extension_url(id)?,
-            body: None,
-            idempotency_key: None,
-        };
-        let answer = self.send(&call).await?;
-        match answer.status {
-            status if status.is_success() => Ok(()),
-            StatusCode::NOT_FOUND => Ok(()),
-            _ => Err(answer.into_error()),
-        }
+        self.delete(EXTENSIONS, id.as_str()).await
+    }
+
+    async fn list_organizations(&self) -> Result<Vec<Organization>, PbxError> {
+        self.list_all(ORGANIZATIONS).await
+    }
+
+    async fn create_organization(
+        &self,
+        request: &NewOrganization,
+        idempotency_key: &str,
+    ) -> Result<Organization, PbxError> {
+        self.create(ORGANIZATIONS, request, idempotency_key).await
+    }
+
+    async fn update_organization(
+        &self,
+        id: &OrganizationId,
+        patch: &OrganizationPatch,
+    ) -> Result<Organization, PbxError> {
+        self.update(ORGANIZATIONS, id.as_str(), patch).await
+    }
+
+    async fn delete_organization(&self, id: &OrganizationId) -> Result<(), PbxError> {
+        self.delete(ORGANIZATIONS, id.as_str()).await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<ExtensionGroup>, PbxError> {
+        self.list_all(GROUPS).await
+    }
+
+    async fn create_group(
+        &self,
+        request: &NewExtensionGroup,
+        idempotency_key: &str,
+    ) -> Result<ExtensionGroup, PbxError> {
+        self.create(GROUPS, request, idempotency_key).await
+    }
+
+    async fn update_group(
+        &self,
+        id: &GroupId,
+        patch: &ExtensionGroupPatch,
+    ) -> Result<ExtensionGroup, PbxError> {
+        self.update(GROUPS, id.as_str(), patch).await
+    }
+
+    async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError> {
+        self.delete(GROUPS, id.as_str()).await
     }
 }
 
 impl fmt::Debug for HttpPbx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpPbx")
-            .field("extensions_url", &self.extensions_url.as_str())
+            .field("api_url", &self.api_url.as_str())
             .field("token", &"[redacted]")
             .field("options", &self.options)
             .finish()
@@ -370,6 +316,6 @@ impl fmt::Debug for HttpPbx {
 
 impl fmt::Display for HttpPbx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PBX at {}", self.extensions_url)
+        write!(f, "PBX at {}", self.api_url)
     }
 }

@@ -3,6 +3,7 @@
 
 mod http_client;
 mod options;
+mod resources;
 mod responses;
 
 pub use http_client::HttpPbx;

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::options::PbxClientOptions;
+use crate::domain::object_plan::ObjectConflictReason;
 use crate::domain::plan::ConflictReason;
 use crate::error::PbxError;
 
@@ -69,6 +70,8 @@ impl Answer {
             StatusCode::CONFLICT => match code.as_str() {
                 "number_taken" => PbxError::Conflict(ConflictReason::NumberTaken),
                 "email_taken" => PbxError::Conflict(ConflictReason::EmailTaken),
+                "name_taken" => PbxError::ObjectConflict(ObjectConflictReason::NameTaken),
+                "in_use" => PbxError::ObjectConflict(ObjectConflictReason::InUse),
                 "limit_reached" => PbxError::LimitReached,
                 "idempotency_key_reused" => PbxError::KeyReused,
                 _ => PbxError::Protocol(format!("409 {code}: {}", self.message())),
@@ -122,6 +125,14 @@ mod tests {
         assert!(matches!(
             e(409, r#"{"error":"email_taken"}"#),
             PbxError::Conflict(ConflictReason::EmailTaken)
+        ));
+        assert!(matches!(
+            e(409, r#"{"error":"name_taken"}"#),
+            PbxError::ObjectConflict(ObjectConflictReason::NameTaken)
+        ));
+        assert!(matches!(
+            e(409, r#"{"error":"in_use"}"#),
+            PbxError::ObjectConflict(ObjectConflictReason::InUse)
         ));
         assert!(matches!(
             e(409, r#"{"error":"other"}"#),

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use super::*;
 
+mod objects;
+
 const TOKEN: &str = "tok-acme-123";
 
 struct Fixture {
@@ -31,9 +33,25 @@ async fn start(options: SimulatorOptions, quota: usize) -> Fixture {
 
 impl Fixture {
     async fn post(&self, key: Option<&str>, body: Value) -> (u16, Value) {
+        self.post_to("extensions", key, body).await
+    }
+
+    async fn patch(&self, id: &str, body: Value) -> (u16, Value) {
+        self.patch_at("extensions", id, body).await
+    }
+
+    async fn delete(&self, id: &str) -> u16 {
+        self.delete_at("extensions", id).await.0
+    }
+
+    async fn get(&self, query: &str) -> (u16, Value) {
+        self.get_from("extensions", query).await
+    }
+
+    async fn post_to(&self, resource: &str, key: Option<&str>, body: Value) -> (u16, Value) {
         let mut request = self
             .http
-            .post(format!("{}/v1/extensions", self.base))
+            .post(format!("{}/v1/{resource}", self.base))
             .bearer_auth(TOKEN)
             .json(&body);
         if let Some(key) = key {
@@ -42,27 +60,27 @@ impl Fixture {
         read(request.send().await.unwrap()).await
     }
 
-    async fn patch(&self, id: &str, body: Value) -> (u16, Value) {
+    async fn patch_at(&self, resource: &str, id: &str, body: Value) -> (u16, Value) {
         let request = self
             .http
-            .patch(format!("{}/v1/extensions/{id}", self.base))
+            .patch(format!("{}/v1/{resource}/{id}", self.base))
             .bearer_auth(TOKEN)
             .json(&body);
         read(request.send().await.unwrap()).await
     }
 
-    async fn delete(&self, id: &str) -> u16 {
+    async fn delete_at(&self, resource: &str, id: &str) -> (u16, Value) {
         let request = self
             .http
-            .delete(format!("{}/v1/extensions/{id}", self.base))
+            .delete(format!("{}/v1/{resource}/{id}", self.base))
             .bearer_auth(TOKEN);
-        request.send().await.unwrap().status().as_u16()
+        read(request.send().await.unwrap()).await
     }
 
-    async fn get(&self, query: &str) -> (u16, Value) {
+    async fn get_from(&self, resource: &str, query: &str) -> (u16, Value) {
         let request = self
             .http
-            .get(format!("{}/v1/extensions{query}", self.base))
+            .get(format!("{}/v1/{resource}{query}", self.base))
             .bearer_auth(TOKEN);
         read(request.send().await.unwrap()).await
     }
