@@ -24,7 +24,7 @@ use super::ErrorBody;
     components(schemas(
         ErrorBody, FieldErrorSchema, RunStarted, directory::PauseBody, directory::PbxBody,
         DirectoryConfigSchema, TenantStateSchema, StoredConfigSchema, StateAnswerSchema,
-        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, RunSummarySchema,
+        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, RunSummarySchema,
         RunRecordSchema, SyncStatusSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
         HealthSchema, OpenApiDocumentSchema,
     )),

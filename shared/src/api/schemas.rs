@@ -160,7 +160,28 @@ schema!(
             "skipped": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
             "conflicts": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
             "unchanged": {"type": "integer", "minimum": 0},
-            "removals_held": {"type": "boolean"}
+            "removals_held": {"type": "boolean"},
+            "organizations": {"$ref": "#/components/schemas/ObjectChanges"},
+            "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"}
+        }
+    }
+);
+
+schema!(
+    /// What a plan does with organizations or extension groups: creates (parents first),
+    /// updates (renames, moves, members added and removed), removes (`delete` or `release`),
+    /// skips (`group_limit`) and conflicts (`name_taken`, `in_use`, ...).
+    ObjectChangesSchema = "ObjectChanges" {
+        "type": "object",
+        "required": ["creates", "updates", "removes", "conflicts", "unchanged"],
+        "properties": {
+            "creates": {"type": "array", "items": {"type": "object", "required": ["object_id", "name"]}},
+            "updates": {"type": "array", "items": {"type": "object", "required": ["object_id", "name"]}},
+            "removes": {"type": "array", "items": {"type": "object", "required": ["object_id", "pbx_id", "name", "action"],
+                "properties": {"action": {"type": "string", "enum": ["delete", "release"]}}}},
+            "skipped": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
+            "conflicts": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
+            "unchanged": {"type": "integer", "minimum": 0}
         }
     }
 );
@@ -201,6 +222,7 @@ schema!(
                 "properties": {
                     "plan": {"oneOf": [{"$ref": "#/components/schemas/Plan"}, {"type": "null"}]},
                     "apply_conflicts": {"type": "array", "items": {"type": "object"}},
+                    "object_conflicts": {"type": "array", "items": {"type": "object"}},
                     "errors": {"type": "array", "items": {"type": "object"}},
                     "approved_by": {"type": "string"}
                 }
@@ -213,12 +235,14 @@ schema!(
     /// `GET .../sync/status`.
     SyncStatusSchema = "SyncStatus" {
         "type": "object",
-        "required": ["provider", "server", "state", "synced_extensions", "record_limit", "last_sync", "next_sync_at"],
+        "required": ["provider", "server", "state", "synced_extensions", "synced_organizations", "synced_extension_groups", "record_limit", "last_sync", "next_sync_at"],
         "properties": {
             "provider": {"type": ["string", "null"]},
             "server": {"type": ["string", "null"]},
             "state": {"$ref": "#/components/schemas/TenantState"},
             "synced_extensions": {"type": "integer", "minimum": 0},
+            "synced_organizations": {"type": "integer", "minimum": 0},
+            "synced_extension_groups": {"type": "integer", "minimum": 0},
             "record_limit": {"type": ["integer", "null"]},
             "last_sync": {"oneOf": [{"$ref": "#/components/schemas/RunSummary"}, {"type": "null"}]},
             "next_sync_at": {"type": ["string", "null"], "format": "date-time"}

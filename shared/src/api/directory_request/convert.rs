@@ -3,13 +3,14 @@
 //! with its path.
 
 use super::{
-    DirectoryRequest, LdapRequest, NumbersRequest, OktaRequest, ProviderRequest, ScopeRequest,
-    TunnelRequest,
+    DirectoryRequest, ExtensionGroupsRequest, GroupSyncRequest, LdapRequest, NumbersRequest,
+    OktaRequest, ProviderRequest, ScopeRequest, TunnelRequest,
 };
 use crate::domain::config::{
-    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionNumbers,
-    ExtensionRange, FieldError, FieldSources, HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor,
-    LdapUrl, OktaAuth, OktaConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionGroupsConfig,
+    ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync, HostKey, HttpUrl,
+    LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig, OrganizationSync,
+    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -40,6 +41,9 @@ impl DirectoryRequest {
         let scope = scope(self.scope, provider.as_ref(), &mut found);
         check_fields(&self.fields, &self.extension_numbers, &mut found);
         let extension_numbers = numbers(self.extension_numbers, &mut found);
+        let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
+        let extension_groups =
+            extension_groups(self.extension_groups, provider.as_ref(), &mut found);
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {
@@ -51,8 +55,10 @@ impl DirectoryRequest {
                 }
             }
         }
-        match (provider, scope, extension_numbers) {
-            (Some(provider), Some(scope), Some(extension_numbers)) if found.0.is_empty() => {
+        match (provider, scope, extension_numbers, extension_groups) {
+            (Some(provider), Some(scope), Some(extension_numbers), Some(extension_groups))
+                if found.0.is_empty() =>
+            {
                 Ok(DirectoryConfig {
                     provider,
                     scope,
@@ -64,8 +70,8 @@ impl DirectoryRequest {
                     deletion_guard: self.deletion_guard,
                     schedule: self.schedule,
                     record_limit: self.record_limit,
-                    organizations: Default::default(),
-                    extension_groups: Default::default(),
+                    organizations,
+                    extension_groups,
                     credentials: self.credentials,
                 })
             }
@@ -264,6 +270,94 @@ fn scope(
                 .map(|filter| Scope::Filter { filter })
         }
     }
+}
+
+/// `organizations`: OUs exist only in LDAP-style directories; an attribute must be a name.
+fn organizations(
+    request: OrganizationsConfig,
+    provider: Option<&ProviderConfig>,
+    found: &mut Findings,
+) -> OrganizationsConfig {
+    match &request.sync {
+        OrganizationSync::Ous if provider.is_some_and(|p| !p.is_ldap_like()) => found.push(
+            "organizations.sync",
+            "'ous' needs an LDAP or LDIF directory; use 'attribute' (e.g. department)",
+        ),
+        OrganizationSync::Attribute { attribute } if !is_attribute_name(attribute) => found.push(
+            "organizations.attribute",
+            "must be an attribute name (letters, digits, '-', '_', '.', ';')",
+        ),
+        _ => {}
+    }
+    request
+}
+
+/// The most groups `extension_groups.groups` may name.
+const MAX_NAMED_GROUPS: usize = 1000;
+
+/// `extension_groups`: group types exist only in Active Directory, filters only in
+/// LDAP-style directories.
+fn extension_groups(
+    request: ExtensionGroupsRequest,
+    provider: Option<&ProviderConfig>,
+    found: &mut Findings,
+) -> Option<ExtensionGroupsConfig> {
+    let active_directory = |p: &ProviderConfig| match p {
+        ProviderConfig::Ldap(c) => c.flavor == LdapFlavor::ActiveDirectory,
+        ProviderConfig::Ldif(c) => c.flavor == LdapFlavor::ActiveDirectory,
+        _ => false,
+    };
+    let sync = match request.sync {
+        GroupSyncRequest::None => Some(GroupSync::None),
+        GroupSyncRequest::All => Some(GroupSync::All),
+        GroupSyncRequest::Groups { groups } => {
+            if groups.is_empty() || groups.len() > MAX_NAMED_GROUPS {
+                found.push(
+                    "extension_groups.groups",
+                    format!("must name between 1 and {MAX_NAMED_GROUPS} groups"),
+                );
+            }
+            for (i, group) in groups.iter().enumerate() {
+                if group.trim().is_empty()
+                    || group.len() > 1024
+                    || group.chars().any(char::is_control)
+                {
+                    found.push(
+                        format!("extension_groups.groups[{i}]"),
+                        "must be a group id or DN of at most 1024 bytes",
+                    );
+                }
+            }
+            Some(GroupSync::Groups { groups })
+        }
+        GroupSyncRequest::Type { types } => {
+            if provider.is_some_and(|p| !active_directory(p)) {
+                found.push(
+                    "extension_groups.sync",
+                    "'type' needs an Active Directory (flavor 'active_directory')",
+                );
+            }
+            if types.is_empty() {
+                found.push("extension_groups.types", "must name at least one type");
+            }
+            Some(GroupSync::Type { types })
+        }
+        GroupSyncRequest::Filter { filter } => {
+            if provider.is_some_and(|p| !p.is_ldap_like()) {
+                found.push(
+                    "extension_groups.sync",
+                    "'filter' needs an LDAP or LDIF directory",
+                );
+            }
+            found
+                .check("extension_groups.filter", LdapFilter::parse(&filter))
+                .map(|filter| GroupSync::Filter { filter })
+        }
+    };
+    sync.map(|sync| ExtensionGroupsConfig {
+        sync,
+        delete_when_unused: request.delete_when_unused,
+    })
 }
 
 fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Findings) {

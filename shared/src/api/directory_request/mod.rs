@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::config::{
-    AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources, LdapFlavor,
-    LdifConfig, OktaAuth, OnRemove, RemoveReason, Schedule, MAX_RECORDS,
+    AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
+    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, Schedule,
+    MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 
@@ -33,8 +34,36 @@ pub struct DirectoryRequest {
     pub deletion_guard: DeletionGuard,
     pub schedule: Schedule,
     pub record_limit: u32,
+    pub organizations: OrganizationsConfig,
+    pub extension_groups: ExtensionGroupsRequest,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
+}
+
+/// `extension_groups` as sent: the filter as text until it is checked.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ExtensionGroupsRequest {
+    #[serde(flatten)]
+    pub sync: GroupSyncRequest,
+    #[serde(default)]
+    pub delete_when_unused: bool,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(tag = "sync", rename_all = "snake_case")]
+pub enum GroupSyncRequest {
+    #[default]
+    None,
+    Groups {
+        groups: Vec<String>,
+    },
+    All,
+    Type {
+        types: Vec<AdGroupType>,
+    },
+    Filter {
+        filter: String,
+    },
 }
 
 /// The fields of a body read one by one, each failure noted with its path.
@@ -88,6 +117,8 @@ impl DirectoryRequest {
         let deletion_guard = fields.read("deletion_guard").unwrap_or_default();
         let schedule: Schedule = fields.read("schedule").unwrap_or_default();
         let record_limit: u32 = fields.read("record_limit").unwrap_or(MAX_RECORDS);
+        let organizations = fields.read("organizations").unwrap_or_default();
+        let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -119,6 +150,8 @@ impl DirectoryRequest {
                 deletion_guard,
                 schedule,
                 record_limit,
+                organizations,
+                extension_groups,
                 credentials,
             }),
             _ => None,

@@ -252,3 +252,80 @@ fn each_bad_top_level_field_is_reported_even_beside_structural_errors() {
     let e = parse(json!(["not", "an", "object"])).unwrap_err();
     assert_eq!(fields_of(&e), ["body"]);
 }
+
+/// The contract's organisation example reads, with `job_title` as a field.
+#[test]
+fn organizations_and_extension_groups_parse() {
+    let c = parse(json!({
+        "provider": ldap(),
+        "fields": {"job_title": "title"},
+        "organizations": {"sync": "ous", "delete_when_unused": true},
+        "extension_groups": {"sync": "groups", "groups": ["CN=Sales,OU=Groups,DC=example,DC=com"],
+                             "delete_when_unused": true}
+    }))
+    .unwrap();
+    assert_eq!(c.organizations.sync, OrganizationSync::Ous);
+    assert!(c.organizations.delete_when_unused);
+    assert!(matches!(&c.extension_groups.sync, GroupSync::Groups { groups } if groups.len() == 1));
+    assert_eq!(
+        c.field_source(SourceField::JobTitle).as_deref(),
+        Some("title")
+    );
+    let okta = json!({"type": "okta", "org_url": "https://acme.okta.com"});
+    let c = parse(json!({"provider": okta,
+                         "organizations": {"sync": "attribute", "attribute": "department"},
+                         "extension_groups": {"sync": "all"}}))
+    .unwrap();
+    assert_eq!(
+        c.organizations.sync,
+        OrganizationSync::Attribute {
+            attribute: "department".into()
+        }
+    );
+    let defaults = parse(json!({"provider": ldap()})).unwrap();
+    assert_eq!(defaults.organizations, OrganizationsConfig::default());
+    assert_eq!(defaults.extension_groups, ExtensionGroupsConfig::default());
+}
+
+/// Each organisation option that the provider cannot serve, or that is malformed, is its own
+/// `details` entry.
+#[test]
+fn organisation_options_the_provider_cannot_serve_are_refused() {
+    let azure = json!({"type": "azure", "tenant_id": "00000000-0000-0000-0000-000000000001",
+                       "client_id": "00000000-0000-0000-0000-000000000002"});
+    let e = parse(json!({"provider": azure, "organizations": {"sync": "ous"},
+                         "extension_groups": {"sync": "filter", "filter": "(cn=x)"}}))
+    .unwrap_err();
+    assert_eq!(
+        fields_of(&e),
+        ["organizations.sync", "extension_groups.sync"]
+    );
+    let e = parse(json!({"provider": ldap(),
+                         "organizations": {"sync": "attribute", "attribute": "dep(artment"},
+                         "extension_groups": {"sync": "type", "types": ["security"]}}))
+    .unwrap_err();
+    assert_eq!(
+        fields_of(&e),
+        ["organizations.attribute", "extension_groups.sync"]
+    );
+    let e = parse(json!({"provider": ldap(),
+                         "extension_groups": {"sync": "groups", "groups": []}}))
+    .unwrap_err();
+    assert_eq!(fields_of(&e), ["extension_groups.groups"]);
+    let e = parse(json!({"provider": ldap(),
+                         "extension_groups": {"sync": "filter", "filter": "(cn=x"}}))
+    .unwrap_err();
+    assert_eq!(fields_of(&e), ["extension_groups.filter"]);
+    let e = parse(json!({"provider": ldap(),
+                         "organizations": {"sync": "ous", "colour": "red"},
+                         "extension_groups": {"sync": "teams"}}))
+    .unwrap_err();
+    assert!(fields_of(&e).contains(&"extension_groups"), "{e:?}");
+    let e = parse(json!({"provider": ldap(), "organizations": {"sync": "ous", "colour": "red"}}))
+        .unwrap_err();
+    assert_eq!(fields_of(&e), ["organizations.colour"]);
+    let mut ad = ldap();
+    ad["flavor"] = json!("active_directory");
+    parse(json!({"provider": ad, "extension_groups": {"sync": "type", "types": ["security", "distribution"]}}))
+        .unwrap();
+}

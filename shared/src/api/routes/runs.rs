@@ -15,7 +15,7 @@ use crate::api::body::QueryParams;
 use crate::api::schemas::{PlanSchema, RunPageSchema, RunRecordSchema, SyncStatusSchema};
 use crate::api::{ApiError, ApiState};
 use crate::domain::{
-    MappingLink, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
+    MappingLink, ObjectKind, Outcome, Plan, RunId, RunRecord, RunSummary, TenantState, Trigger,
 };
 use crate::error::SyncError;
 use crate::ports::LeaseOutcome;
@@ -125,12 +125,21 @@ pub async fn status(
         .iter()
         .filter(|m| matches!(m.link, MappingLink::Linked { .. }))
         .count();
+    let objects = state.store.all_object_mappings(&id).await?;
+    let linked = |kind| {
+        objects
+            .iter()
+            .filter(|m| m.kind == kind && m.pbx_id().is_some())
+            .count()
+    };
     let directory = tenant.directory.as_ref();
     Ok(Json(json!({
         "provider": directory.map(|d| d.provider.kind()),
         "server": directory.map(|d| d.provider.server()),
         "state": tenant.state,
         "synced_extensions": synced,
+        "synced_organizations": linked(ObjectKind::Organization),
+        "synced_extension_groups": linked(ObjectKind::Group),
         "record_limit": directory.map(|d| d.record_limit),
         "last_sync": tenant.last_run,
         "next_sync_at": tenant.next_sync_at.filter(|_| tenant.state == TenantState::Active),
