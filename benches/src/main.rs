@@ -3,13 +3,15 @@
 //! `cloud` (Graph and Okta reads); `ldap` (slapd direct and through an SSH tunnel, against
 //! ldapsearch); `scheduler` and `worker` (on moto); `e2e` (the whole sync path of a 10,000-user
 //! tenant in the worker process, with the planner alone and `noop`); `noop` (the no-op sync
-//! against the bare directory read, alone); or `all`.
+//! against the bare directory read, alone); `organisation` (10,000 users in 200 OUs and 63
+//! groups: the no-op with organizations and groups against the one without); or `all`.
 
 mod alloc;
 mod cloud;
 mod e2e;
 mod ldap;
 mod noop;
+mod organisation;
 mod planner;
 mod scheduler;
 mod worker;
@@ -36,8 +38,12 @@ fn main() -> ExitCode {
         "ldap" => ldap::run(),
         "scheduler" => scheduler::run(),
         "worker" => worker::run(),
-        "e2e" => [planner::run(), e2e::run()].into_iter().flatten().collect(),
+        "e2e" => [planner::run(), e2e::run(), organisation::run()]
+            .into_iter()
+            .flatten()
+            .collect(),
         "noop" => noop::run(),
+        "organisation" => organisation::run(),
         "all" => [
             planner::run(),
             cloud::run(),
@@ -45,13 +51,14 @@ fn main() -> ExitCode {
             scheduler::run(),
             worker::run(),
             e2e::run(),
+            organisation::run(),
         ]
         .into_iter()
         .flatten()
         .collect(),
         other => {
             eprintln!(
-                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, noop, all"
+                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, noop, organisation, all"
             );
             return ExitCode::FAILURE;
         }

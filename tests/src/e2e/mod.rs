@@ -6,6 +6,7 @@
 
 mod lambda_runtime;
 mod meter;
+mod organised;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -32,6 +33,8 @@ use crate::slapd::{Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD};
 const PBX_TOKEN: &str = "e2e-pbx-token-0123456789";
 /// The listing page the operator configures: the simulator's largest.
 const PBX_PAGE_SIZE: u32 = 500;
+pub use organised::organised_ldif;
+
 pub const PEOPLE_OU: &str = "ou=People,dc=example,dc=com";
 
 /// `users` people under ou=People and `extra` more under ou=Extra, all eligible: entryUUID,
@@ -86,7 +89,12 @@ impl Peers {
 
     /// The peers with the table on `dynamodb`.
     pub async fn start_on(users: u32, extra: u32, dynamodb: DynamoDb) -> Self {
-        let slapd = Slapd::start(&directory_ldif(users, extra), SlapdOptions::default());
+        Self::start_with(&directory_ldif(users, extra), dynamodb).await
+    }
+
+    /// The peers with slapd holding `ldif`.
+    pub async fn start_with(ldif: &str, dynamodb: DynamoDb) -> Self {
+        let slapd = Slapd::start(ldif, SlapdOptions::default());
         let moto = Moto::start().await;
         let dynalite = (dynamodb == DynamoDb::Dynalite).then(Dynalite::start);
         let (meter, store) = match &dynalite {
