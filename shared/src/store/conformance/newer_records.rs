@@ -31,9 +31,9 @@ fn newer_tenant_fields() -> Value {
         "record_version": 1,
         "billing_plan": {"tier": "gold"},
         "directory": {
-            "organizations": {"sync": "ous", "delete_when_unused": true},
+            "welcome_email": true,
             "provider": {"page_size_hint": 500},
-            "fields": {"job_title": "title"},
+            "fields": {"avatar": "thumbnailPhoto"},
             "deletion_guard": {"notify": ["admin@example.com"]}
         },
         "pbx": {"region": "eu-1"}
