@@ -66,7 +66,7 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         &json!({"organization_id": "org-7", "avatar_sha256": "ab12"}),
     )
     .await;
-    let run_fields = json!({"counts": {"organizations": 4}, "reads": {"incremental": true}});
+    let run_fields = json!({"counts": {"phonebook_entries": 4}, "reads": {"incremental": true}});
     raw.merge_into_body(&id, StoredRecord::Run(&run.summary.run_id), &run_fields)
         .await;
 
