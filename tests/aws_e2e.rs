@@ -225,7 +225,7 @@ async fn records_from_a_newer_release_sync_and_list_on_dynamodb() {
         .unwrap();
     let raw = dirsync_integration_tests::moto::DynamoRaw::new(&h.moto, &h.store);
     let newer = serde_json::json!({"billing_plan": "gold",
-        "directory": {"organizations": {"sync": "ous"}, "provider": {"page_hint": 5}}});
+        "directory": {"welcome_email": true, "provider": {"page_hint": 5}}});
     raw.merge_into_body(&h.tenant, StoredRecord::Tenant, &newer)
         .await;
     for mapping in h.store.all_mappings(&h.tenant).await.unwrap() {

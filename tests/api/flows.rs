@@ -456,7 +456,7 @@ async fn records_from_a_newer_release_sync_and_list_in_the_state_file() {
     let db = rusqlite::Connection::open(app.state.path().join("dirsync.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let newer = json!({"billing_plan": "gold",
-        "directory": {"organizations": {"sync": "ous"}, "provider": {"page_hint": 5}}});
+        "directory": {"welcome_email": true, "provider": {"page_hint": 5}}});
     let patched = db
         .execute(
             "UPDATE tenants SET body = json_patch(body, ?1) WHERE id = 'acme'",
