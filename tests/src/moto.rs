@@ -126,6 +126,9 @@ impl RawRecords for DynamoRaw {
         let (sk, bodies) = match record {
             StoredRecord::Tenant => ("TENANT".to_string(), vec!["body"]),
             StoredRecord::Mapping(object) => (format!("MAP#{object}"), vec!["body"]),
+            StoredRecord::Object(kind, object) => {
+                (format!("OBJ#{}#{object}", kind.as_str()), vec!["body"])
+            }
             StoredRecord::Run(run) => (
                 format!("RUN#{run}"),
                 // The record's body holds its summary's fields at the top level.

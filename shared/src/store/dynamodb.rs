@@ -14,7 +14,9 @@ use super::clamp_page_size;
 use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor};
-use crate::domain::{Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId};
+use crate::domain::{
+    Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
+};
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
 
@@ -83,7 +85,10 @@ impl DynamoStore {
     }
 
     /// Every item of `query`, all pages.
-    async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_all(
+        &self,
+        query: QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -221,7 +226,7 @@ impl Store for DynamoStore {
         self.next_sync_advance(id, from, to).await
     }
 
-    /// Every item under the tenant's partition key, deleted in batches.
+    /// Every item under the tenant's partition key (object mappings too), deleted in batches.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
         let query = self
             .query()
@@ -315,27 +320,28 @@ impl Store for DynamoStore {
         self.batch_write(requests).await
     }
 
-    // STUB-ISSUE13: replaced by the object mapping storage.
     async fn all_object_mappings(
         &self,
-        _tenant: &TenantId,
-    ) -> Result<Vec<crate::domain::ObjectMapping>, StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        tenant: &TenantId,
+    ) -> Result<Vec<ObjectMapping>, StoreError> {
+        self.object_mappings(tenant).await
     }
+
     async fn put_object_mapping(
         &self,
-        _tenant: &TenantId,
-        _mapping: &crate::domain::ObjectMapping,
+        tenant: &TenantId,
+        mapping: &ObjectMapping,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        self.object_mapping_put(tenant, mapping).await
     }
+
     async fn delete_object_mapping(
         &self,
-        _tenant: &TenantId,
-        _kind: crate::domain::ObjectKind,
-        _object_id: &ObjectId,
+        tenant: &TenantId,
+        kind: ObjectKind,
+        object_id: &ObjectId,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        self.object_mapping_delete(tenant, kind, object_id).await
     }
 
     async fn delete_mapping(

@@ -21,6 +21,8 @@ pub(super) const SK_TENANT: &str = "TENANT";
 pub(super) const SK_LEASE: &str = "LEASE";
 pub(super) const SK_MAPPING: &str = "MAP#";
 pub(super) const SK_RUN: &str = "RUN#";
+/// An organization's or group's mapping: `OBJ#{kind}#{object_id}`.
+pub(super) const SK_OBJECT: &str = "OBJ#";
 /// Further pieces of a run record too large for one item (400 KB limit).
 pub(super) const SK_RUN_PART: &str = "RUNPART#";
 

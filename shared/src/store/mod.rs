@@ -13,12 +13,15 @@ mod dynamodb_lease;
 #[cfg(feature = "aws")]
 mod dynamodb_mapping;
 #[cfg(feature = "aws")]
+mod dynamodb_objects;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
 mod keys;
 mod sqlite;
 mod sqlite_lease;
+mod sqlite_objects;
 mod sqlite_rows;
 mod sqlite_schema;
 mod tenant_record;

@@ -10,9 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
-use super::{clamp_page_size, sqlite_lease, sqlite_schema, tenant_record};
+use super::{clamp_page_size, sqlite_lease, sqlite_objects, sqlite_schema, tenant_record};
 use crate::domain::{
-    Mapping, ObjectId, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
+    TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
@@ -256,12 +257,13 @@ impl Store for SqliteStore {
         Ok(changed == 1)
     }
 
-    /// Removes the tenant row, its mappings, runs and lease in one transaction.
+    /// Removes the tenant row, its mappings (users' and objects'), runs and lease in one transaction.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
         let id = id.to_string();
         self.with_conn(move |conn| {
             let tx = conn.transaction()?;
             tx.execute("DELETE FROM mappings WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM object_mappings WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM runs WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM leases WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
@@ -338,27 +340,35 @@ impl Store for SqliteStore {
         .await
     }
 
-    // STUB-ISSUE13: replaced by the object mapping storage.
+    /// Both kinds, by kind then object id.
     async fn all_object_mappings(
         &self,
-        _tenant: &TenantId,
-    ) -> Result<Vec<crate::domain::ObjectMapping>, StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        tenant: &TenantId,
+    ) -> Result<Vec<ObjectMapping>, StoreError> {
+        let tenant = tenant.to_string();
+        self.with_conn(move |conn| sqlite_objects::all(conn, &tenant))
+            .await
     }
+
     async fn put_object_mapping(
         &self,
-        _tenant: &TenantId,
-        _mapping: &crate::domain::ObjectMapping,
+        tenant: &TenantId,
+        mapping: &ObjectMapping,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        let (tenant, mapping) = (tenant.to_string(), mapping.clone());
+        self.with_conn(move |conn| sqlite_objects::put(conn, &tenant, &mapping))
+            .await
     }
+
     async fn delete_object_mapping(
         &self,
-        _tenant: &TenantId,
-        _kind: crate::domain::ObjectKind,
-        _object_id: &ObjectId,
+        tenant: &TenantId,
+        kind: ObjectKind,
+        object_id: &ObjectId,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Backend("STUB-ISSUE13".into()))
+        let (tenant, object_id) = (tenant.to_string(), object_id.to_string());
+        self.with_conn(move |conn| sqlite_objects::delete(conn, &tenant, kind, &object_id))
+            .await
     }
 
     async fn delete_mapping(

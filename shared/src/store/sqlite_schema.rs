@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,6 +61,20 @@ UPDATE tenants SET last_run = json_extract(body, '$.last_run'),
     body = json_remove(body, '$.last_run');
 ";
 
+#[cfg(test)]
+pub(crate) const SCHEMA_V2_FOR_TESTS: &str = SCHEMA_V2;
+
+/// Version 3: organization and group mappings, one table for both kinds.
+const SCHEMA_V3: &str = "
+CREATE TABLE object_mappings (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, object_id)
+) WITHOUT ROWID;
+";
+
 /// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -87,7 +101,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)?;
     }
-    // Later versions add their steps here: `if version < 3 { ... }`.
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)?;
+    }
+    // Later versions add their steps here: `if version < 4 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

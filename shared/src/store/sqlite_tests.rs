@@ -168,6 +168,11 @@ impl conformance::RawRecords for SqliteStore {
                 "UPDATE mappings SET body = json_patch(body, ?2) WHERE tenant = ?1 AND object_id = ?3",
                 object.to_string(),
             ),
+            conformance::StoredRecord::Object(kind, object) => (
+                "UPDATE object_mappings SET body = json_patch(body, ?2)
+                 WHERE tenant = ?1 AND kind || '#' || object_id = ?3",
+                format!("{}#{object}", kind.as_str()),
+            ),
             conformance::StoredRecord::Run(run) => (
                 "UPDATE runs SET body = json_patch(body, ?2), summary = json_patch(summary, ?2)
                  WHERE tenant = ?1 AND run_id = ?3",
@@ -217,4 +222,66 @@ async fn schema_1_files_keep_their_last_run() {
         .put_tenant(&got)
         .await
         .expect("a migrated tenant takes writes");
+}
+
+/// A state file of schema version 2 opens with its data, and takes object mappings.
+#[tokio::test]
+async fn schema_2_files_keep_their_data() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let id = tenant_id("v2-file");
+    let mapping = Mapping {
+        object_id: ObjectId::parse("obj-2").unwrap(),
+        link: MappingLink::Linked {
+            extension_id: ExtensionId::parse("ext-2").unwrap(),
+            disabled_by_sync: false,
+        },
+        number: "102".into(),
+        first_name: Some("Bo".into()),
+        last_name: None,
+        email: None,
+        last_synced_at: now,
+    };
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(sqlite_schema::SCHEMA_V1_FOR_TESTS)
+            .unwrap();
+        conn.execute_batch(sqlite_schema::SCHEMA_V2_FOR_TESTS)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let body = serde_json::to_value(Tenant::new(id.clone(), now)).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, state, next_sync_at, body, revision)
+             VALUES (?1, 'disconnected', NULL, ?2, 4)",
+            params![id.to_string(), body.to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO mappings (tenant, object_id, body) VALUES (?1, 'obj-2', ?2)",
+            params![id.to_string(), serde_json::to_string(&mapping).unwrap()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let got = store.get_tenant(&id).await.unwrap().unwrap();
+    assert_eq!(got.revision, 4);
+    assert_eq!(store.all_mappings(&id).await.unwrap(), vec![mapping]);
+    assert!(store.all_object_mappings(&id).await.unwrap().is_empty());
+    let group = ObjectMapping {
+        kind: ObjectKind::Group,
+        object_id: ObjectId::parse("g-1").unwrap(),
+        link: crate::domain::ObjectLink::Linked {
+            pbx_id: "grp-1".into(),
+        },
+        name: "Sales".into(),
+        last_synced_at: now,
+    };
+    store.put_object_mapping(&id, &group).await.unwrap();
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        reopened.all_object_mappings(&id).await.unwrap(),
+        vec![group]
+    );
 }

@@ -6,14 +6,17 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+use super::objects::object_mapping;
 use super::{linked_mapping, run_id, run_record, tenant, unique_tenant};
-use crate::domain::{DirectoryConfig, EndpointPolicy, RunId, TenantId, TenantState};
+use crate::domain::{DirectoryConfig, EndpointPolicy, ObjectKind, RunId, TenantId, TenantState};
 use crate::ports::Store;
 
 /// Which stored record to patch.
 pub enum StoredRecord<'a> {
     Tenant,
     Mapping(&'a str),
+    /// An organization's or group's mapping.
+    Object(ObjectKind, &'a str),
     Run(&'a RunId),
 }
 
@@ -57,6 +60,16 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         .expect("put mapping");
     let run = run_record(&run_id("run-newer"), super::base_time());
     store.put_run(&id, &run).await.expect("put run");
+    let objects = [
+        object_mapping(ObjectKind::Organization, "obj-newer", Some("org-1")),
+        object_mapping(ObjectKind::Group, "obj-newer", None),
+    ];
+    for object in &objects {
+        store
+            .put_object_mapping(&id, object)
+            .await
+            .expect("put object");
+    }
 
     raw.merge_into_body(&id, StoredRecord::Tenant, &newer_tenant_fields())
         .await;
@@ -66,6 +79,11 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         &json!({"organization_id": "org-7", "avatar_sha256": "ab12"}),
     )
     .await;
+    for object in &objects {
+        let record = StoredRecord::Object(object.kind, "obj-newer");
+        let fields = json!({"parent_id": "ou=root", "link": {"etag": "7"}, "colour": "teal"});
+        raw.merge_into_body(&id, record, &fields).await;
+    }
     let run_fields = json!({"counts": {"phonebook_entries": 4}, "reads": {"incremental": true}});
     raw.merge_into_body(&id, StoredRecord::Run(&run.summary.run_id), &run_fields)
         .await;
@@ -100,6 +118,10 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         .await
         .expect("mapping page");
     assert_eq!(page.items, vec![mapping]);
+    assert_eq!(
+        store.all_object_mappings(&id).await.expect("objects"),
+        objects.to_vec()
+    );
     assert_eq!(
         store.get_run(&id, &run.summary.run_id).await.expect("run"),
         Some(run.clone())
