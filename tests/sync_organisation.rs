@@ -5,6 +5,7 @@
 
 use dirsync::domain::object_plan::{ObjectConflictReason, ObjectSkipReason};
 use dirsync::domain::Outcome;
+use dirsync::ports::Store;
 use dirsync_integration_tests::{Harness, ACCOUNT};
 use dirsync_pbx_sim::{SimExtension, SimGroup, SimOrganization};
 use serde_json::json;
@@ -401,7 +402,8 @@ async fn a_renamed_group_keeps_its_pbx_group_and_manual_members_stay() {
 
 /// The group's members set through the PBX's own API, as an admin would.
 async fn patch_members(h: &Harness, group: &str, members: &[String]) {
-    let url = format!("http://{}/v1/extension-groups/{group}", h.simulator_addr);
+    let base = dirsync_pbx_sim::PbxSimulator::base_url(h.simulator_addr, ACCOUNT);
+    let url = format!("{base}/v1/extension-groups/{group}");
     let answer = reqwest::Client::new()
         .patch(url)
         .bearer_auth(dirsync_integration_tests::TOKEN)

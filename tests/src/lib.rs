@@ -229,14 +229,23 @@ impl Harness {
         harness
     }
 
-    /// Stores the tenant's config: LDIF directory, simulator PBX, and `overrides`.
+    /// Stores the tenant's config: LDIF directory, simulator PBX, and `overrides` (over the
+    /// stored revision, so that it can be called again).
     pub async fn configure(&self, overrides: serde_json::Value) {
-        let tenant = configured_tenant(
+        let mut tenant = configured_tenant(
             &self.tenant,
             &self.ldif_path,
             self.simulator_addr,
             overrides,
         );
+        if let Some(stored) = self
+            .store
+            .get_tenant(&self.tenant)
+            .await
+            .expect("read tenant")
+        {
+            tenant.revision = stored.revision;
+        }
         self.store.put_tenant(&tenant).await.expect("store tenant");
     }
 
