@@ -1,6 +1,8 @@
 //! The organisation side of a plan: organizations and extension groups to create, change and
 //! remove, shown by preview and kept in the run beside the extension changes.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::ids::{ExtensionId, ObjectId};
@@ -71,6 +73,22 @@ pub struct GroupChanges {
 pub struct GroupMembers {
     pub extensions: Vec<ExtensionId>,
     pub created_users: Vec<ObjectId>,
+}
+
+impl GroupMembers {
+    /// The member list the PBX gets: the extensions, and those `created` made for the users,
+    /// sorted and each once. A user whose create failed is left out until the next run.
+    pub fn resolve(&self, created: &HashMap<ObjectId, ExtensionId>) -> Vec<ExtensionId> {
+        let mut all: Vec<ExtensionId> = self
+            .extensions
+            .iter()
+            .cloned()
+            .chain(self.created_users.iter().filter_map(|u| created.get(u).cloned()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -133,21 +133,7 @@ impl ObjectWorld {
     /// Creates, changes and (unless held) removes groups.
     pub fn apply_groups(&mut self, plan: &Plan, created: &HashMap<ObjectId, ExtensionId>) {
         let changes = &plan.extension_groups;
-        let members = |m: &GroupMembers| {
-            let mut all: Vec<ExtensionId> = m
-                .extensions
-                .iter()
-                .cloned()
-                .chain(
-                    m.created_users
-                        .iter()
-                        .filter_map(|u| created.get(u).cloned()),
-                )
-                .collect();
-            all.sort();
-            all.dedup();
-            all
-        };
+        let members = |m: &GroupMembers| m.resolve(created);
         for create in &changes.creates {
             assert!(
                 self.groups.len() < MAX_EXTENSION_GROUPS,

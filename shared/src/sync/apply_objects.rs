@@ -147,21 +147,7 @@ impl ObjectApplier<'_> {
         removals: bool,
         out: &mut AppliedObjects,
     ) {
-        let members = |m: &GroupMembers| -> Vec<ExtensionId> {
-            let mut all: Vec<ExtensionId> = m
-                .extensions
-                .iter()
-                .cloned()
-                .chain(
-                    m.created_users
-                        .iter()
-                        .filter_map(|u| created.get(u).cloned()),
-                )
-                .collect();
-            all.sort();
-            all.dedup();
-            all
-        };
+        let members = |m: &GroupMembers| m.resolve(created);
         for create in &changes.creates {
             let request = NewExtensionGroup {
                 name: create.name.clone(),
