@@ -1,7 +1,7 @@
 //! An Okta test server (axum, 127.0.0.1), as strict as Okta on what dirsync uses: `SSWS` API
 //! tokens and OAuth 2.0 service apps with `private_key_jwt` (the client assertion's RS256
 //! signature, audience, issuer and expiry are checked), `/api/v1/users` and
-//! `/api/v1/groups/{id}/users` with `limit` checks and opaque `Link: rel="next"` cursors,
+//! `/api/v1/groups/{id}/users` with `limit` checks, `/api/v1/groups` and `/api/v1/groups/{id}` and opaque `Link: rel="next"` cursors,
 //! `X-Rate-Limit-*` headers over a fixed window, Okta error bodies, and injected faults.
 
 use std::collections::{HashMap, HashSet};
@@ -68,6 +68,8 @@ pub struct OktaFaults {
     pub throttle: HashMap<usize, u32>,
     /// A page that always answers 500.
     pub failing_page: Option<usize>,
+    /// A page of one listing (its path) that always answers 500.
+    pub failing_listing: Option<(String, usize)>,
     /// When this page is first asked for, every OAuth access token expires (401 on it).
     pub expire_tokens_at_page: Option<usize>,
 }
@@ -86,6 +88,8 @@ pub struct OktaState {
     pub users: Vec<Value>,
     /// Group id -> member user ids (Okta groups do not nest).
     pub groups: HashMap<String, Vec<String>>,
+    /// Group id -> `profile.name` (default `Group {id}`).
+    pub group_names: HashMap<String, String>,
     pub faults: OktaFaults,
     pub access_tokens: HashSet<String>,
     pub tokens_issued: usize,
@@ -128,6 +132,7 @@ impl OktaState {
             page_cap: 200,
             users,
             groups: HashMap::new(),
+            group_names: HashMap::new(),
             faults: OktaFaults::default(),
             access_tokens: HashSet::new(),
             tokens_issued: 0,
@@ -151,6 +156,8 @@ impl OktaServer {
             .route("/oauth2/v1/token", post(crate::okta_login::token))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
+            .route("/api/v1/groups", get(groups))
+            .route("/api/v1/groups/{id}", get(group))
             .route("/api/v1/groups/{id}/users", get(group_users))
             .with_state(state.clone());
         let running = serve(router).await;
@@ -238,10 +245,73 @@ async fn users(
 ) -> Response {
     let mut s = lock(&state);
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
-    let listed: Vec<usize> = (0..s.users.len())
-        .filter(|&at| s.users[at]["status"] != json!("DEPROVISIONED"))
+    let listed: Vec<Value> = s
+        .users
+        .iter()
+        .filter(|u| u["status"] != json!("DEPROVISIONED"))
+        .cloned()
         .collect();
     listing(&mut s, "/api/v1/users", &headers, &query, listed)
+}
+
+/// Every group, sorted by id.
+async fn groups(
+    State(state): State<Arc<Mutex<OktaState>>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = lock(&state);
+    let mut ids: Vec<&String> = s.groups.keys().collect();
+    ids.sort();
+    let listed = ids.into_iter().map(|id| group_object(&s, id)).collect();
+    listing(&mut s, "/api/v1/groups", &headers, &query, listed)
+}
+
+async fn group(
+    State(state): State<Arc<Mutex<OktaState>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = lock(&state);
+    let mut logged = Logged::now(&format!("/api/v1/groups/{id}"), None);
+    let response = if !authorized(&s, &headers) {
+        invalid_token()
+    } else if s.groups.contains_key(&id) {
+        Json(group_object(&s, &id)).into_response()
+    } else {
+        group_not_found(&id)
+    };
+    logged.status = response.status().as_u16();
+    s.log.push(logged);
+    response
+}
+
+fn group_object(s: &OktaState, id: &str) -> Value {
+    let name = s
+        .group_names
+        .get(id)
+        .cloned()
+        .unwrap_or(format!("Group {id}"));
+    json!({"id": id, "created": "2026-01-01T00:00:00.000Z", "type": "OKTA_GROUP",
+        "objectClass": ["okta:user_group"],
+        "profile": {"name": name, "description": null},
+        "_links": {"users": {"href": format!("https://acme.okta.com/api/v1/groups/{id}/users")}}})
+}
+
+fn invalid_token() -> Response {
+    okta_error(
+        StatusCode::UNAUTHORIZED,
+        "E0000011",
+        "Invalid token provided",
+    )
+}
+
+fn group_not_found(id: &str) -> Response {
+    okta_error(
+        StatusCode::NOT_FOUND,
+        "E0000007",
+        &format!("Not found: Resource not found: {id} (UserGroup)"),
+    )
 }
 
 async fn group_users(
@@ -254,21 +324,13 @@ async fn group_users(
     let path = format!("/api/v1/groups/{id}/users");
     let Some(members) = s.groups.get(&id).cloned() else {
         if !authorized(&s, &headers) {
-            return okta_error(
-                StatusCode::UNAUTHORIZED,
-                "E0000011",
-                "Invalid token provided",
-            );
+            return invalid_token();
         }
-        return okta_error(
-            StatusCode::NOT_FOUND,
-            "E0000007",
-            &format!("Not found: Resource not found: {id} (UserGroup)"),
-        );
+        return group_not_found(&id);
     };
-    let listed: Vec<usize> = members
+    let listed: Vec<Value> = members
         .iter()
-        .filter_map(|m| s.users.iter().position(|u| u["id"] == json!(m)))
+        .filter_map(|m| s.users.iter().find(|u| u["id"] == json!(m)).cloned())
         .collect();
     listing(&mut s, &path, &headers, &query, listed)
 }
@@ -278,7 +340,7 @@ fn listing(
     path: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-    items: Vec<usize>,
+    items: Vec<Value>,
 ) -> Response {
     let cursor = match query.get("after") {
         Some(after) => s
@@ -313,7 +375,7 @@ fn page_response(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     cursor: Result<(String, usize, usize), ()>,
-    items: Vec<usize>,
+    items: Vec<Value>,
     page: usize,
     over_limit: bool,
 ) -> Response {
@@ -360,7 +422,8 @@ fn page_response(
             "API call exceeded rate limit due to too many requests.",
         );
     }
-    if s.faults.failing_page == Some(page) {
+    let failing_here = s.faults.failing_listing.as_ref() == Some(&(path.to_string(), page));
+    if s.faults.failing_page == Some(page) || failing_here {
         return okta_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "E0000009",
@@ -368,12 +431,7 @@ fn page_response(
         );
     }
     let size = limit.min(s.page_cap);
-    let body: Vec<Value> = items
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|&at| s.users[at].clone())
-        .collect();
+    let body: Vec<Value> = items.iter().skip(offset).take(size).cloned().collect();
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
