@@ -16,6 +16,10 @@ use serde_json::{json, Value};
 
 use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
 
+#[path = "okta_server_groups.rs"]
+mod groups;
+use groups::{group, group_not_found, groups, invalid_token};
+
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
 /// pastes as `private_key_pem`) and the public key as SPKI PEM (what the service app holds).
 /// Made with `ssh-keygen` (openssh-client, which `scripts/test` installs), so that no private
@@ -252,66 +256,6 @@ async fn users(
         .cloned()
         .collect();
     listing(&mut s, "/api/v1/users", &headers, &query, listed)
-}
-
-/// Every group, sorted by id.
-async fn groups(
-    State(state): State<Arc<Mutex<OktaState>>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let mut s = lock(&state);
-    let mut ids: Vec<&String> = s.groups.keys().collect();
-    ids.sort();
-    let listed = ids.into_iter().map(|id| group_object(&s, id)).collect();
-    listing(&mut s, "/api/v1/groups", &headers, &query, listed)
-}
-
-async fn group(
-    State(state): State<Arc<Mutex<OktaState>>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let mut s = lock(&state);
-    let mut logged = Logged::now(&format!("/api/v1/groups/{id}"), None);
-    let response = if !authorized(&s, &headers) {
-        invalid_token()
-    } else if s.groups.contains_key(&id) {
-        Json(group_object(&s, &id)).into_response()
-    } else {
-        group_not_found(&id)
-    };
-    logged.status = response.status().as_u16();
-    s.log.push(logged);
-    response
-}
-
-fn group_object(s: &OktaState, id: &str) -> Value {
-    let name = s
-        .group_names
-        .get(id)
-        .cloned()
-        .unwrap_or(format!("Group {id}"));
-    json!({"id": id, "created": "2026-01-01T00:00:00.000Z", "type": "OKTA_GROUP",
-        "objectClass": ["okta:user_group"],
-        "profile": {"name": name, "description": null},
-        "_links": {"users": {"href": format!("https://acme.okta.com/api/v1/groups/{id}/users")}}})
-}
-
-fn invalid_token() -> Response {
-    okta_error(
-        StatusCode::UNAUTHORIZED,
-        "E0000011",
-        "Invalid token provided",
-    )
-}
-
-fn group_not_found(id: &str) -> Response {
-    okta_error(
-        StatusCode::NOT_FOUND,
-        "E0000007",
-        &format!("Not found: Resource not found: {id} (UserGroup)"),
-    )
 }
 
 async fn group_users(
