@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{authorized, listing, okta_error, OktaState};
+use super::{authorized, count_request, listing, okta_error, with_rate_headers, OktaState};
 use crate::cloud_server::{lock, Logged};
 
 /// Every group, sorted by id.
@@ -33,13 +33,24 @@ pub(super) async fn group(
 ) -> Response {
     let mut s = lock(&state);
     let mut logged = Logged::now(&format!("/api/v1/groups/{id}"), None);
-    let response = if !authorized(&s, &headers) {
+    // Counted in the rate-limit window like every API request.
+    let (limit, remaining, reset, over) = count_request(&mut s);
+    let response = if over {
+        okta_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        )
+    } else if !authorized(&s, &headers) {
         invalid_token()
     } else if s.groups.contains_key(&id) {
         Json(group_object(&s, &id)).into_response()
     } else {
         group_not_found(&id)
     };
+    let response = with_rate_headers(response, limit, remaining, reset);
+    logged.reset = Some(reset);
+    logged.remaining = Some(remaining);
     logged.status = response.status().as_u16();
     s.log.push(logged);
     response
