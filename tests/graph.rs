@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use dirsync::directory::GraphDirectory;
-use dirsync::domain::{
-    CheckName, Coverage, DirectoryConfig, EndpointPolicy, Outcome, Snapshot, UserState,
-};
+use dirsync::domain::{CheckName, Coverage, Outcome, Snapshot, UserState};
 use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::graph_server::{
@@ -14,6 +12,9 @@ use dirsync_integration_tests::graph_server::{
 };
 use dirsync_integration_tests::{fast_cloud_options, Harness, ACCOUNT};
 use serde_json::{json, Value};
+
+#[path = "graph_groups.rs"]
+mod groups;
 
 const SECRET: &str = "graph-secret-Zq8~very-secret-value";
 
@@ -39,13 +40,7 @@ fn secrets(secret: &str) -> TenantSecrets {
 }
 
 fn directory(server: &GraphServer, body: Value, secret: &str) -> GraphDirectory {
-    let config = DirectoryConfig::from_json(
-        body.to_string().as_bytes(),
-        EndpointPolicy {
-            allow_private: true,
-        },
-    )
-    .unwrap();
+    let config = dirsync_integration_tests::cloud_server::config_of(body);
     let options = fast_cloud_options(Some(server.url()), Some(server.url()));
     GraphDirectory::new(
         dirsync_integration_tests::azure_of(&config),
@@ -95,9 +90,13 @@ async fn paging_reads_every_user_with_only_the_mapped_properties() {
         let pages: Vec<usize> = s.log.iter().filter_map(|l| l.page).collect();
         assert_eq!(pages, (0..7).collect::<Vec<_>>(), "7 pages, each once");
         assert!(s.log.iter().all(|l| l.status == 200));
+        assert!(
+            s.log.iter().all(|l| l.path == "/v1.0/users"),
+            "no group requests while extension_groups is off"
+        );
         assert_eq!(
             s.selects,
-            ["id,accountEnabled,userType,givenName,surname,mail,mobilePhone,businessPhones"]
+            ["id,accountEnabled,userType,givenName,surname,mail,mobilePhone,businessPhones,jobTitle"]
         );
         assert_eq!(s.tokens_issued, 1, "one token for the whole read");
     });

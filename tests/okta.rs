@@ -14,6 +14,9 @@ use dirsync_integration_tests::okta_server::{
 use dirsync_integration_tests::{fast_cloud_options, Harness, ACCOUNT};
 use serde_json::{json, Value};
 
+#[path = "okta_groups.rs"]
+mod groups;
+
 const API_TOKEN: &str = "00Okta-api-token-SSWS-very-secret";
 
 fn users(n: u32) -> Vec<Value> {
@@ -44,13 +47,7 @@ fn private_key() -> TenantSecrets {
 }
 
 fn directory(body: &Value, secrets: &TenantSecrets) -> Result<OktaDirectory, DirectoryError> {
-    let config = DirectoryConfig::from_json(
-        body.to_string().as_bytes(),
-        EndpointPolicy {
-            allow_private: true,
-        },
-    )
-    .unwrap();
+    let config = dirsync_integration_tests::cloud_server::config_of(body.clone());
     OktaDirectory::new(
         dirsync_integration_tests::okta_of(&config),
         &config,

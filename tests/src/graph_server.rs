@@ -1,7 +1,7 @@
 //! A Microsoft Graph and Entra ID login test server (axum, 127.0.0.1), as strict as the real
 //! ones on what dirsync uses: the client-credentials token endpoint with Entra's `AADSTS`
 //! error bodies, `/v1.0/users` and `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`
-//! with `$select` / `$top` checks, opaque `@odata.nextLink` cursors, Graph error bodies, and
+//! with `$select` / `$top` checks, `/v1.0/groups` and `/v1.0/groups/{id}` (extension groups), opaque `@odata.nextLink` cursors, Graph error bodies, and
 //! injected faults.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -15,6 +15,10 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::cloud_server::{lock, opaque, serve, Logged, Running};
+
+#[path = "graph_server_groups.rs"]
+mod groups;
+use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Properties of `microsoft.graph.user` the server knows; any other `$select` is a 400.
@@ -56,6 +60,8 @@ pub struct GraphFaults {
     pub next_link_host: Option<String>,
     /// A page that always answers 503.
     pub failing_page: Option<usize>,
+    /// A page of one listing (its path) that always answers 503.
+    pub failing_listing: Option<(String, usize)>,
     /// When this page is first asked for, every issued token expires (401 on that request).
     pub expire_tokens_at_page: Option<usize>,
 }
@@ -75,6 +81,8 @@ pub struct GraphState {
     /// Users as Graph holds them: every property, in listing order.
     pub users: Vec<Map<String, Value>>,
     pub groups: HashMap<String, Vec<Member>>,
+    /// Group id -> display name (default `Group {id}`).
+    pub group_names: HashMap<String, String>,
     pub faults: GraphFaults,
     pub tokens: HashSet<String>,
     pub tokens_issued: usize,
@@ -128,6 +136,7 @@ impl GraphState {
             page_cap: 999,
             users,
             groups: HashMap::new(),
+            group_names: HashMap::new(),
             faults: GraphFaults::default(),
             tokens: HashSet::new(),
             tokens_issued: 0,
@@ -153,6 +162,8 @@ impl GraphServer {
                 post(crate::graph_login::token),
             )
             .route("/v1.0/users", get(users))
+            .route("/v1.0/groups", get(groups))
+            .route("/v1.0/groups/{id}", get(group))
             .route(
                 "/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user",
                 get(group_users),
@@ -185,8 +196,8 @@ async fn users(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let mut s = lock(&state);
-    let all: Vec<usize> = (0..s.users.len()).collect();
-    listing(&mut s, "/v1.0/users", &headers, &query, all)
+    let all = s.users.clone();
+    listing(&mut s, USERS, &headers, &query, all)
 }
 
 async fn group_users(
@@ -201,10 +212,12 @@ async fn group_users(
         if let Some(denied) = denial(&s, &headers) {
             return denied;
         }
-        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound",
-            &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."));
+        return not_found(&id);
     }
-    let members = transitive_users(&s, &id);
+    let members = transitive_users(&s, &id)
+        .into_iter()
+        .map(|at| s.users[at].clone())
+        .collect();
     listing(&mut s, &path, &headers, &query, members)
 }
 
@@ -256,7 +269,7 @@ fn listing(
     path: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-    items: Vec<usize>,
+    items: Vec<Map<String, Value>>,
 ) -> Response {
     let raw_query: String = {
         let mut pairs: Vec<_> = query.iter().filter(|(k, _)| *k != "$skiptoken").collect();
@@ -296,7 +309,7 @@ fn page_response(
     query: &HashMap<String, String>,
     raw_query: &str,
     cursor: Result<Option<Cursor>, ()>,
-    items: Vec<usize>,
+    items: Vec<Map<String, Value>>,
     page: usize,
 ) -> Response {
     if s.faults.expire_tokens_at_page == Some(page) && !s.expired_once {
@@ -337,10 +350,9 @@ fn page_response(
             )
         }
     };
-    let selected: Vec<&str> = select.split(',').map(str::trim).collect();
-    if let Some(unknown) = selected.iter().find(|p| !USER_PROPERTIES.contains(p)) {
-        return graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest",
-            &format!("Could not find a property named '{unknown}' on type 'Microsoft.DirectoryServices.User'."));
+    // A bad `$select` is a 400 before any page is served.
+    if let Some(response) = bad_select(select, path) {
+        return response;
     }
     let throttled = [
         (
@@ -365,7 +377,8 @@ fn page_response(
             return response;
         }
     }
-    if s.faults.failing_page == Some(page) {
+    let failing_here = s.faults.failing_listing.as_ref() == Some(&(path.to_string(), page));
+    if s.faults.failing_page == Some(page) || failing_here {
         return graph_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "serviceNotAvailable",
@@ -377,28 +390,15 @@ fn page_response(
     }
     let offset = cursor.as_ref().map_or(0, |c| c.offset);
     let size = top.min(s.page_cap);
-    let value: Vec<Value> = items
+    let value = items
         .iter()
         .skip(offset)
         .take(size)
-        .map(|&at| {
-            let user = &s.users[at];
-            let picked: Map<String, Value> = selected
-                .iter()
-                .map(|p| {
-                    let default = if *p == "businessPhones" {
-                        json!([])
-                    } else {
-                        Value::Null
-                    };
-                    (p.to_string(), user.get(*p).cloned().unwrap_or(default))
-                })
-                .collect();
-            Value::Object(picked)
-        })
-        .collect();
+        .map(|object| pick(object, select))
+        .collect::<Vec<Value>>();
     let mut body = json!({
-        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#users({select})"),
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{}({select})",
+            if path == GROUPS { "groups" } else { "users" }),
         "value": value,
     });
     if offset + size < items.len() {

@@ -1,7 +1,7 @@
 //! An Okta test server (axum, 127.0.0.1), as strict as Okta on what dirsync uses: `SSWS` API
 //! tokens and OAuth 2.0 service apps with `private_key_jwt` (the client assertion's RS256
 //! signature, audience, issuer and expiry are checked), `/api/v1/users` and
-//! `/api/v1/groups/{id}/users` with `limit` checks and opaque `Link: rel="next"` cursors,
+//! `/api/v1/groups/{id}/users` with `limit` checks, `/api/v1/groups` and `/api/v1/groups/{id}` and opaque `Link: rel="next"` cursors,
 //! `X-Rate-Limit-*` headers over a fixed window, Okta error bodies, and injected faults.
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +15,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
+
+#[path = "okta_server_groups.rs"]
+mod groups;
+use groups::{group, group_not_found, groups, invalid_token};
 
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
 /// pastes as `private_key_pem`) and the public key as SPKI PEM (what the service app holds).
@@ -68,6 +72,8 @@ pub struct OktaFaults {
     pub throttle: HashMap<usize, u32>,
     /// A page that always answers 500.
     pub failing_page: Option<usize>,
+    /// A page of one listing (its path) that always answers 500.
+    pub failing_listing: Option<(String, usize)>,
     /// When this page is first asked for, every OAuth access token expires (401 on it).
     pub expire_tokens_at_page: Option<usize>,
 }
@@ -86,6 +92,8 @@ pub struct OktaState {
     pub users: Vec<Value>,
     /// Group id -> member user ids (Okta groups do not nest).
     pub groups: HashMap<String, Vec<String>>,
+    /// Group id -> `profile.name` (default `Group {id}`).
+    pub group_names: HashMap<String, String>,
     pub faults: OktaFaults,
     pub access_tokens: HashSet<String>,
     pub tokens_issued: usize,
@@ -128,6 +136,7 @@ impl OktaState {
             page_cap: 200,
             users,
             groups: HashMap::new(),
+            group_names: HashMap::new(),
             faults: OktaFaults::default(),
             access_tokens: HashSet::new(),
             tokens_issued: 0,
@@ -151,6 +160,8 @@ impl OktaServer {
             .route("/oauth2/v1/token", post(crate::okta_login::token))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
+            .route("/api/v1/groups", get(groups))
+            .route("/api/v1/groups/{id}", get(group))
             .route("/api/v1/groups/{id}/users", get(group_users))
             .with_state(state.clone());
         let running = serve(router).await;
@@ -238,8 +249,11 @@ async fn users(
 ) -> Response {
     let mut s = lock(&state);
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
-    let listed: Vec<usize> = (0..s.users.len())
-        .filter(|&at| s.users[at]["status"] != json!("DEPROVISIONED"))
+    let listed: Vec<Value> = s
+        .users
+        .iter()
+        .filter(|u| u["status"] != json!("DEPROVISIONED"))
+        .cloned()
         .collect();
     listing(&mut s, "/api/v1/users", &headers, &query, listed)
 }
@@ -254,21 +268,13 @@ async fn group_users(
     let path = format!("/api/v1/groups/{id}/users");
     let Some(members) = s.groups.get(&id).cloned() else {
         if !authorized(&s, &headers) {
-            return okta_error(
-                StatusCode::UNAUTHORIZED,
-                "E0000011",
-                "Invalid token provided",
-            );
+            return invalid_token();
         }
-        return okta_error(
-            StatusCode::NOT_FOUND,
-            "E0000007",
-            &format!("Not found: Resource not found: {id} (UserGroup)"),
-        );
+        return group_not_found(&id);
     };
-    let listed: Vec<usize> = members
+    let listed: Vec<Value> = members
         .iter()
-        .filter_map(|m| s.users.iter().position(|u| u["id"] == json!(m)))
+        .filter_map(|m| s.users.iter().find(|u| u["id"] == json!(m)).cloned())
         .collect();
     listing(&mut s, &path, &headers, &query, listed)
 }
@@ -278,7 +284,7 @@ fn listing(
     path: &str,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-    items: Vec<usize>,
+    items: Vec<Value>,
 ) -> Response {
     let cursor = match query.get("after") {
         Some(after) => s
@@ -313,7 +319,7 @@ fn page_response(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     cursor: Result<(String, usize, usize), ()>,
-    items: Vec<usize>,
+    items: Vec<Value>,
     page: usize,
     over_limit: bool,
 ) -> Response {
@@ -360,7 +366,8 @@ fn page_response(
             "API call exceeded rate limit due to too many requests.",
         );
     }
-    if s.faults.failing_page == Some(page) {
+    let failing_here = s.faults.failing_listing.as_ref() == Some(&(path.to_string(), page));
+    if s.faults.failing_page == Some(page) || failing_here {
         return okta_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "E0000009",
@@ -368,12 +375,7 @@ fn page_response(
         );
     }
     let size = limit.min(s.page_cap);
-    let body: Vec<Value> = items
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|&at| s.users[at].clone())
-        .collect();
+    let body: Vec<Value> = items.iter().skip(offset).take(size).cloned().collect();
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())

@@ -1,6 +1,7 @@
 //! Microsoft Entra ID over Microsoft Graph (`provider.type = "azure"`): `/v1.0/users` for the
 //! whole directory, or the transitive user members of the scope's groups, paged with
-//! `@odata.nextLink` and read with the mapped properties only.
+//! `@odata.nextLink` and read with the mapped properties only; extension groups from
+//! `/v1.0/groups` and their transitive user members.
 
 use std::time::Duration;
 
@@ -12,11 +13,13 @@ use url::Url;
 
 use super::directory::{CloudDirectory, Provider, Tenant};
 use super::graph_token::{ClientCredentials, ClientSecret};
+use super::groups::{GroupListing, NamedGroup};
 use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
 use super::json_fields::JsonFields;
 use super::read::{LinkWording, Listing, Page, PagedSource, Pager};
 use super::urls::url_under;
 use crate::domain::config::{AzureCloud, AzureConfig};
+use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
@@ -25,6 +28,8 @@ use crate::http_retry::retry_after;
 const PAGE_SIZE: &str = "999";
 /// Properties read besides the mapped ones: the id, and what decides state and guest status.
 const FIXED_PROPERTIES: [&str; 3] = ["id", "accountEnabled", "userType"];
+/// What an extension group is read with.
+const GROUP_PROPERTIES: &str = "id,displayName";
 /// How errors name a next-page link of Graph's that is not followed.
 const NEXT_LINKS: LinkWording = LinkWording {
     malformed: "a bad @odata.nextLink",
@@ -74,6 +79,7 @@ impl Provider for Graph {
 
     fn new(azure: &AzureConfig, tenant: Tenant<'_>) -> Result<(Self, Pager), DirectoryError> {
         let listing = Listing::of(tenant.config)?;
+        let groups = GroupListing::of(tenant.config)?;
         let secret: SecretString =
             tenant.secrets.client_secret.clone().ok_or_else(|| {
                 DirectoryError::Credentials("the client secret is not set".into())
@@ -118,7 +124,7 @@ impl Provider for Graph {
         };
         Ok((
             graph,
-            Pager::new(graph_base, &GraphVendor, NEXT_LINKS, listing),
+            Pager::new(graph_base, &GraphVendor, NEXT_LINKS, listing, groups),
         ))
     }
 
@@ -127,13 +133,47 @@ impl Provider for Graph {
 }
 
 impl Graph {
-    /// A listing under the Graph host, with the properties read and the largest page.
+    /// A listing of users under the Graph host, with the properties read and the largest page.
     fn listing_url(&self, base: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
-        let mut url = url_under(base, path, "the Graph URL")?;
-        url.query_pairs_mut()
-            .append_pair("$select", &self.select)
-            .append_pair("$top", PAGE_SIZE);
-        Ok(url)
+        listing_url(base, path, &self.select)
+    }
+}
+
+/// A listing under the Graph host with these properties and the largest page.
+fn listing_url(base: &Url, path: &[&str], select: &str) -> Result<Url, DirectoryError> {
+    let mut url = url_under(base, path, "the Graph URL")?;
+    url.query_pairs_mut()
+        .append_pair("$select", select)
+        .append_pair("$top", PAGE_SIZE);
+    Ok(url)
+}
+
+/// A group as Graph answers it, with [`GROUP_PROPERTIES`] selected.
+#[derive(Deserialize)]
+struct GraphGroup {
+    id: String,
+    #[serde(rename = "displayName")]
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GraphGroupPage {
+    value: Vec<GraphGroup>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+impl GraphGroup {
+    fn named(self) -> Result<NamedGroup, DirectoryError> {
+        let object_id = ObjectId::parse(self.id).map_err(|e| {
+            DirectoryError::Protocol(format!("a Graph group id is not usable: {e}"))
+        })?;
+        // Graph requires a display name; an empty one still names the group by its id.
+        let name = self
+            .display_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| object_id.to_string());
+        Ok(NamedGroup { object_id, name })
     }
 }
 
@@ -164,16 +204,12 @@ impl PagedSource for Graph {
         })
     }
 
-    fn user(&self, object: Map<String, Value>) -> Result<DirectoryUser, DirectoryError> {
-        let object_id = object
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| DirectoryError::Protocol("a Graph user has no id".into()))
-            .and_then(|id| {
-                ObjectId::parse(id).map_err(|e| {
-                    DirectoryError::Protocol(format!("a Graph user id is not usable: {e}"))
-                })
-            })?;
+    fn user(
+        &self,
+        object: Map<String, Value>,
+        organizations: &mut AttributeOrganizations,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        let object_id = self.member_id(&object)?;
         let enabled = object.get("accountEnabled").and_then(Value::as_bool);
         let guest = object
             .get("userType")
@@ -189,7 +225,57 @@ impl PagedSource for Graph {
         Ok(self
             .fields
             .map(&object)
-            .into_user(object_id, state, in_scope))
+            .into_user(object_id, state, in_scope, organizations))
+    }
+
+    fn member_id(&self, object: &Map<String, Value>) -> Result<ObjectId, DirectoryError> {
+        object
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| DirectoryError::Protocol("a Graph user has no id".into()))
+            .and_then(|id| {
+                ObjectId::parse(id).map_err(|e| {
+                    DirectoryError::Protocol(format!("a Graph user id is not usable: {e}"))
+                })
+            })
+    }
+
+    fn group_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
+        let mut url = url_under(base, &["v1.0", "groups", group], "the Graph URL")?;
+        url.query_pairs_mut()
+            .append_pair("$select", GROUP_PROPERTIES);
+        Ok(url)
+    }
+
+    fn groups_url(&self, base: &Url) -> Result<Url, DirectoryError> {
+        listing_url(base, &["v1.0", "groups"], GROUP_PROPERTIES)
+    }
+
+    fn group_members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
+        let path = [
+            "v1.0",
+            "groups",
+            group,
+            "transitiveMembers",
+            "microsoft.graph.user",
+        ];
+        listing_url(base, &path, "id")
+    }
+
+    fn group(&self, answer: &Answer) -> Result<NamedGroup, DirectoryError> {
+        answer.json::<GraphGroup>("a Graph group")?.named()
+    }
+
+    fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError> {
+        let page: GraphGroupPage = answer.json("a Graph page of groups")?;
+        Ok(Page {
+            items: page
+                .value
+                .into_iter()
+                .map(GraphGroup::named)
+                .collect::<Result<_, _>>()?,
+            next: page.next_link,
+        })
     }
 
     fn credential(&self) -> &dyn Credential {
@@ -237,8 +323,8 @@ impl Vendor for GraphVendor {
                  permissions User.Read.All and GroupMember.Read.All with admin consent"
             )),
             (404, _) => DirectoryError::NotAvailable(format!(
-                "a group in scope was not found ({said}). Check the group object ids in \
-                 scope.groups"
+                "a group was not found ({said}). Check the group object ids in scope.groups \
+                 and extension_groups.groups"
             )),
             (429, _) => DirectoryError::Unreachable(format!("Graph kept throttling ({said})")),
             (status, _) => DirectoryError::Protocol(format!("Graph answered {status} ({said})")),

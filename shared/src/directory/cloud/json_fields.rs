@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::config::SourceField;
+use crate::domain::config::{OrganizationSync, SourceField};
+use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
@@ -14,12 +15,21 @@ pub(crate) struct MappedFields {
     pub email: Option<String>,
     pub mobile: Option<String>,
     pub extension: Option<String>,
+    pub job_title: Option<String>,
+    /// The value of `organizations.sync = attribute`'s attribute.
+    pub organization: Option<String>,
 }
 
 impl MappedFields {
-    /// The directory user with these fields: a cloud user has no DN, and the group reader
-    /// adds the groups.
-    pub fn into_user(self, object_id: ObjectId, state: UserState, in_scope: bool) -> DirectoryUser {
+    /// The directory user with these fields, its attribute value recorded in `organizations`:
+    /// a cloud user has no DN, and the group reader adds the groups.
+    pub fn into_user(
+        self,
+        object_id: ObjectId,
+        state: UserState,
+        in_scope: bool,
+        organizations: &mut AttributeOrganizations,
+    ) -> DirectoryUser {
         DirectoryUser {
             object_id,
             first_name: self.first_name,
@@ -31,8 +41,8 @@ impl MappedFields {
             in_scope,
             dn: None,
             groups: Vec::new(),
-            job_title: None,
-            organization: None,
+            job_title: self.job_title,
+            organization: organizations.of(self.organization.as_deref()),
         }
     }
 }
@@ -45,6 +55,9 @@ pub(crate) struct JsonFields {
     email: Option<String>,
     mobile: Option<String>,
     extension: Option<String>,
+    job_title: Option<String>,
+    /// `organizations.sync = attribute`'s attribute; `ous` does not apply to a cloud directory.
+    organization: Option<String>,
 }
 
 impl JsonFields {
@@ -55,6 +68,11 @@ impl JsonFields {
             email: config.field_source(SourceField::Email),
             mobile: config.field_source(SourceField::Mobile),
             extension: config.field_source(SourceField::Extension),
+            job_title: config.field_source(SourceField::JobTitle),
+            organization: match &config.organizations.sync {
+                OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
+                OrganizationSync::None | OrganizationSync::Ous => None,
+            },
         }
     }
 
@@ -67,6 +85,8 @@ impl JsonFields {
             &self.email,
             &self.mobile,
             &self.extension,
+            &self.job_title,
+            &self.organization,
         ];
         for name in all.into_iter().flatten() {
             if !names.contains(&name.as_str()) {
@@ -84,6 +104,8 @@ impl JsonFields {
             email: field(&self.email),
             mobile: field(&self.mobile),
             extension: field(&self.extension),
+            job_title: field(&self.job_title),
+            organization: field(&self.organization),
         }
     }
 }
@@ -147,7 +169,8 @@ mod tests {
                 "givenName",
                 "surname",
                 "userPrincipalName",
-                "businessPhones"
+                "businessPhones",
+                "jobTitle"
             ]
         );
         let user =

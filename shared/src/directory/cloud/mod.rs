@@ -4,6 +4,7 @@
 mod directory;
 mod graph;
 mod graph_token;
+mod groups;
 mod http;
 mod json_fields;
 mod okta;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::directory::{CloudDirectory, Provider, Tenant};
+use super::groups::{GroupListing, NamedGroup};
 use super::http::{shorten, Answer, CloudHttp, Credential};
 use super::json_fields::JsonFields;
 use super::okta_auth::{OktaCredential, ServiceApp};
@@ -16,6 +17,7 @@ use super::read::{LinkWording, Listing, Page, PagedSource, Pager};
 use super::token::TokenClient;
 use super::urls::url_under;
 use crate::domain::config::{OktaAuth, OktaConfig};
+use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 
@@ -47,6 +49,33 @@ pub(crate) struct OktaUser {
     profile: Map<String, Value>,
 }
 
+/// A group as Okta answers it: the name is in its profile.
+#[derive(Deserialize)]
+struct OktaGroup {
+    id: String,
+    #[serde(default)]
+    profile: OktaGroupProfile,
+}
+
+#[derive(Deserialize, Default)]
+struct OktaGroupProfile {
+    #[serde(default)]
+    name: String,
+}
+
+impl OktaGroup {
+    fn named(self) -> Result<NamedGroup, DirectoryError> {
+        let object_id = ObjectId::parse(self.id).map_err(|e| {
+            DirectoryError::Protocol(format!("an Okta group id is not usable: {e}"))
+        })?;
+        let name = match self.profile.name.trim() {
+            "" => object_id.to_string(),
+            name => name.to_string(),
+        };
+        Ok(NamedGroup { object_id, name })
+    }
+}
+
 impl Provider for Okta {
     type Config = OktaConfig;
 
@@ -60,6 +89,7 @@ impl Provider for Okta {
             ));
         }
         let listing = Listing::of(tenant.config)?;
+        let groups = GroupListing::of(tenant.config)?;
         let credential = match okta.auth {
             OktaAuth::ApiToken => {
                 OktaCredential::ApiToken(tenant.secrets.api_token.clone().ok_or_else(|| {
@@ -79,7 +109,10 @@ impl Provider for Okta {
             credential,
             fields: JsonFields::new(tenant.config),
         };
-        Ok((okta, Pager::new(org, &OktaVendor, NEXT_LINKS, listing)))
+        Ok((
+            okta,
+            Pager::new(org, &OktaVendor, NEXT_LINKS, listing, groups),
+        ))
     }
 
     /// The tenant's `org_url`.
@@ -113,14 +146,50 @@ impl PagedSource for Okta {
         })
     }
 
-    fn user(&self, user: OktaUser) -> Result<DirectoryUser, DirectoryError> {
-        let object_id = ObjectId::parse(user.id)
-            .map_err(|e| DirectoryError::Protocol(format!("an Okta user id is not usable: {e}")))?;
+    fn user(
+        &self,
+        user: OktaUser,
+        organizations: &mut AttributeOrganizations,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        let object_id = self.member_id(&user)?;
         let state = user_state(&user.status)?;
         Ok(self
             .fields
             .map(&user.profile)
-            .into_user(object_id, state, true))
+            .into_user(object_id, state, true, organizations))
+    }
+
+    fn member_id(&self, user: &OktaUser) -> Result<ObjectId, DirectoryError> {
+        ObjectId::parse(user.id.as_str())
+            .map_err(|e| DirectoryError::Protocol(format!("an Okta user id is not usable: {e}")))
+    }
+
+    fn group_url(&self, org: &Url, group: &str) -> Result<Url, DirectoryError> {
+        url_under(org, &["api", "v1", "groups", group], "org_url")
+    }
+
+    fn groups_url(&self, org: &Url) -> Result<Url, DirectoryError> {
+        listing_url(org, &["api", "v1", "groups"])
+    }
+
+    /// Okta groups do not nest: the direct members are all of them.
+    fn group_members_url(&self, org: &Url, group: &str) -> Result<Url, DirectoryError> {
+        self.members_url(org, group)
+    }
+
+    fn group(&self, answer: &Answer) -> Result<NamedGroup, DirectoryError> {
+        answer.json::<OktaGroup>("an Okta group")?.named()
+    }
+
+    fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError> {
+        let groups: Vec<OktaGroup> = answer.json("an Okta page of groups")?;
+        Ok(Page {
+            items: groups
+                .into_iter()
+                .map(OktaGroup::named)
+                .collect::<Result<_, _>>()?,
+            next: next_link(&answer.headers),
+        })
     }
 
     fn credential(&self) -> &dyn Credential {

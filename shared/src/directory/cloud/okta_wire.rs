@@ -87,8 +87,8 @@ impl Vendor for OktaVendor {
                  read-only admin, or grant okta.users.read and okta.groups.read to the app"
             )),
             (404, _) => DirectoryError::NotAvailable(format!(
-                "a group in scope was not found ({said}). Check the Okta group ids in \
-                 scope.groups"
+                "a group was not found ({said}). Check the Okta group ids in scope.groups \
+                 and extension_groups.groups"
             )),
             (429, _) => DirectoryError::Unreachable(format!("Okta kept rate-limiting ({said})")),
             (status, _) => DirectoryError::Protocol(format!("Okta answered {status} ({said})")),

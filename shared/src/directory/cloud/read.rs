@@ -12,8 +12,10 @@ use std::time::Instant;
 use async_trait::async_trait;
 use url::Url;
 
+use super::groups::{read_groups, GroupListing, NamedGroup};
 use super::http::{Answer, CloudHttp, Credential, Vendor};
 use crate::domain::config::Scope;
+use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{
     Check, CheckName, ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId,
     Snapshot,
@@ -43,9 +45,10 @@ pub struct Pager {
     /// followed only on its origin.
     pub(crate) base: Url,
     /// The provider's throttling and error rules.
-    vendor: &'static dyn Vendor,
+    pub(super) vendor: &'static dyn Vendor,
     links: LinkWording,
     listing: Listing,
+    pub(super) groups: GroupListing,
 }
 
 impl Pager {
@@ -54,12 +57,14 @@ impl Pager {
         vendor: &'static dyn Vendor,
         links: LinkWording,
         listing: Listing,
+        groups: GroupListing,
     ) -> Self {
         Self {
             base,
             vendor,
             links,
             listing,
+            groups,
         }
     }
 }
@@ -76,7 +81,25 @@ pub(crate) trait PagedSource: Sync {
     fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError>;
     /// The users and the next link of one successful answer.
     fn page(&self, answer: &Answer) -> Result<Page<Self::Item>, DirectoryError>;
-    fn user(&self, item: Self::Item) -> Result<DirectoryUser, DirectoryError>;
+    /// A listed user, its attribute value recorded in `organizations`.
+    fn user(
+        &self,
+        item: Self::Item,
+        organizations: &mut AttributeOrganizations,
+    ) -> Result<DirectoryUser, DirectoryError>;
+    /// The object id of a listed user (a group member).
+    fn member_id(&self, item: &Self::Item) -> Result<ObjectId, DirectoryError>;
+    /// One group (id and name), for `extension_groups.sync = groups`.
+    fn group_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError>;
+    /// The first page of every group, for `extension_groups.sync = all`.
+    fn groups_url(&self, base: &Url) -> Result<Url, DirectoryError>;
+    /// The first page of a group's user members (transitive where the directory nests), ids
+    /// only as far as the API allows.
+    fn group_members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError>;
+    /// The group one answer holds.
+    fn group(&self, answer: &Answer) -> Result<NamedGroup, DirectoryError>;
+    /// The groups and the next link of one page of groups.
+    fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError>;
     /// What goes with every page request.
     fn credential(&self) -> &dyn Credential;
     /// The connection test's `token` step: the credential tried on its own.
@@ -106,60 +129,73 @@ impl Listing {
     }
 }
 
-/// Every user the pager's listing names. The whole directory is [`Coverage::WholeDirectory`];
-/// group members are the scope only, a user in several groups once, listed with each group.
+/// Every user the pager's listing names, their attribute organizations and the extension
+/// groups. The whole directory is [`Coverage::WholeDirectory`]; group members are the scope
+/// only, a user in several groups once, listed with each group.
 pub(crate) async fn read_listing<S: PagedSource>(
     source: &S,
     pager: &Pager,
     http: &CloudHttp,
 ) -> Result<Snapshot, DirectoryError> {
-    let groups = match &pager.listing {
+    let mut organizations = AttributeOrganizations::default();
+    let (users, coverage) = match &pager.listing {
         Listing::Everyone => {
             let mut users = Vec::new();
             let first = source.users_url(&pager.base)?;
-            let read = read_pages(source, pager, http, first, |item| {
-                users.push(source.user(item)?);
+            let read = read_pages(pager, http, first, source, page_of(source), |item| {
+                users.push(source.user(item, &mut organizations)?);
                 Ok(())
             })
             .await;
             read.map_err(|e| cut_short(users.len(), e))?;
-            return Ok(Snapshot {
-                users,
-                coverage: Coverage::WholeDirectory,
-                complete: true,
-                organizations: Vec::new(),
-                groups: Vec::new(),
-            });
+            (users, Coverage::WholeDirectory)
         }
-        Listing::Groups(groups) => groups,
+        Listing::Groups(groups) => {
+            let mut members = GroupMembers::default();
+            for group in groups {
+                let first = source.members_url(&pager.base, group)?;
+                let read = read_pages(pager, http, first, source, page_of(source), |item| {
+                    members.add(source.user(item, &mut organizations)?, group);
+                    Ok(())
+                })
+                .await;
+                read.map_err(|e| cut_short(members.len(), e))?;
+            }
+            (members.users, Coverage::ScopeOnly)
+        }
     };
-    let mut members = GroupMembers::default();
-    for group in groups {
-        let first = source.members_url(&pager.base, group)?;
-        let read = read_pages(source, pager, http, first, |item| {
-            members.add(source.user(item)?, group);
-            Ok(())
-        })
-        .await;
-        read.map_err(|e| cut_short(members.len(), e))?;
-    }
-    Ok(members.into_snapshot())
+    let groups = read_groups(source, pager, http).await?;
+    Ok(Snapshot {
+        users,
+        coverage,
+        complete: true,
+        organizations: organizations.into_organizations(),
+        groups,
+    })
 }
 
-/// Every page of a listing from `first`, each user handed to `each`.
-async fn read_pages<S: PagedSource>(
+/// The provider's reading of a page of users.
+fn page_of<S: PagedSource>(
     source: &S,
+) -> impl Fn(&Answer) -> Result<Page<S::Item>, DirectoryError> + Send + '_ {
+    |answer| source.page(answer)
+}
+
+/// Every page of a listing from `first`, read by `page`, each item handed to `each`.
+pub(super) async fn read_pages<T>(
     pager: &Pager,
     http: &CloudHttp,
     first: Url,
-    mut each: impl FnMut(S::Item) -> Result<(), DirectoryError> + Send,
+    source: &(impl PagedSource + ?Sized),
+    page: impl Fn(&Answer) -> Result<Page<T>, DirectoryError> + Send,
+    mut each: impl FnMut(T) -> Result<(), DirectoryError> + Send,
 ) -> Result<(), DirectoryError> {
     let links = &pager.links;
     let mut url = first;
     let mut seen = HashSet::new();
     loop {
         let answer = http.get(&url, source.credential(), pager.vendor).await?;
-        let page = source.page(&answer)?;
+        let page = page(&answer)?;
         for item in page.items {
             each(item)?;
         }
@@ -198,17 +234,6 @@ impl GroupMembers {
 
     fn len(&self) -> usize {
         self.users.len()
-    }
-
-    /// The read of the scope only: an absent user was deleted or left the scope.
-    fn into_snapshot(self) -> Snapshot {
-        Snapshot {
-            users: self.users,
-            coverage: Coverage::ScopeOnly,
-            complete: true,
-            organizations: Vec::new(),
-            groups: Vec::new(),
-        }
     }
 }
 

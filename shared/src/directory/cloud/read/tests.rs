@@ -48,9 +48,38 @@ impl PagedSource for Ids {
         })
     }
 
-    fn user(&self, id: String) -> Result<DirectoryUser, DirectoryError> {
-        let id = ObjectId::parse(id).map_err(|e| DirectoryError::Protocol(e.to_string()))?;
-        Ok(MappedFields::default().into_user(id, UserState::Active, true))
+    fn user(
+        &self,
+        id: String,
+        organizations: &mut AttributeOrganizations,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        let id = self.member_id(&id)?;
+        Ok(MappedFields::default().into_user(id, UserState::Active, true, organizations))
+    }
+
+    fn member_id(&self, id: &String) -> Result<ObjectId, DirectoryError> {
+        ObjectId::parse(id.as_str()).map_err(|e| DirectoryError::Protocol(e.to_string()))
+    }
+
+    // Extension groups are read in the providers' tests (tests/graph.rs, tests/okta.rs).
+    fn group_url(&self, _: &Url, _: &str) -> Result<Url, DirectoryError> {
+        Err(DirectoryError::Protocol("no groups here".into()))
+    }
+
+    fn groups_url(&self, _: &Url) -> Result<Url, DirectoryError> {
+        Err(DirectoryError::Protocol("no groups here".into()))
+    }
+
+    fn group_members_url(&self, _: &Url, _: &str) -> Result<Url, DirectoryError> {
+        Err(DirectoryError::Protocol("no groups here".into()))
+    }
+
+    fn group(&self, _: &Answer) -> Result<NamedGroup, DirectoryError> {
+        Err(DirectoryError::Protocol("no groups here".into()))
+    }
+
+    fn group_page(&self, _: &Answer) -> Result<Page<NamedGroup>, DirectoryError> {
+        Err(DirectoryError::Protocol("no groups here".into()))
     }
 
     fn credential(&self) -> &dyn Credential {
@@ -129,7 +158,7 @@ async fn server() -> Url {
 async fn read(first: &'static str, listing: Listing) -> Result<Snapshot, DirectoryError> {
     let base = server().await;
     let http = CloudHttp::new(CloudOptions::default(), None)?;
-    let pager = Pager::new(base, &NoWaits, LINKS, listing);
+    let pager = Pager::new(base, &NoWaits, LINKS, listing, GroupListing::None);
     read_listing(&Ids { first }, &pager, &http).await
 }
 
