@@ -83,7 +83,11 @@ impl GroupMembers {
             .extensions
             .iter()
             .cloned()
-            .chain(self.created_users.iter().filter_map(|u| created.get(u).cloned()))
+            .chain(
+                self.created_users
+                    .iter()
+                    .filter_map(|u| created.get(u).cloned()),
+            )
             .collect();
         all.sort();
         all.dedup();

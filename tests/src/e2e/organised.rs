@@ -8,8 +8,8 @@ use crate::slapd::SUFFIX;
 /// in group n mod `groups`, every fifth group also holding the next one (groups of groups).
 pub fn organised_ldif(users: u32, ous: u32, groups: u32) -> String {
     let regions = 10.min(ous.max(1));
-    let mut out =
-        format!("dn: ou=Groups,{SUFFIX}\nobjectClass: organizationalUnit\nou: Groups\n\n");
+    // ou=People and ou=Groups come with slapd's base entries.
+    let mut out = String::new();
     let region = |r: u32| format!("ou=Region{r},{SUFFIX}");
     let dept = |d: u32| format!("ou=Dept{d},{}", region(d % regions));
     for r in 0..regions {
