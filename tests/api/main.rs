@@ -5,6 +5,7 @@ mod flows;
 mod hardening;
 mod ldif_paths;
 mod requests;
+mod users;
 
 use dirsync_integration_tests::api::Answer;
 use dirsync_integration_tests::Person;

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{directory, listing, meta, runs, RunStarted};
+use super::routes::{directory, listing, meta, runs, users, RunStarted};
 use super::schemas::*;
 use super::ErrorBody;
 
@@ -19,13 +19,13 @@ use super::ErrorBody;
         directory::put, directory::get, directory::delete, directory::pause,
         directory::resume, directory::put_pbx, directory::test,
         runs::preview, runs::sync_now, runs::status, runs::list, runs::get, runs::approve,
-        listing::extensions, listing::tenants, meta::health, meta::openapi,
+        listing::extensions, users::explain, listing::tenants, meta::health, meta::openapi,
     ),
     components(schemas(
         ErrorBody, FieldErrorSchema, RunStarted, directory::PauseBody, directory::PbxBody,
         DirectoryConfigSchema, TenantStateSchema, StoredConfigSchema, StateAnswerSchema,
         ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, RunSummarySchema,
-        RunRecordSchema, SyncStatusSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
+        RunRecordSchema, SyncStatusSchema, UserExplanationSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
         HealthSchema, OpenApiDocumentSchema,
     )),
     modifiers(&BearerAuth, &CommonAnswers),

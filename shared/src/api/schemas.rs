@@ -251,6 +251,28 @@ schema!(
 );
 
 schema!(
+    /// `GET .../users/{object_id}`: one directory user explained.
+    UserExplanationSchema = "UserExplanation" {
+        "type": "object",
+        "required": ["object_id", "directory", "in_scope", "scope", "eligible", "skip_reason", "mapping", "next_run"],
+        "properties": {
+            "object_id": {"type": "string"},
+            "directory": {"type": ["object", "null"]},
+            "in_scope": {"type": "boolean"},
+            "scope": {"type": "string"},
+            "eligible": {"type": "boolean"},
+            "skip_reason": {"type": ["string", "null"]},
+            "mapping": {"type": ["object", "null"]},
+            "next_run": {
+                "type": "object",
+                "required": ["action"],
+                "properties": {"action": {"type": "string", "enum": ["create", "update", "remove", "remove_held", "conflict", "skip", "nothing"]}}
+            }
+        }
+    }
+);
+
+schema!(
     /// A page of run summaries, newest first.
     RunPageSchema = "RunPage" {
         "type": "object",

@@ -4,6 +4,7 @@
 
 mod changes;
 mod eligibility;
+mod explain;
 mod numbers;
 mod objects;
 mod removals;
@@ -22,6 +23,8 @@ mod tests;
 mod tests_creates;
 
 use std::collections::{HashMap, HashSet};
+
+pub use explain::{explain, NextRun, UserExplanation};
 
 use crate::domain::config::{DirectoryConfig, ExtensionNumbers};
 use crate::domain::extension::Extension;

@@ -4,19 +4,41 @@
 use std::collections::HashSet;
 
 use super::engine::SyncEngine;
-use crate::domain::{Check, CheckName, ConnectionReport, DirectoryConfig, Plan, TenantId};
+use crate::domain::{
+    Check, CheckName, ConnectionReport, DirectoryConfig, ObjectId, Plan, TenantId,
+};
 use crate::error::SyncError;
-use crate::planner::{plan, PlanInput};
+use crate::planner::{explain, plan, PlanInput, UserExplanation};
 use crate::ports::TenantSecrets;
 
 impl SyncEngine {
     /// The plan a sync would apply now. Reads the directory and the PBX; writes nothing.
     pub async fn preview(&self, tenant: &TenantId) -> Result<Plan, SyncError> {
+        self.planned(tenant, plan).await
+    }
+
+    /// One user explained against the plan a sync would apply now (`None`: neither the
+    /// directory nor the mappings know them). Reads only, like the preview.
+    pub async fn explain_user(
+        &self,
+        tenant: &TenantId,
+        object_id: &ObjectId,
+    ) -> Result<Option<UserExplanation>, SyncError> {
+        self.planned(tenant, |input| explain(input, object_id))
+            .await
+    }
+
+    /// What `look` makes of everything a plan is made from now.
+    async fn planned<T>(
+        &self,
+        tenant: &TenantId,
+        look: impl FnOnce(&PlanInput<'_>) -> T,
+    ) -> Result<T, SyncError> {
         let (tenant, config, endpoint) = self.configured(tenant).await?;
         let secrets = self.tenant_secrets(&tenant.id).await?;
         let pbx = self.connector.pbx(&endpoint, &secrets)?;
         let gathered = self.gather(&tenant.id, &config, &secrets, &pbx).await?;
-        Ok(plan(&PlanInput {
+        Ok(look(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
             extensions: &gathered.extensions,

@@ -4,6 +4,7 @@ pub mod directory;
 pub mod listing;
 pub mod meta;
 pub mod runs;
+pub mod users;
 
 use serde::Serialize;
 use utoipa::ToSchema;
