@@ -81,7 +81,8 @@ impl TenantService {
             if tenant.state == TenantState::Disconnected {
                 tenant.state = TenantState::Active;
             }
-            // The first scheduled sync waits one period, so that the admin can preview first.
+            // The first scheduled sync waits one period (a calendar schedule: until its next
+            // time), so that the admin can preview first.
             let first = first_run(&config.schedule, id, now);
             tenant.next_sync_at = Some(tenant.next_sync_at.map_or(first, |t| t.min(first)));
             tenant.directory = Some(config.clone());

@@ -120,7 +120,8 @@ async fn next_due(
 ///
 /// Per page: one index read (starting after the previous page, so that an index lagging
 /// behind the writes cannot serve the same tenants twice), the jobs (SQS batches of 10), then
-/// one conditional write per tenant (16 at a time); no tenant is read.
+/// one conditional write per tenant (16 at a time); only tenants on a daily or weekly schedule
+/// are read, for their zone.
 ///
 /// Jobs are sent before the next times are written, so a crash in between repeats a send
 /// rather than skipping one; the queue drops the repeat (same tenant and slot) and the lease
@@ -348,6 +349,41 @@ mod tests {
             prop_assert!(next > now, "{next} after {now}");
             prop_assert!(next <= now + TimeDelta::days(7) + TimeDelta::hours(1), "{next} after {now}");
         }
+    }
+
+    /// The local loop's store: a daily 01:30 in New York, due on the night the clocks fall
+    /// back, runs once that night (05:30 UTC, EDT) and next at 01:30 EST (06:30 UTC).
+    #[tokio::test]
+    async fn dispatch_moves_a_calendar_schedule_by_its_zone() {
+        use crate::domain::{DirectoryConfig, EndpointPolicy, Tenant};
+        use crate::store::SqliteStore;
+        use crate::sync::InProcessQueue;
+
+        let store = SqliteStore::in_memory().unwrap();
+        let id = TenantId::parse("acme").unwrap();
+        let mut tenant = Tenant::new(id.clone(), at("2031-11-01T00:00:00Z"));
+        tenant.state = TenantState::Active;
+        tenant.directory = Some(
+            DirectoryConfig::from_json(
+                br#"{"provider": {"type": "ldif", "path": "/d.ldif"},
+                    "schedule": {"daily_at": "01:30", "timezone": "America/New_York"}}"#,
+                EndpointPolicy::default(),
+            )
+            .unwrap(),
+        );
+        tenant.next_sync_at = Some(at("2031-11-02T05:30:00Z"));
+        store.put_tenant(&tenant).await.unwrap();
+        let (queue, mut jobs) = InProcessQueue::new();
+
+        let now = at("2031-11-02T05:30:20Z");
+        assert_eq!(dispatch_due(&store, &queue, now).await.unwrap(), 1);
+        let job = jobs.try_recv().unwrap();
+        assert_eq!(job.slot, Some(at("2031-11-02T05:30:00Z")));
+        let stored = store.get_tenant(&id).await.unwrap().unwrap();
+        assert_eq!(stored.next_sync_at, Some(at("2031-11-03T06:30:00Z")));
+        // The repeated 01:30 (06:30 UTC) finds nothing due.
+        let repeat = at("2031-11-02T06:30:00Z");
+        assert_eq!(dispatch_due(&store, &queue, repeat).await.unwrap(), 0);
     }
 
     /// More due tenants than one index page: each active one gets one job for its slot and
