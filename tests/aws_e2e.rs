@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use dirsync::domain::RunId;
 use dirsync::ports::{LeaseOutcome, Store};
 use dirsync::sync::EngineOptions;
 use dirsync_integration_tests::aws::{scheduled_event, AwsHarness, MAX_RECEIVES};
 use dirsync_integration_tests::{Person, ACCOUNT};
+use serde_json::json;
 
 fn people(n: u32) -> Vec<Person> {
     (1..=n).map(Person::numbered).collect()
@@ -70,6 +71,39 @@ async fn scheduled_tick_flows_through_the_queue_to_the_pbx() {
     assert_eq!(runs.items.len(), 1);
     assert_eq!(runs.items[0].counts.new, 3);
     assert!(h.receive(&h.queue_url, 0).await.records.is_empty());
+}
+
+/// A daily 02:30 in Berlin on DynamoDB: due at 01:30 UTC in winter time, at 01:00 UTC on the
+/// night the clocks skip 02:30 (the next valid minute, 03:00 CEST), at 00:30 UTC after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_schedule_is_due_at_its_local_time_across_a_dst_change() {
+    let h = AwsHarness::new(&people(1)).await;
+    let mut tenant = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
+    let directory = tenant.directory.as_mut().unwrap();
+    directory.schedule =
+        serde_json::from_value(json!({"daily_at": "02:30", "timezone": "Europe/Berlin"})).unwrap();
+    tenant.next_sync_at = Some(at("2031-03-29T01:30:00Z"));
+    h.store.put_tenant(&tenant).await.unwrap();
+
+    let tick = |time: &str| {
+        let event = scheduled_event(at(time));
+        async { dirsync_scheduler::handle(h.store.as_ref(), &h.queue, event).await }
+    };
+    let next = || async {
+        let tenant = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
+        tenant.next_sync_at.unwrap()
+    };
+    assert_eq!(tick("2031-03-29T01:30:10Z").await.unwrap().dispatched, 1);
+    assert_eq!(next().await, at("2031-03-30T01:00:00Z"));
+    assert_eq!(tick("2031-03-30T00:59:59Z").await.unwrap().dispatched, 0);
+    assert_eq!(tick("2031-03-30T01:00:00Z").await.unwrap().dispatched, 1);
+    assert_eq!(next().await, at("2031-03-31T00:30:00Z"));
+    let event = h.receive(&h.queue_url, 30).await;
+    assert_eq!(event.records.len(), 2, "one job per due slot");
+}
+
+fn at(time: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(time).unwrap().to_utc()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

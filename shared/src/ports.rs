@@ -127,7 +127,8 @@ pub struct DueTenant {
     pub id: TenantId,
     /// The tenant's `next_sync_at`: the slot that is due.
     pub next_sync_at: DateTime<Utc>,
-    /// The tenant's schedule period (1 when it has no directory config).
+    /// The tenant's schedule period in hours (1 when it has no directory config; 0 for a
+    /// daily or weekly schedule, whose next time needs the tenant's record).
     pub every_hours: u32,
 }
 

@@ -497,3 +497,46 @@ async fn records_from_a_newer_release_sync_and_list_in_the_state_file() {
         .await;
     assert_eq!(config.status, StatusCode::OK, "{}", config.text);
 }
+
+/// A weekly schedule as sent is what the config reads back, and the status shows its next
+/// local time (Tokyo: no DST, so the offset is fixed); a bad field is a 400 naming it.
+#[tokio::test]
+async fn a_weekly_schedule_reads_back_and_sets_the_next_sync() {
+    let app = spawn_app().await;
+    let weekly = json!({"weekly": ["sat"], "at": "23:59", "timezone": "Asia/Tokyo"});
+    let before = chrono::Utc::now();
+    app.connect("acme", &people(1), json!({"schedule": weekly}))
+        .await;
+    let config = app
+        .tenant_call(Method::GET, "acme", "/directory", None)
+        .await;
+    assert_eq!(config.body["schedule"], weekly, "{}", config.text);
+    let status = app
+        .tenant_call(Method::GET, "acme", "/sync/status", None)
+        .await;
+    let next = status.body["next_sync_at"].as_str().unwrap_or_default();
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    let tokyo = next.with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap());
+    assert_eq!(tokyo.format("%a %H:%M").to_string(), "Sat 23:59", "{tokyo}");
+    assert!(next > before && next <= before + chrono::TimeDelta::days(7));
+
+    let bad = json!({"provider": {"type": "ldif", "path": "/x.ldif"},
+                     "schedule": {"weekly": ["sat", "sat"], "at": "23:59", "timezone": "Tokyo"}});
+    let put = app
+        .tenant_call(Method::PUT, "acme", "/directory", Some(bad))
+        .await;
+    assert_error(&put, StatusCode::BAD_REQUEST, "invalid_request");
+    let mut fields: Vec<&str> = put.body["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["schedule.timezone", "schedule.weekly"],
+        "{}",
+        put.text
+    );
+}

@@ -10,7 +10,7 @@ use dirsync::domain::{
 };
 use dirsync::ports::{Secrets, Store};
 use dirsync::private_fs;
-use dirsync::sync::SyncEngine;
+use dirsync::sync::{first_run, SyncEngine};
 use dirsync_pbx_sim::PbxSimulator;
 use rand::distr::{Alphanumeric, SampleString};
 
@@ -95,11 +95,12 @@ pub async fn set_up(
 
     // From here on the scheduler keeps the demo in sync on its schedule.
     if let Some(mut tenant) = store.get_tenant(&id).await? {
-        let every = tenant
+        let schedule = tenant
             .directory
             .as_ref()
-            .map_or(1, |d| d.schedule.every_hours);
-        tenant.next_sync_at = Some(Utc::now() + chrono::Duration::hours(i64::from(every)));
+            .map(|d| d.schedule.clone())
+            .unwrap_or_default();
+        tenant.next_sync_at = Some(first_run(&schedule, &id, Utc::now()));
         store.put_tenant(&tenant).await?;
     }
     println!(

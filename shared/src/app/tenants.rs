@@ -13,6 +13,7 @@ use crate::domain::config::{required_credentials, DirectoryCredentials, FieldErr
 use crate::domain::{DirectoryConfig, PbxEndpoint, RunSummary, Tenant, TenantId, TenantState};
 use crate::error::{StoreError, TenantError};
 use crate::ports::{Secrets, Store, TenantSecrets};
+use crate::sync::first_run;
 
 /// How often a read-modify-write is tried against writes that keep coming first.
 const ATTEMPTS: usize = 5;
@@ -80,13 +81,10 @@ impl TenantService {
             if tenant.state == TenantState::Disconnected {
                 tenant.state = TenantState::Active;
             }
-            // The first scheduled sync waits one period, so that the admin can preview first.
-            let every = chrono::Duration::hours(i64::from(config.schedule.every_hours));
-            tenant.next_sync_at = Some(
-                tenant
-                    .next_sync_at
-                    .map_or(now + every, |t| t.min(now + every)),
-            );
+            // The first scheduled sync waits one period (a calendar schedule: until its next
+            // time), so that the admin can preview first.
+            let first = first_run(&config.schedule, id, now);
+            tenant.next_sync_at = Some(tenant.next_sync_at.map_or(first, |t| t.min(first)));
             tenant.directory = Some(config.clone());
             tenant.unreadable_directory = None;
             tenant.updated_at = now;

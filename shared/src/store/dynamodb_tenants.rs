@@ -62,7 +62,7 @@ fn tenant_item(tenant: &Tenant) -> Result<Item, StoreError> {
             let every = tenant
                 .directory
                 .as_ref()
-                .map_or(1, |d| d.schedule.every_hours);
+                .map_or(1, |d| d.schedule.index_hours());
             item.insert(DUE.into(), s(DUE));
             item.insert(DUE_AT.into(), s(due_at(next, id)?));
             item.insert(EVERY_HOURS.into(), AttributeValue::N(every.to_string()));

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
 use super::{clamp_page_size, sqlite_lease, sqlite_objects, sqlite_schema, tenant_record};
+use crate::domain::config::Schedule;
 use crate::domain::{
     Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
     TenantState,
@@ -197,10 +198,10 @@ impl Store for SqliteStore {
             None => (String::new(), String::new()),
         };
         let limit = clamp_page_size(limit) as i64;
-        let rows: Vec<(String, String, Option<i64>)> = self
+        let rows: Vec<(String, String, Option<String>)> = self
             .with_conn(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT id, next_sync_at, json_extract(body, '$.directory.schedule.every_hours')
+                    "SELECT id, next_sync_at, json_extract(body, '$.directory.schedule')
                      FROM tenants WHERE state = ?1 AND next_sync_at <= ?2
                          AND (next_sync_at, id) > (?3, ?4)
                      ORDER BY next_sync_at, id LIMIT ?5",
@@ -215,11 +216,14 @@ impl Store for SqliteStore {
             })
             .await?;
         rows.into_iter()
-            .map(|(id, next, every)| {
+            .map(|(id, next, schedule)| {
                 Ok(DueTenant {
                     id: parse_id(id, TenantId::parse)?,
                     next_sync_at: parse_time_key(&next)?,
-                    every_hours: every.and_then(|n| u32::try_from(n).ok()).unwrap_or(1),
+                    // As DynamoDB's index keeps it: the default period without a config.
+                    every_hours: schedule
+                        .and_then(|s| serde_json::from_str::<Schedule>(&s).ok())
+                        .map_or(1, |s| s.index_hours()),
                 })
             })
             .collect()

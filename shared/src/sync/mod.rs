@@ -20,7 +20,7 @@ pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
 pub use queue::{InProcessQueue, RunJob, RunQueue};
 pub use runnable::runnable;
-pub use scheduler::{dispatch_due, next_slot, slot_offset};
+pub use scheduler::{dispatch_due, first_run, next_run, next_slot, slot_offset};
 #[cfg(feature = "aws")]
 pub use sqs::SqsQueue;
 pub use worker::{run_worker, OnFinished, Redelivery};

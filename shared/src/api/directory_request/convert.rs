@@ -55,26 +55,36 @@ impl DirectoryRequest {
                 }
             }
         }
-        match (provider, scope, extension_numbers, extension_groups) {
-            (Some(provider), Some(scope), Some(extension_numbers), Some(extension_groups))
-                if found.0.is_empty() =>
-            {
-                Ok(DirectoryConfig {
-                    provider,
-                    scope,
-                    fields: self.fields,
-                    extension_numbers,
-                    remove_when: self.remove_when,
-                    on_remove: self.on_remove,
-                    adopt_existing_by_email: self.adopt_existing_by_email,
-                    deletion_guard: self.deletion_guard,
-                    schedule: self.schedule,
-                    record_limit: self.record_limit,
-                    organizations,
-                    extension_groups,
-                    credentials: self.credentials,
-                })
-            }
+        // Its errors were noted as the request was read.
+        let schedule = self.schedule.check().ok();
+        match (
+            provider,
+            scope,
+            extension_numbers,
+            extension_groups,
+            schedule,
+        ) {
+            (
+                Some(provider),
+                Some(scope),
+                Some(extension_numbers),
+                Some(extension_groups),
+                Some(schedule),
+            ) if found.0.is_empty() => Ok(DirectoryConfig {
+                provider,
+                scope,
+                fields: self.fields,
+                extension_numbers,
+                remove_when: self.remove_when,
+                on_remove: self.on_remove,
+                adopt_existing_by_email: self.adopt_existing_by_email,
+                deletion_guard: self.deletion_guard,
+                schedule,
+                record_limit: self.record_limit,
+                organizations,
+                extension_groups,
+                credentials: self.credentials,
+            }),
             _ => Err(found.0),
         }
     }

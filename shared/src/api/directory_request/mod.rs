@@ -6,6 +6,7 @@
 mod convert;
 #[cfg(test)]
 mod proptests;
+mod schedule;
 #[cfg(test)]
 mod tests;
 
@@ -15,10 +16,10 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
-    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, Schedule,
-    MAX_RECORDS,
+    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
+pub use schedule::ScheduleRequest;
 
 /// The config as sent: text where the domain holds checked values. Read field by field
 /// ([`DirectoryRequest::read`]), so that each bad top-level field is reported.
@@ -32,7 +33,7 @@ pub struct DirectoryRequest {
     pub on_remove: OnRemove,
     pub adopt_existing_by_email: bool,
     pub deletion_guard: DeletionGuard,
-    pub schedule: Schedule,
+    pub schedule: ScheduleRequest,
     pub record_limit: u32,
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
@@ -115,7 +116,7 @@ impl DirectoryRequest {
         let on_remove = fields.read("on_remove").unwrap_or_default();
         let adopt_existing_by_email = fields.read("adopt_existing_by_email").unwrap_or_default();
         let deletion_guard = fields.read("deletion_guard").unwrap_or_default();
-        let schedule: Schedule = fields.read("schedule").unwrap_or_default();
+        let schedule: ScheduleRequest = fields.read("schedule").unwrap_or_default();
         let record_limit: u32 = fields.read("record_limit").unwrap_or(MAX_RECORDS);
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
@@ -126,11 +127,8 @@ impl DirectoryRequest {
             let message = format!("must be between 1 and {MAX_RECORDS}");
             fields.errors.push(FieldError::new("record_limit", message));
         }
-        if !(1..=168).contains(&schedule.every_hours) {
-            let message = "must be between 1 and 168";
-            fields
-                .errors
-                .push(FieldError::new("schedule.every_hours", message));
+        if let Err(errors) = schedule.check() {
+            fields.errors.extend(errors);
         }
         for (i, reason) in remove_when.iter().enumerate() {
             if remove_when[..i].contains(reason) {

@@ -329,3 +329,69 @@ fn organisation_options_the_provider_cannot_serve_are_refused() {
     parse(json!({"provider": ad, "extension_groups": {"sync": "type", "types": ["security", "distribution"]}}))
         .unwrap();
 }
+
+#[test]
+fn calendar_schedules_parse_and_write_back_as_sent() {
+    for schedule in [
+        json!({"every_hours": 6}),
+        json!({"daily_at": "00:30", "timezone": "Europe/Berlin"}),
+        json!({"weekly": ["sat", "wed"], "at": "23:59", "timezone": "America/New_York"}),
+    ] {
+        let config = parse(json!({"provider": ldap(), "schedule": schedule.clone()})).unwrap();
+        assert_eq!(serde_json::to_value(&config.schedule).unwrap(), schedule);
+    }
+    let config = parse(json!({"provider": ldap()})).unwrap();
+    assert_eq!(config.schedule, Schedule::EveryHours { every_hours: 1 });
+}
+
+#[test]
+fn each_bad_schedule_field_gets_one_detail() {
+    let bad = |schedule: serde_json::Value| {
+        let e = parse(json!({"provider": ldap(), "schedule": schedule})).unwrap_err();
+        let mut fields: Vec<String> = fields_of(&e).into_iter().map(String::from).collect();
+        fields.sort();
+        fields
+    };
+    assert_eq!(
+        bad(json!({"daily_at": "24:00", "timezone": "Mars/Olympus"})),
+        ["schedule.daily_at", "schedule.timezone"]
+    );
+    assert_eq!(
+        bad(json!({"daily_at": "7:30", "timezone": "UTC"})),
+        ["schedule.daily_at"]
+    );
+    assert_eq!(bad(json!({"daily_at": "07:30"})), ["schedule.timezone"]);
+    assert_eq!(
+        bad(json!({"daily_at": "07:30", "at": "08:00", "timezone": "UTC"})),
+        ["schedule.at"]
+    );
+    assert_eq!(
+        bad(json!({"weekly": [], "at": "7", "timezone": "Europe/Berlin"})),
+        ["schedule.at", "schedule.weekly"]
+    );
+    assert_eq!(
+        bad(json!({"weekly": ["mon", "funday"], "at": "07:00", "timezone": "UTC"})),
+        ["schedule.weekly"]
+    );
+    assert_eq!(
+        bad(json!({"weekly": ["mon", "tue", "mon"], "at": "07:00", "timezone": "UTC"})),
+        ["schedule.weekly"]
+    );
+    assert_eq!(
+        bad(json!({"weekly": ["Mon"], "timezone": "UTC"})),
+        ["schedule.at", "schedule.weekly"]
+    );
+    assert_eq!(
+        bad(json!({"every_hours": 2, "daily_at": "07:00", "timezone": "UTC"})),
+        ["schedule.daily_at", "schedule.timezone"]
+    );
+    assert_eq!(
+        bad(json!({"daily_at": "07:00", "timezone": "UTC", "hourly": true})),
+        ["schedule.hourly"]
+    );
+    assert_eq!(
+        bad(json!({"weekly": "mon", "at": "07:00", "timezone": "UTC"})),
+        ["schedule.weekly"]
+    );
+    assert_eq!(bad(json!({"every_hours": 169})), ["schedule.every_hours"]);
+}

@@ -33,8 +33,10 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod schedule;
 mod values;
 
+pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
@@ -447,17 +449,6 @@ pub struct DeletionGuard {
 impl Default for DeletionGuard {
     fn default() -> Self {
         Self { max_deletes: 50 }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Schedule {
-    pub every_hours: u32,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self { every_hours: 1 }
     }
 }
 

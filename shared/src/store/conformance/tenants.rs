@@ -278,6 +278,18 @@ pub async fn advance_next_sync_is_conditional(store: &dyn Store) {
     let due = store.due_tenants(now, None, 1000).await.expect("due");
     let entry = due.iter().find(|d| d.id == id).expect("the tenant is due");
     assert_eq!((entry.next_sync_at, entry.every_hours), (from, 6));
+    // A calendar schedule's period is 0: the scheduler reads its zone from the tenant.
+    let daily_id = unique_tenant("advance-daily");
+    let mut daily = tenant(&daily_id, TenantState::Active, Some(from));
+    let config = br#"{"provider": {"type": "ldif", "path": "/data/users.ldif"},
+                      "schedule": {"daily_at": "00:30", "timezone": "Europe/Berlin"}}"#;
+    daily.directory =
+        Some(DirectoryConfig::from_json(config, EndpointPolicy::default()).expect("config"));
+    store.put_tenant(&daily).await.expect("put");
+    let due = store.due_tenants(now, None, 1000).await.expect("due");
+    let entry = due.iter().find(|d| d.id == daily_id).expect("due");
+    assert_eq!((entry.next_sync_at, entry.every_hours), (from, 0));
+    store.delete_tenant(&daily_id).await.expect("delete");
 
     assert!(store
         .advance_next_sync(&id, from, to)
