@@ -72,6 +72,7 @@ impl DirectoryRequest {
                     record_limit: self.record_limit,
                     organizations,
                     extension_groups,
+                    welcome_email: self.welcome_email,
                     credentials: self.credentials,
                 })
             }

@@ -64,6 +64,9 @@ pub struct DirectoryConfig {
     pub organizations: OrganizationsConfig,
     #[serde(default)]
     pub extension_groups: ExtensionGroupsConfig,
+    /// Extension creates ask the PBX to send its welcome email.
+    #[serde(default)]
+    pub welcome_email: bool,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
