@@ -230,6 +230,9 @@ pub enum ScopeRequest {
     Filter {
         filter: String,
     },
+    Users {
+        users: Vec<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -9,6 +9,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::ids::ObjectId;
+
 /// The largest `record_limit` a tenant may set, and the default.
 pub const MAX_RECORDS: u32 = 10_000;
 
@@ -232,6 +234,10 @@ pub enum Scope {
     },
     Filter {
         filter: LdapFilter,
+    },
+    /// Exactly these users, by the directory's object id.
+    Users {
+        users: Vec<ObjectId>,
     },
 }
 
