@@ -113,9 +113,9 @@ pub(crate) enum Listing {
     Everyone,
     /// The members of these group ids.
     Groups(Vec<String>),
-    /// The whole directory, these object ids in scope (if the provider puts them there: Graph
-    /// leaves guests out): one paged read of every user costs
-    /// fewer requests than one per listed user, and tells *deleted* from *left the scope*.
+    /// The whole directory, these object ids in scope (unless the provider leaves them out,
+    /// as Graph does guests): one paged read costs fewer requests than one per listed user,
+    /// and tells *deleted* from *left the scope*.
     Users(HashSet<ObjectId>),
 }
 
