@@ -139,6 +139,32 @@ async fn group_scope_reads_nested_members_once_each() {
 }
 
 #[tokio::test]
+async fn users_scope_reads_every_user_and_marks_the_listed_ones() {
+    let mut list = users(4);
+    list[2].insert("userType".into(), json!("Guest"));
+    let server = GraphServer::start(GraphState::new(list)).await;
+    // Typed in capitals: the config keeps Graph's lowercase form, so they still match.
+    let listed = [1, 3].map(|n| graph_user_id(n).to_uppercase());
+    let body = json!({"provider": provider(json!({})),
+        "scope": {"type": "users", "users": listed}});
+    let snapshot = read(&server, body).await.unwrap();
+    assert_eq!(snapshot.coverage, Coverage::WholeDirectory);
+    assert_eq!(ids(&snapshot), [1, 2, 3, 4].map(graph_user_id));
+    let scoped: Vec<String> = snapshot
+        .users
+        .iter()
+        .filter(|u| u.in_scope)
+        .map(|u| u.object_id.to_string())
+        .collect();
+    assert_eq!(
+        scoped,
+        [graph_user_id(1)],
+        "user 3 is a guest, so still out"
+    );
+    server.with(|s| assert!(s.log.iter().all(|l| l.path == "/v1.0/users")));
+}
+
+#[tokio::test]
 async fn throttled_and_unavailable_pages_wait_as_asked_and_the_read_completes() {
     let mut state = GraphState::new(users(15));
     state.page_cap = 3;

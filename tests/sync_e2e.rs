@@ -346,3 +346,31 @@ async fn a_job_refused_for_good_closes_its_record_and_frees_the_lease() {
         .unwrap();
     assert_eq!(holder, None, "the lease is free for the next start");
 }
+
+#[tokio::test]
+async fn welcome_email_goes_with_creates_only() {
+    let mut dir = people(2);
+    let h = Harness::new(&dir, json!({"welcome_email": true})).await;
+    let first = h.sync().await;
+    assert_eq!(first.summary.outcome, Outcome::Success);
+    assert_eq!(h.simulator.stats(ACCOUNT).welcome_emails, 2);
+
+    dir[0].given = "Renamed".into();
+    dir.push(Person::numbered(3));
+    h.set_directory(&dir);
+    let second = h.sync().await;
+    assert_eq!(second.summary.summary, "1 new, 1 updated, 0 removed");
+    assert_eq!(
+        h.simulator.stats(ACCOUNT).welcome_emails,
+        3,
+        "the update asked for none"
+    );
+}
+
+#[tokio::test]
+async fn without_welcome_email_creates_ask_for_none() {
+    let h = Harness::new(&people(2), json!({})).await;
+    h.sync().await;
+    assert_eq!(h.simulator.extensions(ACCOUNT).len(), 2);
+    assert_eq!(h.simulator.stats(ACCOUNT).welcome_emails, 0);
+}

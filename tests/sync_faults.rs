@@ -279,6 +279,7 @@ async fn crashed_run() -> (Harness, RunId) {
         idempotency_key: "key-of-the-crashed-run".into(),
         request: NewExtension {
             job_title: Default::default(),
+            send_welcome_email: false,
             organization_id: Default::default(),
             number: mappings[9].number.clone(),
             first_name: mappings[9].first_name.clone(),

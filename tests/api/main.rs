@@ -1,6 +1,7 @@
 //! The provisioning API over HTTP through the real router (CONTRACTS section 1): auth,
 //! validation and error shapes in `requests`, each route's behaviour in `flows`.
 
+mod associations;
 mod flows;
 mod hardening;
 mod ldif_paths;

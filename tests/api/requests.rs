@@ -32,6 +32,12 @@ fn tenant_routes() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::GET, "/sync/runs/some-run", None),
         (Method::POST, "/sync/runs/some-run/approve", None),
         (Method::GET, "/extensions", None),
+        (
+            Method::PUT,
+            "/associations/u-1",
+            Some(json!({"extension_id": "e-1"})),
+        ),
+        (Method::DELETE, "/associations/u-1", None),
     ]
 }
 

@@ -44,6 +44,7 @@ fn client(server: &RunningSimulator, options: PbxClientOptions) -> HttpPbx {
 fn new_ext(number: &str, email: &str) -> NewExtension {
     NewExtension {
         job_title: Default::default(),
+        send_welcome_email: false,
         organization_id: Default::default(),
         number: number.into(),
         first_name: Some("Ada".into()),

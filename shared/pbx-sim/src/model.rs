@@ -123,6 +123,8 @@ pub struct SimStats {
     pub rate_limited: u64,
     /// The most requests of this account handled at the same time.
     pub max_in_flight: usize,
+    /// Creates that asked for a welcome email (replays not counted).
+    pub welcome_emails: u64,
 }
 
 impl SimStats {

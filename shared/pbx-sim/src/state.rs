@@ -70,6 +70,9 @@ impl Account {
             forwarding: Forwarding::default(),
             did: None,
         };
+        if values.send_welcome_email {
+            self.stats.welcome_emails += 1;
+        }
         Ok((self.extensions.create(key, extension), true))
     }
 
@@ -92,6 +95,8 @@ impl Account {
             job_title,
             organization_id,
             managed_by,
+            // An update never sends a welcome email: the user has had one.
+            send_welcome_email: _,
         } = values;
         let set = |slot: &mut Option<String>, value: Option<Option<String>>| {
             if let Some(value) = value {

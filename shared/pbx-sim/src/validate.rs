@@ -24,6 +24,8 @@ pub(crate) struct FieldValues {
     /// Checked against the account's organizations by the state, not here.
     pub organization_id: Option<Option<String>>,
     pub managed_by: Option<Option<String>>,
+    /// Accepted on POST and PATCH, never stored nor returned (CONTRACTS section 4).
+    pub send_welcome_email: bool,
 }
 
 /// The body of a POST: `number` required, every other field optional.
@@ -83,6 +85,15 @@ fn set_field(values: &mut FieldValues, key: &str, value: &Value) -> Result<(), A
                 return Err(ApiError::invalid(key, "`enabled` must be a boolean"));
             };
             values.enabled = Some(*enabled);
+        }
+        "send_welcome_email" => {
+            let Value::Bool(send) = value else {
+                return Err(ApiError::invalid(
+                    key,
+                    "`send_welcome_email` must be a boolean",
+                ));
+            };
+            values.send_welcome_email = *send;
         }
         "job_title" => values.job_title = Some(text(key, value, MAX_JOB_TITLE_CHARS)?),
         "organization_id" => values.organization_id = Some(id(key, value)?),

@@ -57,7 +57,7 @@ impl ApiState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: ApiState) -> Router {
-    use routes::{directory, listing, meta, runs, users};
+    use routes::{associations, directory, listing, meta, runs, users};
     let tenant = Router::new()
         .route(
             "/directory",
@@ -76,7 +76,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/sync/runs/{run_id}", get(runs::get))
         .route("/sync/runs/{run_id}/approve", post(runs::approve))
         .route("/extensions", get(listing::extensions))
-        .route("/users/{object_id}", get(users::explain));
+        .route("/users/{object_id}", get(users::explain))
+        .route(
+            "/associations/{object_id}",
+            put(associations::put).delete(associations::delete),
+        );
     Router::new()
         .nest("/v1/tenants/{t}", tenant)
         .route("/v1/tenants", get(listing::tenants))

@@ -43,6 +43,9 @@ pub struct NewExtension {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<OrganizationId>,
     pub managed_by: String,
+    /// Config `welcome_email`: left out when false, so bodies without it stay as they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub send_welcome_email: bool,
 }
 
 /// An extension number: 2 to 15 digits. The planner skips others as `invalid_extension`, and

@@ -36,7 +36,11 @@ pub(super) fn add_reenable(changes: &mut FieldChanges) {
 }
 
 /// The `POST /v1/extensions` body: fields whose sync is off are already `None` in `fields`.
-pub(super) fn create_request(number: &str, fields: &Fields<'_>) -> NewExtension {
+pub(super) fn create_request(
+    number: &str,
+    fields: &Fields<'_>,
+    send_welcome_email: bool,
+) -> NewExtension {
     NewExtension {
         number: number.to_string(),
         first_name: fields.first_name.map(str::to_string),
@@ -46,5 +50,6 @@ pub(super) fn create_request(number: &str, fields: &Fields<'_>) -> NewExtension 
         job_title: fields.job_title.map(str::to_string),
         organization_id: None,
         managed_by: MANAGED_BY.to_string(),
+        send_welcome_email,
     }
 }

@@ -85,6 +85,8 @@ enum NumberRule {
 pub(super) struct Rules {
     pub synced: Synced,
     numbers: NumberRule,
+    /// Config `welcome_email`: carried by creates only.
+    pub welcome_email: bool,
 }
 
 impl Rules {
@@ -102,7 +104,11 @@ impl Rules {
             },
             ExtensionNumbers::Auto(_) => NumberRule::Auto,
         };
-        Self { synced, numbers }
+        Self {
+            synced,
+            numbers,
+            welcome_email: config.welcome_email,
+        }
     }
 
     pub fn fields<'a>(&self, user: &'a DirectoryUser) -> Fields<'a> {

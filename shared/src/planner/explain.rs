@@ -145,6 +145,7 @@ fn scope_reason(input: &PlanInput<'_>, user: Option<&DirectoryUser>) -> String {
             "not a member of any group of scope.groups",
         ),
         Scope::Filter { .. } => verdict("matches scope.filter", "does not match scope.filter"),
+        Scope::Users { .. } => verdict("listed in scope.users", "not listed in scope.users"),
     }
 }
 

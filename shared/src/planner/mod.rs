@@ -135,7 +135,7 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
         emails: mapped.updated_emails,
     };
     let holders = Holders::new(input.extensions, input.mappings, &effects);
-    let recreated = recreates(&mapped.recreates, &holders);
+    let recreated = recreates(&mapped.recreates, &holders, &rules);
     let mut new_users = NewUsers {
         holders: &holders,
         directory_numbers: &mapped.directory_numbers,
@@ -468,7 +468,11 @@ impl Decision {
 
 /// Recreates of extensions deleted on the PBX: with their mapped number, unless an earlier
 /// recreate claims it or the PBX holds it or the email.
-fn recreates(recreates: &[(Candidate<'_>, &str)], holders: &Holders<'_>) -> Vec<Decision> {
+fn recreates(
+    recreates: &[(Candidate<'_>, &str)],
+    holders: &Holders<'_>,
+    rules: &Rules,
+) -> Vec<Decision> {
     let mut claimed = HashSet::new();
     recreates
         .iter()
@@ -478,7 +482,7 @@ fn recreates(recreates: &[(Candidate<'_>, &str)], holders: &Holders<'_>) -> Vec<
             } else if let Err(conflict) = free_of_holders(holders, candidate, Some(number)) {
                 Decision::Conflict(conflict)
             } else {
-                Decision::Create(planned_create(candidate, number))
+                Decision::Create(planned_create(candidate, number, rules))
             }
         })
         .collect()
@@ -542,7 +546,7 @@ impl<'p> NewUsers<'p, '_> {
             (None, None) => return skip(SkipReason::MissingExtension),
         };
         self.places -= 1;
-        Decision::Create(planned_create(candidate, &number))
+        Decision::Create(planned_create(candidate, &number, self.rules))
     }
 }
 
@@ -579,13 +583,13 @@ fn free_of_holders(
     }
 }
 
-fn planned_create(candidate: &Candidate<'_>, number: &str) -> PlannedCreate {
+fn planned_create(candidate: &Candidate<'_>, number: &str, rules: &Rules) -> PlannedCreate {
     PlannedCreate {
         object_id: candidate.user.object_id.clone(),
         name: candidate.user.display_name(),
         number: number.to_string(),
         email: candidate.email.to_string(),
-        request: changes::create_request(number, &candidate.fields),
+        request: changes::create_request(number, &candidate.fields, rules.welcome_email),
         organization_source: None,
     }
 }

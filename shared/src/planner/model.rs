@@ -100,6 +100,7 @@ pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
             idempotency_key: format!("key-{id}"),
             request: NewExtension {
                 job_title: Default::default(),
+                send_welcome_email: false,
                 organization_id: Default::default(),
                 number: number.to_string(),
                 first_name: None,

@@ -348,3 +348,16 @@ fn plans_ten_thousand_renames() {
     assert_eq!(p.updates.len(), n);
     assert_eq!(p.unchanged, 0);
 }
+
+#[test]
+fn welcome_email_is_in_create_bodies_only_when_on() {
+    let mut w = World::new(vec![user("u1", "Ann", "ann@x.com", "101")], vec![], vec![]);
+    let off = serde_json::to_value(&w.plan().creates[0].request).unwrap();
+    assert!(
+        off.get("send_welcome_email").is_none(),
+        "bodies stay as before"
+    );
+    w.config.welcome_email = true;
+    let on = serde_json::to_value(&w.plan().creates[0].request).unwrap();
+    assert_eq!(on["send_welcome_email"], true);
+}

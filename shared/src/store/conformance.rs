@@ -118,6 +118,7 @@ fn pending_mapping(object: &str, number: &str) -> Mapping {
             idempotency_key: format!("key-{object}"),
             request: NewExtension {
                 job_title: Default::default(),
+                send_welcome_email: false,
                 organization_id: Default::default(),
                 number: number.to_string(),
                 first_name: Some("Pen".into()),

@@ -3,17 +3,14 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
-
 use super::apply_objects::AppliedObjects;
 use super::engine::{Actions, SyncEngine};
 use super::lease::LeaseKeeper;
 use super::summary::summarize;
 use crate::domain::config::OnRemove;
 use crate::domain::plan::{summary_line, PlannedRemove, RemovalCause};
-use crate::domain::{MappingLink, PbxEndpoint, Plan, RunId, RunRecord, TenantId};
+use crate::domain::{MappingLink, PbxEndpoint, Plan, RunRecord, TenantId};
 use crate::error::SyncError;
-use crate::ports::LeaseOutcome;
 
 impl SyncEngine {
     /// The body of a `disconnect` run: every mapped extension is deleted. The deletion guard
@@ -78,20 +75,7 @@ impl SyncEngine {
     /// Disconnects without touching the PBX: every mapping is dropped, so the extensions stay
     /// as they are, managed by hand from now on. Refused while a run holds the lease.
     pub async fn release_all(&self, tenant: &TenantId) -> Result<(), SyncError> {
-        let run_id = RunId::new();
-        let ttl = self.options.lease_ttl;
-        match self
-            .store
-            .acquire_lease(tenant, &run_id, ttl, Utc::now())
-            .await?
-        {
-            LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
-            // Closed before its mappings go, which are what it is counted from.
-            LeaseOutcome::Acquired {
-                expired_run: Some(interrupted),
-            } => self.close_interrupted(tenant, &interrupted).await?,
-            LeaseOutcome::Acquired { expired_run: None } => {}
-        }
+        let run_id = self.hold_lease(tenant).await?;
         let released = async {
             for mapping in self.store.all_mappings(tenant).await? {
                 self.store
@@ -102,9 +86,7 @@ impl SyncEngine {
             Ok(self.tenants().forget_directory(tenant, false).await?)
         }
         .await;
-        if let Err(e) = self.store.release_lease(tenant, &run_id).await {
-            tracing::warn!(tenant = %tenant, error = %e, "lease release failed");
-        }
+        self.free_lease(tenant, &run_id).await;
         released
     }
 

@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_objects;
+mod associations;
 mod connector;
 mod disconnect;
 mod engine;
@@ -16,6 +17,7 @@ mod sqs;
 mod summary;
 mod worker;
 
+pub use associations::Refusal;
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
 pub use queue::{InProcessQueue, RunJob, RunQueue};

@@ -398,6 +398,7 @@ pub async fn scheduled_run(
             injected_5xx: after.injected_5xx - before.injected_5xx,
             rate_limited: after.rate_limited - before.rate_limited,
             max_in_flight: after.max_in_flight,
+            welcome_emails: after.welcome_emails - before.welcome_emails,
         },
     }
 }

@@ -293,6 +293,32 @@ async fn idempotency_keys_replay_the_first_create() {
 }
 
 #[tokio::test]
+async fn welcome_emails_are_accepted_counted_on_creates_and_never_returned() {
+    let f = start(SimulatorOptions::default(), 10).await;
+    let mut body = new_ext("410", "w@x.io");
+    body["send_welcome_email"] = json!(true);
+    let created = f.post(Some("key-w"), body.clone()).await;
+    assert_eq!(created.0, 201, "{created:?}");
+    assert!(created.1.get("send_welcome_email").is_none());
+    let replay = f.post(Some("key-w"), body).await;
+    assert_eq!(replay.0, 201);
+    assert_eq!(f.sim.stats("acme").welcome_emails, 1, "a replay sends none");
+    let id = created.1["id"].as_str().unwrap();
+    let patched = f.patch(id, json!({"send_welcome_email": true})).await;
+    assert_eq!(patched.0, 200, "{patched:?}");
+    assert!(patched.1.get("send_welcome_email").is_none());
+    assert_eq!(
+        f.sim.stats("acme").welcome_emails,
+        1,
+        "an update sends none"
+    );
+    let (_, listed) = f.get("").await;
+    assert!(listed["items"][0].get("send_welcome_email").is_none());
+    let bad = f.patch(id, json!({"send_welcome_email": "yes"})).await;
+    assert_error(&bad, 422, "invalid");
+}
+
+#[tokio::test]
 async fn listings_page_with_opaque_cursors() {
     let f = start(SimulatorOptions::default(), 100).await;
     for n in 0..7 {

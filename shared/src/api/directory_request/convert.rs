@@ -10,10 +10,11 @@ use crate::domain::config::{
     credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionGroupsConfig,
     ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync, HostKey, HttpUrl,
     LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig, OrganizationSync,
-    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
+use crate::domain::ObjectId;
 
 /// The bad fields found so far.
 #[derive(Default)]
@@ -83,6 +84,7 @@ impl DirectoryRequest {
                 record_limit: self.record_limit,
                 organizations,
                 extension_groups,
+                welcome_email: self.welcome_email,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),
@@ -279,7 +281,53 @@ fn scope(
                 .check("scope.filter", LdapFilter::parse(&filter))
                 .map(|filter| Scope::Filter { filter })
         }
+        ScopeRequest::Users { users } => scope_users(users, provider, found),
     }
+}
+
+/// The most ids a `users` scope takes: the record limit, since more could never sync.
+const MAX_SCOPE_USERS: usize = MAX_RECORDS as usize;
+
+/// `users` scope: object ids, GUIDs for Entra (kept in Graph's lowercase form, so that they
+/// compare equal to the ids Graph answers).
+fn scope_users(
+    users: Vec<String>,
+    provider: Option<&ProviderConfig>,
+    found: &mut Findings,
+) -> Option<Scope> {
+    if users.is_empty() {
+        found.push("scope.users", "must name at least one user");
+    }
+    if users.len() > MAX_SCOPE_USERS {
+        found.push(
+            "scope.users",
+            format!("must name at most {MAX_SCOPE_USERS} users"),
+        );
+        return None;
+    }
+    let azure = matches!(provider, Some(ProviderConfig::Azure(_)));
+    let checked: Vec<Option<ObjectId>> = users
+        .iter()
+        .enumerate()
+        .map(|(i, user)| {
+            let field = format!("scope.users[{i}]");
+            if azure {
+                match uuid::Uuid::parse_str(user) {
+                    Ok(guid) => ObjectId::parse(guid.to_string()).ok(),
+                    Err(_) => {
+                        found.push(field, "must be an Entra user object id (a GUID)");
+                        None
+                    }
+                }
+            } else {
+                found.check(field, ObjectId::parse(user.as_str()).map_err(|e| e.message))
+            }
+        })
+        .collect();
+    checked
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map(|users| Scope::Users { users })
 }
 
 /// `organizations`: OUs exist only in LDAP-style directories; an attribute must be a name.

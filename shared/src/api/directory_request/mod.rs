@@ -37,6 +37,7 @@ pub struct DirectoryRequest {
     pub record_limit: u32,
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
+    pub welcome_email: bool,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
@@ -120,6 +121,7 @@ impl DirectoryRequest {
         let record_limit: u32 = fields.read("record_limit").unwrap_or(MAX_RECORDS);
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
+        let welcome_email = fields.read("welcome_email").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -150,6 +152,7 @@ impl DirectoryRequest {
                 record_limit,
                 organizations,
                 extension_groups,
+                welcome_email,
                 credentials,
             }),
             _ => None,
@@ -224,6 +227,9 @@ pub enum ScopeRequest {
     },
     Filter {
         filter: String,
+    },
+    Users {
+        users: Vec<String>,
     },
 }
 

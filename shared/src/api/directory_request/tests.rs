@@ -204,6 +204,31 @@ fn azure_group_scope_takes_object_ids() {
 }
 
 #[test]
+fn users_scope_takes_object_ids_guids_for_entra() {
+    let guid = "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE";
+    let ok = parse(json!({"provider": azure(json!({})),
+        "scope": {"type": "users", "users": [guid]}}))
+    .unwrap();
+    let Scope::Users { users } = ok.scope else {
+        panic!("a users scope");
+    };
+    assert_eq!(users[0].as_str(), guid.to_lowercase(), "Graph's form");
+    let bad = parse(json!({"provider": azure(json!({})),
+        "scope": {"type": "users", "users": [guid, "ann@example.com"]}}))
+    .unwrap_err();
+    assert_eq!(fields_of(&bad), ["scope.users[1]"]);
+    let ldap_ok = parse(json!({"provider": ldap(), "scope": {"type": "users", "users": ["u-1"]}}));
+    assert!(ldap_ok.is_ok());
+    let empty = parse(json!({"provider": ldap(), "scope": {"type": "users", "users": [""]}}));
+    assert_eq!(fields_of(&empty.unwrap_err()), ["scope.users[0]"]);
+    let none = parse(json!({"provider": ldap(), "scope": {"type": "users", "users": []}}));
+    assert_eq!(fields_of(&none.unwrap_err()), ["scope.users"]);
+    let many: Vec<String> = (0..=10_000).map(|i| format!("u-{i}")).collect();
+    let over = parse(json!({"provider": ldap(), "scope": {"type": "users", "users": many}}));
+    assert_eq!(fields_of(&over.unwrap_err()), ["scope.users"]);
+}
+
+#[test]
 fn a_request_gets_every_unknown_field_while_a_stored_config_ignores_them() {
     let body = json!({"provider": {"type": "ldap", "url": "ldaps://h", "bind_dn": "a",
         "base_dn": "dc=x", "tunnel": {"type": "ssh", "host": "bastion", "user": "u",

@@ -1,5 +1,6 @@
 //! The route handlers, by resource.
 
+pub mod associations;
 pub mod directory;
 pub mod listing;
 pub mod meta;

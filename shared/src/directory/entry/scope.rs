@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::Entry;
 use crate::domain::config::Scope;
+use crate::domain::ObjectId;
 
 const GROUP_CLASSES: [&str; 3] = ["groupOfNames", "groupOfUniqueNames", "group"];
 
@@ -27,19 +28,18 @@ pub fn scoped_dns(scope: &Scope, entries: &[Entry]) -> Result<ScopeMatch, String
             let dns: Vec<String> = entries.iter().map(|e| normalize_dn(&e.dn)).collect();
             let mut subtrees = Vec::new();
             for ou in ous {
-                let single = ScopeMatch::Subtrees(vec![normalize_dn(ou)]);
+                let normalized = normalize_dn(ou);
                 // A renamed or missing OU must not read as "everyone left the scope".
-                if !dns.iter().any(|dn| single.contains(dn)) {
+                if !dns.iter().any(|dn| in_subtree(dn, &normalized)) {
                     return Err(format!("the scope OU '{ou}' has no entries in the export"));
                 }
-                if let ScopeMatch::Subtrees(one) = single {
-                    subtrees.extend(one);
-                }
+                subtrees.push(normalized);
             }
             Ok(ScopeMatch::Subtrees(subtrees))
         }
         Scope::Groups { groups } => group_members(groups, entries).map(ScopeMatch::Members),
         Scope::Filter { .. } => Err("filter scope needs an LDAP directory".into()),
+        Scope::Users { users } => Ok(ScopeMatch::users(users)),
     }
 }
 
@@ -50,21 +50,33 @@ pub enum ScopeMatch {
     Subtrees(Vec<String>),
     /// Normalized DNs of every transitive member.
     Members(HashSet<String>),
+    /// Object ids of the `users` scope. A listed id that no entry has is no error: that user
+    /// was deleted.
+    Users(HashSet<ObjectId>),
 }
 
 impl ScopeMatch {
-    pub fn contains(&self, normalized_dn: &str) -> bool {
+    pub fn users(users: &[ObjectId]) -> Self {
+        ScopeMatch::Users(users.iter().cloned().collect())
+    }
+
+    /// Whether the entry with this normalized DN and object id is in scope.
+    pub fn contains(&self, normalized_dn: &str, object_id: &ObjectId) -> bool {
         match self {
             ScopeMatch::Everything => true,
-            ScopeMatch::Subtrees(ous) => ous.iter().any(|ou| {
-                normalized_dn == ou
-                    || normalized_dn
-                        .strip_suffix(ou.as_str())
-                        .is_some_and(|head| head.ends_with(','))
-            }),
+            ScopeMatch::Subtrees(ous) => ous.iter().any(|ou| in_subtree(normalized_dn, ou)),
             ScopeMatch::Members(members) => members.contains(normalized_dn),
+            ScopeMatch::Users(users) => users.contains(object_id),
         }
     }
+}
+
+/// Whether a normalized DN is the normalized OU or under it.
+fn in_subtree(normalized_dn: &str, ou: &str) -> bool {
+    normalized_dn == ou
+        || normalized_dn
+            .strip_suffix(ou)
+            .is_some_and(|head| head.ends_with(','))
 }
 
 /// `uniqueMember` may carry an optional `#'0101'B` uid after the DN.
@@ -175,11 +187,11 @@ mod tests {
 
     #[test]
     fn subtrees_match_equal_or_below_but_not_siblings_with_a_suffix() {
-        let scope = ScopeMatch::Subtrees(vec![normalize_dn("ou=Sales,dc=x")]);
-        assert!(scope.contains("ou=sales,dc=x"));
-        assert!(scope.contains("uid=a,ou=sales,dc=x"));
-        assert!(!scope.contains("uid=a,ou=presales,dc=x"));
-        assert!(!scope.contains("dc=x"));
+        let ou = normalize_dn("ou=Sales,dc=x");
+        assert!(in_subtree("ou=sales,dc=x", &ou));
+        assert!(in_subtree("uid=a,ou=sales,dc=x", &ou));
+        assert!(!in_subtree("uid=a,ou=presales,dc=x", &ou));
+        assert!(!in_subtree("dc=x", &ou));
     }
 
     #[test]

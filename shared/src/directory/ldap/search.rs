@@ -120,7 +120,7 @@ pub async fn read_snapshot(
     if !matches!(in_scope, ScopeMatch::Everything) {
         for user in &mut users {
             let dn = user.dn.as_deref().map(normalize_dn).unwrap_or_default();
-            user.in_scope = in_scope.contains(&dn);
+            user.in_scope = in_scope.contains(&dn, &user.object_id);
         }
     }
     let groups = read_groups(plan, ldap, timeout, &users).await?;
@@ -152,6 +152,7 @@ async fn scope_match(
                 ous.iter().map(|ou| normalize_dn(ou)).collect(),
             ))
         }
+        Scope::Users { users } => Ok(ScopeMatch::users(users)),
         Scope::Filter { filter } => {
             let dns = matching_dns(plan, ldap, timeout, &plan.users_and(filter)).await?;
             Ok(ScopeMatch::Members(dns))

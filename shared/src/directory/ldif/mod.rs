@@ -207,7 +207,7 @@ impl Directory for LdifDirectory {
                     entry.dn, user.object_id
                 )));
             }
-            user.in_scope = scope.contains(&normalize_dn(&entry.dn));
+            user.in_scope = scope.contains(&normalize_dn(&entry.dn), &user.object_id);
             organizer.assign(&mut user, &entry.attributes, &self.mapper);
             users.push(user);
         }

@@ -110,6 +110,30 @@ async fn ou_scope_keeps_subtrees_and_reports_the_rest_out_of_scope() {
 }
 
 #[tokio::test]
+async fn users_scope_marks_exactly_the_listed_object_ids() {
+    let text = [
+        person("ann", "ou=Sales,dc=x", 1),
+        person("bob", "ou=Sales,dc=x", 2),
+        person("cid", "ou=Support,dc=x", 3),
+    ]
+    .concat();
+    // An id no entry has is a deleted user, not a failed read.
+    let scope = json!({"type": "users", "users": [
+        "00000000-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-000000000003",
+        "00000000-0000-4000-8000-000000000009",
+    ]});
+    let (_dir, result) = read(&text, scope).await;
+    let snapshot = result.unwrap();
+    assert_eq!(snapshot.users.len(), 3);
+    assert_eq!(snapshot.coverage, Coverage::WholeDirectory);
+    assert_eq!(
+        in_scope(&snapshot),
+        HashSet::from(["ann".into(), "cid".into()])
+    );
+}
+
+#[tokio::test]
 async fn group_scope_expands_nested_groups_with_a_cycle_and_member_of() {
     let groups = "\
 dn: cn=top,ou=Groups,dc=x\nobjectClass: groupOfNames\ncn: top\nmember: cn=inner,ou=Groups,dc=x\n\

@@ -9,6 +9,8 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::ids::ObjectId;
+
 /// The largest `record_limit` a tenant may set, and the default.
 pub const MAX_RECORDS: u32 = 10_000;
 
@@ -66,6 +68,9 @@ pub struct DirectoryConfig {
     pub organizations: OrganizationsConfig,
     #[serde(default)]
     pub extension_groups: ExtensionGroupsConfig,
+    /// Extension creates ask the PBX to send its welcome email.
+    #[serde(default)]
+    pub welcome_email: bool,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
@@ -231,6 +236,10 @@ pub enum Scope {
     },
     Filter {
         filter: LdapFilter,
+    },
+    /// Exactly these users, by the directory's object id.
+    Users {
+        users: Vec<ObjectId>,
     },
 }
 

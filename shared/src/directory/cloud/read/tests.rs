@@ -202,3 +202,21 @@ async fn a_member_of_several_groups_is_one_user_listed_with_each() {
     assert_eq!(snapshot.users[1].groups, ["g1", "g2"]);
     assert_eq!(snapshot.coverage, Coverage::ScopeOnly);
 }
+
+#[tokio::test]
+async fn users_scope_reads_everyone_and_marks_the_listed_in_scope() {
+    // "gone" was deleted from the directory: no error, the planner tells it deleted.
+    let listed = ["b", "gone"].map(|id| ObjectId::parse(id).unwrap());
+    let snapshot = read("users/1", Listing::Users(listed.into_iter().collect()))
+        .await
+        .unwrap();
+    assert_eq!(ids(&snapshot), ["a", "b", "c"]);
+    let scoped: Vec<&str> = snapshot
+        .users
+        .iter()
+        .filter(|u| u.in_scope)
+        .map(|u| u.object_id.as_str())
+        .collect();
+    assert_eq!(scoped, ["b"]);
+    assert_eq!(snapshot.coverage, Coverage::WholeDirectory);
+}
