@@ -249,7 +249,14 @@ impl SyncEngine {
                 .remove_organizations(&plan.organizations.removes, &mut applied_objects)
                 .await;
         }
-        let synced = self.store.all_object_mappings(tenant).await?;
+        // Changes are made by now: a failed read only leaves the counts as they were before.
+        let synced = match self.store.all_object_mappings(tenant).await {
+            Ok(synced) => synced,
+            Err(error) => {
+                tracing::warn!(tenant = %tenant, error = %error, "object mappings not read for the counts");
+                objects.mappings.clone()
+            }
+        };
         summarize(record, plan, applied, applied_objects, &synced, keeper);
         Ok(())
     }
