@@ -179,6 +179,22 @@ async fn custom_filter_scope_marks_matching_users() {
     );
 }
 
+/// `scope: users`: exactly the listed users are in the scope; a listed id that no entry has is
+/// no error (it reads as a deleted user), and the read still covers the whole directory.
+#[tokio::test]
+async fn users_scope_marks_exactly_the_listed_users() {
+    let server = Slapd::start(&people(1..=6), SlapdOptions::default());
+    let listed = [uuid(2), uuid(5), uuid(99)];
+    let scope = json!({"type": "users", "users": listed});
+    let snapshot = directory(&config(starttls(&server), scope), 2)
+        .read_users()
+        .await
+        .expect("read");
+    assert_eq!(snapshot.users.len(), 6, "every user is read");
+    assert_eq!(in_scope(&snapshot.users), [uuid(2), uuid(5)]);
+    assert_eq!(snapshot.coverage, dirsync::domain::Coverage::WholeDirectory);
+}
+
 #[tokio::test]
 async fn ldaps_trusts_the_configured_ca_and_nothing_else() {
     let server = Slapd::start(&people(1..=2), SlapdOptions::default());
