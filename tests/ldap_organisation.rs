@@ -362,3 +362,22 @@ async fn with_both_syncs_off_a_read_is_one_search() {
         "plus the groups"
     );
 }
+
+/// The admin's connection test runs the OU and group searches when their sync is on, and
+/// says what they found (Europe, Sales, Support and the base entries' People and Groups).
+#[tokio::test]
+async fn the_connection_test_reports_the_ous_and_groups_found() {
+    let server = Slapd::start(&directory_ldif(), SlapdOptions::default());
+    let reader = directory(
+        &server,
+        json!({"organizations": {"sync": "ous"}, "extension_groups": {"sync": "all"}}),
+    );
+    let report = reader.test_connection().await;
+    assert!(report.ok, "{report:?}");
+    let search = report.checks.last().expect("the search step");
+    assert!(
+        search.message.contains("5 organization sources") && search.message.contains("4 groups"),
+        "{}",
+        search.message
+    );
+}

@@ -80,12 +80,21 @@ pub(super) async fn test_connection(
     let (result, sample) = match read_snapshot(search, &mut ldap, timeout).await {
         Ok(snapshot) => {
             let in_scope: Vec<_> = snapshot.users.iter().filter(|u| u.in_scope).collect();
-            let message = format!(
+            let mut message = format!(
                 "{} users read under {}, {} in scope",
                 snapshot.users.len(),
                 connection.config.base_dn,
                 in_scope.len()
             );
+            // The OU and group searches ran too when their sync is on: say what they found.
+            for (count, what) in [
+                (snapshot.organizations.len(), "organization sources"),
+                (snapshot.groups.len(), "groups"),
+            ] {
+                if count > 0 {
+                    message.push_str(&format!(", {count} {what}"));
+                }
+            }
             let sample = in_scope.into_iter().take(SAMPLE_SIZE).cloned().collect();
             (Ok(message), sample)
         }
