@@ -104,12 +104,7 @@ fn group_named(h: &Harness, name: &str) -> Option<SimGroup> {
 }
 
 fn extension_of(h: &Harness, n: u32) -> dirsync_pbx_sim::SimExtension {
-    let number = (1000 + n).to_string();
-    h.simulator
-        .extensions(ACCOUNT)
-        .into_iter()
-        .find(|e| e.number == number)
-        .expect("extension")
+    h.extension(1000 + n)
 }
 
 #[tokio::test]

@@ -109,12 +109,7 @@ fn org<'a>(orgs: &'a [SimOrganization], name: &str) -> &'a SimOrganization {
 }
 
 fn ext(h: &Harness, n: u32) -> SimExtension {
-    let number = format!("{}", 1000 + n);
-    h.simulator
-        .extensions(ACCOUNT)
-        .into_iter()
-        .find(|e| e.number == number)
-        .expect("extension")
+    h.extension(1000 + n)
 }
 
 fn europe() -> Directory {

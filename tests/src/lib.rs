@@ -249,6 +249,16 @@ impl Harness {
         self.store.put_tenant(&tenant).await.expect("store tenant");
     }
 
+    /// The simulator's extension with that number (the tests' users have 1000 + n).
+    pub fn extension(&self, number: u32) -> dirsync_pbx_sim::SimExtension {
+        let number = number.to_string();
+        self.simulator
+            .extensions(ACCOUNT)
+            .into_iter()
+            .find(|e| e.number == number)
+            .unwrap_or_else(|| panic!("an extension numbered {number}"))
+    }
+
     pub fn set_directory(&self, people: &[Person]) {
         std::fs::write(&self.ldif_path, ldif(people)).expect("write ldif");
     }

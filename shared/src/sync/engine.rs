@@ -249,16 +249,30 @@ impl SyncEngine {
                 .remove_organizations(&plan.organizations.removes, &mut applied_objects)
                 .await;
         }
-        // Changes are made by now: a failed read only leaves the counts as they were before.
-        let synced = match self.store.all_object_mappings(tenant).await {
-            Ok(synced) => synced,
-            Err(error) => {
-                tracing::warn!(tenant = %tenant, error = %error, "object mappings not read for the counts");
-                objects.mappings.clone()
-            }
-        };
+        let synced = self.objects_after(tenant, &plan, objects.mappings).await;
         summarize(record, plan, applied, applied_objects, &synced, keeper);
         Ok(())
+    }
+
+    /// The organization and group mappings after the run, for its counts: those read before
+    /// it when the plan changed none (most runs: no second read), else read again. Changes
+    /// are made by now, so a failed read only leaves the counts as they were before.
+    async fn objects_after(
+        &self,
+        tenant: &TenantId,
+        plan: &Plan,
+        before: Vec<ObjectMapping>,
+    ) -> Vec<ObjectMapping> {
+        if plan.organizations.is_noop() && plan.extension_groups.is_noop() {
+            return before;
+        }
+        match self.store.all_object_mappings(tenant).await {
+            Ok(after) => after,
+            Err(error) => {
+                tracing::warn!(tenant = %tenant, error = %error, "object mappings not read for the counts");
+                before
+            }
+        }
     }
 
     /// Applies the plan's creates and updates and the given removals.
