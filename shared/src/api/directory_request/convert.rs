@@ -254,23 +254,7 @@ fn scope(
                 .map(|ous| Scope::Ous { ous })
         }
         ScopeRequest::Groups { groups } => {
-            if groups.is_empty() {
-                found.push("scope.groups", "must name at least one group");
-            }
-            let azure = matches!(provider, Some(ProviderConfig::Azure(_)));
-            for (i, group) in groups.iter().enumerate() {
-                if azure && uuid::Uuid::parse_str(group).is_err() {
-                    found.push(
-                        format!("scope.groups[{i}]"),
-                        "must be an Entra group object id (a GUID)",
-                    );
-                } else if group.trim().is_empty() || group.len() > 1024 {
-                    found.push(
-                        format!("scope.groups[{i}]"),
-                        "must be a group id or DN of at most 1024 bytes",
-                    );
-                }
-            }
+            check_group_ids("scope.groups", &groups, provider, found);
             Some(Scope::Groups { groups })
         }
         ScopeRequest::Filter { filter } => {
@@ -350,7 +334,36 @@ fn organizations(
     request
 }
 
-/// The most groups `extension_groups.groups` may name.
+/// Groups named by id or DN (`scope.groups`, `extension_groups.groups`): between 1 and
+/// [`MAX_NAMED_GROUPS`] of them, each an Entra object id (a GUID) for Entra, else an id or DN
+/// of at most 1024 bytes without control characters.
+fn check_group_ids(
+    field: &str,
+    groups: &[String],
+    provider: Option<&ProviderConfig>,
+    found: &mut Findings,
+) {
+    if groups.is_empty() || groups.len() > MAX_NAMED_GROUPS {
+        let message = format!("must name between 1 and {MAX_NAMED_GROUPS} groups");
+        found.push(field, message);
+    }
+    let azure = matches!(provider, Some(ProviderConfig::Azure(_)));
+    for (i, group) in groups.iter().enumerate() {
+        let message = if azure {
+            uuid::Uuid::parse_str(group)
+                .is_err()
+                .then_some("must be an Entra group object id (a GUID)")
+        } else {
+            (group.trim().is_empty() || group.len() > 1024 || group.chars().any(char::is_control))
+                .then_some("must be a group id or DN of at most 1024 bytes")
+        };
+        if let Some(message) = message {
+            found.push(format!("{field}[{i}]"), message);
+        }
+    }
+}
+
+/// The most groups `scope.groups` or `extension_groups.groups` may name.
 const MAX_NAMED_GROUPS: usize = 1000;
 
 /// `extension_groups`: group types exist only in Active Directory, filters only in
@@ -369,23 +382,7 @@ fn extension_groups(
         GroupSyncRequest::None => Some(GroupSync::None),
         GroupSyncRequest::All => Some(GroupSync::All),
         GroupSyncRequest::Groups { groups } => {
-            if groups.is_empty() || groups.len() > MAX_NAMED_GROUPS {
-                found.push(
-                    "extension_groups.groups",
-                    format!("must name between 1 and {MAX_NAMED_GROUPS} groups"),
-                );
-            }
-            for (i, group) in groups.iter().enumerate() {
-                if group.trim().is_empty()
-                    || group.len() > 1024
-                    || group.chars().any(char::is_control)
-                {
-                    found.push(
-                        format!("extension_groups.groups[{i}]"),
-                        "must be a group id or DN of at most 1024 bytes",
-                    );
-                }
-            }
+            check_group_ids("extension_groups.groups", &groups, provider, found);
             Some(GroupSync::Groups { groups })
         }
         GroupSyncRequest::Type { types } => {

@@ -318,8 +318,10 @@ fn organizations_and_extension_groups_parse() {
 fn organisation_options_the_provider_cannot_serve_are_refused() {
     let azure = json!({"type": "azure", "tenant_id": "00000000-0000-0000-0000-000000000001",
                        "client_id": "00000000-0000-0000-0000-000000000002"});
-    let e = parse(json!({"provider": azure, "organizations": {"sync": "ous"},
-                         "extension_groups": {"sync": "filter", "filter": "(cn=x)"}}))
+    let e = parse(
+        json!({"provider": azure.clone(), "organizations": {"sync": "ous"},
+                         "extension_groups": {"sync": "filter", "filter": "(cn=x)"}}),
+    )
     .unwrap_err();
     assert_eq!(
         fields_of(&e),
