@@ -50,6 +50,8 @@ class Local:
         self.base = f"http://127.0.0.1:{port}"
         # The demo writes its LDIF into the state folder (the local LDIF folder).
         self.ldif = os.path.join(self.state, "demo.ldif")
+        pbx = [line for line in self.output if line.startswith("PBX simulator: ")]
+        self.pbx = pbx[0].split()[2] if pbx else None
 
     def _wait_for_link(self):
         found = []
@@ -87,6 +89,23 @@ class Local:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def add_manual_extension(self, number, email):
+        """An extension made by hand on the demo's PBX (no sync marker): its id."""
+        with open(os.path.join(self.state, "secrets", "demo.json"), encoding="utf-8") as f:
+            token = json.load(f)["pbx_token"]
+        request = urllib.request.Request(
+            f"{self.pbx}/v1/extensions",
+            data=json.dumps({"number": number, "first_name": "Front", "last_name": "Desk", "email": email}).encode(),
+            method="POST",
+            headers={
+                "Authorization": "Bearer " + token,
+                "Content-Type": "application/json",
+                "Idempotency-Key": "browser-test-" + number,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["id"]
 
     def edit_ldif(self, edit):
         with open(self.ldif, encoding="utf-8") as f:

@@ -5,6 +5,7 @@ With DIRSYNC_SCREENSHOTS set to a folder, the tests also save the screenshots th
 
 import os
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -118,6 +119,57 @@ def test_preview_lists_a_change_made_to_the_demo_ldif(local, watched):
     _, status = local.api("GET", "/sync/status")
     assert status["last_sync"]["summary"] == "Everything is up to date"
     shoot(preview, "console-preview.png")
+
+
+def add_people(*people):
+    """New directory users: (uid, full name, extension number)."""
+
+    def edit(text):
+        entries = []
+        for uid, name, number in people:
+            first, last = name.split(" ", 1)
+            entries.append(
+                f"dn: uid={uid},ou=Sales,ou=People,dc=example,dc=com\n"
+                "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
+                f"objectClass: inetOrgPerson\nuid: {uid}\ncn: {name}\ngivenName: {first}\n"
+                f"sn: {last}\nmail: {uid}@example.com\ntelephoneNumber: +1 (415) 555-{number}\n"
+                f"entryUUID: {uuid.uuid5(uuid.NAMESPACE_URL, uid)}\n"
+            )
+        return text.rstrip("\n") + "\n\n" + "\n".join(entries)
+
+    return edit
+
+
+def test_a_long_preview_is_searchable_and_conflicts_name_their_holder(local, watched):
+    holder = local.add_manual_extension("2199", "front.desk@example.com")
+    hires = [(f"hire.{i}", f"Hire Number{i}", str(2400 + i)) for i in range(1, 11)]
+    # Tenant data is hostile: markup in a name must show as text.
+    hostile = "Eve Ev<img src=x onerror=window.pwned=1>il"
+    local.edit_ldif(add_people(("new.clash", "Nora Clash", "2199"), ("eve", hostile, "2499"), *hires))
+    page = open_page(watched, local)
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#preview-result")
+    expect(page.locator("#preview-line")).to_have_text(
+        "A sync now would do: 11 new, 0 updated, 0 removed", timeout=TIMEOUT
+    )
+    expect(preview.locator("li", has_text="Eve Ev<img src=x onerror=window.pwned=1>il — 2499")).to_have_count(1)
+    expect(preview.locator("img")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None
+    conflicts = preview.locator('[data-group="conflicts"]')
+    expect(conflicts.locator("li")).to_have_text(
+        f"Nora Clash — number taken, held by extension {holder}"
+    )
+    creates = preview.locator('[data-group="creates"]')
+    expect(creates.locator("summary")).to_have_text("New extensions (11)")
+    expect(creates.locator("li")).to_have_count(11)
+    search = creates.get_by_role("searchbox", name="Search new extensions")
+    search.fill("number7")
+    expect(creates.locator("li:visible")).to_have_count(1)
+    expect(creates.locator("li:visible")).to_have_text("Hire Number7 — 2407, hire.7@example.com")
+    search.fill("")
+    expect(creates.locator("li:visible")).to_have_count(11)
+    # Short groups get no search box.
+    expect(conflicts.get_by_role("searchbox")).to_have_count(0)
 
 
 def test_a_held_run_is_approved_from_the_page(local, watched):

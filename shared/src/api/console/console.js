@@ -480,13 +480,17 @@
     if (run.outcome === "held" && !run.approved_by) {
       into.append(approveBox(run));
     }
-    const problems = [...(run.errors || []), ...(run.apply_conflicts || []), ...(run.object_conflicts || [])];
+    const holder = (id) => (id ? ", held by " + id : "");
+    const problems = [
+      ...(run.errors || []).map((e) => [e.name, humanize(e.kind) + " failed: " + e.message]),
+      ...(run.apply_conflicts || []).map((c) => [c.name,
+        humanize(c.reason).toLowerCase() + holder(c.holder_extension_id && "extension " + c.holder_extension_id)]),
+      ...(run.object_conflicts || []).map((c) => [c.name, humanize(c.reason).toLowerCase() + holder(c.holder_id)]),
+    ];
     if (problems.length) {
       const list = el("ul", { class: "items" });
-      for (const problem of problems) {
-        const name = problem.name || problem.object_id || "";
-        const why = problem.message || problem.error || problem.reason || JSON.stringify(problem);
-        list.append(el("li", {}, name ? name + " — " : "", why));
+      for (const [name, why] of problems) {
+        list.append(el("li", {}, name, el("span", { class: "why" }, " — " + why)));
       }
       into.append(el("h3", {}, "Errors and conflicts while applying (" + problems.length + ")"), list);
     }
