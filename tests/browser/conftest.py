@@ -14,7 +14,10 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
+
+# CI shares two cores among many processes: give each check time before it fails.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("DIRSYNC_CHROMIUM", "/usr/bin/chromium")
 PAGE_LINE = "Directory Sync page: "
