@@ -226,8 +226,7 @@ def test_an_api_error_is_shown_as_the_apis_message(local, watched):
     status, body = local.api("GET", "/sync/status", token="not-a-token")
     assert status == 401
     expect(page.locator("#error")).to_have_text("Error: " + body["message"])
-    # The demo's token on another tenant's page: the 403's own message.
-    page.goto("about:blank")
+    # The demo's token on another tenant's page (a new link in the same tab): the 403's message.
     page.goto(base + f"#token={local.token}&tenant=other-tenant")
     status, body = local.api("GET", "/sync/status", tenant="other-tenant")
     assert status == 403

@@ -548,6 +548,10 @@
 
   // --- start -----------------------------------------------------------------------------
   function start() {
+    // A new link pasted into this tab changes only the fragment: read it as a fresh start.
+    window.addEventListener("hashchange", () => {
+      if (new URLSearchParams(location.hash.replace(/^#/, "")).has("token")) location.reload();
+    });
     if (credentials.error) {
       showError(new Error(credentials.error));
       for (const button of document.querySelectorAll("button")) button.disabled = true;
