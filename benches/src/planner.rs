@@ -97,6 +97,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            sip_password: Default::default(),
             job_title: Default::default(),
             organization: Default::default(),
             object_id: object_id(i),
@@ -121,6 +122,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     for i in mapped {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
+            sip_password_hash: Default::default(),
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),

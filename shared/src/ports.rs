@@ -13,6 +13,7 @@ use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
 };
 use crate::domain::plan::ExtensionPatch;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
     NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
@@ -57,6 +58,17 @@ pub trait Pbx: Send + Sync {
     async fn create_extension(
         &self,
         request: &NewExtension,
+        idempotency_key: &str,
+    ) -> Result<Extension, PbxError> {
+        self.create_extension_with(request, None, idempotency_key)
+            .await
+    }
+    /// [`Pbx::create_extension`] with the user's SIP password in the body: kept apart from
+    /// `request`, which is stored with the create's intent and must never hold it.
+    async fn create_extension_with(
+        &self,
+        request: &NewExtension,
+        sip_password: Option<&SipPassword>,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError>;
     /// Changes only the fields the patch holds.
@@ -260,6 +272,9 @@ pub struct TenantSecrets {
     pub api_token: Option<SecretString>,
     pub private_key_pem: Option<SecretString>,
     pub pbx_token: Option<SecretString>,
+    /// The key of the keyed hashes of SIP passwords (`domain::sip_password`), created by the
+    /// first run that syncs one. Not a directory credential: a config change keeps it.
+    pub sip_hash_key: Option<SecretString>,
 }
 
 /// The serialized form a secret store keeps. Only secret store adapters build it.
@@ -277,6 +292,8 @@ pub struct StoredSecrets {
     pub private_key_pem: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pbx_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_hash_key: Option<String>,
 }
 
 impl TenantSecrets {
@@ -290,6 +307,7 @@ impl TenantSecrets {
             api_token: expose(&self.api_token),
             private_key_pem: expose(&self.private_key_pem),
             pbx_token: expose(&self.pbx_token),
+            sip_hash_key: expose(&self.sip_hash_key),
         }
     }
 
@@ -302,6 +320,7 @@ impl TenantSecrets {
             api_token: wrap(stored.api_token),
             private_key_pem: wrap(stored.private_key_pem),
             pbx_token: wrap(stored.pbx_token),
+            sip_hash_key: wrap(stored.sip_hash_key),
         }
     }
 
@@ -331,6 +350,7 @@ impl TenantSecrets {
             api_token: or(&self.api_token, &other.api_token),
             private_key_pem: or(&self.private_key_pem, &other.private_key_pem),
             pbx_token: self.pbx_token.clone(),
+            sip_hash_key: or(&self.sip_hash_key, &other.sip_hash_key),
         }
     }
 

@@ -54,7 +54,11 @@ schema!(
                 "properties": {"type": {"type": "string", "enum": ["ldap", "azure", "okta", "ldif", "scim"]}}
             },
             "scope": {"type": "object"},
-            "fields": {"type": "object"},
+            "fields": {
+                "type": "object",
+                "description": "the source attribute of each PBX field; `sip_password` names the attribute holding the SIP password (off by default, write-only: sent to the PBX on creates and when it changes, never returned nor stored)",
+                "properties": {"sip_password": {"type": ["string", "null"]}}
+            },
             "extension_numbers": {"type": "object"},
             "remove_when": {"type": "array", "items": {"type": "string"}},
             "on_remove": {"type": "string", "enum": ["delete", "disable", "keep"]},
@@ -155,7 +159,8 @@ schema!(
         "properties": {
             "summary": {"type": "string"},
             "creates": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "number", "email"]}},
-            "updates": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "changes"]}},
+            "updates": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "changes"],
+                "properties": {"changes": {"type": "object", "description": "{field: [old, new]}, the changed fields only; `sip_password` is always shown as [\"[redacted]\", \"[redacted]\"] (old null when none was sent before)"}}}},
             "removes": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "action"]}},
             "skipped": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
             "conflicts": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},

@@ -11,6 +11,7 @@ pub mod object_plan;
 pub mod organization;
 pub mod plan;
 pub mod run;
+pub mod sip_password;
 pub mod tenant;
 pub mod user;
 

@@ -6,6 +6,7 @@ use super::config::{OnRemove, RemoveReason};
 use super::extension::NewExtension;
 use super::ids::{ExtensionId, ObjectId, OrganizationId};
 use super::object_plan::{GroupChanges, OrganizationChanges};
+use super::sip_password::SipPassword;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -114,7 +115,14 @@ pub struct FieldChanges {
     /// update's `organization_source` resolves to when the run applies it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<TextChange>,
+    /// `fields.sip_password`: the password is sent; both values are [`REDACTED`] (old `null`
+    /// when none was sent before). The PATCH gets the password from the run, never from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_password: Option<TextChange>,
 }
+
+/// What a plan shows for a SIP password.
+pub const REDACTED: &str = "[redacted]";
 
 impl FieldChanges {
     pub fn is_empty(&self) -> bool {
@@ -132,6 +140,7 @@ impl FieldChanges {
             last_name: new(&self.last_name),
             mobile: new(&self.mobile),
             organization_id: None,
+            sip_password: None,
         }
     }
 }
@@ -155,6 +164,12 @@ pub struct ExtensionPatch {
     pub mobile: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<Option<OrganizationId>>,
+    /// Put in by the run at send time (`FieldChanges::sip_password`); written out only here.
+    #[serde(
+        serialize_with = "crate::domain::sip_password::serialize_exposed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sip_password: Option<SipPassword>,
 }
 
 impl ExtensionPatch {

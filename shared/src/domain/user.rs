@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::ObjectId;
 use super::organization::{DirectoryGroup, DirectoryOrganization};
+use super::sip_password::SipPassword;
 
 /// The account state the directory reports. `Deleted` is for providers that list soft-deleted
 /// users (Okta's DEPROVISIONED); a user absent from a complete read counts as deleted too.
@@ -43,6 +44,10 @@ pub struct DirectoryUser {
     /// `None` when organizations are not synced or the user has none.
     #[serde(default)]
     pub organization: Option<ObjectId>,
+    /// `fields.sip_password`'s value. Never serialized: a user is shown in samples and
+    /// explanations and held in tests' JSON, and the password must be in none of them.
+    #[serde(skip)]
+    pub sip_password: Option<SipPassword>,
 }
 
 impl DirectoryUser {

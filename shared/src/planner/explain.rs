@@ -104,7 +104,11 @@ pub fn explain(input: &PlanInput<'_>, object_id: &ObjectId) -> Option<UserExplan
         scope: scope_reason(input, user),
         eligible: active && skip_reason.is_none(),
         skip_reason,
-        mapping: mapping.cloned(),
+        // The keyed hash of the SIP password last sent is the store's business, never shown.
+        mapping: mapping.cloned().map(|mut m| {
+            m.sip_password_hash = None;
+            m
+        }),
         next_run,
     })
 }

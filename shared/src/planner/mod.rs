@@ -21,6 +21,8 @@ mod proptests_objects;
 mod tests;
 #[cfg(test)]
 mod tests_creates;
+#[cfg(test)]
+mod tests_sip;
 
 use std::collections::{HashMap, HashSet};
 
@@ -73,6 +75,8 @@ enum Need<'a> {
     Compare {
         ext: &'a Extension,
         disabled_by_sync: bool,
+        /// The keyed hash of the SIP password last sent.
+        sip_sent: Option<&'a str>,
     },
     /// The linked extension was deleted on the PBX: create it again with its number.
     Recreate { mapping: &'a Mapping },
@@ -322,6 +326,7 @@ fn eligibility<'a>(
                     Some(ext) => Need::Compare {
                         ext,
                         disabled_by_sync: *disabled_by_sync,
+                        sip_sent: mapping.sip_password_hash.as_deref(),
                     },
                     None => Need::Recreate { mapping },
                 },
@@ -412,9 +417,12 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
             Need::Compare {
                 ext,
                 disabled_by_sync,
+                sip_sent,
             } => {
                 out.kept.push((candidate.user, ext));
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
+                changes.sip_password =
+                    changes::sip_password_change(rules.sip_password, candidate.user, sip_sent);
                 if changes.email.is_some() {
                     out.updated_emails.insert(&ext.id, candidate.fields.email);
                 }
@@ -527,11 +535,14 @@ impl<'p> NewUsers<'p, '_> {
         }
         if let Some(ext) = adopt {
             self.places -= 1;
+            let mut changes = changes::field_changes(self.rules.synced, &candidate.fields, ext);
+            changes.sip_password =
+                changes::sip_password_change(self.rules.sip_password, candidate.user, None);
             return Decision::Adopt(PlannedUpdate {
                 object_id: candidate.user.object_id.clone(),
                 extension_id: ext.id.clone(),
                 name: candidate.user.display_name(),
-                changes: changes::field_changes(self.rules.synced, &candidate.fields, ext),
+                changes,
                 adopt: true,
                 organization_source: None,
             });

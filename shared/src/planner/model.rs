@@ -44,6 +44,7 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        sip_password: Default::default(),
         job_title: Default::default(),
         organization: Default::default(),
         object_id: oid(id),
@@ -80,6 +81,7 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
         object_id: oid(id),
         link: MappingLink::Linked {
             extension_id: eid(ext_id),
@@ -95,6 +97,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
         object_id: oid(id),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{id}"),
@@ -265,6 +268,7 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    sip_password_hash: Default::default(),
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
                         extension_id: e.id.clone(),
@@ -312,6 +316,7 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                sip_password_hash: Default::default(),
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {
                     extension_id: id,

@@ -12,6 +12,7 @@ mod preview;
 mod queue;
 mod runnable;
 mod scheduler;
+mod sip_passwords;
 #[cfg(feature = "aws")]
 mod sqs;
 mod summary;

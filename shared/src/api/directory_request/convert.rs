@@ -426,6 +426,14 @@ fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Fin
             }
         }
     }
+    if let Some(Some(attribute)) = &fields.sip_password {
+        if !is_attribute_name(attribute) {
+            found.push(
+                "fields.sip_password",
+                "must be an attribute name (letters, digits, '-', '_', '.', ';')",
+            );
+        }
+    }
     // `null` turns a field's sync off; left out, the provider's default attribute is synced.
     let off = |field| matches!(fields.get(field), Some(None));
     if off(SourceField::Email) {

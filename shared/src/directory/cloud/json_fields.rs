@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{OrganizationSync, SourceField};
 use crate::domain::organization::AttributeOrganizations;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
@@ -18,6 +19,8 @@ pub(crate) struct MappedFields {
     pub job_title: Option<String>,
     /// The value of `organizations.sync = attribute`'s attribute.
     pub organization: Option<String>,
+    /// `fields.sip_password`'s value.
+    pub sip_password: Option<SipPassword>,
 }
 
 impl MappedFields {
@@ -43,6 +46,7 @@ impl MappedFields {
             groups: Vec::new(),
             job_title: self.job_title,
             organization: organizations.of(self.organization.as_deref()),
+            sip_password: self.sip_password,
         }
     }
 }
@@ -58,6 +62,8 @@ pub(crate) struct JsonFields {
     job_title: Option<String>,
     /// `organizations.sync = attribute`'s attribute; `ous` does not apply to a cloud directory.
     organization: Option<String>,
+    /// `fields.sip_password`'s property.
+    sip_password: Option<String>,
 }
 
 impl JsonFields {
@@ -73,6 +79,7 @@ impl JsonFields {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
         }
     }
 
@@ -87,6 +94,7 @@ impl JsonFields {
             &self.extension,
             &self.job_title,
             &self.organization,
+            &self.sip_password,
         ];
         for name in all.into_iter().flatten() {
             if !names.contains(&name.as_str()) {
@@ -106,6 +114,12 @@ impl JsonFields {
             extension: field(&self.extension),
             job_title: field(&self.job_title),
             organization: field(&self.organization),
+            // A string as it is (spaces may be part of a password); anything else is none.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|n| get(object, n)?.as_str())
+                .and_then(SipPassword::new),
         }
     }
 }

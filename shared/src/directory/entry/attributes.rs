@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -148,6 +149,8 @@ pub struct UserMapper {
     job_title: Option<String>,
     /// `organizations.sync = attribute`: the attribute naming the user's organization.
     organization: Option<String>,
+    /// `fields.sip_password`'s attribute (write-only: never shown, see `SipPassword`).
+    sip_password: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
 }
@@ -166,6 +169,7 @@ impl UserMapper {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
             disabled: None,
         }
     }
@@ -208,6 +212,7 @@ impl UserMapper {
             &self.extension,
             &self.job_title,
             &self.organization,
+            &self.sip_password,
         ];
         let fixed = [self.id_attribute(), "memberOf", "objectClass"]
             .into_iter()
@@ -259,6 +264,12 @@ impl UserMapper {
                 .map(str::to_string)
                 .collect(),
             organization: None,
+            // As stored: spaces may be part of a password.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|name| attrs.get_str(name))
+                .and_then(SipPassword::new),
         })
     }
 

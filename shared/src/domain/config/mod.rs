@@ -374,6 +374,15 @@ pub struct FieldSources {
         skip_serializing_if = "Option::is_none"
     )]
     pub job_title: Option<Option<String>>,
+    /// The attribute holding the user's SIP password: off unless set (no provider default),
+    /// and not a [`SourceField`], so that no reader, sample or explanation treats it as text to
+    /// show. Write-only: see `domain::sip_password`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sip_password: Option<Option<String>>,
 }
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`).
@@ -533,6 +542,11 @@ impl DirectoryConfig {
             Some(explicit) => explicit.clone(),
             None => Some(default_source(&self.provider, field).to_string()),
         }
+    }
+
+    /// The attribute of `fields.sip_password`, when that sync is on.
+    pub fn sip_password_source(&self) -> Option<&str> {
+        self.fields.sip_password.as_ref()?.as_deref()
     }
 
     /// Whether sync writes this field at all.
