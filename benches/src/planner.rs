@@ -97,6 +97,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            write_back: Default::default(),
             sip_password: Default::default(),
             job_title: Default::default(),
             organization: Default::default(),

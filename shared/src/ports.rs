@@ -15,7 +15,7 @@ use crate::domain::organization::{
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
+    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
     NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
     RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
@@ -27,6 +27,24 @@ pub trait Directory: Send + Sync {
     /// Reads every user of the scope. A read that fails part-way returns an error, never a
     /// shorter list: a failed read must not look like deleted users.
     async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+
+    /// `write_back`: writes each `(user, value)` to the user's `attribute`, one result per
+    /// write, in order. Directories that cannot write refuse them all.
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let _ = attribute;
+        writes
+            .iter()
+            .map(|_| {
+                Err(DirectoryError::WriteRefused(
+                    "this directory is read-only".into(),
+                ))
+            })
+            .collect()
+    }
 
     /// The admin's "test connection": every step (tunnel, connect, tls, bind or token, search)
     /// with its time and an actionable message, and a few users as mapped. A failed step is a

@@ -27,6 +27,24 @@ pub struct Plan {
     /// Extension groups (`extension_groups.sync`); held with `removes` likewise.
     #[serde(default)]
     pub extension_groups: GroupChanges,
+    /// `write_back`: numbers to write to the directory (those of creates once they succeed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write_backs: Vec<PlannedWriteBack>,
+}
+
+/// The extension's number written to the user's `write_back.attribute`, which holds `old`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedWriteBack {
+    pub object_id: ObjectId,
+    pub name: String,
+    pub number: String,
+    pub old: Option<String>,
+    /// The user's extension (`None` for a create's, not made yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_id: Option<ExtensionId>,
+    /// Written only once this plan's create of the user's extension succeeded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_create: bool,
 }
 
 impl Plan {
@@ -37,6 +55,7 @@ impl Plan {
             && self.removes.is_empty()
             && self.organizations.is_noop()
             && self.extension_groups.is_noop()
+            && self.write_backs.is_empty()
     }
 }
 
@@ -243,6 +262,9 @@ pub enum ConflictReason {
     EmailTaken,
     /// The PBX refused the create: its extension quota is full (403 `limit_reached`).
     LimitReached,
+    /// The directory refused to write the number to `write_back.attribute` (no write
+    /// permission, ...): the extension stands, and the next run tries again.
+    WriteBackFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,6 +44,10 @@ pub struct DirectoryUser {
     /// `None` when organizations are not synced or the user has none.
     #[serde(default)]
     pub organization: Option<ObjectId>,
+    /// The current value of `write_back.attribute` (`None` when unset or write-back is off):
+    /// the planner writes the extension's number where it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_back: Option<String>,
     /// `fields.sip_password`'s value. Never serialized: a user is shown in samples and
     /// explanations and held in tests' JSON, and the password must be in none of them.
     #[serde(skip)]

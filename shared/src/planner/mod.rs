@@ -8,6 +8,7 @@ mod explain;
 mod numbers;
 mod objects;
 mod removals;
+mod write_back;
 
 #[cfg(test)]
 mod model;
@@ -23,6 +24,8 @@ mod tests;
 mod tests_creates;
 #[cfg(test)]
 mod tests_sip;
+#[cfg(test)]
+mod tests_write_back;
 
 use std::collections::{HashMap, HashSet};
 
@@ -127,7 +130,8 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
     if mapped.recreates.is_empty() && eligible.new.is_empty() {
         plan.removes = removes;
-        return finish(with_objects(plan, input, &index, &mapped.kept));
+        let plan = with_objects(plan, input, &index, &mapped.kept);
+        return finish(write_back::plan_write_backs(plan, config, &index, &mapped.kept));
     }
 
     // Creates are checked against the PBX as this plan leaves it.
@@ -169,7 +173,8 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     }
 
     plan.removes = removes;
-    finish(with_objects(plan, input, &index, &mapped.kept))
+    let plan = with_objects(plan, input, &index, &mapped.kept);
+    finish(write_back::plan_write_backs(plan, config, &index, &mapped.kept))
 }
 
 /// The organisation side, planned from the users this plan keeps synced.

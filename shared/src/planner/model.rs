@@ -44,6 +44,7 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        write_back: Default::default(),
         sip_password: Default::default(),
         job_title: Default::default(),
         organization: Default::default(),

@@ -245,8 +245,11 @@ impl SyncEngine {
             organizations: &organizations,
             sip_passwords: &sip_passwords,
         };
-        let applied = self
+        let mut applied = self
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
+            .await;
+        let directory_of = (config, &secrets);
+        self.write_back(tenant, directory_of, &plan, &gathered.snapshot, &mut applied, keeper)
             .await;
         object_applier
             .groups(

@@ -56,6 +56,9 @@ impl DirectoryRequest {
                 }
             }
         }
+        if let (Some(write_back), Some(provider)) = (&self.write_back, &provider) {
+            found.check("write_back.attribute", write_back.check(provider));
+        }
         // Its errors were noted as the request was read.
         let schedule = self.schedule.check().ok();
         match (
@@ -85,6 +88,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email: self.welcome_email,
+                write_back: self.write_back,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),

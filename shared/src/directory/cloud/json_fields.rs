@@ -21,6 +21,8 @@ pub(crate) struct MappedFields {
     pub organization: Option<String>,
     /// `fields.sip_password`'s value.
     pub sip_password: Option<SipPassword>,
+    /// `write_back.attribute`'s current value.
+    pub write_back: Option<String>,
 }
 
 impl MappedFields {
@@ -47,6 +49,7 @@ impl MappedFields {
             job_title: self.job_title,
             organization: organizations.of(self.organization.as_deref()),
             sip_password: self.sip_password,
+            write_back: self.write_back,
         }
     }
 }
@@ -64,6 +67,8 @@ pub(crate) struct JsonFields {
     organization: Option<String>,
     /// `fields.sip_password`'s property.
     sip_password: Option<String>,
+    /// `write_back.attribute`.
+    write_back: Option<String>,
 }
 
 impl JsonFields {
@@ -80,6 +85,7 @@ impl JsonFields {
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
             sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
         }
     }
 
@@ -95,6 +101,7 @@ impl JsonFields {
             &self.job_title,
             &self.organization,
             &self.sip_password,
+            &self.write_back,
         ];
         for name in all.into_iter().flatten() {
             if !names.contains(&name.as_str()) {
@@ -114,6 +121,7 @@ impl JsonFields {
             extension: field(&self.extension),
             job_title: field(&self.job_title),
             organization: field(&self.organization),
+            write_back: field(&self.write_back),
             // A string as it is (spaces may be part of a password); anything else is none.
             sip_password: self
                 .sip_password

@@ -149,6 +149,8 @@ pub struct UserMapper {
     job_title: Option<String>,
     /// `organizations.sync = attribute`: the attribute naming the user's organization.
     organization: Option<String>,
+    /// `write_back.attribute`: its current value is read to tell whether to write.
+    write_back: Option<String>,
     /// `fields.sip_password`'s attribute (write-only: never shown, see `SipPassword`).
     sip_password: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
@@ -170,6 +172,7 @@ impl UserMapper {
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
             sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
             disabled: None,
         }
     }
@@ -213,6 +216,7 @@ impl UserMapper {
             &self.job_title,
             &self.organization,
             &self.sip_password,
+            &self.write_back,
         ];
         let fixed = [self.id_attribute(), "memberOf", "objectClass"]
             .into_iter()
@@ -264,6 +268,7 @@ impl UserMapper {
                 .map(str::to_string)
                 .collect(),
             organization: None,
+            write_back: field(&self.write_back),
             // As stored: spaces may be part of a password.
             sip_password: self
                 .sip_password

@@ -11,6 +11,7 @@ mod options;
 mod organisation;
 mod search;
 pub mod ssh_tunnel;
+mod write_back;
 
 use async_trait::async_trait;
 
@@ -19,7 +20,7 @@ pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
 use connection::Connection;
@@ -66,6 +67,25 @@ impl Directory for LdapDirectory {
 
     async fn test_connection(&self) -> ConnectionReport {
         check::test_connection(&self.connection, &self.search).await
+    }
+
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let mut session = match self.connection.session().await {
+            Ok(session) => session,
+            Err(error) => {
+                let message = error.to_string();
+                return writes
+                    .iter()
+                    .map(|_| Err(DirectoryError::Unreachable(message.clone())))
+                    .collect();
+            }
+        };
+        let timeout = self.connection.options.timeouts.operation;
+        write_back::write_all(&mut session.ldap, timeout, attribute, writes).await
     }
 }
 

@@ -37,8 +37,10 @@ pub struct InvalidConfig(pub Vec<FieldError>);
 
 mod schedule;
 mod values;
+mod write_back;
 
 pub use schedule::{Day, LocalTime, Schedule};
+pub use write_back::{WriteBack, GRAPH_WRITABLE};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
@@ -71,6 +73,10 @@ pub struct DirectoryConfig {
     /// Extension creates ask the PBX to send its welcome email.
     #[serde(default)]
     pub welcome_email: bool,
+    /// After an extension is created (and whenever the directory's value differs), its number
+    /// is written to this attribute of the user.
+    #[serde(default)]
+    pub write_back: Option<WriteBack>,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
