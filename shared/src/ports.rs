@@ -15,9 +15,9 @@ use crate::domain::organization::{
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
-    NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId,
+    GroupId, Mapping, NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization,
+    OrganizationId, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 

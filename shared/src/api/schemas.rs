@@ -70,7 +70,12 @@ schema!(
             "extension_groups": {"type": "object"},
             "extra_numbers": {"type": "array", "items": {"type": "object"}},
             "welcome_email": {"type": "boolean"},
-            "write_back": {"type": ["object", "null"]},
+            "write_back": {
+                "type": ["object", "null"],
+                "description": "the directory attribute each extension's number is written to (LDAP/AD any attribute; Graph a writable string property or a directory extension, needs User.ReadWrite.All; Okta a profile property; never LDIF); a refused write is a write_back_failed conflict, retried next run",
+                "required": ["attribute"],
+                "properties": {"attribute": {"type": "string"}}
+            },
             "login": {"type": "object"},
             "credentials": {
                 "description": "write-only",
@@ -167,7 +172,12 @@ schema!(
             "unchanged": {"type": "integer", "minimum": 0},
             "removals_held": {"type": "boolean"},
             "organizations": {"$ref": "#/components/schemas/ObjectChanges"},
-            "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"}
+            "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"},
+            "write_backs": {"type": "array", "description": "write_back: numbers to write to the directory; after_create ones only once the create succeeded",
+                "items": {"type": "object", "required": ["object_id", "name", "number", "old"],
+                    "properties": {"object_id": {"type": "string"}, "name": {"type": "string"},
+                        "number": {"type": "string"}, "old": {"type": ["string", "null"]},
+                        "extension_id": {"type": "string"}, "after_create": {"type": "boolean"}}}}
         }
     }
 );
@@ -226,7 +236,8 @@ schema!(
                 "required": ["plan", "apply_conflicts", "errors"],
                 "properties": {
                     "plan": {"oneOf": [{"$ref": "#/components/schemas/Plan"}, {"type": "null"}]},
-                    "apply_conflicts": {"type": "array", "items": {"type": "object"}},
+                    "apply_conflicts": {"type": "array", "items": {"type": "object", "properties": {"reason": {"type": "string",
+                        "enum": ["number_taken", "email_taken", "limit_reached", "write_back_failed"]}}}},
                     "object_conflicts": {"type": "array", "items": {"type": "object"}},
                     "errors": {"type": "array", "items": {"type": "object"}},
                     "approved_by": {"type": "string"}

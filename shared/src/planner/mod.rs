@@ -131,7 +131,12 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     if mapped.recreates.is_empty() && eligible.new.is_empty() {
         plan.removes = removes;
         let plan = with_objects(plan, input, &index, &mapped.kept);
-        return finish(write_back::plan_write_backs(plan, config, &index, &mapped.kept));
+        return finish(write_back::plan_write_backs(
+            plan,
+            config,
+            &index,
+            &mapped.kept,
+        ));
     }
 
     // Creates are checked against the PBX as this plan leaves it.
@@ -174,7 +179,12 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
 
     plan.removes = removes;
     let plan = with_objects(plan, input, &index, &mapped.kept);
-    finish(write_back::plan_write_backs(plan, config, &index, &mapped.kept))
+    finish(write_back::plan_write_backs(
+        plan,
+        config,
+        &index,
+        &mapped.kept,
+    ))
 }
 
 /// The organisation side, planned from the users this plan keeps synced.

@@ -43,7 +43,9 @@ pub(super) fn plan_write_backs(
     }
     let mut write_backs: Vec<PlannedWriteBack> = wanted
         .into_iter()
-        .filter(|(user, number, _)| user.write_back.as_deref().map(str::trim) != Some(number.trim()))
+        .filter(|(user, number, _)| {
+            user.write_back.as_deref().map(str::trim) != Some(number.trim())
+        })
         .map(|(user, number, extension_id)| PlannedWriteBack {
             object_id: user.object_id.clone(),
             name: user.display_name(),

@@ -249,8 +249,15 @@ impl SyncEngine {
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
             .await;
         let directory_of = (config, &secrets);
-        self.write_back(tenant, directory_of, &plan, &gathered.snapshot, &mut applied, keeper)
-            .await;
+        self.write_back(
+            tenant,
+            directory_of,
+            &plan,
+            &gathered.snapshot,
+            &mut applied,
+            keeper,
+        )
+        .await;
         object_applier
             .groups(
                 &plan.extension_groups,

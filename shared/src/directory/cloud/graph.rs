@@ -195,7 +195,11 @@ impl PagedSource for Graph {
         value: &str,
     ) -> Result<(reqwest::Method, Url, Value), DirectoryError> {
         let url = url_under(base, &["v1.0", "users", user.as_str()], "the Graph URL")?;
-        Ok((reqwest::Method::PATCH, url, serde_json::json!({ attribute: value })))
+        Ok((
+            reqwest::Method::PATCH,
+            url,
+            serde_json::json!({ attribute: value }),
+        ))
     }
 
     fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {

@@ -40,8 +40,8 @@ mod values;
 mod write_back;
 
 pub use schedule::{Day, LocalTime, Schedule};
-pub use write_back::{WriteBack, GRAPH_WRITABLE};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
+pub use write_back::{WriteBack, GRAPH_WRITABLE};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 

@@ -43,7 +43,9 @@ impl WriteBack {
             ProviderConfig::Ldif(_) => Err("an LDIF file is read-only: use null".into()),
             ProviderConfig::Ldap(_) if plain(b"-;") => Ok(()),
             ProviderConfig::Okta(_) if plain(b"_") => Ok(()),
-            ProviderConfig::Azure(_) if GRAPH_WRITABLE.contains(&name) || is_graph_extension(name) => {
+            ProviderConfig::Azure(_)
+                if GRAPH_WRITABLE.contains(&name) || is_graph_extension(name) =>
+            {
                 Ok(())
             }
             ProviderConfig::Azure(_) => Err(format!(
@@ -68,7 +70,9 @@ fn is_graph_extension(name: &str) -> bool {
     app.len() == 32
         && app.bytes().all(|b| b.is_ascii_hexdigit())
         && (1..=100).contains(&property.len())
-        && property.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && property
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]
@@ -99,7 +103,11 @@ mod tests {
         assert!(check("ldap", "").is_err());
         assert!(check("ldif", "ipPhone").is_err());
         assert!(check("azure", "officeLocation").is_ok());
-        assert!(check("azure", "extension_0123456789abcdef0123456789abcdef_pbxNumber").is_ok());
+        assert!(check(
+            "azure",
+            "extension_0123456789abcdef0123456789abcdef_pbxNumber"
+        )
+        .is_ok());
         assert!(check("azure", "businessPhones").is_err());
         assert!(check("azure", "extension_xyz_pbx").is_err());
         assert!(check("okta", "pbxExtension").is_ok());
