@@ -11,8 +11,9 @@ use crate::error::DirectoryError;
 
 /// LDAP result codes that mean "not allowed" rather than "broken": insufficientAccessRights
 /// (50), unwillingToPerform (53), constraintViolation (19), objectClassViolation (65),
-/// undefinedAttributeType (17), noSuchObject (32).
-const REFUSALS: [u32; 6] = [50, 53, 19, 65, 17, 32];
+/// undefinedAttributeType (17; OpenLDAP for an attribute its schema lacks), noSuchAttribute
+/// (16; AD's answer for the same), noSuchObject (32).
+const REFUSALS: [u32; 7] = [50, 53, 19, 65, 17, 16, 32];
 
 pub(super) async fn write_all(
     ldap: &mut Ldap,
