@@ -105,10 +105,10 @@ impl SyncEngine {
                 return Err(error.into());
             }
         };
-        let Some((extension_id, number)) = mappings.into_iter().find_map(|m| {
-            let extension_id = m.extension_id()?.clone();
-            (m.object_id == verified).then(|| (extension_id, m.number))
-        }) else {
+        let found = mappings.into_iter().find(|m| m.object_id == verified);
+        let Some((extension_id, number)) =
+            found.and_then(|m| Some((m.extension_id()?.clone(), m.number)))
+        else {
             // Only a directory that ignored `mapped` gets here.
             return Ok(LoginResult::Rejected);
         };
