@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use dirsync_integration_tests::api::{spawn_app, Answer, TestApp};
 use dirsync_integration_tests::slapd::{uuid, SYNC_PASSWORD};
-use jsonwebtoken::{EncodingKey, Header};
+use dirsync_local::tokens::{mint, TokenFor};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
 use super::{password_of, slapd, starttls};
@@ -26,13 +25,10 @@ impl Write for Captured {
     }
 }
 
-/// The PBX platform's token: the tenant's claim and the login scope.
+/// The PBX platform's token: the tenant's claim and the login scope (`dirsync-local token
+/// --tenant T --login`).
 fn login_token(app: &TestApp, tenant: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({"tenant": tenant, "scope": "openid dirsync:login", "iat": now,
-                        "exp": now + 3600});
-    let key = EncodingKey::from_secret(app.jwt.expose_secret().as_bytes());
-    jsonwebtoken::encode(&Header::default(), &claims, &key).unwrap()
+    mint(&app.jwt, &TokenFor::Login(tenant.into()), 1).unwrap()
 }
 
 async fn verify(app: &TestApp, tenant: &str, token: Option<&str>, body: Value) -> Answer {

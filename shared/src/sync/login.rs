@@ -121,3 +121,20 @@ impl SyncEngine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_keys_are_per_tenant_and_normalized_username_and_hide_it() {
+        let acme = TenantId::parse("acme").unwrap();
+        let other = TenantId::parse("other").unwrap();
+        let key = attempt_key(&acme, "alice@example.com");
+        assert_eq!(key, attempt_key(&acme, "  Alice@Example.COM "));
+        assert_ne!(key, attempt_key(&other, "alice@example.com"));
+        assert_ne!(key, attempt_key(&acme, "bob@example.com"));
+        assert_eq!(key.len(), 64);
+        assert!(!key.contains("alice"));
+    }
+}

@@ -55,7 +55,10 @@ pub(super) async fn primary_authentication(
         .map_err(|e| DirectoryError::Unreachable(format!("Okta could not be reached: {e}")))?;
     match answer.status {
         StatusCode::OK => {}
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Ok(LoginOutcome::Rejected),
+        // 400: Okta's validation of what the user typed (E0000001), no fault of the directory.
+        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            return Ok(LoginOutcome::Rejected)
+        }
         status if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
             return Err(DirectoryError::Unreachable(format!(
                 "Okta's authentication answered {}",
