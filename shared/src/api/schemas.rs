@@ -76,7 +76,7 @@ schema!(
                 "required": ["attribute"],
                 "properties": {"attribute": {"type": "string"}}
             },
-            "login": {"type": "object"},
+            "login": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
             "credentials": {
                 "description": "write-only",
                 "type": "object",

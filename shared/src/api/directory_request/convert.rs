@@ -89,6 +89,7 @@ impl DirectoryRequest {
                 extension_groups,
                 welcome_email: self.welcome_email,
                 write_back: self.write_back,
+                login: self.login,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),

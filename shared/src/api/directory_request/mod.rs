@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
-    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, WriteBack,
-    MAX_RECORDS,
+    LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason,
+    WriteBack, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -40,6 +40,7 @@ pub struct DirectoryRequest {
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
     pub write_back: Option<WriteBack>,
+    pub login: LoginConfig,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
@@ -125,6 +126,7 @@ impl DirectoryRequest {
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
         let write_back = fields.read("write_back").unwrap_or_default();
+        let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -157,6 +159,7 @@ impl DirectoryRequest {
                 extension_groups,
                 welcome_email,
                 write_back,
+                login,
                 credentials,
             }),
             _ => None,

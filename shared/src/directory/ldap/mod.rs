@@ -7,22 +7,26 @@
 mod check;
 mod connection;
 mod errors;
+mod login;
 mod options;
 mod organisation;
 mod search;
 pub mod ssh_tunnel;
 mod write_back;
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 pub use options::{LdapOptions, LdapTimeouts};
 pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
 use crate::error::DirectoryError;
-use crate::ports::{Directory, TenantSecrets};
+use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 use connection::Connection;
 use search::{read_snapshot, SearchPlan};
 
@@ -86,6 +90,15 @@ impl Directory for LdapDirectory {
         };
         let timeout = self.connection.options.timeouts.operation;
         write_back::write_all(&mut session.ldap, timeout, attribute, writes).await
+    }
+
+    async fn verify_login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        mapped: &HashSet<ObjectId>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        login::verify(&self.connection, &self.search, username, password, mapped).await
     }
 }
 

@@ -35,10 +35,12 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod login;
 mod schedule;
 mod values;
 mod write_back;
 
+pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 pub use write_back::{WriteBack, GRAPH_WRITABLE};
@@ -77,6 +79,9 @@ pub struct DirectoryConfig {
     /// is written to this attribute of the user.
     #[serde(default)]
     pub write_back: Option<WriteBack>,
+    /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
+    #[serde(default)]
+    pub login: LoginConfig,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
