@@ -424,3 +424,39 @@ async fn okta_mobile_phones_become_entries() {
     // The suspended user has no extension, so no entry either.
     assert_eq!(book(&h), [entry("Given1 Family1 Mobile", "+15550201")]);
 }
+
+#[tokio::test]
+async fn a_disconnect_deletes_the_entries_with_the_extensions_and_keeps_the_admins() {
+    let h = harness(&[
+        user(1, "Ann", Some("+4930111")),
+        user(2, "Bob", Some("+4930222")),
+    ])
+    .await;
+    h.simulator
+        .seed_phonebook_entry(ACCOUNT, SimPhonebookEntry::manual("Reception", "+4930777"))
+        .expect("account");
+    synced(&h).await;
+    assert_eq!(book(&h).len(), 3);
+    let mut tenant = h
+        .store
+        .get_tenant(&h.tenant)
+        .await
+        .expect("read")
+        .expect("tenant");
+    tenant.state = dirsync::domain::TenantState::Disconnected;
+    h.store.put_tenant(&tenant).await.expect("store");
+    let job = dirsync::sync::RunJob::new(h.tenant.clone(), dirsync::domain::Trigger::Disconnect);
+    let run = h.engine.run_job(&job).await.expect("run");
+    assert_eq!(run.summary.outcome, Outcome::Success, "{:?}", run.errors);
+    assert!(h.simulator.extensions(ACCOUNT).is_empty());
+    assert_eq!(
+        book(&h),
+        [("Reception".to_string(), "+4930777".to_string(), false)]
+    );
+    assert!(h
+        .store
+        .all_object_mappings(&h.tenant)
+        .await
+        .expect("mappings")
+        .is_empty());
+}
