@@ -24,7 +24,7 @@ struct User {
     n: u32,
     given: &'static str,
     mobile: Option<&'static str>,
-    home: Vec<&'static str>,
+    home: Vec<String>,
 }
 
 fn user(n: u32, given: &'static str, mobile: Option<&'static str>) -> User {
@@ -108,7 +108,7 @@ fn writes(h: &Harness) -> u64 {
 #[tokio::test]
 async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
     let mut ann = user(1, "Ann", Some("+49 171 555-0101"));
-    ann.home = vec!["030 1111", "030 2222"];
+    ann.home = vec!["030 1111".into(), "030 2222".into()];
     let bob = user(2, "Bob", Some("0171 555 0102"));
     let h = harness(&[ann, bob]).await;
     let first = synced(&h).await;
@@ -133,7 +133,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
 
     // Ann is renamed and loses her home phone; Bob's mobile changes.
     let mut ann = user(1, "Anna", Some("+49 171 555-0101"));
-    ann.home = vec!["030 1111"];
+    ann.home = vec!["030 1111".into()];
     write(&h, &[ann, user(2, "Bob", Some("0171 555 0199"))]);
     let changed = synced(&h).await;
     // Both extensions change too (Anna's name, Bob's mobile field).
@@ -153,7 +153,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
         &h,
         &[{
             let mut ann = user(1, "Anna", Some("+49 171 555-0101"));
-            ann.home = vec!["030 1111"];
+            ann.home = vec!["030 1111".into()];
             ann
         }],
     );
@@ -273,42 +273,50 @@ async fn a_create_left_unanswered_is_finished_with_its_key() {
     assert_eq!(mappings[0].pbx_id(), Some(entry_id.as_str()));
 }
 
+/// The fields a config with these `extra_numbers` is refused for.
+fn refused(extra_numbers: Value) -> Vec<String> {
+    let body = json!({"provider": {"type": "ldif", "path": "/tmp/x.ldif"},
+        "extra_numbers": extra_numbers});
+    DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
+        .expect_err("refused")
+        .0
+        .into_iter()
+        .map(|e| e.field)
+        .collect()
+}
+
 #[tokio::test]
 async fn bad_extra_numbers_are_refused_with_their_field() {
-    let body = json!({"provider": {"type": "ldif", "path": "/tmp/x.ldif"},
-        "extra_numbers": [{"attribute": "mobile", "suffix": "M"},
-                          {"attribute": "mob(ile", "suffix": ""},
-                          {"attribute": "mobile", "suffix": "M"},
-                          {"attribute": "businessPhones[12]", "suffix": "B"},
-                          {"attribute": "homePhone", "suffix": "H", "extra": 1}]});
-    let error = DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
-        .expect_err("refused");
-    let fields: Vec<&str> = error.0.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["extra_numbers[4].extra"]);
-    let body = json!({"provider": {"type": "ldif", "path": "/tmp/x.ldif"},
-        "extra_numbers": [{"attribute": "mobile", "suffix": "M"},
-                          {"attribute": "mob(ile", "suffix": ""},
-                          {"attribute": "mobile", "suffix": "M"},
-                          {"attribute": "businessPhones[12]", "suffix": "B"}]});
-    let error = DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
-        .expect_err("refused");
-    let fields: Vec<&str> = error.0.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(
-        fields,
+        refused(json!([{"attribute": "mobile", "suffix": "M"},
+                       {"attribute": "mob(ile", "suffix": ""},
+                       {"attribute": "mobile", "suffix": "M"},
+                       {"attribute": "businessPhones[12]", "suffix": "B"},
+                       {"attribute": "homePhone", "suffix": "H", "extra": 1}])),
         [
+            "extra_numbers[4].extra",
             "extra_numbers[1].attribute",
             "extra_numbers[1].suffix",
             "extra_numbers[2]",
             "extra_numbers[3].attribute"
         ]
     );
+    // A wrong type names the element's field; too many entries name the list.
+    assert_eq!(
+        refused(json!([{"attribute": "mobile", "suffix": 7}])),
+        ["extra_numbers[0].suffix"]
+    );
+    assert_eq!(refused(json!({"attribute": "mobile"})), ["extra_numbers"]);
     let many: Vec<Value> = (0..11)
         .map(|i| json!({"attribute": "mobile", "suffix": format!("M{i}")}))
         .collect();
-    let body = json!({"provider": {"type": "ldif", "path": "/tmp/x.ldif"}, "extra_numbers": many});
-    let error = DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default())
-        .expect_err("refused");
-    assert_eq!(error.0[0].field, "extra_numbers");
+    assert_eq!(refused(Value::Array(many)), ["extra_numbers"]);
+    // A stored config (a newer release's, say) with an unknown key still reads.
+    let stored: DirectoryConfig = serde_json::from_value(json!({
+        "provider": {"type": "ldif", "path": "/tmp/x.ldif"},
+        "extra_numbers": [{"attribute": "mobile", "suffix": "M", "later": true}]}))
+    .expect("stored config");
+    assert_eq!(stored.extra_numbers.len(), 1);
 }
 
 #[tokio::test]
@@ -459,4 +467,43 @@ async fn a_disconnect_deletes_the_entries_with_the_extensions_and_keeps_the_admi
         .await
         .expect("mappings")
         .is_empty());
+}
+
+#[tokio::test]
+async fn faults_and_lost_answers_never_duplicate_an_entry() {
+    let users: Vec<User> = (1..=12)
+        .map(|n| {
+            let mut u = user(n, "Given", None);
+            u.home = vec!["030 1".into(), format!("+49 30 {n:04}")];
+            u
+        })
+        .collect();
+    let h = harness(&users).await;
+    h.simulator.set_options(dirsync_pbx_sim::SimulatorOptions {
+        fault_rate: 0.2,
+        fault_after_commit_rate: 0.3,
+        seed: 11,
+        ..dirsync_pbx_sim::SimulatorOptions::default()
+    });
+    let faulty = h.sync().await;
+    let stats = h.simulator.stats(ACCOUNT);
+    assert!(stats.injected_5xx + stats.injected_429 > 5, "{stats:?}");
+    assert_ne!(
+        faulty.summary.outcome,
+        Outcome::Failed,
+        "{:?}",
+        faulty.summary.error
+    );
+    h.simulator
+        .set_options(dirsync_pbx_sim::SimulatorOptions::default());
+    synced(&h).await;
+    let entries = book(&h);
+    assert_eq!(entries.len(), 12, "{entries:?}");
+    for n in 1..=12 {
+        let want = entry(&format!("Given Family{n} H2"), &format!("+4930{n:04}"));
+        assert!(entries.contains(&want), "{want:?} in {entries:?}");
+    }
+    let before = writes(&h);
+    synced(&h).await;
+    assert_eq!(writes(&h), before);
 }

@@ -15,8 +15,9 @@ pub const MAX_VALUE_INDEX: usize = 9;
 /// One entry of `extra_numbers`: `{"attribute": "mobile", "suffix": "M"}`. `attribute` may
 /// end in `[N]` to take the N-th value (0-based) of a multi-valued attribute, e.g.
 /// `businessPhones[1]` for Graph's second business phone; without it the first value is taken.
+/// Unknown keys are refused in a request (the request's unknown-field check) and ignored in a
+/// stored config, like every other section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExtraNumberSource {
     pub attribute: String,
     pub suffix: String,
