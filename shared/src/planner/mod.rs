@@ -103,7 +103,7 @@ impl Candidate<'_> {
 /// The plan of CONTRACTS section 3, one step per rule: removals and the deletion guard,
 /// eligibility, duplicate emails, the updates of mapped users, then (only when someone is to
 /// be created) recreates and new users, with conflicts, adoption and the record limit; then
-/// organizations and extension groups. The deletion guard counts the organizations and
+/// organizations, extension groups and phonebook entries. The deletion guard counts the organizations and
 /// groups a plan deletes too: when they tip it, the plan is made again with removals held.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let plan = plan_held(input, false);

@@ -225,6 +225,30 @@ mod tests {
     }
 
     #[test]
+    fn extra_numbers_take_the_indexed_value() {
+        let f = fields(json!({"extra_numbers": [
+            {"attribute": "mobilePhone", "suffix": "M"},
+            {"attribute": "businessPhones[1]", "suffix": "B2"},
+            {"attribute": "businessPhones[2]", "suffix": "B3"},
+            {"attribute": "mobilePhone[1]", "suffix": "X"}]}));
+        assert!(f.names().contains(&"businessPhones"));
+        let user = json!({"mobilePhone": " +1 555 ", "businessPhones": ["1001", "+1 555 0200"]});
+        let numbers: Vec<(String, String)> = f
+            .map(user.as_object().unwrap())
+            .extra_numbers
+            .into_iter()
+            .map(|n| (n.suffix, n.number))
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                ("M".to_string(), "+1 555".to_string()),
+                ("B2".to_string(), "+1 555 0200".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn numbers_count_and_other_shapes_are_missing() {
         assert_eq!(text(&json!(2001)).as_deref(), Some("2001"));
         assert_eq!(text(&json!({"a": 1})), None);
