@@ -73,6 +73,7 @@ pub(super) fn plan_phonebook(input: &PlanInput<'_>, synced: &[SyncedUser<'_>], p
         })
         .map(|w| w.number.as_str())
         .collect();
+    let removable = Removable::new(input, &users, plan);
     let mut replaced: HashSet<&ObjectId> = HashSet::new();
     for w in &wanted {
         let mapping = by_key.get(&w.key).copied();
@@ -101,12 +102,14 @@ pub(super) fn plan_phonebook(input: &PlanInput<'_>, synced: &[SyncedUser<'_>], p
         let mut edited = None;
         if let (Some(entry), Some(mapping)) = (current, mapping) {
             if entry.number != w.number {
-                edited = remove_of(mapping, entry);
+                edited = Some(remove_of(mapping, entry));
             } else {
                 if entry.name == w.name {
                     changes.unchanged += 1;
                 } else {
-                    changes.creates.push(create(remove_of(mapping, entry)));
+                    changes
+                        .creates
+                        .push(create(Some(remove_of(mapping, entry))));
                 }
                 continue;
             }
@@ -126,17 +129,21 @@ pub(super) fn plan_phonebook(input: &PlanInput<'_>, synced: &[SyncedUser<'_>], p
         match holder {
             None => changes.creates.push(create(edited)),
             Some(entry) => match owned.get(entry.id.as_str()).copied() {
-                // One of sync's entries no one wants any more: it makes room first.
-                Some(theirs) if !wanted_keys.contains(&theirs.object_id) => {
+                // One of sync's entries no one wants any more (and this plan may remove): it
+                // makes room first. Not when this key's own entry must go too (one at a time).
+                Some(theirs)
+                    if edited.is_none()
+                        && !wanted_keys.contains(&theirs.object_id)
+                        && removable.allows(&theirs.object_id) =>
+                {
                     replaced.insert(&theirs.object_id);
-                    changes.creates.push(create(remove_of(theirs, entry)));
+                    changes.creates.push(create(Some(remove_of(theirs, entry))));
                 }
                 _ => changes.skipped.push(skip(Some(entry))),
             },
         }
     }
 
-    let removable = Removable::new(input, &users, plan);
     for mapping in ours {
         let key = &mapping.object_id;
         if wanted_keys.contains(key) || replaced.contains(key) || !removable.allows(key) {
@@ -250,13 +257,13 @@ fn owner_of(mapping: &ObjectMapping) -> (ObjectId, String) {
     }
 }
 
-fn remove_of(mapping: &ObjectMapping, entry: &PhonebookEntry) -> Option<EntryRemove> {
+fn remove_of(mapping: &ObjectMapping, entry: &PhonebookEntry) -> EntryRemove {
     let (user, _) = owner_of(mapping);
-    Some(EntryRemove {
+    EntryRemove {
         object_id: user,
         key: mapping.object_id.clone(),
         entry_id: entry.id.clone(),
         name: entry.name.clone(),
         number: entry.number.clone(),
-    })
+    }
 }

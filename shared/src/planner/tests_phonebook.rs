@@ -242,6 +242,24 @@ fn a_number_passing_to_another_user_replaces_the_old_entry() {
 }
 
 #[test]
+fn a_held_removal_keeps_its_users_number_from_another_user() {
+    let mut w = ann_with_entries();
+    w.users.push(user("u2", "Bob", "bob@x.com", "102"));
+    run(&mut w);
+    w.users[0].state = crate::domain::user::UserState::Disabled;
+    w.users[1].extra_numbers = vec![w.users[0].extra_numbers[0].clone()];
+    w.config.deletion_guard.max_deletes = 0;
+    let plan = run(&mut w);
+    assert!(plan.removals_held);
+    assert!(plan.phonebook.is_noop(), "{:?}", plan.phonebook);
+    assert_eq!(
+        plan.phonebook.skipped[0].reason,
+        EntrySkipReason::NumberTaken
+    );
+    assert!(book(&w).contains(&("Ann Last M".to_string(), "+4917155501".to_string())));
+}
+
+#[test]
 fn a_tenant_without_extra_numbers_plans_no_phonebook() {
     let mut w = synced_pair();
     w.users[0].extra_numbers = vec![extra("M", "+4930123")];
