@@ -80,7 +80,7 @@ schema!(
             },
             "welcome_email": {"type": "boolean"},
             "write_back": {"type": ["object", "null"]},
-            "login": {"type": "object"},
+            "login": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
             "credentials": {
                 "description": "write-only",
                 "type": "object",

@@ -90,6 +90,7 @@ impl DirectoryRequest {
                 extension_groups,
                 welcome_email: self.welcome_email,
                 extra_numbers: self.extra_numbers,
+                login: self.login,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, ExtraNumberSource,
-    FieldSources, LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason,
-    MAX_RECORDS,
+    FieldSources, LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig,
+    RemoveReason, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -40,6 +40,7 @@ pub struct DirectoryRequest {
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
     pub extra_numbers: Vec<ExtraNumberSource>,
+    pub login: LoginConfig,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
@@ -127,6 +128,7 @@ impl DirectoryRequest {
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
         let extra_numbers = fields.read("extra_numbers").unwrap_or_default();
+        let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -159,6 +161,7 @@ impl DirectoryRequest {
                 extension_groups,
                 welcome_email,
                 extra_numbers,
+                login,
                 credentials,
             }),
             _ => None,

@@ -36,10 +36,12 @@ impl FieldError {
 pub struct InvalidConfig(pub Vec<FieldError>);
 
 mod extra_numbers;
+mod login;
 mod schedule;
 mod values;
 
 pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
+pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
@@ -76,6 +78,9 @@ pub struct DirectoryConfig {
     /// Further numbers of each user, kept as PBX phonebook entries.
     #[serde(default)]
     pub extra_numbers: Vec<ExtraNumberSource>,
+    /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
+    #[serde(default)]
+    pub login: LoginConfig,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
