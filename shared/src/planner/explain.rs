@@ -174,6 +174,7 @@ mod tests {
                 object_mappings: &[],
                 organizations: &[],
                 groups: &[],
+                phonebook: &[],
             },
             &oid(id),
         )

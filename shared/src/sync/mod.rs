@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_objects;
+mod apply_phonebook;
 mod associations;
 mod connector;
 mod disconnect;
