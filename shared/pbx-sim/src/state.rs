@@ -13,6 +13,7 @@ use crate::model::{
     ApiError, Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, SipPasswordSet,
     Voicemail,
 };
+use crate::phonebook::SimPhonebookEntry;
 use crate::validate::FieldValues;
 
 /// Organizations an account may hold unless a test sets another limit.
@@ -27,6 +28,7 @@ pub(crate) struct Account {
     pub extensions: Collection<SimExtension>,
     pub organizations: Collection<SimOrganization>,
     pub groups: Collection<SimGroup>,
+    pub phonebook: Collection<SimPhonebookEntry>,
     pub stats: SimStats,
     /// The SIP password each extension was last given, by extension id.
     pub sip_passwords: HashMap<String, SipPasswordSet>,
@@ -41,6 +43,8 @@ impl Account {
             extensions: Collection::new(quota),
             organizations: Collection::new(DEFAULT_ORGANIZATION_LIMIT),
             groups: Collection::new(MAX_EXTENSION_GROUPS),
+            // The contract has no phonebook limit.
+            phonebook: Collection::new(usize::MAX),
             stats: SimStats::default(),
             sip_passwords: HashMap::new(),
             window: None,

@@ -6,6 +6,7 @@ use super::config::{OnRemove, RemoveReason};
 use super::extension::NewExtension;
 use super::ids::{ExtensionId, ObjectId, OrganizationId};
 use super::object_plan::{GroupChanges, OrganizationChanges};
+use super::phonebook::PhonebookChanges;
 use super::sip_password::SipPassword;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct Plan {
     /// Extension groups (`extension_groups.sync`); held with `removes` likewise.
     #[serde(default)]
     pub extension_groups: GroupChanges,
+    /// Phonebook entries of `extra_numbers`; not counted by the deletion guard.
+    #[serde(default)]
+    pub phonebook: PhonebookChanges,
     /// `write_back`: numbers to write to the directory (those of creates once they succeed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub write_backs: Vec<PlannedWriteBack>,
@@ -56,6 +60,7 @@ impl Plan {
             && self.organizations.is_noop()
             && self.extension_groups.is_noop()
             && self.write_backs.is_empty()
+            && self.phonebook.is_noop()
     }
 }
 

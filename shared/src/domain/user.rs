@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::ObjectId;
 use super::organization::{DirectoryGroup, DirectoryOrganization};
+use super::phonebook::ExtraNumber;
 use super::sip_password::SipPassword;
 
 /// The account state the directory reports. `Deleted` is for providers that list soft-deleted
@@ -52,6 +53,9 @@ pub struct DirectoryUser {
     /// explanations and held in tests' JSON, and the password must be in none of them.
     #[serde(skip)]
     pub sip_password: Option<SipPassword>,
+    /// The values of the `extra_numbers` attributes the user has, in config order, raw.
+    #[serde(default)]
+    pub extra_numbers: Vec<ExtraNumber>,
 }
 
 impl DirectoryUser {

@@ -178,6 +178,7 @@ mod tests {
                 object_mappings: &[],
                 organizations: &[],
                 groups: &[],
+                phonebook: &[],
             },
             &oid(id),
         )

@@ -61,6 +61,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
                 sip_password: Default::default(),
                 job_title: Default::default(),
                 organization: Default::default(),
+                extra_numbers: Vec::new(),
                 object_id: oid(&format!("u{id:02}")),
                 first_name: first,
                 last_name: last,

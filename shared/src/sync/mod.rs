@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_objects;
+mod apply_phonebook;
 mod apply_write_back;
 mod associations;
 mod connector;

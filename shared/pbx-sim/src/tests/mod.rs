@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::*;
 
 mod objects;
+mod phonebook;
 mod sip_passwords;
 
 const TOKEN: &str = "tok-acme-123";

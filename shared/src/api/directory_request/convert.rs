@@ -7,10 +7,11 @@ use super::{
     OktaRequest, ProviderRequest, ScopeRequest, TunnelRequest,
 };
 use crate::domain::config::{
-    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionGroupsConfig,
-    ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync, HostKey, HttpUrl,
-    LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig, OrganizationSync,
-    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
+    check_extra_numbers, credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn,
+    ExtensionGroupsConfig, ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync,
+    HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig,
+    OrganizationSync, OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    MAX_RECORDS,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -45,6 +46,9 @@ impl DirectoryRequest {
         let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
         let extension_groups =
             extension_groups(self.extension_groups, provider.as_ref(), &mut found);
+        found
+            .0
+            .extend(check_extra_numbers(&self.extra_numbers, is_attribute_name));
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {
@@ -89,6 +93,7 @@ impl DirectoryRequest {
                 extension_groups,
                 welcome_email: self.welcome_email,
                 write_back: self.write_back,
+                extra_numbers: self.extra_numbers,
                 login: self.login,
                 credentials: self.credentials,
             }),

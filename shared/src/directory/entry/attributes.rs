@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
+use crate::domain::phonebook::ExtraNumber;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
@@ -155,6 +156,8 @@ pub struct UserMapper {
     sip_password: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
+    /// `extra_numbers`: each attribute, the index of its value taken, and the suffix.
+    extra_numbers: Vec<(String, usize, String)>,
 }
 
 impl UserMapper {
@@ -174,6 +177,14 @@ impl UserMapper {
             sip_password: config.sip_password_source().map(str::to_string),
             write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
             disabled: None,
+            extra_numbers: config
+                .extra_numbers
+                .iter()
+                .map(|source| {
+                    let (attribute, index) = source.attribute_and_index();
+                    (attribute.to_string(), index, source.suffix.clone())
+                })
+                .collect(),
         }
     }
 
@@ -223,7 +234,14 @@ impl UserMapper {
             .chain(self.state_attributes())
             .map(str::to_string);
         let mut needed: Vec<String> = Vec::new();
-        for name in fields.into_iter().flatten().cloned().chain(fixed) {
+        let extra = self.extra_numbers.iter().map(|(name, _, _)| name.clone());
+        for name in fields
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(extra)
+            .chain(fixed)
+        {
             if !needed.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
                 needed.push(name);
             }
@@ -275,7 +293,23 @@ impl UserMapper {
                 .as_deref()
                 .and_then(|name| attrs.get_str(name))
                 .and_then(SipPassword::new),
+            extra_numbers: self.extra_numbers(attrs),
         })
+    }
+
+    /// The `extra_numbers` values the entry has: the value at the configured index of each
+    /// attribute (values in the order the server sent them), blank ones left out.
+    fn extra_numbers(&self, attrs: &Attributes) -> Vec<ExtraNumber> {
+        self.extra_numbers
+            .iter()
+            .filter_map(|(name, index, suffix)| {
+                let value = attrs.values_str(name).nth(*index)?.trim();
+                (!value.is_empty()).then(|| ExtraNumber {
+                    suffix: suffix.clone(),
+                    number: value.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// The user's value of the `organizations.attribute` (`None` unless that sync is on).

@@ -35,11 +35,13 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod extra_numbers;
 mod login;
 mod schedule;
 mod values;
 mod write_back;
 
+pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
 pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
@@ -79,6 +81,9 @@ pub struct DirectoryConfig {
     /// is written to this attribute of the user.
     #[serde(default)]
     pub write_back: Option<WriteBack>,
+    /// Further numbers of each user, kept as PBX phonebook entries.
+    #[serde(default)]
+    pub extra_numbers: Vec<ExtraNumberSource>,
     /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
     #[serde(default)]
     pub login: LoginConfig,
