@@ -43,6 +43,9 @@ pub struct DirectoryUser {
     /// `None` when organizations are not synced or the user has none.
     #[serde(default)]
     pub organization: Option<ObjectId>,
+    /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
+    #[serde(default)]
+    pub avatar: Option<super::avatar::Photo>,
 }
 
 impl DirectoryUser {

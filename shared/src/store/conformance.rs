@@ -98,6 +98,7 @@ fn assert_same_tenant(got: &Tenant, want: &Tenant) {
 
 fn linked_mapping(object: &str, n: usize) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: object_id(object),
         link: MappingLink::Linked {
             extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
@@ -113,6 +114,7 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
 
 fn pending_mapping(object: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: object_id(object),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{object}"),

@@ -9,6 +9,7 @@ mod connection;
 mod errors;
 mod options;
 mod organisation;
+mod photo;
 mod search;
 pub mod ssh_tunnel;
 
@@ -19,7 +20,7 @@ pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, ObjectId, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, TenantSecrets};
 use connection::Connection;
@@ -28,6 +29,7 @@ use search::{read_snapshot, SearchPlan};
 pub struct LdapDirectory {
     connection: Connection,
     search: SearchPlan,
+    photos: photo::PhotoSession,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -52,6 +54,7 @@ impl LdapDirectory {
         Ok(Self {
             search: SearchPlan::new(ldap, config, mapper, options.page_size)?,
             connection,
+            photos: photo::PhotoSession::default(),
         })
     }
 }
@@ -62,6 +65,21 @@ impl Directory for LdapDirectory {
         let mut session = self.connection.session().await?;
         let timeout = self.connection.options.timeouts.operation;
         read_snapshot(&self.search, &mut session.ldap, timeout).await
+    }
+
+    async fn read_photo(
+        &self,
+        user: &ObjectId,
+        dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        match dn {
+            Some(dn) => {
+                self.photos
+                    .read(&self.connection, &self.search, user, dn)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 
     async fn test_connection(&self) -> ConnectionReport {
