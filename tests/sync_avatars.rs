@@ -112,7 +112,11 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     let h = harness(&server).await;
 
     let run = synced(&h).await;
-    assert_eq!(h.simulator.extensions(ACCOUNT).len(), 5, "every user is created, photo or not");
+    assert_eq!(
+        h.simulator.extensions(ACCOUNT).len(),
+        5,
+        "every user is created, photo or not"
+    );
     assert_eq!(avatar(&h, 1), Some(sha256_hex(&first)));
     assert_eq!(avatar(&h, 2), Some(sha256_hex(&png())));
     assert_eq!(avatar(&h, 3), None);
