@@ -7,6 +7,9 @@ pub(super) fn avatar_error(fields: &FieldSources, kind: &str) -> Option<&'static
     match &fields.avatar {
         None | Some(AvatarField::On(false)) => None,
         Some(_) if kind == "okta" => Some("is not available: Okta keeps no user photos"),
+        // Graph photos (ETag-compared, `/photo/$value`) are not read yet: refused rather than
+        // accepted and silently not synced.
+        Some(_) if kind == "azure" => Some("is not available for Microsoft Graph yet"),
         Some(AvatarField::Attribute(name)) if !super::convert::is_attribute_name(name) => {
             Some("must be true, null or an attribute name (letters, digits, '-', '_', '.', ';')")
         }
@@ -62,6 +65,12 @@ mod tests {
         let refused = parse(json!({"avatar": true}), okta.clone()).unwrap_err();
         assert!(refused[0].starts_with("fields.avatar: "), "{refused:?}");
         assert!(parse(json!({"avatar": null}), okta).is_ok());
+        let azure = json!({"type": "azure", "tenant_id": "contoso.onmicrosoft.com",
+                           "client_id": "00000000-0000-0000-0000-000000000001"});
+        assert!(parse(json!({}), azure.clone()).is_ok());
+        let refused = parse(json!({"avatar": true}), azure).unwrap_err();
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(refused[0].starts_with("fields.avatar: "), "{refused:?}");
         let bad = parse(json!({"avatar": "x)(cn=*"}), ldap("openldap")).unwrap_err();
         assert!(bad[0].starts_with("fields.avatar: "), "{bad:?}");
     }

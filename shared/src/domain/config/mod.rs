@@ -544,8 +544,8 @@ impl DirectoryConfig {
         self.field_source(field).is_some()
     }
 
-    /// The attribute holding the user's photo, or `None` while `fields.avatar` is off. Graph
-    /// has no attribute (the photo is its own resource): any value there means "the photo".
+    /// The attribute holding the user's photo (LDAP, AD, LDIF), or `None` while
+    /// `fields.avatar` is off. Requests refuse it for Okta (no photos) and, for now, Graph.
     pub fn avatar_source(&self) -> Option<String> {
         match (&self.fields.avatar, &self.provider) {
             (None | Some(AvatarField::On(false)), _) => None,
@@ -556,7 +556,8 @@ impl DirectoryConfig {
             (Some(AvatarField::On(true)), ProviderConfig::Ldif(c)) => {
                 Some(default_avatar(c.flavor).to_string())
             }
-            (Some(AvatarField::On(true)), _) => Some("photo".to_string()),
+            // Graph and Okta: refused when the config is written (not read yet / no photos).
+            (Some(AvatarField::On(true)), _) => None,
         }
     }
 
