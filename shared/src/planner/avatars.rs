@@ -116,6 +116,14 @@ pub(super) fn plan_avatars(
     plan.skipped.extend(skips);
 }
 
+/// A skip of the photo alone: the user's other fields still sync.
+pub(super) fn is_photo_skip(reason: SkipReason) -> bool {
+    matches!(
+        reason,
+        SkipReason::AvatarTooLarge | SkipReason::AvatarUnsupportedType
+    )
+}
+
 fn user_in<'a>(index: &Index<'a>, id: &ObjectId) -> Option<&'a DirectoryUser> {
     index
         .users
