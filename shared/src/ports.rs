@@ -56,6 +56,33 @@ pub trait Directory: Send + Sync {
             }
         }
     }
+
+    /// Checks a user's password (`POST .../auth/verify`): finds the user by `username` and
+    /// asks the directory. `mapped` are the object ids the PBX has an extension for: anyone
+    /// else is rejected, if possible before the directory sees the password. Providers that
+    /// cannot check passwords keep this default.
+    async fn verify_login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        mapped: &std::collections::HashSet<ObjectId>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        let _ = (username, password, mapped);
+        Ok(LoginOutcome::Unsupported(
+            "this directory cannot check passwords".into(),
+        ))
+    }
+}
+
+/// What a directory made of a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password is the user's, and the user is mapped, enabled and unexpired.
+    Verified(ObjectId),
+    /// Any other answer: unknown, unmapped, disabled or expired user, or a wrong password.
+    Rejected,
+    /// This provider checks no passwords; the message says what to use instead.
+    Unsupported(String),
 }
 
 /// One tenant's PBX, over the REST contract of CONTRACTS section 4.
@@ -269,6 +296,44 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         now: DateTime<Utc>,
     ) -> Result<Option<RunId>, StoreError>;
+
+    /// Counts one login attempt of `key` (a hash of the username, never the name) in one
+    /// atomic step: refused, with nothing written, when `limit.max` attempts were counted in
+    /// the window that is still open; otherwise counted (a new window opens at `now` when
+    /// none is open).
+    async fn take_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        limit: LoginLimit,
+        now: DateTime<Utc>,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// Ends an attempt taken by [`Store::take_login_attempt`] that must not count against the
+    /// user: `clear` (a success) forgets every attempt of the window, otherwise (the
+    /// directory could not answer) only this one.
+    async fn return_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        clear: bool,
+    ) -> Result<(), StoreError>;
+}
+
+/// At most `max` login attempts per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// What [`Store::take_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    Counted,
+    /// Too many attempts; the window ends then.
+    Refused {
+        until: DateTime<Utc>,
+    },
 }
 
 /// A tenant's credentials: the directory's and the PBX token. Debug output is redacted by

@@ -20,6 +20,9 @@ use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
 mod groups;
 use groups::{group, group_not_found, groups, invalid_token};
 
+#[path = "okta_server_authn.rs"]
+mod authn;
+
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
 /// pastes as `private_key_pem`) and the public key as SPKI PEM (what the service app holds).
 /// Made with `ssh-keygen` (openssh-client, which `scripts/test` installs), so that no private
@@ -99,6 +102,10 @@ pub struct OktaState {
     pub tokens_issued: usize,
     /// API requests (not token requests), in arrival order.
     pub log: Vec<Logged>,
+    /// User id -> password, for `POST /api/v1/authn`.
+    pub passwords: HashMap<String, String>,
+    /// `POST /api/v1/authn` requests so far.
+    pub authn_requests: usize,
     cursors: HashMap<String, (String, usize, usize)>,
     window: (u64, u64),
     expired_once: bool,
@@ -141,6 +148,8 @@ impl OktaState {
             access_tokens: HashSet::new(),
             tokens_issued: 0,
             log: Vec::new(),
+            passwords: HashMap::new(),
+            authn_requests: 0,
             cursors: HashMap::new(),
             window: (0, 0),
             expired_once: false,
@@ -158,6 +167,7 @@ impl OktaServer {
         let state = Arc::new(Mutex::new(state));
         let router = Router::new()
             .route("/oauth2/v1/token", post(crate::okta_login::token))
+            .route("/api/v1/authn", post(authn::authn))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
             .route("/api/v1/groups", get(groups))

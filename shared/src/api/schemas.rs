@@ -67,7 +67,7 @@ schema!(
             "extra_numbers": {"type": "array", "items": {"type": "object"}},
             "welcome_email": {"type": "boolean"},
             "write_back": {"type": ["object", "null"]},
-            "login": {"type": "object"},
+            "login": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
             "credentials": {
                 "description": "write-only",
                 "type": "object",

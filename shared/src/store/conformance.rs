@@ -6,6 +6,7 @@
 mod cursors;
 mod isolation;
 mod lease;
+mod login;
 mod mappings;
 mod newer_records;
 mod objects;
@@ -24,6 +25,9 @@ use crate::ports::Store;
 pub use cursors::foreign_cursors_are_invalid_cursor_errors;
 pub use isolation::tenant_isolation;
 pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
+pub use login::{
+    concurrent_login_attempts_respect_the_limit, login_attempts_are_limited_per_window,
+};
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
 pub use newer_records::{records_from_a_newer_release_read, RawRecords, StoredRecord};
 pub use objects::{object_mappings_are_per_tenant, object_mappings_put_replace_delete};
@@ -48,6 +52,8 @@ pub async fn run_all(store: &dyn Store) {
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
     concurrent_acquire_has_one_winner(store).await;
+    login_attempts_are_limited_per_window(store).await;
+    concurrent_login_attempts_respect_the_limit(store).await;
     tenant_isolation(store).await;
 }
 

@@ -88,6 +88,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email: self.welcome_email,
+                login: self.login,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),

@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
-    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, MAX_RECORDS,
+    LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason,
+    MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -39,6 +40,7 @@ pub struct DirectoryRequest {
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
+    pub login: LoginConfig,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
@@ -123,6 +125,7 @@ impl DirectoryRequest {
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
+        let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -154,6 +157,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email,
+                login,
                 credentials,
             }),
             _ => None,

@@ -286,6 +286,22 @@ impl PagedSource for Graph {
         self.credential.token(http, false).await?;
         Ok("Entra ID issued an access token for Microsoft Graph".to_string())
     }
+
+    /// Microsoft supports no password check for this (ROPC is discouraged and fails for
+    /// federated and MFA users): the PBX's clients sign in to Entra ID themselves.
+    async fn verify_login(
+        &self,
+        _: &Pager,
+        _: &CloudHttp,
+        _: &str,
+        _: &SecretString,
+    ) -> Result<crate::ports::LoginOutcome, DirectoryError> {
+        Ok(crate::ports::LoginOutcome::Unsupported(
+            "Entra ID users sign in with single sign-on (OpenID Connect) against Entra ID, \
+             not with a password checked by dirsync"
+                .into(),
+        ))
+    }
 }
 
 /// Graph's error body: `{"error": {"code", "message", "innerError"}}`.

@@ -163,7 +163,7 @@ impl CloudHttp {
     }
 
     /// Sends one request and reads the whole answer.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = request.send().await?;
         let status = response.status();

@@ -211,6 +211,16 @@ impl PagedSource for Okta {
             }
         }
     }
+
+    async fn verify_login(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        username: &str,
+        password: &secrecy::SecretString,
+    ) -> Result<crate::ports::LoginOutcome, DirectoryError> {
+        super::okta_login::primary_authentication(&pager.base, http, username, password).await
+    }
 }
 
 /// Okta statuses: the ones a working account has count as present; STAGED (created, not yet

@@ -104,6 +104,20 @@ pub(crate) trait PagedSource: Sync {
     fn credential(&self) -> &dyn Credential;
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
+    /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names
+    /// the vendor's user, whether mapped or not (the caller checks).
+    async fn verify_login(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        username: &str,
+        password: &secrecy::SecretString,
+    ) -> Result<crate::ports::LoginOutcome, DirectoryError> {
+        let _ = (pager, http, username, password);
+        Ok(crate::ports::LoginOutcome::Unsupported(
+            "this directory cannot check passwords".into(),
+        ))
+    }
 }
 
 /// Which users a cloud read lists.

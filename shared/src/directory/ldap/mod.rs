@@ -7,13 +7,17 @@
 mod check;
 mod connection;
 mod errors;
+mod login;
 mod options;
 mod organisation;
 mod photo;
 mod search;
 pub mod ssh_tunnel;
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 pub use options::{LdapOptions, LdapTimeouts};
 pub use search::DEFAULT_PAGE_SIZE;
@@ -22,7 +26,7 @@ use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
 use crate::domain::{ConnectionReport, DirectoryConfig, ObjectId, Snapshot};
 use crate::error::DirectoryError;
-use crate::ports::{Directory, TenantSecrets};
+use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 use connection::Connection;
 use search::{read_snapshot, SearchPlan};
 
@@ -84,6 +88,15 @@ impl Directory for LdapDirectory {
 
     async fn test_connection(&self) -> ConnectionReport {
         check::test_connection(&self.connection, &self.search).await
+    }
+
+    async fn verify_login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        mapped: &HashSet<ObjectId>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        login::verify(&self.connection, &self.search, username, password, mapped).await
     }
 }
 

@@ -35,9 +35,11 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod login;
 mod schedule;
 mod values;
 
+pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 
@@ -71,6 +73,9 @@ pub struct DirectoryConfig {
     /// Extension creates ask the PBX to send its welcome email.
     #[serde(default)]
     pub welcome_email: bool,
+    /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
+    #[serde(default)]
+    pub login: LoginConfig,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
