@@ -1,17 +1,21 @@
 //! Photos (`fields.avatar`) synced from a real OpenLDAP `slapd` (`jpegPhoto`) through the
 //! engine into the PBX simulator: JPEG and PNG uploaded, an oversized and a GIF photo skipped
 //! with their reasons while the run succeeds, an unchanged photo not sent again, a changed one
-//! re-uploaded, a dropped one removed, and a photo an admin set kept.
+//! re-uploaded, a dropped one removed, a photo an admin set kept, and a fixed one uploaded.
 
 use base64::Engine;
 use dirsync::domain::avatar::{sha256_hex, MAX_AVATAR_BYTES};
 use dirsync::domain::plan::SkipReason;
+use dirsync::domain::ExtensionId;
 use dirsync::domain::{DirectoryConfig, EndpointPolicy, Outcome, RunRecord};
+use dirsync::pbx::HttpPbx;
+use dirsync::ports::Pbx;
 use dirsync::ports::{Secrets, Store, TenantSecrets};
 use dirsync_integration_tests::slapd::{
     person, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD,
 };
-use dirsync_integration_tests::{Harness, ACCOUNT, TOKEN};
+use dirsync_integration_tests::{fast_pbx_options, Harness, ACCOUNT, TOKEN};
+use dirsync_pbx_sim::PbxSimulator;
 use serde_json::json;
 
 fn jpeg(fill: u8, size: usize) -> Vec<u8> {
@@ -163,6 +167,25 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     synced(&h).await;
     assert_eq!(avatar(&h, 2), None);
     assert_eq!(h.simulator.stats(ACCOUNT).deletes, deletes + 1);
+
+    // A photo an admin sets on an extension whose user has none is kept.
+    let pbx = HttpPbx::new(
+        &PbxSimulator::base_url(h.simulator_addr, ACCOUNT),
+        TOKEN.to_string().into(),
+        fast_pbx_options(),
+    )
+    .expect("client");
+    let admins = png();
+    let eve = h.extension(1005);
+    let eve_id = ExtensionId::parse(eve.id.clone()).expect("id");
+    pbx.put_avatar(&eve_id, "image/png", admins.clone())
+        .await
+        .expect("admin's photo");
+    let puts = h.simulator.stats(ACCOUNT).puts;
+    let run = synced(&h).await;
+    assert!(run.plan.as_ref().expect("plan").updates.is_empty());
+    assert_eq!(avatar(&h, 5), Some(sha256_hex(&admins)));
+    assert_eq!(h.simulator.stats(ACCOUNT).puts, puts);
 
     // A fixed oversized photo is uploaded.
     let fixed = jpeg(3, 10_000);
