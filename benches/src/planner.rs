@@ -88,6 +88,7 @@ fn input<'a>(
         object_mappings: &[],
         organizations: &[],
         groups: &[],
+        phonebook: &[],
     }
 }
 
@@ -100,6 +101,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             avatar: None,
             job_title: Default::default(),
             organization: Default::default(),
+            extra_numbers: Vec::new(),
             object_id: object_id(i),
             first_name: Some(if i % 100 == 0 {
                 format!("Renamed{i}")

@@ -44,7 +44,7 @@ pub enum PbxError {
     #[error("the PBX extension limit is reached (403 limit_reached)")]
     LimitReached,
     /// An organization or group call refused: 409 `name_taken` or `in_use`.
-    #[error("the PBX refused the change: {}", match .0 { ObjectConflictReason::NameTaken => "the name is taken (409 name_taken)", ObjectConflictReason::InUse => "extensions still belong to it (409 in_use)", ObjectConflictReason::LimitReached => "its limit is reached (403 limit_reached)", ObjectConflictReason::ParentNotSynced => "its parent is not synced" })]
+    #[error("the PBX refused the change: {}", match .0 { ObjectConflictReason::NameTaken => "the name is taken (409 name_taken)", ObjectConflictReason::InUse => "extensions still belong to it (409 in_use)", ObjectConflictReason::LimitReached => "its limit is reached (403 limit_reached)", ObjectConflictReason::ParentNotSynced => "its parent is not synced", ObjectConflictReason::NumberTaken => "the number is taken (409 number_taken)" })]
     ObjectConflict(ObjectConflictReason),
     /// A replayed create whose extension was deleted since: the PBX will not reuse the key.
     #[error("the PBX refused to reuse an idempotency key (409 idempotency_key_reused)")]

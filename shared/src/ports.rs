@@ -12,6 +12,7 @@ use crate::domain::connection::SAMPLE_SIZE;
 use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
 };
+use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::{
     Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
@@ -147,6 +148,17 @@ pub trait Pbx: Send + Sync {
     ) -> Result<(), PbxError>;
     /// `DELETE /v1/extensions/{id}/avatar`.
     async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError>;
+
+    /// Every phonebook entry, all pages.
+    async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError>;
+    /// 409 `number_taken` (another entry has the number) is [`PbxError::Conflict`].
+    async fn create_phonebook_entry(
+        &self,
+        request: &NewPhonebookEntry,
+        idempotency_key: &str,
+    ) -> Result<PhonebookEntry, PbxError>;
+    /// Already gone (404) counts as deleted.
+    async fn delete_phonebook_entry(&self, id: &str) -> Result<(), PbxError>;
 }
 
 /// One page of a listing, with the opaque cursor of the next page.

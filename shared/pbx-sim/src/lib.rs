@@ -8,6 +8,7 @@ mod model;
 mod object_bodies;
 mod object_routes;
 mod objects;
+mod phonebook;
 mod routes;
 mod state;
 mod validate;
@@ -29,6 +30,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use model::{Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail};
+pub use phonebook::SimPhonebookEntry;
 
 use model::ApiError;
 use state::Account;
@@ -197,6 +199,21 @@ impl PbxSimulator {
     pub fn seed_group(&self, account: &str, group: SimGroup) -> Option<String> {
         self.account(account)
             .map(|cell| lock(&cell.state).groups.seed(group))
+    }
+
+    /// Every phonebook entry of the account, in id order; empty for an unknown account.
+    pub fn phonebook(&self, account: &str) -> Vec<SimPhonebookEntry> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).phonebook.all())
+            .unwrap_or_default()
+    }
+
+    /// Adds a phonebook entry as given (a manual one: `managed_by` `None`), unchecked, with
+    /// an id assigned when `entry.id` is empty. Returns the id, or `None` for an unknown
+    /// account.
+    pub fn seed_phonebook_entry(&self, account: &str, entry: SimPhonebookEntry) -> Option<String> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).phonebook.seed(entry))
     }
 
     /// Sets how many organizations and extension groups the account may hold (by default

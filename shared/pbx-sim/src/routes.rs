@@ -17,10 +17,10 @@ use serde_json::json;
 
 use crate::collection::{Collection, Stored};
 use crate::model::ApiError;
-use crate::object_routes;
 use crate::state::{Account, Applied};
 use crate::validate::{parse_create, parse_patch};
 use crate::{lock, AccountCell, InFlight, PbxSimulator};
+use crate::{object_routes, phonebook};
 
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -33,6 +33,7 @@ pub(super) fn router(sim: PbxSimulator) -> Router {
         )
         .merge(object_routes::router())
         .merge(crate::avatar::router())
+        .merge(phonebook::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

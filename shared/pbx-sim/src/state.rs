@@ -11,6 +11,7 @@ use crate::collection::Collection;
 use crate::model::{
     ApiError, Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail,
 };
+use crate::phonebook::SimPhonebookEntry;
 use crate::validate::FieldValues;
 
 /// Organizations an account may hold unless a test sets another limit.
@@ -25,6 +26,7 @@ pub(crate) struct Account {
     pub extensions: Collection<SimExtension>,
     pub organizations: Collection<SimOrganization>,
     pub groups: Collection<SimGroup>,
+    pub phonebook: Collection<SimPhonebookEntry>,
     pub stats: SimStats,
     /// Start and count of the current one-second rate-limit window.
     window: Option<(Instant, u32)>,
@@ -37,6 +39,8 @@ impl Account {
             extensions: Collection::new(quota),
             organizations: Collection::new(DEFAULT_ORGANIZATION_LIMIT),
             groups: Collection::new(MAX_EXTENSION_GROUPS),
+            // The contract has no phonebook limit.
+            phonebook: Collection::new(usize::MAX),
             stats: SimStats::default(),
             window: None,
         }

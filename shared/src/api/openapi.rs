@@ -25,7 +25,7 @@ use super::ErrorBody;
     components(schemas(
         ErrorBody, FieldErrorSchema, RunStarted, directory::PauseBody, directory::PbxBody,
         DirectoryConfigSchema, TenantStateSchema, StoredConfigSchema, StateAnswerSchema,
-        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, RunSummarySchema,
+        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, PhonebookChangesSchema, PhonebookRemoveSchema, RunSummarySchema,
         RunRecordSchema, SyncStatusSchema, UserExplanationSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
         HealthSchema, OpenApiDocumentSchema, associations::AssociationBody,
         associations::Association, login::LoginRequest, login::LoginVerified,

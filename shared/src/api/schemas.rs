@@ -64,7 +64,20 @@ schema!(
             "record_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
             "organizations": {"type": "object"},
             "extension_groups": {"type": "object"},
-            "extra_numbers": {"type": "array", "items": {"type": "object"}},
+            "extra_numbers": {
+                "description": "Further numbers of each user, kept as PBX phonebook entries \"{first} {last} {suffix}\". `attribute` may end in [0] to [9] to take that value of a multi-valued attribute (e.g. businessPhones[1]).",
+                "type": "array",
+                "maxItems": 10,
+                "items": {
+                    "type": "object",
+                    "required": ["attribute", "suffix"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "attribute": {"type": "string", "examples": ["mobile", "businessPhones[1]"]},
+                        "suffix": {"type": "string", "minLength": 1, "maxLength": 16}
+                    }
+                }
+            },
             "welcome_email": {"type": "boolean"},
             "write_back": {"type": ["object", "null"]},
             "login": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
@@ -162,7 +175,50 @@ schema!(
             "unchanged": {"type": "integer", "minimum": 0},
             "removals_held": {"type": "boolean"},
             "organizations": {"$ref": "#/components/schemas/ObjectChanges"},
-            "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"}
+            "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"},
+            "phonebook": {"$ref": "#/components/schemas/PhonebookChanges"}
+        }
+    }
+);
+
+schema!(
+    /// What a plan does with the phonebook entries of `extra_numbers`: creates (with the
+    /// entry of sync's they replace, for a rename), removes, and skips (`invalid_number`,
+    /// `number_taken`, `name_too_long`, `id_too_long`).
+    PhonebookChangesSchema = "PhonebookChanges" {
+        "type": "object",
+        "required": ["creates", "removes", "skipped", "unchanged"],
+        "properties": {
+            "creates": {"type": "array", "items": {"type": "object", "required": ["object_id", "key", "name", "number"],
+                "properties": {
+                    "object_id": {"type": "string"},
+                    "key": {"type": "string"},
+                    "name": {"type": "string"},
+                    "number": {"type": "string"},
+                    "replaces": {"$ref": "#/components/schemas/PhonebookRemove"}
+                }}},
+            "removes": {"type": "array", "items": {"$ref": "#/components/schemas/PhonebookRemove"}},
+            "skipped": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "number", "reason"],
+                "properties": {
+                    "reason": {"type": "string", "enum": ["invalid_number", "number_taken", "name_too_long", "id_too_long"]},
+                    "holder_id": {"type": "string"}
+                }}},
+            "unchanged": {"type": "integer", "minimum": 0}
+        }
+    }
+);
+
+schema!(
+    /// A phonebook entry sync created that is deleted.
+    PhonebookRemoveSchema = "PhonebookRemove" {
+        "type": "object",
+        "required": ["object_id", "key", "entry_id", "name", "number"],
+        "properties": {
+            "object_id": {"type": "string"},
+            "key": {"type": "string"},
+            "entry_id": {"type": "string"},
+            "name": {"type": "string"},
+            "number": {"type": "string"}
         }
     }
 );

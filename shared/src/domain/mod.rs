@@ -10,6 +10,7 @@ pub mod ldap_filter;
 pub mod mapping;
 pub mod object_plan;
 pub mod organization;
+pub mod phonebook;
 pub mod plan;
 pub mod run;
 pub mod tenant;

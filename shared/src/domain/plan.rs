@@ -6,6 +6,7 @@ use super::config::{OnRemove, RemoveReason};
 use super::extension::NewExtension;
 use super::ids::{ExtensionId, ObjectId, OrganizationId};
 use super::object_plan::{GroupChanges, OrganizationChanges};
+use super::phonebook::PhonebookChanges;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -26,6 +27,9 @@ pub struct Plan {
     /// Extension groups (`extension_groups.sync`); held with `removes` likewise.
     #[serde(default)]
     pub extension_groups: GroupChanges,
+    /// Phonebook entries of `extra_numbers`; not counted by the deletion guard.
+    #[serde(default)]
+    pub phonebook: PhonebookChanges,
 }
 
 impl Plan {
@@ -36,6 +40,7 @@ impl Plan {
             && self.removes.is_empty()
             && self.organizations.is_noop()
             && self.extension_groups.is_noop()
+            && self.phonebook.is_noop()
     }
 }
 

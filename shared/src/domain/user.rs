@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::ObjectId;
 use super::organization::{DirectoryGroup, DirectoryOrganization};
+use super::phonebook::ExtraNumber;
 
 /// The account state the directory reports. `Deleted` is for providers that list soft-deleted
 /// users (Okta's DEPROVISIONED); a user absent from a complete read counts as deleted too.
@@ -46,6 +47,9 @@ pub struct DirectoryUser {
     /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
     #[serde(default)]
     pub avatar: Option<super::avatar::Photo>,
+    /// The values of the `extra_numbers` attributes the user has, in config order, raw.
+    #[serde(default)]
+    pub extra_numbers: Vec<ExtraNumber>,
 }
 
 impl DirectoryUser {

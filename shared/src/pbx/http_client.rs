@@ -14,11 +14,12 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
-use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS};
+use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS, PHONEBOOK};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
 use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
 };
+use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::{
     Extension, ExtensionGroup, ExtensionId, GroupId, NewExtension, Organization, OrganizationId,
@@ -320,6 +321,22 @@ impl Pbx for HttpPbx {
 
     async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError> {
         self.delete_photo(id.as_str()).await
+    }
+
+    async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError> {
+        self.list_all(PHONEBOOK).await
+    }
+
+    async fn create_phonebook_entry(
+        &self,
+        request: &NewPhonebookEntry,
+        idempotency_key: &str,
+    ) -> Result<PhonebookEntry, PbxError> {
+        self.create(PHONEBOOK, request, idempotency_key).await
+    }
+
+    async fn delete_phonebook_entry(&self, id: &str) -> Result<(), PbxError> {
+        self.delete(PHONEBOOK, id).await
     }
 }
 

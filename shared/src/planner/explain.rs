@@ -175,6 +175,7 @@ mod tests {
                 object_mappings: &[],
                 organizations: &[],
                 groups: &[],
+                phonebook: &[],
             },
             &oid(id),
         )

@@ -8,12 +8,15 @@ mod eligibility;
 mod explain;
 mod numbers;
 mod objects;
+mod phonebook;
 mod removals;
 
 #[cfg(test)]
 mod model;
 #[cfg(test)]
 mod model_objects;
+#[cfg(test)]
+mod model_phonebook;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -22,6 +25,8 @@ mod proptests_objects;
 mod tests;
 #[cfg(test)]
 mod tests_creates;
+#[cfg(test)]
+mod tests_phonebook;
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,6 +37,7 @@ use crate::domain::extension::Extension;
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
 use crate::domain::organization::{ExtensionGroup, ObjectMapping, Organization};
+use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::{
     Conflict, ConflictReason, Plan, PlannedCreate, PlannedRemove, PlannedUpdate, SkipReason,
     Skipped,
@@ -56,6 +62,9 @@ pub struct PlanInput<'a> {
     /// Every PBX organization and extension group, manual ones included.
     pub organizations: &'a [Organization],
     pub groups: &'a [ExtensionGroup],
+    /// Every PBX phonebook entry, manual ones included (empty when `extra_numbers` is off
+    /// and sync keeps no entries).
+    pub phonebook: &'a [PhonebookEntry],
 }
 
 /// An eligible user and what it needs.
@@ -95,7 +104,7 @@ impl Candidate<'_> {
 /// The plan of CONTRACTS section 3, one step per rule: removals and the deletion guard,
 /// eligibility, duplicate emails, the updates of mapped users, then (only when someone is to
 /// be created) recreates and new users, with conflicts, adoption and the record limit; then
-/// organizations and extension groups. The deletion guard counts the organizations and
+/// organizations, extension groups and phonebook entries. The deletion guard counts the organizations and
 /// groups a plan deletes too: when they tip it, the plan is made again with removals held.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let plan = plan_held(input, false);
@@ -211,6 +220,7 @@ fn with_objects(
     }
     avatars::plan_avatars(&mut plan, input, index, kept);
     objects::plan_objects(input, &synced, &mut plan);
+    phonebook::plan_phonebook(input, &synced, &mut plan);
     plan
 }
 

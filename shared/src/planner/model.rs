@@ -47,6 +47,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
         avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
+        extra_numbers: Vec::new(),
         object_id: oid(id),
         first_name: Some(first.to_string()),
         last_name: Some("Last".to_string()),
@@ -173,6 +174,7 @@ impl World {
             object_mappings: &self.objects.mappings,
             organizations: &self.objects.organizations,
             groups: &self.objects.groups,
+            phonebook: &self.objects.phonebook,
         })
     }
 
@@ -191,6 +193,7 @@ impl World {
         let created = self.apply_extensions(plan, &organizations);
         self.objects.forget_extensions(&self.extensions);
         self.objects.apply_groups(plan, &created);
+        self.objects.apply_phonebook(plan, &created);
         if !plan.removals_held {
             self.objects.remove_organizations(plan, &self.extensions);
         }

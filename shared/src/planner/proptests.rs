@@ -60,6 +60,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
                 avatar: None,
                 job_title: Default::default(),
                 organization: Default::default(),
+                extra_numbers: Vec::new(),
                 object_id: oid(&format!("u{id:02}")),
                 first_name: first,
                 last_name: last,

@@ -30,7 +30,10 @@ pub use login::{
 };
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
 pub use newer_records::{records_from_a_newer_release_read, RawRecords, StoredRecord};
-pub use objects::{object_mappings_are_per_tenant, object_mappings_put_replace_delete};
+pub use objects::{
+    object_mappings_are_per_tenant, object_mappings_put_replace_delete,
+    phonebook_entry_mappings_are_kept,
+};
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
     advance_next_sync_is_conditional, due_tenants_order_and_state, tenant_writes_are_conditional,
@@ -48,6 +51,7 @@ pub async fn run_all(store: &dyn Store) {
     mapping_pages_are_clamped(store).await;
     object_mappings_put_replace_delete(store).await;
     object_mappings_are_per_tenant(store).await;
+    phonebook_entry_mappings_are_kept(store).await;
     runs_newest_first_paging(store).await;
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;

@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::apply::{linked, Applied, Applier};
 use super::apply_objects::{AppliedObjects, ObjectApplier};
+use super::apply_phonebook::finish_pending_entries;
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
@@ -15,6 +16,7 @@ use super::runnable::{configured, runnable};
 use super::summary::summarize;
 use crate::app::TenantService;
 use crate::domain::config::{GroupSync, OrganizationSync};
+use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::PlannedCreate;
 use crate::domain::plan::PlannedRemove;
 use crate::domain::{
@@ -65,6 +67,7 @@ pub(super) struct GatheredObjects {
     pub mappings: Vec<ObjectMapping>,
     pub organizations: Vec<Organization>,
     pub groups: Vec<ExtensionGroup>,
+    pub phonebook: Vec<PhonebookEntry>,
 }
 
 #[derive(Clone)]
@@ -202,7 +205,15 @@ impl SyncEngine {
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
             .await?;
-        let objects = std::mem::take(&mut gathered.objects);
+        let mut objects = std::mem::take(&mut gathered.objects);
+        finish_pending_entries(
+            tenant,
+            self.store.as_ref(),
+            pbx.as_ref(),
+            &mut objects.mappings,
+            &mut objects.phonebook,
+        )
+        .await?;
         let plan = plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
@@ -212,6 +223,7 @@ impl SyncEngine {
             object_mappings: &objects.mappings,
             organizations: &objects.organizations,
             groups: &objects.groups,
+            phonebook: &objects.phonebook,
         });
         let removals = !plan.removals_held;
         let removes: &[_] = if removals { &plan.removes } else { &[] };
@@ -254,6 +266,17 @@ impl SyncEngine {
                 &mut applied_objects,
             )
             .await;
+        // After the extensions: a user's entries wait for the extension's create. The planner
+        // left the entries of users whose removal is held alone.
+        let planned_users = plan.creates.iter().map(|c| &c.object_id).collect();
+        object_applier
+            .phonebook(
+                &plan.phonebook,
+                &planned_users,
+                &applied.created_ids,
+                &mut applied_objects,
+            )
+            .await;
         if removals {
             object_applier
                 .remove_organizations(&plan.organizations.removes, &mut applied_objects)
@@ -273,7 +296,10 @@ impl SyncEngine {
         plan: &Plan,
         before: Vec<ObjectMapping>,
     ) -> Vec<ObjectMapping> {
-        if plan.organizations.is_noop() && plan.extension_groups.is_noop() {
+        if plan.organizations.is_noop()
+            && plan.extension_groups.is_noop()
+            && plan.phonebook.is_noop()
+        {
             return before;
         }
         match self.store.all_object_mappings(tenant).await {
@@ -441,11 +467,19 @@ impl SyncEngine {
                 false => Ok(Vec::new()),
             }
         };
-        let (organizations, groups) = tokio::try_join!(organizations, groups)?;
+        let phonebook = async {
+            match !config.extra_numbers.is_empty() || has(ObjectKind::PhonebookEntry) {
+                true => pbx.list_phonebook().await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let (organizations, groups, phonebook) =
+            tokio::try_join!(organizations, groups, phonebook)?;
         Ok(GatheredObjects {
             mappings,
             organizations,
             groups,
+            phonebook,
         })
     }
 

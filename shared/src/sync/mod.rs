@@ -3,6 +3,7 @@
 mod apply;
 mod apply_avatars;
 mod apply_objects;
+mod apply_phonebook;
 mod associations;
 mod connector;
 mod disconnect;

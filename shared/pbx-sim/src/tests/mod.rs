@@ -8,6 +8,7 @@ use super::*;
 
 mod avatar;
 mod objects;
+mod phonebook;
 
 const TOKEN: &str = "tok-acme-123";
 

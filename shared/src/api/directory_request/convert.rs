@@ -7,10 +7,11 @@ use super::{
     OktaRequest, ProviderRequest, ScopeRequest, TunnelRequest,
 };
 use crate::domain::config::{
-    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionGroupsConfig,
-    ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync, HostKey, HttpUrl,
-    LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig, OrganizationSync,
-    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
+    check_extra_numbers, credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn,
+    ExtensionGroupsConfig, ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync,
+    HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig,
+    OrganizationSync, OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    MAX_RECORDS,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -48,6 +49,9 @@ impl DirectoryRequest {
         let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
         let extension_groups =
             extension_groups(self.extension_groups, provider.as_ref(), &mut found);
+        found
+            .0
+            .extend(check_extra_numbers(&self.extra_numbers, is_attribute_name));
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {
@@ -88,6 +92,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email: self.welcome_email,
+                extra_numbers: self.extra_numbers,
                 login: self.login,
                 credentials: self.credentials,
             }),

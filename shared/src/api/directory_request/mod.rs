@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::config::{
-    AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
-    LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason,
-    MAX_RECORDS,
+    AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, ExtraNumberSource,
+    FieldSources, LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig,
+    RemoveReason, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -40,6 +40,7 @@ pub struct DirectoryRequest {
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
+    pub extra_numbers: Vec<ExtraNumberSource>,
     pub login: LoginConfig,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
@@ -87,6 +88,8 @@ impl Fields<'_> {
                 let inner = e.path().to_string();
                 let field = if inner == "." {
                     key.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{key}{inner}")
                 } else {
                     format!("{key}.{inner}")
                 };
@@ -125,6 +128,7 @@ impl DirectoryRequest {
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
+        let extra_numbers = fields.read("extra_numbers").unwrap_or_default();
         let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
@@ -157,6 +161,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email,
+                extra_numbers,
                 login,
                 credentials,
             }),

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{OrganizationSync, SourceField};
 use crate::domain::organization::AttributeOrganizations;
+use crate::domain::phonebook::ExtraNumber;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
@@ -18,6 +19,7 @@ pub(crate) struct MappedFields {
     pub job_title: Option<String>,
     /// The value of `organizations.sync = attribute`'s attribute.
     pub organization: Option<String>,
+    pub extra_numbers: Vec<ExtraNumber>,
 }
 
 impl MappedFields {
@@ -44,6 +46,7 @@ impl MappedFields {
             groups: Vec::new(),
             job_title: self.job_title,
             organization: organizations.of(self.organization.as_deref()),
+            extra_numbers: self.extra_numbers,
         }
     }
 }
@@ -59,6 +62,8 @@ pub(crate) struct JsonFields {
     job_title: Option<String>,
     /// `organizations.sync = attribute`'s attribute; `ous` does not apply to a cloud directory.
     organization: Option<String>,
+    /// `extra_numbers`: each property, the index of its value taken, and the suffix.
+    extra_numbers: Vec<(String, usize, String)>,
 }
 
 impl JsonFields {
@@ -74,6 +79,14 @@ impl JsonFields {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            extra_numbers: config
+                .extra_numbers
+                .iter()
+                .map(|source| {
+                    let (property, index) = source.attribute_and_index();
+                    (property.to_string(), index, source.suffix.clone())
+                })
+                .collect(),
         }
     }
 
@@ -89,7 +102,8 @@ impl JsonFields {
             &self.job_title,
             &self.organization,
         ];
-        for name in all.into_iter().flatten() {
+        let extra = self.extra_numbers.iter().map(|(name, _, _)| name);
+        for name in all.into_iter().flatten().chain(extra) {
             if !names.contains(&name.as_str()) {
                 names.push(name);
             }
@@ -107,7 +121,27 @@ impl JsonFields {
             extension: field(&self.extension),
             job_title: field(&self.job_title),
             organization: field(&self.organization),
+            extra_numbers: self
+                .extra_numbers
+                .iter()
+                .filter_map(|(name, index, suffix)| {
+                    Some(ExtraNumber {
+                        suffix: suffix.clone(),
+                        number: nth_text(get(object, name)?, *index)?,
+                    })
+                })
+                .collect(),
         }
+    }
+}
+
+/// The `index`-th element of an array property (Graph's `businessPhones[1]`); a single value
+/// is element 0. Blank values count as missing.
+fn nth_text(value: &Value, index: usize) -> Option<String> {
+    match value {
+        Value::Array(items) => text(items.get(index)?),
+        single if index == 0 => text(single),
+        _ => None,
     }
 }
 
@@ -188,6 +222,30 @@ mod tests {
         assert_eq!(
             f.map(user.as_object().unwrap()).email.as_deref(),
             Some("a@x.com")
+        );
+    }
+
+    #[test]
+    fn extra_numbers_take_the_indexed_value() {
+        let f = fields(json!({"extra_numbers": [
+            {"attribute": "mobilePhone", "suffix": "M"},
+            {"attribute": "businessPhones[1]", "suffix": "B2"},
+            {"attribute": "businessPhones[2]", "suffix": "B3"},
+            {"attribute": "mobilePhone[1]", "suffix": "X"}]}));
+        assert!(f.names().contains(&"businessPhones"));
+        let user = json!({"mobilePhone": " +1 555 ", "businessPhones": ["1001", "+1 555 0200"]});
+        let numbers: Vec<(String, String)> = f
+            .map(user.as_object().unwrap())
+            .extra_numbers
+            .into_iter()
+            .map(|n| (n.suffix, n.number))
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                ("M".to_string(), "+1 555".to_string()),
+                ("B2".to_string(), "+1 555 0200".to_string())
+            ]
         );
     }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::domain::avatar::Photo;
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
+use crate::domain::phonebook::ExtraNumber;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -153,6 +154,8 @@ pub struct UserMapper {
     organization: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
+    /// `extra_numbers`: each attribute, the index of its value taken, and the suffix.
+    extra_numbers: Vec<(String, usize, String)>,
 }
 
 impl UserMapper {
@@ -171,6 +174,14 @@ impl UserMapper {
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
             disabled: None,
+            extra_numbers: config
+                .extra_numbers
+                .iter()
+                .map(|source| {
+                    let (attribute, index) = source.attribute_and_index();
+                    (attribute.to_string(), index, source.suffix.clone())
+                })
+                .collect(),
         }
     }
 
@@ -224,7 +235,14 @@ impl UserMapper {
             .chain(self.state_attributes())
             .map(str::to_string);
         let mut needed: Vec<String> = Vec::new();
-        for name in fields.into_iter().flatten().cloned().chain(fixed) {
+        let extra = self.extra_numbers.iter().map(|(name, _, _)| name.clone());
+        for name in fields
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(extra)
+            .chain(fixed)
+        {
             if !needed.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
                 needed.push(name);
             }
@@ -276,7 +294,23 @@ impl UserMapper {
                 .map(str::to_string)
                 .collect(),
             organization: None,
+            extra_numbers: self.extra_numbers(attrs),
         })
+    }
+
+    /// The `extra_numbers` values the entry has: the value at the configured index of each
+    /// attribute (values in the order the server sent them), blank ones left out.
+    fn extra_numbers(&self, attrs: &Attributes) -> Vec<ExtraNumber> {
+        self.extra_numbers
+            .iter()
+            .filter_map(|(name, index, suffix)| {
+                let value = attrs.values_str(name).nth(*index)?.trim();
+                (!value.is_empty()).then(|| ExtraNumber {
+                    suffix: suffix.clone(),
+                    number: value.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// The user's value of the `organizations.attribute` (`None` unless that sync is on).

@@ -35,10 +35,12 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod extra_numbers;
 mod login;
 mod schedule;
 mod values;
 
+pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
 pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
@@ -73,6 +75,9 @@ pub struct DirectoryConfig {
     /// Extension creates ask the PBX to send its welcome email.
     #[serde(default)]
     pub welcome_email: bool,
+    /// Further numbers of each user, kept as PBX phonebook entries.
+    #[serde(default)]
+    pub extra_numbers: Vec<ExtraNumberSource>,
     /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
     #[serde(default)]
     pub login: LoginConfig,
