@@ -98,6 +98,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            avatar: None,
             job_title: Default::default(),
             organization: Default::default(),
             extra_numbers: Vec::new(),
@@ -123,6 +124,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     for i in mapped {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
+            avatar_sha256: None,
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),
@@ -135,6 +137,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             last_synced_at: Utc::now(),
         });
         extensions.push(Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id,

@@ -36,6 +36,10 @@ pub struct Mapping {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub last_synced_at: DateTime<Utc>,
+    /// The SHA-256 of the photo sync put on the extension: only that one is removed when the
+    /// directory drops the user's photo (one an admin set there stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_sha256: Option<String>,
 }
 
 impl Mapping {

@@ -44,6 +44,9 @@ pub struct DirectoryUser {
     /// `None` when organizations are not synced or the user has none.
     #[serde(default)]
     pub organization: Option<ObjectId>,
+    /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
+    #[serde(default)]
+    pub avatar: Option<super::avatar::Photo>,
     /// The values of the `extra_numbers` attributes the user has, in config order, raw.
     #[serde(default)]
     pub extra_numbers: Vec<ExtraNumber>,

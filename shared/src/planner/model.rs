@@ -44,6 +44,7 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
         extra_numbers: Vec::new(),
@@ -62,6 +63,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
 
 pub fn ext(id: &str, number: &str, first: &str, email: &str) -> Extension {
     Extension {
+        avatar_sha256: None,
         job_title: Default::default(),
         organization_id: Default::default(),
         id: eid(id),
@@ -81,6 +83,7 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
             extension_id: eid(ext_id),
@@ -96,6 +99,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{id}"),
@@ -268,6 +272,7 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
                         extension_id: e.id.clone(),
@@ -300,6 +305,7 @@ impl World {
             let r = &create.request;
             created.insert(create.object_id.clone(), id.clone());
             self.extensions.push(Extension {
+                avatar_sha256: None,
                 job_title: r.job_title.clone(),
                 organization_id: create
                     .organization_source
@@ -315,6 +321,7 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {
                     extension_id: id,

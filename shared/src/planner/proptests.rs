@@ -57,6 +57,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
+                avatar: None,
                 job_title: Default::default(),
                 organization: Default::default(),
                 extra_numbers: Vec::new(),
@@ -84,6 +85,7 @@ fn ext_strategy() -> impl Strategy<Value = Extension> {
         prop::bool::weighted(0.8),
     )
         .prop_map(|(number, first, email, mobile, enabled)| Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id: eid("tmp"),

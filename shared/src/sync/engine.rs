@@ -245,9 +245,19 @@ impl SyncEngine {
             removes,
             organizations: &organizations,
         };
-        let applied = self
+        let mut applied = self
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
             .await;
+        let photos = super::apply_avatars::AvatarContext {
+            tenant,
+            config,
+            secrets: &secrets,
+            pbx: pbx.as_ref(),
+            plan: &plan,
+            users: &gathered.snapshot.users,
+            stop: &keeper.lost,
+        };
+        self.apply_avatars(photos, &mut applied).await;
         object_applier
             .groups(
                 &plan.extension_groups,
