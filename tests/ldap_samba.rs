@@ -33,8 +33,9 @@ fn entries() -> String {
             "dn: CN=User {n},{STAFF}\nobjectClass: user\nsAMAccountName: u{n}\n\
              userPrincipalName: u{n}@example.test\ngivenName: Given{n}\nsn: Family{n}\n\
              mail: user{n}@example.test\ntelephoneNumber: {}\nuserAccountControl: {uac}\n\
-             accountExpires: {expires}\n\n",
-            1000 + n
+             accountExpires: {expires}\n{}\n",
+            1000 + n,
+            if n == 4 { photo_line() } else { String::new() }
         ));
     }
     ldif.push_str(&format!(
@@ -50,6 +51,15 @@ fn entries() -> String {
          givenName: Branch\nsn: User\ntitle: Branch Manager\n\n"
     ));
     ldif
+}
+
+/// User 4's `thumbnailPhoto`: a small JPEG.
+const PHOTO: [u8; 8] = [0xff, 0xd8, 0xff, 0xe0, 0, 16, b'J', b'F'];
+
+fn photo_line() -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(PHOTO);
+    format!("thumbnailPhoto:: {encoded}\n")
 }
 
 fn provider(samba: &Samba, url: &str, bind: &str) -> Value {
@@ -162,6 +172,25 @@ async fn active_directory_semantics_against_samba() {
             "{group}"
         );
     }
+
+    // `fields.avatar`: thumbnailPhoto hashed at read, its bytes read back for one user.
+    let photos = directory_with(ldaps.clone(), json!({"fields": {"avatar": true}}));
+    let snapshot = photos.read_users().await.expect("photos");
+    let (with, without) = (find(&snapshot.users, 4), find(&snapshot.users, 5));
+    let photo = with.avatar.as_ref().expect("user 4's photo");
+    assert_eq!(photo.sha256, dirsync::domain::avatar::sha256_hex(&PHOTO));
+    assert_eq!(without.avatar, None);
+    let read = photos.read_photo(&with.object_id, with.dn.as_deref()).await;
+    assert_eq!(read.expect("read back"), Some(PHOTO.to_vec()));
+    let none = photos
+        .read_photo(&without.object_id, without.dn.as_deref())
+        .await;
+    assert_eq!(none.expect("read back"), None);
+    // User 4's DN with user 5's id: the entry is not that user, so no photo.
+    let moved = photos
+        .read_photo(&without.object_id, with.dn.as_deref())
+        .await;
+    assert_eq!(moved.expect("read back"), None);
 
     // OUs keyed by objectGUID as users are; Region holds no user, only Branch's: it is there,
     // Branch's parent. CN=Users is no OU.

@@ -100,6 +100,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         .map(|i| DirectoryUser {
             write_back: Default::default(),
             sip_password: Default::default(),
+            avatar: None,
             job_title: Default::default(),
             organization: Default::default(),
             extra_numbers: Vec::new(),
@@ -126,6 +127,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
             sip_password_hash: Default::default(),
+            avatar_sha256: None,
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),
@@ -138,6 +140,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             last_synced_at: Utc::now(),
         });
         extensions.push(Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id,

@@ -47,6 +47,16 @@ pub trait Directory: Send + Sync {
             .collect()
     }
 
+    /// The bytes of one user's photo (`fields.avatar`), read one user at a time for its
+    /// upload: `None` when the user has none. Providers without photos keep this default.
+    async fn read_photo(
+        &self,
+        _user: &ObjectId,
+        _dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        Ok(None)
+    }
+
     /// The admin's "test connection": every step (tunnel, connect, tls, bind or token, search)
     /// with its time and an actionable message, and a few users as mapped. A failed step is a
     /// check with `ok: false`, never an error. Providers with finer steps override this one,
@@ -157,6 +167,17 @@ pub trait Pbx: Send + Sync {
     ) -> Result<ExtensionGroup, PbxError>;
     /// One already gone counts as deleted.
     async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError>;
+
+    /// `PUT /v1/extensions/{id}/avatar`: the bytes (JPEG or PNG, at most 256 KB) with their
+    /// content type.
+    async fn put_avatar(
+        &self,
+        id: &ExtensionId,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), PbxError>;
+    /// `DELETE /v1/extensions/{id}/avatar`.
+    async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError>;
 
     /// Every phonebook entry, all pages.
     async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError>;

@@ -2,6 +2,7 @@
 //! strict as a real one, with injectable faults, latency and rate limits. Used by the tests,
 //! the benchmarks, `dirsync-local`'s demo tenant and the `pbx-sim` binary.
 
+mod avatar;
 mod collection;
 mod model;
 mod object_bodies;

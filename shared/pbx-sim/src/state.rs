@@ -78,6 +78,7 @@ impl Account {
             },
             forwarding: Forwarding::default(),
             did: None,
+            avatar_sha256: None,
         };
         if values.send_welcome_email {
             self.stats.welcome_emails += 1;

@@ -1,5 +1,6 @@
 //! The domain model: no AWS, HTTP or database types here.
 
+pub mod avatar;
 pub mod config;
 pub mod connection;
 pub mod endpoint_policy;

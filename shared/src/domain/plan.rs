@@ -77,6 +77,9 @@ pub struct PlannedCreate {
     /// links to (known only once this run has created it) into the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_source: Option<ObjectId>,
+    /// The SHA-256 of the user's photo, uploaded once the extension exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +126,9 @@ pub type TextChange = FieldChange<Option<String>>;
 /// back and new ones look the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChanges {
+    /// The photo's SHA-256, old and new (`PUT`/`DELETE .../avatar`, never in the PATCH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<TextChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<TextChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +257,10 @@ pub enum SkipReason {
     DuplicateExtension,
     /// `extension_numbers.mode = auto` and every number of the range is taken.
     NoFreeNumber,
+    /// The photo is over 256 KB: not uploaded, the user's other fields still sync.
+    AvatarTooLarge,
+    /// The photo is neither JPEG nor PNG: likewise.
+    AvatarUnsupportedType,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,9 @@ pub struct DirectoryUser {
     /// explanations and held in tests' JSON, and the password must be in none of them.
     #[serde(skip)]
     pub sip_password: Option<SipPassword>,
+    /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
+    #[serde(default)]
+    pub avatar: Option<super::avatar::Photo>,
     /// The values of the `extra_numbers` attributes the user has, in config order, raw.
     #[serde(default)]
     pub extra_numbers: Vec<ExtraNumber>,

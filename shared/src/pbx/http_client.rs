@@ -52,6 +52,8 @@ pub(super) struct Call<'a> {
     pub url: Url,
     pub body: Option<Vec<u8>>,
     pub idempotency_key: Option<&'a str>,
+    /// The body's type: JSON unless set (photos).
+    pub content_type: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -62,6 +64,7 @@ impl Call<'_> {
             url,
             body: None,
             idempotency_key: None,
+            content_type: None,
         }
     }
 }
@@ -183,7 +186,10 @@ impl HttpPbx {
         }
         if let Some(body) = &call.body {
             request = request
-                .header(CONTENT_TYPE, "application/json")
+                .header(
+                    CONTENT_TYPE,
+                    call.content_type.unwrap_or("application/json"),
+                )
                 .body(body.clone());
         }
         let mut response = request.send().await.map_err(PbxError::Transport)?;
@@ -321,6 +327,19 @@ impl Pbx for HttpPbx {
 
     async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError> {
         self.delete(GROUPS, id.as_str()).await
+    }
+
+    async fn put_avatar(
+        &self,
+        id: &ExtensionId,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), PbxError> {
+        self.put_photo(id.as_str(), content_type, bytes).await
+    }
+
+    async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError> {
+        self.delete_photo(id.as_str()).await
     }
 
     async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError> {

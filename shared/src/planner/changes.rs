@@ -17,6 +17,7 @@ pub(super) fn field_changes(synced: Synced, fields: &Fields<'_>, ext: &Extension
         })
     };
     FieldChanges {
+        avatar: None,
         email: change(synced.email, fields.email, &ext.email),
         enabled: None,
         first_name: change(synced.first_name, fields.first_name, &ext.first_name),

@@ -2,6 +2,7 @@
 //! config to a [`Plan`] (CONTRACTS section 3). Pure: no I/O, no clock, no randomness; every
 //! list of the plan is sorted by object id. Hash maps keep it linear in the input size.
 
+mod avatars;
 mod changes;
 mod eligibility;
 mod explain;
@@ -236,6 +237,7 @@ fn with_objects(
             });
         }
     }
+    avatars::plan_avatars(&mut plan, input, index, kept);
     objects::plan_objects(input, &synced, &mut plan);
     phonebook::plan_phonebook(input, &synced, &mut plan);
     plan
@@ -627,6 +629,7 @@ fn planned_create(candidate: &Candidate<'_>, number: &str, rules: &Rules) -> Pla
         email: candidate.email.to_string(),
         request: changes::create_request(number, &candidate.fields, rules.welcome_email),
         organization_source: None,
+        avatar: None,
     }
 }
 

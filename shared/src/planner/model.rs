@@ -46,6 +46,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
     DirectoryUser {
         write_back: Default::default(),
         sip_password: Default::default(),
+        avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
         extra_numbers: Vec::new(),
@@ -64,6 +65,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
 
 pub fn ext(id: &str, number: &str, first: &str, email: &str) -> Extension {
     Extension {
+        avatar_sha256: None,
         job_title: Default::default(),
         organization_id: Default::default(),
         id: eid(id),
@@ -84,6 +86,7 @@ pub fn epoch() -> DateTime<Utc> {
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
         sip_password_hash: Default::default(),
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
             extension_id: eid(ext_id),
@@ -100,6 +103,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
         sip_password_hash: Default::default(),
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{id}"),
@@ -273,6 +277,7 @@ impl World {
             if update.adopt {
                 self.mappings.push(Mapping {
                     sip_password_hash: Default::default(),
+                    avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
                         extension_id: e.id.clone(),
@@ -305,6 +310,7 @@ impl World {
             let r = &create.request;
             created.insert(create.object_id.clone(), id.clone());
             self.extensions.push(Extension {
+                avatar_sha256: None,
                 job_title: r.job_title.clone(),
                 organization_id: create
                     .organization_source
@@ -321,6 +327,7 @@ impl World {
             });
             let mapping = Mapping {
                 sip_password_hash: Default::default(),
+                avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {
                     extension_id: id,

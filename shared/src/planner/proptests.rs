@@ -59,6 +59,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
                 write_back: Default::default(),
                 sip_password: Default::default(),
+                avatar: None,
                 job_title: Default::default(),
                 organization: Default::default(),
                 extra_numbers: Vec::new(),
@@ -86,6 +87,7 @@ fn ext_strategy() -> impl Strategy<Value = Extension> {
         prop::bool::weighted(0.8),
     )
         .prop_map(|(number, first, email, mobile, enabled)| Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id: eid("tmp"),

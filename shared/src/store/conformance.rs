@@ -108,6 +108,8 @@ fn assert_same_tenant(got: &Tenant, want: &Tenant) {
 
 fn linked_mapping(object: &str, n: usize) -> Mapping {
     Mapping {
+        // Some with the photo sync uploaded, so that every store keeps it.
+        avatar_sha256: n.is_multiple_of(5).then(|| format!("{n:064x}")),
         object_id: object_id(object),
         link: MappingLink::Linked {
             extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
@@ -125,6 +127,7 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
 
 fn pending_mapping(object: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: object_id(object),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{object}"),

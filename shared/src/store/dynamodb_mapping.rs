@@ -35,6 +35,9 @@ struct MappingBody {
     /// The keyed hash of the SIP password last sent.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     sip_password_hash: Option<String>,
+    /// The SHA-256 of the photo sync uploaded.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    avatar_sha256: Option<String>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -68,6 +71,7 @@ pub(super) fn mapping_item(tenant: &TenantId, mapping: &Mapping) -> Result<Item,
         email: mapping.email.clone(),
         last_synced_at: mapping.last_synced_at,
         sip_password_hash: mapping.sip_password_hash.clone(),
+        avatar_sha256: mapping.avatar_sha256.clone(),
     };
     let mut item = key(
         tenant.as_str(),
@@ -108,5 +112,6 @@ pub(super) fn mapping_from_item(item: &Item) -> Result<Mapping, StoreError> {
         email: body.email,
         last_synced_at: body.last_synced_at,
         sip_password_hash: body.sip_password_hash,
+        avatar_sha256: body.avatar_sha256,
     })
 }

@@ -270,6 +270,16 @@ impl SyncEngine {
             keeper,
         )
         .await;
+        let photos = super::apply_avatars::AvatarContext {
+            tenant,
+            config,
+            secrets: &secrets,
+            pbx: pbx.as_ref(),
+            plan: &plan,
+            users: &gathered.snapshot.users,
+            stop: &keeper.lost,
+        };
+        self.apply_avatars(photos, &mut applied).await;
         object_applier
             .groups(
                 &plan.extension_groups,

@@ -1,6 +1,7 @@
 //! Running syncs: the engine, how it applies a plan, and the tenant lease it runs under.
 
 mod apply;
+mod apply_avatars;
 mod apply_objects;
 mod apply_phonebook;
 mod apply_write_back;

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 
+mod avatar;
 mod objects;
 mod phonebook;
 mod sip_passwords;

@@ -42,6 +42,9 @@ impl DirectoryRequest {
         let provider = provider(self.provider, policy, &mut found);
         let scope = scope(self.scope, provider.as_ref(), &mut found);
         check_fields(&self.fields, &self.extension_numbers, &mut found);
+        if let Some(message) = super::avatar::avatar_error(&self.fields, kind) {
+            found.push("fields.avatar", message);
+        }
         let extension_numbers = numbers(self.extension_numbers, &mut found);
         let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
         let extension_groups =
@@ -482,7 +485,7 @@ fn numbers(request: NumbersRequest, found: &mut Findings) -> Option<ExtensionNum
     }
 }
 
-fn is_attribute_name(attribute: &str) -> bool {
+pub(super) fn is_attribute_name(attribute: &str) -> bool {
     !attribute.is_empty()
         && attribute.len() <= 128
         && attribute

@@ -3,6 +3,7 @@
 //! [`DirectoryConfig`]. Parsing is strict and complete: a body with three bad fields gets three
 //! `details`, unknown fields included.
 
+mod avatar;
 mod convert;
 #[cfg(test)]
 mod proptests;

@@ -38,6 +38,7 @@ impl MappedFields {
         organizations: &mut AttributeOrganizations,
     ) -> DirectoryUser {
         DirectoryUser {
+            avatar: None,
             object_id,
             first_name: self.first_name,
             last_name: self.last_name,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::domain::avatar::Photo;
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
 use crate::domain::phonebook::ExtraNumber;
 use crate::domain::sip_password::SipPassword;
@@ -148,6 +149,8 @@ pub struct UserMapper {
     mobile: Option<String>,
     extension: Option<String>,
     job_title: Option<String>,
+    /// `fields.avatar`: the attribute holding the photo (binary).
+    avatar: Option<String>,
     /// `organizations.sync = attribute`: the attribute naming the user's organization.
     organization: Option<String>,
     /// `write_back.attribute`: its current value is read to tell whether to write.
@@ -170,6 +173,7 @@ impl UserMapper {
             mobile: config.field_source(SourceField::Mobile),
             extension: config.field_source(SourceField::Extension),
             job_title: config.field_source(SourceField::JobTitle),
+            avatar: config.avatar_source(),
             organization: match &config.organizations.sync {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
@@ -200,6 +204,11 @@ impl UserMapper {
             .map_or("pwdAccountLockedTime", |r| r.attribute.as_str())
     }
 
+    /// The attribute holding the photo, while `fields.avatar` is on.
+    pub fn avatar_attribute(&self) -> Option<&str> {
+        self.avatar.as_deref()
+    }
+
     /// The attribute that keys users, OUs and groups alike.
     pub fn id_attribute(&self) -> &'static str {
         match self.flavor {
@@ -225,6 +234,7 @@ impl UserMapper {
             &self.mobile,
             &self.extension,
             &self.job_title,
+            &self.avatar,
             &self.organization,
             &self.sip_password,
             &self.write_back,
@@ -270,6 +280,13 @@ impl UserMapper {
                 .map(str::to_string)
         };
         Ok(DirectoryUser {
+            // Hashed here, so that the bytes go with the entry.
+            avatar: self
+                .avatar
+                .as_deref()
+                .and_then(|name| attrs.get_bytes(name))
+                .filter(|bytes| !bytes.is_empty())
+                .map(Photo::of),
             object_id: self.object_id(attrs)?,
             first_name: field(&self.first_name),
             last_name: field(&self.last_name),

@@ -10,6 +10,7 @@ mod errors;
 mod login;
 mod options;
 mod organisation;
+mod photo;
 mod search;
 pub mod ssh_tunnel;
 mod write_back;
@@ -33,6 +34,7 @@ use search::{read_snapshot, SearchPlan};
 pub struct LdapDirectory {
     connection: Connection,
     search: SearchPlan,
+    photos: photo::PhotoSession,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -57,6 +59,7 @@ impl LdapDirectory {
         Ok(Self {
             search: SearchPlan::new(ldap, config, mapper, options.page_size)?,
             connection,
+            photos: photo::PhotoSession::default(),
         })
     }
 }
@@ -67,6 +70,21 @@ impl Directory for LdapDirectory {
         let mut session = self.connection.session().await?;
         let timeout = self.connection.options.timeouts.operation;
         read_snapshot(&self.search, &mut session.ldap, timeout).await
+    }
+
+    async fn read_photo(
+        &self,
+        user: &ObjectId,
+        dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        match dn {
+            Some(dn) => {
+                self.photos
+                    .read(&self.connection, &self.search, user, dn)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 
     async fn test_connection(&self) -> ConnectionReport {

@@ -399,6 +399,10 @@ pub struct FieldSources {
         skip_serializing_if = "Option::is_none"
     )]
     pub sip_password: Option<Option<String>>,
+    /// The user's photo: off unless set (see [`AvatarField`]); never a PBX text field, so not
+    /// a [`SourceField`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<AvatarField>,
 }
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`).
@@ -570,8 +574,41 @@ impl DirectoryConfig {
         self.field_source(field).is_some()
     }
 
+    /// The attribute holding the user's photo (LDAP, AD, LDIF), or `None` while
+    /// `fields.avatar` is off. Requests refuse it for Okta (no photos) and, for now, Graph.
+    pub fn avatar_source(&self) -> Option<String> {
+        match (&self.fields.avatar, &self.provider) {
+            (None | Some(AvatarField::On(false)), _) => None,
+            (Some(AvatarField::Attribute(attribute)), _) => Some(attribute.clone()),
+            (Some(AvatarField::On(true)), ProviderConfig::Ldap(c)) => {
+                Some(default_avatar(c.flavor).to_string())
+            }
+            (Some(AvatarField::On(true)), ProviderConfig::Ldif(c)) => {
+                Some(default_avatar(c.flavor).to_string())
+            }
+            // Graph and Okta: refused when the config is written (not read yet / no photos).
+            (Some(AvatarField::On(true)), _) => None,
+        }
+    }
+
     pub fn removes_on(&self, reason: RemoveReason) -> bool {
         self.remove_when.contains(&reason)
+    }
+}
+
+/// `fields.avatar`: `true` takes the directory's usual photo attribute, a string names one;
+/// absent, `null` or `false` is off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AvatarField {
+    On(bool),
+    Attribute(String),
+}
+
+fn default_avatar(flavor: LdapFlavor) -> &'static str {
+    match flavor {
+        LdapFlavor::ActiveDirectory => "thumbnailPhoto",
+        LdapFlavor::Openldap => "jpegPhoto",
     }
 }
 
