@@ -44,6 +44,8 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        write_back: Default::default(),
+        sip_password: Default::default(),
         avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
@@ -83,6 +85,7 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
@@ -99,6 +102,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
@@ -272,6 +276,7 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    sip_password_hash: Default::default(),
                     avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
@@ -321,6 +326,7 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                sip_password_hash: Default::default(),
                 avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {
