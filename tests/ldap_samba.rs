@@ -7,6 +7,7 @@ use dirsync::directory::{LdapDirectory, LdapOptions};
 use dirsync::domain::{
     CheckName, DirectoryConfig, DirectoryUser, EndpointPolicy, Snapshot, UserState,
 };
+use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::samba::{Samba, ADMIN_PASSWORD, ADMIN_UPN, BASE_DN};
 use serde_json::{json, Value};
@@ -32,8 +33,9 @@ fn entries() -> String {
             "dn: CN=User {n},{STAFF}\nobjectClass: user\nsAMAccountName: u{n}\n\
              userPrincipalName: u{n}@example.test\ngivenName: Given{n}\nsn: Family{n}\n\
              mail: user{n}@example.test\ntelephoneNumber: {}\nuserAccountControl: {uac}\n\
-             accountExpires: {expires}\n\n",
-            1000 + n
+             accountExpires: {expires}\n{}\n",
+            1000 + n,
+            if n == 4 { photo_line() } else { String::new() }
         ));
     }
     ldif.push_str(&format!(
@@ -49,6 +51,15 @@ fn entries() -> String {
          givenName: Branch\nsn: User\ntitle: Branch Manager\n\n"
     ));
     ldif
+}
+
+/// User 4's `thumbnailPhoto`: a small JPEG.
+const PHOTO: [u8; 8] = [0xff, 0xd8, 0xff, 0xe0, 0, 16, b'J', b'F'];
+
+fn photo_line() -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(PHOTO);
+    format!("thumbnailPhoto:: {encoded}\n")
 }
 
 fn provider(samba: &Samba, url: &str, bind: &str) -> Value {
@@ -162,6 +173,25 @@ async fn active_directory_semantics_against_samba() {
         );
     }
 
+    // `fields.avatar`: thumbnailPhoto hashed at read, its bytes read back for one user.
+    let photos = directory_with(ldaps.clone(), json!({"fields": {"avatar": true}}));
+    let snapshot = photos.read_users().await.expect("photos");
+    let (with, without) = (find(&snapshot.users, 4), find(&snapshot.users, 5));
+    let photo = with.avatar.as_ref().expect("user 4's photo");
+    assert_eq!(photo.sha256, dirsync::domain::avatar::sha256_hex(&PHOTO));
+    assert_eq!(without.avatar, None);
+    let read = photos.read_photo(&with.object_id, with.dn.as_deref()).await;
+    assert_eq!(read.expect("read back"), Some(PHOTO.to_vec()));
+    let none = photos
+        .read_photo(&without.object_id, without.dn.as_deref())
+        .await;
+    assert_eq!(none.expect("read back"), None);
+    // User 4's DN with user 5's id: the entry is not that user, so no photo.
+    let moved = photos
+        .read_photo(&without.object_id, with.dn.as_deref())
+        .await;
+    assert_eq!(moved.expect("read back"), None);
+
     // OUs keyed by objectGUID as users are; Region holds no user, only Branch's: it is there,
     // Branch's parent. CN=Users is no OU.
     let ous = json!({"organizations": {"sync": "ous"}});
@@ -267,4 +297,34 @@ async fn active_directory_semantics_against_samba() {
     let bind = report.checks.last().expect("a check");
     assert_eq!(bind.name, CheckName::Bind);
     assert!(bind.message.contains("AD 52e"), "{}", bind.message);
+
+    write_back(&samba).await;
+}
+
+/// `write_back` to AD's `ipPhone`: the number is in the directory afterwards; an attribute
+/// the schema does not have is refused (undefinedAttributeType), never half-written.
+async fn write_back(samba: &Samba) {
+    let ldaps = provider(samba, "ldaps://localhost:636", ADMIN_UPN);
+    let reader = |attribute: &str| {
+        directory_with(
+            ldaps.clone(),
+            json!({"write_back": {"attribute": attribute}}),
+        )
+    };
+    let ip_phone = reader("ipPhone");
+    let before = ip_phone.read_users().await.expect("read");
+    let user = find(&before.users, 7).clone();
+    assert_eq!(user.write_back, None);
+    let results = ip_phone.write_back("ipPhone", &[(&user, "1007")]).await;
+    assert!(matches!(results[..], [Ok(())]), "{results:?}");
+    let after = ip_phone.read_users().await.expect("read");
+    assert_eq!(find(&after.users, 7).write_back.as_deref(), Some("1007"));
+
+    let results = reader("noSuchAttribute")
+        .write_back("noSuchAttribute", &[(&user, "1007")])
+        .await;
+    assert!(
+        matches!(&results[..], [Err(DirectoryError::WriteRefused(_))]),
+        "{results:?}"
+    );
 }

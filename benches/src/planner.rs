@@ -88,6 +88,7 @@ fn input<'a>(
         object_mappings: &[],
         organizations: &[],
         groups: &[],
+        phonebook: &[],
     }
 }
 
@@ -97,8 +98,12 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            write_back: Default::default(),
+            sip_password: Default::default(),
+            avatar: None,
             job_title: Default::default(),
             organization: Default::default(),
+            extra_numbers: Vec::new(),
             object_id: object_id(i),
             first_name: Some(if i % 100 == 0 {
                 format!("Renamed{i}")
@@ -121,6 +126,8 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     for i in mapped {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
+            sip_password_hash: Default::default(),
+            avatar_sha256: None,
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),
@@ -133,6 +140,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             last_synced_at: Utc::now(),
         });
         extensions.push(Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id,

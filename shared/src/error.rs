@@ -19,6 +19,9 @@ pub enum DirectoryError {
     Protocol(String),
     #[error("{0}")]
     NotAvailable(String),
+    /// The directory refused a write (LDAP insufficientAccessRights, Graph or Okta 403, ...).
+    #[error("the directory refused the write: {0}")]
+    WriteRefused(String),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -39,12 +42,12 @@ pub enum DirectoryError {
 /// A PBX call failed (after the client's retries, where retrying was allowed).
 #[derive(Debug, thiserror::Error)]
 pub enum PbxError {
-    #[error("the PBX already holds this {}", match .0 { ConflictReason::NumberTaken => "number", ConflictReason::EmailTaken => "email", ConflictReason::LimitReached => "quota" })]
+    #[error("the PBX already holds this {}", match .0 { ConflictReason::NumberTaken => "number", ConflictReason::EmailTaken => "email", ConflictReason::LimitReached => "quota", ConflictReason::WriteBackFailed => "write-back" })]
     Conflict(ConflictReason),
     #[error("the PBX extension limit is reached (403 limit_reached)")]
     LimitReached,
     /// An organization or group call refused: 409 `name_taken` or `in_use`.
-    #[error("the PBX refused the change: {}", match .0 { ObjectConflictReason::NameTaken => "the name is taken (409 name_taken)", ObjectConflictReason::InUse => "extensions still belong to it (409 in_use)", ObjectConflictReason::LimitReached => "its limit is reached (403 limit_reached)", ObjectConflictReason::ParentNotSynced => "its parent is not synced" })]
+    #[error("the PBX refused the change: {}", match .0 { ObjectConflictReason::NameTaken => "the name is taken (409 name_taken)", ObjectConflictReason::InUse => "extensions still belong to it (409 in_use)", ObjectConflictReason::LimitReached => "its limit is reached (403 limit_reached)", ObjectConflictReason::ParentNotSynced => "its parent is not synced", ObjectConflictReason::NumberTaken => "the number is taken (409 number_taken)" })]
     ObjectConflict(ObjectConflictReason),
     /// A replayed create whose extension was deleted since: the PBX will not reuse the key.
     #[error("the PBX refused to reuse an idempotency key (409 idempotency_key_reused)")]

@@ -12,11 +12,13 @@ use crate::domain::connection::SAMPLE_SIZE;
 use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
 };
+use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
-    NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId,
+    GroupId, Mapping, NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization,
+    OrganizationId, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -26,6 +28,34 @@ pub trait Directory: Send + Sync {
     /// Reads every user of the scope. A read that fails part-way returns an error, never a
     /// shorter list: a failed read must not look like deleted users.
     async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+
+    /// `write_back`: writes each `(user, value)` to the user's `attribute`, one result per
+    /// write, in order. Directories that cannot write refuse them all.
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let _ = attribute;
+        writes
+            .iter()
+            .map(|_| {
+                Err(DirectoryError::WriteRefused(
+                    "this directory is read-only".into(),
+                ))
+            })
+            .collect()
+    }
+
+    /// The bytes of one user's photo (`fields.avatar`), read one user at a time for its
+    /// upload: `None` when the user has none. Providers without photos keep this default.
+    async fn read_photo(
+        &self,
+        _user: &ObjectId,
+        _dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        Ok(None)
+    }
 
     /// The admin's "test connection": every step (tunnel, connect, tls, bind or token, search)
     /// with its time and an actionable message, and a few users as mapped. A failed step is a
@@ -46,6 +76,33 @@ pub trait Directory: Send + Sync {
             }
         }
     }
+
+    /// Checks a user's password (`POST .../auth/verify`): finds the user by `username` and
+    /// asks the directory. `mapped` are the object ids the PBX has an extension for: anyone
+    /// else is rejected, if possible before the directory sees the password. Providers that
+    /// cannot check passwords keep this default.
+    async fn verify_login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        mapped: &std::collections::HashSet<ObjectId>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        let _ = (username, password, mapped);
+        Ok(LoginOutcome::Unsupported(
+            "this directory cannot check passwords".into(),
+        ))
+    }
+}
+
+/// What a directory made of a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The password is the user's, and the user is mapped, enabled and unexpired.
+    Verified(ObjectId),
+    /// Any other answer: unknown, unmapped, disabled or expired user, or a wrong password.
+    Rejected,
+    /// This provider checks no passwords; the message says what to use instead.
+    Unsupported(String),
 }
 
 /// One tenant's PBX, over the REST contract of CONTRACTS section 4.
@@ -57,6 +114,17 @@ pub trait Pbx: Send + Sync {
     async fn create_extension(
         &self,
         request: &NewExtension,
+        idempotency_key: &str,
+    ) -> Result<Extension, PbxError> {
+        self.create_extension_with(request, None, idempotency_key)
+            .await
+    }
+    /// [`Pbx::create_extension`] with the user's SIP password in the body: kept apart from
+    /// `request`, which is stored with the create's intent and must never hold it.
+    async fn create_extension_with(
+        &self,
+        request: &NewExtension,
+        sip_password: Option<&SipPassword>,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError>;
     /// Changes only the fields the patch holds.
@@ -99,6 +167,28 @@ pub trait Pbx: Send + Sync {
     ) -> Result<ExtensionGroup, PbxError>;
     /// One already gone counts as deleted.
     async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError>;
+
+    /// `PUT /v1/extensions/{id}/avatar`: the bytes (JPEG or PNG, at most 256 KB) with their
+    /// content type.
+    async fn put_avatar(
+        &self,
+        id: &ExtensionId,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), PbxError>;
+    /// `DELETE /v1/extensions/{id}/avatar`.
+    async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError>;
+
+    /// Every phonebook entry, all pages.
+    async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError>;
+    /// 409 `number_taken` (another entry has the number) is [`PbxError::Conflict`].
+    async fn create_phonebook_entry(
+        &self,
+        request: &NewPhonebookEntry,
+        idempotency_key: &str,
+    ) -> Result<PhonebookEntry, PbxError>;
+    /// Already gone (404) counts as deleted.
+    async fn delete_phonebook_entry(&self, id: &str) -> Result<(), PbxError>;
 }
 
 /// One page of a listing, with the opaque cursor of the next page.
@@ -248,6 +338,44 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         now: DateTime<Utc>,
     ) -> Result<Option<RunId>, StoreError>;
+
+    /// Counts one login attempt of `key` (a hash of the username, never the name) in one
+    /// atomic step: refused, with nothing written, when `limit.max` attempts were counted in
+    /// the window that is still open; otherwise counted (a new window opens at `now` when
+    /// none is open).
+    async fn take_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        limit: LoginLimit,
+        now: DateTime<Utc>,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// Ends an attempt taken by [`Store::take_login_attempt`] that must not count against the
+    /// user: `clear` (a success) forgets every attempt of the window, otherwise (the
+    /// directory could not answer) only this one.
+    async fn return_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        clear: bool,
+    ) -> Result<(), StoreError>;
+}
+
+/// At most `max` login attempts per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// What [`Store::take_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    Counted,
+    /// Too many attempts; the window ends then.
+    Refused {
+        until: DateTime<Utc>,
+    },
 }
 
 /// A tenant's credentials: the directory's and the PBX token. Debug output is redacted by
@@ -260,6 +388,9 @@ pub struct TenantSecrets {
     pub api_token: Option<SecretString>,
     pub private_key_pem: Option<SecretString>,
     pub pbx_token: Option<SecretString>,
+    /// The key of the keyed hashes of SIP passwords (`domain::sip_password`), created by the
+    /// first run that syncs one. Not a directory credential: a config change keeps it.
+    pub sip_hash_key: Option<SecretString>,
 }
 
 /// The serialized form a secret store keeps. Only secret store adapters build it.
@@ -277,6 +408,8 @@ pub struct StoredSecrets {
     pub private_key_pem: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pbx_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_hash_key: Option<String>,
 }
 
 impl TenantSecrets {
@@ -290,6 +423,7 @@ impl TenantSecrets {
             api_token: expose(&self.api_token),
             private_key_pem: expose(&self.private_key_pem),
             pbx_token: expose(&self.pbx_token),
+            sip_hash_key: expose(&self.sip_hash_key),
         }
     }
 
@@ -302,6 +436,7 @@ impl TenantSecrets {
             api_token: wrap(stored.api_token),
             private_key_pem: wrap(stored.private_key_pem),
             pbx_token: wrap(stored.pbx_token),
+            sip_hash_key: wrap(stored.sip_hash_key),
         }
     }
 
@@ -331,6 +466,7 @@ impl TenantSecrets {
             api_token: or(&self.api_token, &other.api_token),
             private_key_pem: or(&self.private_key_pem, &other.private_key_pem),
             pbx_token: self.pbx_token.clone(),
+            sip_hash_key: or(&self.sip_hash_key, &other.sip_hash_key),
         }
     }
 

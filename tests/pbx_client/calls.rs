@@ -72,6 +72,7 @@ async fn creates_updates_and_deletes_without_touching_telephony() {
             get: 0,
             post: 1,
             patch: 1,
+            put: 0,
             delete: 2
         }
     );

@@ -2,6 +2,7 @@
 
 mod calls;
 mod objects;
+mod phonebook;
 mod resilience;
 
 use std::sync::atomic::{AtomicU32, Ordering};

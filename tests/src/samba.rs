@@ -111,6 +111,17 @@ impl Samba {
         Self { ca_pem, child, dir }
     }
 
+    /// Runs `samba-tool` on the domain's database (users, password settings).
+    pub fn tool(&self, args: &[&str]) -> String {
+        run(
+            Command::new(binary("samba-tool"))
+                .args(args)
+                .arg("-H")
+                .arg(self.dir.path().join("private/sam.ldb")),
+            "samba-tool",
+        )
+    }
+
     /// `objectGUID` of the entry with this `sAMAccountName`, as Samba's own tools print it.
     pub fn guid_of(&self, account: &str) -> String {
         self.guid_matching(&format!("(sAMAccountName={account})"))

@@ -61,6 +61,9 @@ pub enum Command {
         /// A token of the SaaS operator (scope dirsync:operator).
         #[arg(long)]
         operator: bool,
+        /// The PBX platform's token for the tenant: scope dirsync:login (`POST .../auth/verify`).
+        #[arg(long, requires = "tenant")]
+        login: bool,
         /// Hours the token is valid.
         #[arg(long, default_value_t = 24)]
         hours: i64,

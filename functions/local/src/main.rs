@@ -33,10 +33,15 @@ async fn run(options: LocalOptions) -> Result<(), LocalError> {
     if let Some(Command::Token {
         tenant,
         operator: _,
+        login,
         hours,
     }) = &options.command
     {
-        let token_for = tenant.clone().map_or(TokenFor::Operator, TokenFor::Tenant);
+        let token_for = match tenant.clone() {
+            Some(tenant) if *login => TokenFor::Login(tenant),
+            Some(tenant) => TokenFor::Tenant(tenant),
+            None => TokenFor::Operator,
+        };
         let secret = jwt_secret(&settings, &options.state)?;
         println!("{}", mint(&secret, &token_for, *hours)?);
         return Ok(());

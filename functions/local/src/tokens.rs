@@ -44,6 +44,8 @@ pub fn jwt_secret(settings: &Settings, state: &Path) -> Result<SecretString, Loc
 #[derive(Debug, Clone)]
 pub enum TokenFor {
     Tenant(String),
+    /// The PBX platform's token for the tenant (scope `dirsync:login`).
+    Login(String),
     Operator,
 }
 
@@ -62,10 +64,14 @@ pub fn mint(secret: &SecretString, token_for: &TokenFor, hours: i64) -> Result<S
     let now = Utc::now().timestamp();
     let claims = Claims {
         tenant: match token_for {
-            TokenFor::Tenant(t) => Some(t.as_str()),
+            TokenFor::Tenant(t) | TokenFor::Login(t) => Some(t.as_str()),
             TokenFor::Operator => None,
         },
-        scope: matches!(token_for, TokenFor::Operator).then_some(dirsync::api::OPERATOR_SCOPE),
+        scope: match token_for {
+            TokenFor::Tenant(_) => None,
+            TokenFor::Login(_) => Some(dirsync::api::LOGIN_SCOPE),
+            TokenFor::Operator => Some(dirsync::api::OPERATOR_SCOPE),
+        },
         iat: now,
         exp: now + hours * 3600,
     };

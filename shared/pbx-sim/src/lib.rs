@@ -2,11 +2,13 @@
 //! strict as a real one, with injectable faults, latency and rate limits. Used by the tests,
 //! the benchmarks, `dirsync-local`'s demo tenant and the `pbx-sim` binary.
 
+mod avatar;
 mod collection;
 mod model;
 mod object_bodies;
 mod object_routes;
 mod objects;
+mod phonebook;
 mod routes;
 mod state;
 mod validate;
@@ -27,7 +29,10 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use model::{Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail};
+pub use model::{
+    Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, SipPasswordSet, Voicemail,
+};
+pub use phonebook::SimPhonebookEntry;
 
 use model::ApiError;
 use state::Account;
@@ -198,6 +203,21 @@ impl PbxSimulator {
             .map(|cell| lock(&cell.state).groups.seed(group))
     }
 
+    /// Every phonebook entry of the account, in id order; empty for an unknown account.
+    pub fn phonebook(&self, account: &str) -> Vec<SimPhonebookEntry> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).phonebook.all())
+            .unwrap_or_default()
+    }
+
+    /// Adds a phonebook entry as given (a manual one: `managed_by` `None`), unchecked, with
+    /// an id assigned when `entry.id` is empty. Returns the id, or `None` for an unknown
+    /// account.
+    pub fn seed_phonebook_entry(&self, account: &str, entry: SimPhonebookEntry) -> Option<String> {
+        self.account(account)
+            .map(|cell| lock(&cell.state).phonebook.seed(entry))
+    }
+
     /// Sets how many organizations and extension groups the account may hold (by default
     /// 1000 and 63). Does nothing for an unknown account.
     pub fn set_object_limits(&self, account: &str, organizations: usize, groups: usize) {
@@ -213,6 +233,14 @@ impl PbxSimulator {
         self.account(account)
             .map(|cell| lock(&cell.state).stats.clone())
             .unwrap_or_default()
+    }
+
+    /// What the extension's SIP password was last set to (its SHA-256) and how often;
+    /// `None` when none was ever set.
+    pub fn sip_password(&self, account: &str, extension_id: &str) -> Option<SipPasswordSet> {
+        let cell = self.account(account)?;
+        let state = lock(&cell.state);
+        state.sip_passwords.get(extension_id).cloned()
     }
 
     /// Changes faults, latency and limits at runtime; the dice are re-seeded from `seed`.

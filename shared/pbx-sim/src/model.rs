@@ -36,6 +36,9 @@ pub struct SimExtension {
     pub voicemail: Voicemail,
     pub forwarding: Forwarding,
     pub did: Option<String>,
+    /// Hex SHA-256 of the photo `PUT .../avatar` stored; `None` without one.
+    #[serde(default)]
+    pub avatar_sha256: Option<String>,
 }
 
 impl SimExtension {
@@ -56,6 +59,7 @@ impl SimExtension {
             voicemail: Voicemail::default(),
             forwarding: Forwarding::default(),
             did: None,
+            avatar_sha256: None,
         }
     }
 }
@@ -112,6 +116,8 @@ pub struct SimStats {
     pub gets: u64,
     pub posts: u64,
     pub patches: u64,
+    /// `PUT .../avatar` requests.
+    pub puts: u64,
     pub deletes: u64,
     /// POST/PATCH/DELETE requests that changed state (idempotent replays do not).
     pub writes: u64,
@@ -127,9 +133,18 @@ pub struct SimStats {
     pub welcome_emails: u64,
 }
 
+/// What the PBX was told of one extension's SIP password: never the password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SipPasswordSet {
+    /// SHA-256 of the password last set, lowercase hex.
+    pub sha256: String,
+    /// How many requests set it (creates and PATCHes; a replayed create does not).
+    pub times: u64,
+}
+
 impl SimStats {
     pub fn requests(&self) -> u64 {
-        self.gets + self.posts + self.patches + self.deletes
+        self.gets + self.posts + self.patches + self.puts + self.deletes
     }
 }
 

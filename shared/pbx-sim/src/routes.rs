@@ -17,10 +17,10 @@ use serde_json::json;
 
 use crate::collection::{Collection, Stored};
 use crate::model::ApiError;
-use crate::object_routes;
 use crate::state::{Account, Applied};
 use crate::validate::{parse_create, parse_patch};
 use crate::{lock, AccountCell, InFlight, PbxSimulator};
+use crate::{object_routes, phonebook};
 
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -32,6 +32,8 @@ pub(super) fn router(sim: PbxSimulator) -> Router {
             axum::routing::patch(update).delete(delete),
         )
         .merge(object_routes::router())
+        .merge(crate::avatar::router())
+        .merge(phonebook::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -44,14 +46,14 @@ pub(super) fn router(sim: PbxSimulator) -> Router {
 }
 
 /// A request admitted past authentication, rate limit and fault dice.
-struct Admitted {
-    cell: Arc<AccountCell>,
+pub(crate) struct Admitted {
+    pub(crate) cell: Arc<AccountCell>,
     _in_flight: InFlight,
 }
 
 /// Everything that happens before the account's rules: unknown account (404), token (401),
 /// counting, latency, rate limit (429) and injected faults.
-async fn admit(
+pub(crate) async fn admit(
     sim: &PbxSimulator,
     account: &str,
     headers: &HeaderMap,
@@ -78,6 +80,7 @@ async fn admit(
             Method::GET => stats.gets += 1,
             Method::POST => stats.posts += 1,
             Method::PATCH => stats.patches += 1,
+            Method::PUT => stats.puts += 1,
             _ => stats.deletes += 1,
         }
     }
@@ -109,7 +112,7 @@ async fn admit(
 }
 
 /// Counts an applied write, and maybe answers it 500 as if the response were lost.
-fn committed(sim: &PbxSimulator, cell: &AccountCell) -> Result<(), ApiError> {
+pub(crate) fn committed(sim: &PbxSimulator, cell: &AccountCell) -> Result<(), ApiError> {
     let lost = sim.roll_after_commit(&sim.options());
     let mut state = lock(&cell.state);
     state.stats.writes += 1;
@@ -124,7 +127,7 @@ pub(crate) fn path_error(rejection: PathRejection) -> ApiError {
     ApiError::bad_request(format!("invalid path: {rejection}"))
 }
 
-fn body_error(rejection: BytesRejection) -> ApiError {
+pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
     ApiError::new(rejection.status(), "bad_request", rejection.body_text())
 }
 

@@ -14,6 +14,8 @@ use super::ApiState;
 use crate::domain::TenantId;
 
 pub const OPERATOR_SCOPE: &str = "dirsync:operator";
+/// The PBX platform's scope for `POST .../auth/verify` (with the tenant's claim).
+pub const LOGIN_SCOPE: &str = "dirsync:login";
 
 /// How tokens are checked.
 pub enum Auth {
@@ -118,33 +120,37 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let claims = match state.auth.as_ref() {
-            Auth::Gateway => {
-                let claims = parts
-                    .extensions
-                    .get::<GatewayClaims>()
-                    .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-                Claims {
-                    tenant: claims.0.get("tenant").cloned(),
-                    scope: claims
-                        .0
-                        .get("scope")
-                        .map(|s| Scopes::from_gateway(s))
-                        .unwrap_or_default(),
-                }
-            }
-            Auth::Hs256(key) => {
-                let token = bearer(parts)?;
-                let mut validation = Validation::new(Algorithm::HS256);
-                validation.validate_aud = false;
-                validation.validate_nbf = true;
-                jsonwebtoken::decode::<Claims>(token, key, &validation)
-                    .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired"))?
-                    .claims
-            }
-        };
-        Caller::from_claims(claims)
+        Caller::from_claims(claims(parts, state)?)
     }
+}
+
+/// The token's claims: from API Gateway's authorizer, or checked here (HS256).
+fn claims(parts: &Parts, state: &ApiState) -> Result<Claims, ApiError> {
+    Ok(match state.auth.as_ref() {
+        Auth::Gateway => {
+            let claims = parts
+                .extensions
+                .get::<GatewayClaims>()
+                .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+            Claims {
+                tenant: claims.0.get("tenant").cloned(),
+                scope: claims
+                    .0
+                    .get("scope")
+                    .map(|s| Scopes::from_gateway(s))
+                    .unwrap_or_default(),
+            }
+        }
+        Auth::Hs256(key) => {
+            let token = bearer(parts)?;
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.validate_aud = false;
+            validation.validate_nbf = true;
+            jsonwebtoken::decode::<Claims>(token, key, &validation)
+                .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired"))?
+                .claims
+        }
+    })
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -180,6 +186,25 @@ impl FromRequestParts<ApiState> for TenantAccess {
             _ => TenantId::parse(raw)
                 .map(Self)
                 .map_err(|e| ApiError::field("tenant", e.to_string())),
+        }
+    }
+}
+
+/// The `{t}` of `POST .../auth/verify`: the operator, or a token of that tenant whose scope
+/// holds [`LOGIN_SCOPE`] (the PBX platform's); a tenant admin's token without it gets 403.
+pub struct LoginAccess(pub TenantId);
+
+impl FromRequestParts<ApiState> for LoginAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let login = claims(parts, state)?.scope.contains(LOGIN_SCOPE);
+        let TenantAccess(tenant) = TenantAccess::from_request_parts(parts, state).await?;
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Tenant(_) if !login => Err(ApiError::Forbidden(
+                "password checks need a token with the dirsync:login scope",
+            )),
+            _ => Ok(Self(tenant)),
         }
     }
 }

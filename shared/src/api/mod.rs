@@ -22,7 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Auth, Caller, GatewayClaims, OPERATOR_SCOPE};
+pub use auth::{Auth, Caller, GatewayClaims, LOGIN_SCOPE, OPERATOR_SCOPE};
 pub use body::BODY_LIMIT;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
@@ -58,7 +58,7 @@ impl ApiState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: ApiState) -> Router {
-    use routes::{associations, directory, listing, meta, runs, users};
+    use routes::{associations, directory, listing, login, meta, runs, users};
     let tenant = Router::new()
         .route(
             "/directory",
@@ -78,6 +78,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/sync/runs/{run_id}/approve", post(runs::approve))
         .route("/extensions", get(listing::extensions))
         .route("/users/{object_id}", get(users::explain))
+        .route("/auth/verify", post(login::verify))
         .route(
             "/associations/{object_id}",
             put(associations::put).delete(associations::delete),

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{associations, directory, listing, meta, runs, users, RunStarted};
+use super::routes::{associations, directory, listing, login, meta, runs, users, RunStarted};
 use super::schemas::*;
 use super::ErrorBody;
 
@@ -20,15 +20,15 @@ use super::ErrorBody;
         directory::resume, directory::put_pbx, directory::test,
         runs::preview, runs::sync_now, runs::status, runs::list, runs::get, runs::approve,
         listing::extensions, users::explain, listing::tenants, meta::health, meta::openapi,
-        associations::put, associations::delete,
+        associations::put, associations::delete, login::verify,
     ),
     components(schemas(
         ErrorBody, FieldErrorSchema, RunStarted, directory::PauseBody, directory::PbxBody,
         DirectoryConfigSchema, TenantStateSchema, StoredConfigSchema, StateAnswerSchema,
-        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, RunSummarySchema,
+        ReleasedSchema, PbxAnswerSchema, ConnectionReportSchema, PlanSchema, ObjectChangesSchema, PhonebookChangesSchema, PhonebookRemoveSchema, RunSummarySchema,
         RunRecordSchema, SyncStatusSchema, UserExplanationSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
         HealthSchema, OpenApiDocumentSchema, associations::AssociationBody,
-        associations::Association,
+        associations::Association, login::LoginRequest, login::LoginVerified,
     )),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),

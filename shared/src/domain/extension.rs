@@ -28,6 +28,9 @@ pub struct Extension {
     pub enabled: bool,
     #[serde(default)]
     pub managed_by: Option<String>,
+    /// Hex SHA-256 of the extension's photo, `None` without one.
+    #[serde(default)]
+    pub avatar_sha256: Option<String>,
 }
 
 /// The body of `POST /v1/extensions`.

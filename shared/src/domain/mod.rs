@@ -1,5 +1,6 @@
 //! The domain model: no AWS, HTTP or database types here.
 
+pub mod avatar;
 pub mod config;
 pub mod connection;
 pub mod endpoint_policy;
@@ -9,8 +10,10 @@ pub mod ldap_filter;
 pub mod mapping;
 pub mod object_plan;
 pub mod organization;
+pub mod phonebook;
 pub mod plan;
 pub mod run;
+pub mod sip_password;
 pub mod tenant;
 pub mod user;
 

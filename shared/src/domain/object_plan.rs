@@ -149,6 +149,8 @@ pub enum ObjectConflictReason {
     LimitReached,
     /// The parent organization could not be synced (itself a conflict), so neither can this.
     ParentNotSynced,
+    /// A phonebook entry's create was refused: another entry has the number (409).
+    NumberTaken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

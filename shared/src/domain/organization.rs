@@ -130,6 +130,9 @@ pub struct ExtensionGroupPatch {
 pub enum ObjectKind {
     Organization,
     Group,
+    /// A phonebook entry sync created for one of a user's `extra_numbers`
+    /// (see `domain::phonebook`).
+    PhonebookEntry,
 }
 
 impl ObjectKind {
@@ -137,6 +140,7 @@ impl ObjectKind {
         match self {
             ObjectKind::Organization => "organization",
             ObjectKind::Group => "group",
+            ObjectKind::PhonebookEntry => "phonebook_entry",
         }
     }
 }

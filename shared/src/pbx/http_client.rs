@@ -10,16 +10,19 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 use tokio::sync::Semaphore;
 use url::Url;
 
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
-use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS};
+use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS, PHONEBOOK};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
 use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, OrganizationPatch,
 };
+use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
+use crate::domain::sip_password::{serialize_exposed, SipPassword};
 use crate::domain::{
     Extension, ExtensionGroup, ExtensionId, GroupId, NewExtension, Organization, OrganizationId,
 };
@@ -49,6 +52,8 @@ pub(super) struct Call<'a> {
     pub url: Url,
     pub body: Option<Vec<u8>>,
     pub idempotency_key: Option<&'a str>,
+    /// The body's type: JSON unless set (photos).
+    pub content_type: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -59,6 +64,7 @@ impl Call<'_> {
             url,
             body: None,
             idempotency_key: None,
+            content_type: None,
         }
     }
 }
@@ -180,7 +186,10 @@ impl HttpPbx {
         }
         if let Some(body) = &call.body {
             request = request
-                .header(CONTENT_TYPE, "application/json")
+                .header(
+                    CONTENT_TYPE,
+                    call.content_type.unwrap_or("application/json"),
+                )
                 .body(body.clone());
         }
         let mut response = request.send().await.map_err(PbxError::Transport)?;
@@ -229,18 +238,35 @@ fn api_url(base_url: &str) -> Result<Url, PbxError> {
     Ok(url)
 }
 
+/// A create's body: the request and, at send time only, the SIP password.
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    #[serde(flatten)]
+    request: &'a NewExtension,
+    #[serde(
+        serialize_with = "serialize_exposed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    sip_password: Option<&'a SipPassword>,
+}
+
 #[async_trait]
 impl Pbx for HttpPbx {
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
         self.list_all(EXTENSIONS).await
     }
 
-    async fn create_extension(
+    async fn create_extension_with(
         &self,
         request: &NewExtension,
+        sip_password: Option<&SipPassword>,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError> {
-        self.create(EXTENSIONS, request, idempotency_key).await
+        let body = CreateBody {
+            request,
+            sip_password,
+        };
+        self.create(EXTENSIONS, &body, idempotency_key).await
     }
 
     async fn update_extension(
@@ -301,6 +327,35 @@ impl Pbx for HttpPbx {
 
     async fn delete_group(&self, id: &GroupId) -> Result<(), PbxError> {
         self.delete(GROUPS, id.as_str()).await
+    }
+
+    async fn put_avatar(
+        &self,
+        id: &ExtensionId,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), PbxError> {
+        self.put_photo(id.as_str(), content_type, bytes).await
+    }
+
+    async fn delete_avatar(&self, id: &ExtensionId) -> Result<(), PbxError> {
+        self.delete_photo(id.as_str()).await
+    }
+
+    async fn list_phonebook(&self) -> Result<Vec<PhonebookEntry>, PbxError> {
+        self.list_all(PHONEBOOK).await
+    }
+
+    async fn create_phonebook_entry(
+        &self,
+        request: &NewPhonebookEntry,
+        idempotency_key: &str,
+    ) -> Result<PhonebookEntry, PbxError> {
+        self.create(PHONEBOOK, request, idempotency_key).await
+    }
+
+    async fn delete_phonebook_entry(&self, id: &str) -> Result<(), PbxError> {
+        self.delete(PHONEBOOK, id).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! The PBX side: the REST client dirsync uses ([`HttpPbx`]). The simulator of a hosted PBX
 //! that tests, benchmarks and local mode run it against is the `dirsync-pbx-sim` crate.
 
+mod avatar;
 mod http_client;
 mod options;
 mod resources;

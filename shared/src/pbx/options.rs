@@ -54,12 +54,14 @@ pub struct CallCounts {
     pub get: u64,
     pub post: u64,
     pub patch: u64,
+    /// Photo uploads (`PUT .../avatar`).
+    pub put: u64,
     pub delete: u64,
 }
 
 impl CallCounts {
     pub fn total(&self) -> u64 {
-        self.get + self.post + self.patch + self.delete
+        self.get + self.post + self.patch + self.put + self.delete
     }
 }
 
@@ -68,6 +70,7 @@ pub(crate) struct CallCounters {
     get: AtomicU64,
     post: AtomicU64,
     patch: AtomicU64,
+    put: AtomicU64,
     delete: AtomicU64,
 }
 
@@ -77,6 +80,7 @@ impl CallCounters {
             Method::GET => &self.get,
             Method::POST => &self.post,
             Method::PATCH => &self.patch,
+            Method::PUT => &self.put,
             _ => &self.delete,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -87,6 +91,7 @@ impl CallCounters {
             get: self.get.load(Ordering::Relaxed),
             post: self.post.load(Ordering::Relaxed),
             patch: self.patch.load(Ordering::Relaxed),
+            put: self.put.load(Ordering::Relaxed),
             delete: self.delete.load(Ordering::Relaxed),
         }
     }

@@ -1,6 +1,7 @@
 //! The four calls every PBX resource answers the same way (CONTRACTS section 4): a paged
 //! listing, a create with `Idempotency-Key`, a PATCH of what changed and a DELETE. The `Pbx`
-//! methods of `HttpPbx` are these calls on extensions, organizations and extension groups.
+//! methods of `HttpPbx` are these calls on extensions, organizations, extension groups and
+//! phonebook entries (which have no PATCH).
 
 use std::collections::HashSet;
 
@@ -16,6 +17,7 @@ use crate::ports::Page;
 pub(super) const EXTENSIONS: &str = "extensions";
 pub(super) const ORGANIZATIONS: &str = "organizations";
 pub(super) const GROUPS: &str = "extension-groups";
+pub(super) const PHONEBOOK: &str = "phonebook";
 
 impl HttpPbx {
     /// Every object of `resource`, all pages.

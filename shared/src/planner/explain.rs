@@ -102,9 +102,14 @@ pub fn explain(input: &PlanInput<'_>, object_id: &ObjectId) -> Option<UserExplan
         directory: user.cloned(),
         in_scope: user.is_some_and(|u| u.in_scope),
         scope: scope_reason(input, user),
-        eligible: active && skip_reason.is_none(),
+        // A photo skip leaves the user synced (a user skipped otherwise gets no photo step).
+        eligible: active && skip_reason.is_none_or(super::avatars::is_photo_skip),
         skip_reason,
-        mapping: mapping.cloned(),
+        // The keyed hash of the SIP password last sent is the store's business, never shown.
+        mapping: mapping.cloned().map(|mut m| {
+            m.sip_password_hash = None;
+            m
+        }),
         next_run,
     })
 }
@@ -174,6 +179,7 @@ mod tests {
                 object_mappings: &[],
                 organizations: &[],
                 groups: &[],
+                phonebook: &[],
             },
             &oid(id),
         )

@@ -2,17 +2,22 @@
 //! config to a [`Plan`] (CONTRACTS section 3). Pure: no I/O, no clock, no randomness; every
 //! list of the plan is sorted by object id. Hash maps keep it linear in the input size.
 
+mod avatars;
 mod changes;
 mod eligibility;
 mod explain;
 mod numbers;
 mod objects;
+mod phonebook;
 mod removals;
+mod write_back;
 
 #[cfg(test)]
 mod model;
 #[cfg(test)]
 mod model_objects;
+#[cfg(test)]
+mod model_phonebook;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -21,6 +26,12 @@ mod proptests_objects;
 mod tests;
 #[cfg(test)]
 mod tests_creates;
+#[cfg(test)]
+mod tests_phonebook;
+#[cfg(test)]
+mod tests_sip;
+#[cfg(test)]
+mod tests_write_back;
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +42,7 @@ use crate::domain::extension::Extension;
 use crate::domain::ids::{ExtensionId, ObjectId};
 use crate::domain::mapping::{Mapping, MappingLink};
 use crate::domain::organization::{ExtensionGroup, ObjectMapping, Organization};
+use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::{
     Conflict, ConflictReason, Plan, PlannedCreate, PlannedRemove, PlannedUpdate, SkipReason,
     Skipped,
@@ -55,6 +67,9 @@ pub struct PlanInput<'a> {
     /// Every PBX organization and extension group, manual ones included.
     pub organizations: &'a [Organization],
     pub groups: &'a [ExtensionGroup],
+    /// Every PBX phonebook entry, manual ones included (empty when `extra_numbers` is off
+    /// and sync keeps no entries).
+    pub phonebook: &'a [PhonebookEntry],
 }
 
 /// An eligible user and what it needs.
@@ -73,6 +88,8 @@ enum Need<'a> {
     Compare {
         ext: &'a Extension,
         disabled_by_sync: bool,
+        /// The keyed hash of the SIP password last sent.
+        sip_sent: Option<&'a str>,
     },
     /// The linked extension was deleted on the PBX: create it again with its number.
     Recreate { mapping: &'a Mapping },
@@ -94,7 +111,7 @@ impl Candidate<'_> {
 /// The plan of CONTRACTS section 3, one step per rule: removals and the deletion guard,
 /// eligibility, duplicate emails, the updates of mapped users, then (only when someone is to
 /// be created) recreates and new users, with conflicts, adoption and the record limit; then
-/// organizations and extension groups. The deletion guard counts the organizations and
+/// organizations, extension groups and phonebook entries. The deletion guard counts the organizations and
 /// groups a plan deletes too: when they tip it, the plan is made again with removals held.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     let plan = plan_held(input, false);
@@ -123,7 +140,13 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
     if mapped.recreates.is_empty() && eligible.new.is_empty() {
         plan.removes = removes;
-        return finish(with_objects(plan, input, &index, &mapped.kept));
+        let plan = with_objects(plan, input, &index, &mapped.kept);
+        return finish(write_back::plan_write_backs(
+            plan,
+            config,
+            &index,
+            &mapped.kept,
+        ));
     }
 
     // Creates are checked against the PBX as this plan leaves it.
@@ -165,7 +188,13 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     }
 
     plan.removes = removes;
-    finish(with_objects(plan, input, &index, &mapped.kept))
+    let plan = with_objects(plan, input, &index, &mapped.kept);
+    finish(write_back::plan_write_backs(
+        plan,
+        config,
+        &index,
+        &mapped.kept,
+    ))
 }
 
 /// The organisation side, planned from the users this plan keeps synced.
@@ -208,7 +237,9 @@ fn with_objects(
             });
         }
     }
+    avatars::plan_avatars(&mut plan, input, index, kept);
     objects::plan_objects(input, &synced, &mut plan);
+    phonebook::plan_phonebook(input, &synced, &mut plan);
     plan
 }
 
@@ -322,6 +353,7 @@ fn eligibility<'a>(
                     Some(ext) => Need::Compare {
                         ext,
                         disabled_by_sync: *disabled_by_sync,
+                        sip_sent: mapping.sip_password_hash.as_deref(),
                     },
                     None => Need::Recreate { mapping },
                 },
@@ -412,9 +444,12 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
             Need::Compare {
                 ext,
                 disabled_by_sync,
+                sip_sent,
             } => {
                 out.kept.push((candidate.user, ext));
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
+                changes.sip_password =
+                    changes::sip_password_change(rules.sip_password, candidate.user, sip_sent);
                 if changes.email.is_some() {
                     out.updated_emails.insert(&ext.id, candidate.fields.email);
                 }
@@ -527,11 +562,14 @@ impl<'p> NewUsers<'p, '_> {
         }
         if let Some(ext) = adopt {
             self.places -= 1;
+            let mut changes = changes::field_changes(self.rules.synced, &candidate.fields, ext);
+            changes.sip_password =
+                changes::sip_password_change(self.rules.sip_password, candidate.user, None);
             return Decision::Adopt(PlannedUpdate {
                 object_id: candidate.user.object_id.clone(),
                 extension_id: ext.id.clone(),
                 name: candidate.user.display_name(),
-                changes: changes::field_changes(self.rules.synced, &candidate.fields, ext),
+                changes,
                 adopt: true,
                 organization_source: None,
             });
@@ -591,6 +629,7 @@ fn planned_create(candidate: &Candidate<'_>, number: &str, rules: &Rules) -> Pla
         email: candidate.email.to_string(),
         request: changes::create_request(number, &candidate.fields, rules.welcome_email),
         organization_source: None,
+        avatar: None,
     }
 }
 

@@ -44,8 +44,12 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        write_back: Default::default(),
+        sip_password: Default::default(),
+        avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
+        extra_numbers: Vec::new(),
         object_id: oid(id),
         first_name: Some(first.to_string()),
         last_name: Some("Last".to_string()),
@@ -61,6 +65,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
 
 pub fn ext(id: &str, number: &str, first: &str, email: &str) -> Extension {
     Extension {
+        avatar_sha256: None,
         job_title: Default::default(),
         organization_id: Default::default(),
         id: eid(id),
@@ -80,6 +85,8 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
             extension_id: eid(ext_id),
@@ -95,6 +102,8 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        sip_password_hash: Default::default(),
+        avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{id}"),
@@ -169,6 +178,7 @@ impl World {
             object_mappings: &self.objects.mappings,
             organizations: &self.objects.organizations,
             groups: &self.objects.groups,
+            phonebook: &self.objects.phonebook,
         })
     }
 
@@ -187,6 +197,7 @@ impl World {
         let created = self.apply_extensions(plan, &organizations);
         self.objects.forget_extensions(&self.extensions);
         self.objects.apply_groups(plan, &created);
+        self.objects.apply_phonebook(plan, &created);
         if !plan.removals_held {
             self.objects.remove_organizations(plan, &self.extensions);
         }
@@ -265,6 +276,8 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    sip_password_hash: Default::default(),
+                    avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
                         extension_id: e.id.clone(),
@@ -297,6 +310,7 @@ impl World {
             let r = &create.request;
             created.insert(create.object_id.clone(), id.clone());
             self.extensions.push(Extension {
+                avatar_sha256: None,
                 job_title: r.job_title.clone(),
                 organization_id: create
                     .organization_source
@@ -312,6 +326,8 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                sip_password_hash: Default::default(),
+                avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {
                     extension_id: id,

@@ -13,6 +13,7 @@ use crate::domain::organization::{
     DirectoryGroup, DirectoryOrganization, ExtensionGroup, ObjectKind, ObjectLink, ObjectMapping,
     Organization, MAX_EXTENSION_GROUPS,
 };
+use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::Plan;
 use crate::domain::MANAGED_BY;
 
@@ -23,6 +24,8 @@ pub struct ObjectWorld {
     pub mappings: Vec<ObjectMapping>,
     pub organizations: Vec<Organization>,
     pub groups: Vec<ExtensionGroup>,
+    /// The PBX phonebook (see `model_phonebook`).
+    pub phonebook: Vec<PhonebookEntry>,
     next_id: usize,
 }
 
@@ -60,7 +63,7 @@ impl ObjectWorld {
             .retain(|m| !(m.kind == kind && &m.object_id == source));
     }
 
-    fn fresh(&mut self, prefix: &str) -> String {
+    pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}-new-{:03}", self.next_id)
     }

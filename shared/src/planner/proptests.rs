@@ -57,8 +57,12 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
+                write_back: Default::default(),
+                sip_password: Default::default(),
+                avatar: None,
                 job_title: Default::default(),
                 organization: Default::default(),
+                extra_numbers: Vec::new(),
                 object_id: oid(&format!("u{id:02}")),
                 first_name: first,
                 last_name: last,
@@ -83,6 +87,7 @@ fn ext_strategy() -> impl Strategy<Value = Extension> {
         prop::bool::weighted(0.8),
     )
         .prop_map(|(number, first, email, mobile, enabled)| Extension {
+            avatar_sha256: None,
             job_title: Default::default(),
             organization_id: Default::default(),
             id: eid("tmp"),

@@ -6,6 +6,7 @@
 mod cursors;
 mod isolation;
 mod lease;
+mod login;
 mod mappings;
 mod newer_records;
 mod objects;
@@ -24,9 +25,15 @@ use crate::ports::Store;
 pub use cursors::foreign_cursors_are_invalid_cursor_errors;
 pub use isolation::tenant_isolation;
 pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
+pub use login::{
+    concurrent_login_attempts_respect_the_limit, login_attempts_are_limited_per_window,
+};
 pub use mappings::{mapping_pages_are_clamped, mappings_upsert_delete_and_paging};
 pub use newer_records::{records_from_a_newer_release_read, RawRecords, StoredRecord};
-pub use objects::{object_mappings_are_per_tenant, object_mappings_put_replace_delete};
+pub use objects::{
+    object_mappings_are_per_tenant, object_mappings_put_replace_delete,
+    phonebook_entry_mappings_are_kept,
+};
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
     advance_next_sync_is_conditional, due_tenants_order_and_state, tenant_writes_are_conditional,
@@ -44,10 +51,13 @@ pub async fn run_all(store: &dyn Store) {
     mapping_pages_are_clamped(store).await;
     object_mappings_put_replace_delete(store).await;
     object_mappings_are_per_tenant(store).await;
+    phonebook_entry_mappings_are_kept(store).await;
     runs_newest_first_paging(store).await;
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
     concurrent_acquire_has_one_winner(store).await;
+    login_attempts_are_limited_per_window(store).await;
+    concurrent_login_attempts_respect_the_limit(store).await;
     tenant_isolation(store).await;
 }
 
@@ -98,6 +108,8 @@ fn assert_same_tenant(got: &Tenant, want: &Tenant) {
 
 fn linked_mapping(object: &str, n: usize) -> Mapping {
     Mapping {
+        // Some with the photo sync uploaded, so that every store keeps it.
+        avatar_sha256: n.is_multiple_of(5).then(|| format!("{n:064x}")),
         object_id: object_id(object),
         link: MappingLink::Linked {
             extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
@@ -108,11 +120,14 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
         last_name: (!n.is_multiple_of(3)).then(|| format!("Last{n}")),
         email: Some(format!("user{n}@example.com")),
         last_synced_at: base_time() + chrono::TimeDelta::seconds(n as i64),
+        // Half of them with the keyed hash of a SIP password, which must read back as written.
+        sip_password_hash: n.is_multiple_of(2).then(|| format!("{n:064x}")),
     }
 }
 
 fn pending_mapping(object: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: object_id(object),
         link: MappingLink::Pending {
             idempotency_key: format!("key-{object}"),
@@ -133,6 +148,7 @@ fn pending_mapping(object: &str, number: &str) -> Mapping {
         last_name: Some("Ding".into()),
         email: Some("pending@example.com".into()),
         last_synced_at: base_time(),
+        sip_password_hash: None,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::domain::{
     Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
-use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
 
 /// How long run records stay before DynamoDB's TTL removes them, unless configured.
 pub const DEFAULT_RUN_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -492,6 +492,25 @@ impl Store for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Option<RunId>, StoreError> {
         self.lease_current(tenant, now).await
+    }
+
+    async fn take_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        limit: LoginLimit,
+        now: DateTime<Utc>,
+    ) -> Result<LoginAttempt, StoreError> {
+        self.login_take(tenant, key, limit, now).await
+    }
+
+    async fn return_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        clear: bool,
+    ) -> Result<(), StoreError> {
+        self.login_give_back(tenant, key, clear).await
     }
 }
 

@@ -25,6 +25,8 @@ pub(super) const SK_RUN: &str = "RUN#";
 pub(super) const SK_OBJECT: &str = "OBJ#";
 /// Further pieces of a run record too large for one item (400 KB limit).
 pub(super) const SK_RUN_PART: &str = "RUNPART#";
+/// A username's login attempts: `LOGIN#{sha-256 of tenant and username}`.
+pub(super) const SK_LOGIN: &str = "LOGIN#";
 
 /// The JSON of the domain object (tenant, mapping, run record).
 pub(super) const BODY: &str = "body";

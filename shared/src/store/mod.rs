@@ -11,6 +11,8 @@ mod dynamodb_items;
 #[cfg(feature = "aws")]
 mod dynamodb_lease;
 #[cfg(feature = "aws")]
+mod dynamodb_login;
+#[cfg(feature = "aws")]
 mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_objects;
@@ -21,6 +23,7 @@ mod dynamodb_tenants;
 mod keys;
 mod sqlite;
 mod sqlite_lease;
+mod sqlite_login;
 mod sqlite_objects;
 mod sqlite_rows;
 mod sqlite_schema;

@@ -10,14 +10,16 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
-use super::{clamp_page_size, sqlite_lease, sqlite_objects, sqlite_schema, tenant_record};
+use super::{
+    clamp_page_size, sqlite_lease, sqlite_login, sqlite_objects, sqlite_schema, tenant_record,
+};
 use crate::domain::config::Schedule;
 use crate::domain::{
     Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
     TenantState,
 };
 use crate::error::StoreError;
-use crate::ports::{DueTenant, LeaseOutcome, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
 use crate::private_fs;
 
 /// A tenant row as one JSON document: the body with the revision and last run of their own
@@ -270,6 +272,7 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM object_mappings WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM runs WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM leases WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM login_attempts WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(())
@@ -528,6 +531,29 @@ impl Store for SqliteStore {
         let tenant = tenant.to_string();
         let now_key = time_key(now)?;
         self.with_conn(move |conn| sqlite_lease::holder(conn, &tenant, &now_key))
+            .await
+    }
+
+    async fn take_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        limit: LoginLimit,
+        now: DateTime<Utc>,
+    ) -> Result<LoginAttempt, StoreError> {
+        let (tenant, key) = (tenant.to_string(), key.to_string());
+        self.with_conn(move |conn| sqlite_login::take(conn, &tenant, &key, limit, now))
+            .await
+    }
+
+    async fn return_login_attempt(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        clear: bool,
+    ) -> Result<(), StoreError> {
+        let (tenant, key) = (tenant.to_string(), key.to_string());
+        self.with_conn(move |conn| sqlite_login::give_back(conn, &tenant, &key, clear))
             .await
     }
 }

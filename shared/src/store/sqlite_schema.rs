@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,6 +75,17 @@ CREATE TABLE object_mappings (
 ) WITHOUT ROWID;
 ";
 
+/// Version 4: login attempts per username hash (`Store::take_login_attempt`).
+const SCHEMA_V4: &str = "
+CREATE TABLE login_attempts (
+    tenant TEXT NOT NULL,
+    key TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    window_ends TEXT NOT NULL,
+    PRIMARY KEY (tenant, key)
+) WITHOUT ROWID;
+";
+
 /// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -104,7 +115,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 3 {
         tx.execute_batch(SCHEMA_V3)?;
     }
-    // Later versions add their steps here: `if version < 4 { ... }`.
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)?;
+    }
+    // Later versions add their steps here: `if version < 5 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

@@ -17,6 +17,7 @@ use crate::domain::organization::{
     ExtensionGroupPatch, NewExtensionGroup, NewOrganization, ObjectKind, ObjectLink, ObjectMapping,
     OrganizationPatch,
 };
+use crate::domain::plan::ConflictReason;
 use crate::domain::run::{ActionError, ActionKind};
 use crate::domain::{ExtensionId, GroupId, ObjectId, OrganizationId, TenantId, MANAGED_BY};
 use crate::error::PbxError;
@@ -25,9 +26,10 @@ use crate::ports::{Pbx, Store};
 /// What applying the organisation side gave.
 #[derive(Debug, Default)]
 pub struct AppliedObjects {
-    /// Organizations and groups created, changed or removed, by name.
+    /// Organizations, groups and phonebook entries created, changed or removed, by name.
     pub organizations_changed: Vec<String>,
     pub groups_changed: Vec<String>,
+    pub phonebook_changed: Vec<String>,
     pub conflicts: Vec<ObjectConflict>,
     pub errors: Vec<ActionError>,
     pub fatal: Option<ApplyError>,
@@ -43,7 +45,7 @@ pub struct ObjectApplier<'a> {
 }
 
 /// What one call gave, before it is folded into [`AppliedObjects`].
-enum Step {
+pub(super) enum Step {
     Done(String),
     Conflict(ObjectConflict),
     Failed(ActionKind, PbxError),
@@ -102,7 +104,13 @@ impl ObjectApplier<'_> {
                     ids.insert(create.object_id.clone(), id);
                 }
             }
-            if !self.fold(step.0, &create.object_id, &create.name, out, true) {
+            if !self.fold(
+                step.0,
+                &create.object_id,
+                &create.name,
+                out,
+                ObjectKind::Organization,
+            ) {
                 return ids;
             }
         }
@@ -131,7 +139,13 @@ impl ObjectApplier<'_> {
                     result,
                 )
                 .await;
-            if !self.fold(step, &update.object_id, &update.name, out, true) {
+            if !self.fold(
+                step,
+                &update.object_id,
+                &update.name,
+                out,
+                ObjectKind::Organization,
+            ) {
                 return ids;
             }
         }
@@ -170,7 +184,13 @@ impl ObjectApplier<'_> {
                     },
                 )
                 .await;
-            if !self.fold(step.0, &create.object_id, &create.name, out, false) {
+            if !self.fold(
+                step.0,
+                &create.object_id,
+                &create.name,
+                out,
+                ObjectKind::Group,
+            ) {
                 return;
             }
         }
@@ -189,7 +209,13 @@ impl ObjectApplier<'_> {
             let step = self
                 .after_update(ObjectKind::Group, &update.object_id, &update.name, result)
                 .await;
-            if !self.fold(step, &update.object_id, &update.name, out, false) {
+            if !self.fold(
+                step,
+                &update.object_id,
+                &update.name,
+                out,
+                ObjectKind::Group,
+            ) {
                 return;
             }
         }
@@ -203,8 +229,12 @@ impl ObjectApplier<'_> {
         self.remove(ObjectKind::Organization, removes, out).await;
     }
 
-    async fn remove(&self, kind: ObjectKind, removes: &[ObjectRemove], out: &mut AppliedObjects) {
-        let organizations = kind == ObjectKind::Organization;
+    pub(super) async fn remove(
+        &self,
+        kind: ObjectKind,
+        removes: &[ObjectRemove],
+        out: &mut AppliedObjects,
+    ) {
         for remove in removes {
             if self.stopped() {
                 return;
@@ -221,6 +251,9 @@ impl ObjectApplier<'_> {
                         Ok(id) => self.pbx.delete_group(&id).await,
                         Err(_) => Ok(()),
                     },
+                    ObjectKind::PhonebookEntry => {
+                        self.pbx.delete_phonebook_entry(&remove.pbx_id).await
+                    }
                 },
             };
             let step = match deleted {
@@ -236,7 +269,7 @@ impl ObjectApplier<'_> {
                     self.refused(ActionKind::Remove, &remove.object_id, &remove.name, error)
                 }
             };
-            if !self.fold(step, &remove.object_id, &remove.name, out, organizations) {
+            if !self.fold(step, &remove.object_id, &remove.name, out, kind) {
                 return;
             }
         }
@@ -246,7 +279,7 @@ impl ObjectApplier<'_> {
     /// link after. A refused create drops the intent; any other failure keeps it, since the
     /// object may exist: the next run posts again with the same key. Returns the step and
     /// the new PBX id.
-    async fn create<F, Fut>(
+    pub(super) async fn create<F, Fut>(
         &self,
         kind: ObjectKind,
         object_id: &ObjectId,
@@ -288,7 +321,10 @@ impl ObjectApplier<'_> {
             Err(error) => {
                 let refused = matches!(
                     error,
-                    PbxError::ObjectConflict(_) | PbxError::LimitReached | PbxError::Rejected(_)
+                    PbxError::ObjectConflict(_)
+                        | PbxError::Conflict(_)
+                        | PbxError::LimitReached
+                        | PbxError::Rejected(_)
                 );
                 if refused {
                     if let Err(e) = self
@@ -345,6 +381,10 @@ impl ObjectApplier<'_> {
         let reason = match &error {
             PbxError::ObjectConflict(reason) => Some(*reason),
             PbxError::LimitReached => Some(ObjectConflictReason::LimitReached),
+            // Only phonebook entries have numbers among these objects.
+            PbxError::Conflict(ConflictReason::NumberTaken) => {
+                Some(ObjectConflictReason::NumberTaken)
+            }
             _ => None,
         };
         match (reason, error) {
@@ -360,23 +400,21 @@ impl ObjectApplier<'_> {
     }
 
     /// Folds a step in; false when the run must stop (a fatal error).
-    fn fold(
+    pub(super) fn fold(
         &self,
         step: Step,
         object_id: &ObjectId,
         name: &str,
         out: &mut AppliedObjects,
-        organization: bool,
+        kind: ObjectKind,
     ) -> bool {
         match step {
             Step::Done(done) if done.is_empty() => {}
-            Step::Done(done) => {
-                if organization {
-                    out.organizations_changed.push(done);
-                } else {
-                    out.groups_changed.push(done);
-                }
-            }
+            Step::Done(done) => match kind {
+                ObjectKind::Organization => out.organizations_changed.push(done),
+                ObjectKind::Group => out.groups_changed.push(done),
+                ObjectKind::PhonebookEntry => out.phonebook_changed.push(done),
+            },
             Step::Conflict(conflict) => out.conflicts.push(conflict),
             Step::Failed(kind, error) => out.errors.push(ActionError {
                 kind,
@@ -394,7 +432,7 @@ impl ObjectApplier<'_> {
         true
     }
 
-    fn stopped(&self) -> bool {
+    pub(super) fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
 }

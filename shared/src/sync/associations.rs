@@ -66,6 +66,7 @@ impl SyncEngine {
                 });
             }
             let mapping = Mapping {
+                avatar_sha256: None,
                 object_id: object_id.clone(),
                 link: MappingLink::Linked {
                     extension_id: extension_id.clone(),
@@ -76,6 +77,8 @@ impl SyncEngine {
                 last_name: extension.last_name.clone(),
                 email: extension.email.clone(),
                 last_synced_at: Utc::now(),
+                // The next run sends the user's SIP password, if one is synced.
+                sip_password_hash: None,
             };
             self.store
                 .put_mappings(tenant, std::slice::from_ref(&mapping))

@@ -1,16 +1,19 @@
-//! Disconnecting a tenant's directory: deleting every extension sync created (a run), or
-//! releasing them all to manual management.
+//! Disconnecting a tenant's directory: deleting every extension and phonebook entry sync
+//! created (a run), or releasing them all to manual management.
 
 use std::collections::HashMap;
 
-use super::apply_objects::AppliedObjects;
+use super::apply_objects::{AppliedObjects, ObjectApplier};
+use super::apply_phonebook::finish_pending_entries;
 use super::engine::{Actions, SyncEngine};
 use super::lease::LeaseKeeper;
 use super::summary::summarize;
 use crate::domain::config::OnRemove;
+use crate::domain::object_plan::{ObjectRemoval, ObjectRemove};
 use crate::domain::plan::{summary_line, PlannedRemove, RemovalCause};
-use crate::domain::{MappingLink, PbxEndpoint, Plan, RunRecord, TenantId};
+use crate::domain::{MappingLink, ObjectKind, PbxEndpoint, Plan, RunRecord, TenantId};
 use crate::error::SyncError;
+use crate::ports::Pbx;
 
 impl SyncEngine {
     /// The body of a `disconnect` run: every mapped extension is deleted. The deletion guard
@@ -57,19 +60,59 @@ impl SyncEngine {
                     plan: &plan,
                     removes: &plan.removes,
                     organizations: &HashMap::new(),
+                    sip_passwords: &HashMap::new(),
                 },
             )
             .await;
+        let entries = self
+            .delete_phonebook_entries(tenant, pbx.as_ref(), keeper)
+            .await?;
         let objects = self.release_objects(tenant).await?;
-        summarize(
-            record,
-            plan,
-            applied,
-            AppliedObjects::default(),
-            &objects,
-            keeper,
-        );
+        summarize(record, plan, applied, entries, &objects, keeper);
         Ok(())
+    }
+
+    /// Deletes the phonebook entries sync created (they belong to the users whose extensions
+    /// the disconnect deletes), an unanswered create finished first so that it goes too.
+    async fn delete_phonebook_entries(
+        &self,
+        tenant: &TenantId,
+        pbx: &dyn Pbx,
+        keeper: &LeaseKeeper,
+    ) -> Result<AppliedObjects, SyncError> {
+        let mut mappings = self.store.all_object_mappings(tenant).await?;
+        finish_pending_entries(
+            tenant,
+            self.store.as_ref(),
+            pbx,
+            &mut mappings,
+            &mut Vec::new(),
+        )
+        .await?;
+        let removes: Vec<ObjectRemove> = mappings
+            .iter()
+            .filter(|m| m.kind == ObjectKind::PhonebookEntry)
+            .filter_map(|m| {
+                Some(ObjectRemove {
+                    object_id: m.object_id.clone(),
+                    pbx_id: m.pbx_id()?.to_string(),
+                    name: m.name.clone(),
+                    action: ObjectRemoval::Delete,
+                })
+            })
+            .collect();
+        let mut out = AppliedObjects::default();
+        let applier = ObjectApplier {
+            tenant,
+            store: self.store.as_ref(),
+            pbx,
+            mappings: &mappings,
+            stop: &keeper.lost,
+        };
+        applier
+            .remove(ObjectKind::PhonebookEntry, &removes, &mut out)
+            .await;
+        Ok(out)
     }
 
     /// Disconnects without touching the PBX: every mapping is dropped, so the extensions stay

@@ -8,15 +8,19 @@ use chrono::Utc;
 
 use super::apply::{linked, Applied, Applier};
 use super::apply_objects::{AppliedObjects, ObjectApplier};
+use super::apply_phonebook::finish_pending_entries;
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
 use super::runnable::{configured, runnable};
+use super::sip_passwords::seal_sip_passwords;
 use super::summary::summarize;
 use crate::app::TenantService;
 use crate::domain::config::{GroupSync, OrganizationSync};
+use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::PlannedCreate;
 use crate::domain::plan::PlannedRemove;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     DirectoryConfig, Extension, ExtensionGroup, Mapping, MappingLink, ObjectId, ObjectKind,
     ObjectMapping, Organization, OrganizationId, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
@@ -49,6 +53,8 @@ pub(super) struct Actions<'p> {
     pub plan: &'p Plan,
     pub removes: &'p [PlannedRemove],
     pub organizations: &'p HashMap<ObjectId, OrganizationId>,
+    /// `fields.sip_password`: each user's password, put into the bodies at send time.
+    pub sip_passwords: &'p HashMap<ObjectId, SipPassword>,
 }
 
 /// Everything a plan is made from.
@@ -65,6 +71,7 @@ pub(super) struct GatheredObjects {
     pub mappings: Vec<ObjectMapping>,
     pub organizations: Vec<Organization>,
     pub groups: Vec<ExtensionGroup>,
+    pub phonebook: Vec<PhonebookEntry>,
 }
 
 #[derive(Clone)]
@@ -196,13 +203,22 @@ impl SyncEngine {
         keeper: &LeaseKeeper,
     ) -> Result<(), SyncError> {
         let secrets = self.tenant_secrets(tenant).await?;
+        let secrets = self.with_sip_hash_key(tenant, config, secrets).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
         let mut gathered = self.gather(tenant, config, &secrets, &pbx).await?;
         let mappings = std::mem::take(&mut gathered.mappings);
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
             .await?;
-        let objects = std::mem::take(&mut gathered.objects);
+        let mut objects = std::mem::take(&mut gathered.objects);
+        finish_pending_entries(
+            tenant,
+            self.store.as_ref(),
+            pbx.as_ref(),
+            &mut objects.mappings,
+            &mut objects.phonebook,
+        )
+        .await?;
         let plan = plan(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,
@@ -212,6 +228,7 @@ impl SyncEngine {
             object_mappings: &objects.mappings,
             organizations: &objects.organizations,
             groups: &objects.groups,
+            phonebook: &objects.phonebook,
         });
         let removals = !plan.removals_held;
         let removes: &[_] = if removals { &plan.removes } else { &[] };
@@ -228,19 +245,57 @@ impl SyncEngine {
         let organizations = object_applier
             .organizations(&plan.organizations, &mut applied_objects)
             .await;
+        let sip_passwords: HashMap<ObjectId, SipPassword> = gathered
+            .snapshot
+            .users
+            .iter()
+            .filter_map(|u| Some((u.object_id.clone(), u.sip_password.clone()?)))
+            .collect();
         let actions = Actions {
             plan: &plan,
             removes,
             organizations: &organizations,
+            sip_passwords: &sip_passwords,
         };
-        let applied = self
+        let mut applied = self
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
             .await;
+        let directory_of = (config, &secrets);
+        self.write_back(
+            tenant,
+            directory_of,
+            &plan,
+            &gathered.snapshot,
+            &mut applied,
+            keeper,
+        )
+        .await;
+        let photos = super::apply_avatars::AvatarContext {
+            tenant,
+            config,
+            secrets: &secrets,
+            pbx: pbx.as_ref(),
+            plan: &plan,
+            users: &gathered.snapshot.users,
+            stop: &keeper.lost,
+        };
+        self.apply_avatars(photos, &mut applied).await;
         object_applier
             .groups(
                 &plan.extension_groups,
                 &applied.created_ids,
                 removals,
+                &mut applied_objects,
+            )
+            .await;
+        // After the extensions: a user's entries wait for the extension's create. The planner
+        // left the entries of users whose removal is held alone.
+        let planned_users = plan.creates.iter().map(|c| &c.object_id).collect();
+        object_applier
+            .phonebook(
+                &plan.phonebook,
+                &planned_users,
+                &applied.created_ids,
                 &mut applied_objects,
             )
             .await;
@@ -263,7 +318,10 @@ impl SyncEngine {
         plan: &Plan,
         before: Vec<ObjectMapping>,
     ) -> Vec<ObjectMapping> {
-        if plan.organizations.is_noop() && plan.extension_groups.is_noop() {
+        if plan.organizations.is_noop()
+            && plan.extension_groups.is_noop()
+            && plan.phonebook.is_noop()
+        {
             return before;
         }
         match self.store.all_object_mappings(tenant).await {
@@ -288,6 +346,7 @@ impl SyncEngine {
             plan,
             removes,
             organizations,
+            sip_passwords,
         } = actions;
         // Only updates and removals look their mapping up: a run that changes little (most
         // runs) indexes little.
@@ -308,6 +367,7 @@ impl SyncEngine {
             pbx,
             mappings: &mappings,
             organizations,
+            sip_passwords,
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };
@@ -394,8 +454,9 @@ impl SyncEngine {
         };
         let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
         let read_objects = self.gather_objects(tenant, config, pbx_for_objects);
-        let (snapshot, extensions, mappings, objects) =
+        let (mut snapshot, extensions, mappings, objects) =
             tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?;
+        seal_sip_passwords(&mut snapshot, secrets);
         Ok(Gathered {
             snapshot,
             mappings,
@@ -431,11 +492,19 @@ impl SyncEngine {
                 false => Ok(Vec::new()),
             }
         };
-        let (organizations, groups) = tokio::try_join!(organizations, groups)?;
+        let phonebook = async {
+            match !config.extra_numbers.is_empty() || has(ObjectKind::PhonebookEntry) {
+                true => pbx.list_phonebook().await,
+                false => Ok(Vec::new()),
+            }
+        };
+        let (organizations, groups, phonebook) =
+            tokio::try_join!(organizations, groups, phonebook)?;
         Ok(GatheredObjects {
             mappings,
             organizations,
             groups,
+            phonebook,
         })
     }
 

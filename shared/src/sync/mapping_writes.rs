@@ -137,6 +137,7 @@ impl<'a> MappingWrites<'a> {
 /// replay after a crash can never create a second extension.
 fn intent(create: &PlannedCreate) -> Mapping {
     Mapping {
+        avatar_sha256: None,
         object_id: create.object_id.clone(),
         link: MappingLink::Pending {
             idempotency_key: uuid::Uuid::new_v4().to_string(),
@@ -147,5 +148,7 @@ fn intent(create: &PlannedCreate) -> Mapping {
         last_name: create.request.last_name.clone(),
         email: create.request.email.clone(),
         last_synced_at: Utc::now(),
+        // Set once the create succeeded with the password (see `Applier::create`).
+        sip_password_hash: None,
     }
 }

@@ -1,17 +1,22 @@
 //! Running syncs: the engine, how it applies a plan, and the tenant lease it runs under.
 
 mod apply;
+mod apply_avatars;
 mod apply_objects;
+mod apply_phonebook;
+mod apply_write_back;
 mod associations;
 mod connector;
 mod disconnect;
 mod engine;
 mod lease;
+mod login;
 mod mapping_writes;
 mod preview;
 mod queue;
 mod runnable;
 mod scheduler;
+mod sip_passwords;
 #[cfg(feature = "aws")]
 mod sqs;
 mod summary;
@@ -20,6 +25,7 @@ mod worker;
 pub use associations::Refusal;
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
+pub use login::{attempt_key, LoginResult, LOGIN_LIMIT};
 pub use queue::{InProcessQueue, RunJob, RunQueue};
 pub use runnable::runnable;
 pub use scheduler::{dispatch_due, first_run, next_run, next_slot, slot_offset};

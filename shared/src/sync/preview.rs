@@ -47,6 +47,7 @@ impl SyncEngine {
             object_mappings: &gathered.objects.mappings,
             organizations: &gathered.objects.organizations,
             groups: &gathered.objects.groups,
+            phonebook: &gathered.objects.phonebook,
         }))
     }
 

@@ -392,6 +392,7 @@ pub async fn scheduled_run(
             gets: after.gets - before.gets,
             posts: after.posts - before.posts,
             patches: after.patches - before.patches,
+            puts: after.puts - before.puts,
             deletes: after.deletes - before.deletes,
             writes: after.writes - before.writes,
             injected_429: after.injected_429 - before.injected_429,

@@ -6,7 +6,10 @@ use serde_json::{json, Value};
 
 use super::*;
 
+mod avatar;
 mod objects;
+mod phonebook;
+mod sip_passwords;
 
 const TOKEN: &str = "tok-acme-123";
 

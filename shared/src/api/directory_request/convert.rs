@@ -7,10 +7,11 @@ use super::{
     OktaRequest, ProviderRequest, ScopeRequest, TunnelRequest,
 };
 use crate::domain::config::{
-    credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn, ExtensionGroupsConfig,
-    ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync, HostKey, HttpUrl,
-    LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig, OrganizationSync,
-    OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel, MAX_RECORDS,
+    check_extra_numbers, credential_names_of, CaPem, CaptureRegex, DirectoryConfig, Dn,
+    ExtensionGroupsConfig, ExtensionNumbers, ExtensionRange, FieldError, FieldSources, GroupSync,
+    HostKey, HttpUrl, LdapConfig, LdapFilter, LdapFlavor, LdapUrl, OktaAuth, OktaConfig,
+    OrganizationSync, OrganizationsConfig, ProviderConfig, Scope, SourceField, SshTunnel,
+    MAX_RECORDS,
 };
 use crate::domain::endpoint_policy::{check_host, check_http_url, HostUse};
 use crate::domain::EndpointPolicy;
@@ -41,10 +42,16 @@ impl DirectoryRequest {
         let provider = provider(self.provider, policy, &mut found);
         let scope = scope(self.scope, provider.as_ref(), &mut found);
         check_fields(&self.fields, &self.extension_numbers, &mut found);
+        if let Some(message) = super::avatar::avatar_error(&self.fields, kind) {
+            found.push("fields.avatar", message);
+        }
         let extension_numbers = numbers(self.extension_numbers, &mut found);
         let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
         let extension_groups =
             extension_groups(self.extension_groups, provider.as_ref(), &mut found);
+        found
+            .0
+            .extend(check_extra_numbers(&self.extra_numbers, is_attribute_name));
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {
@@ -55,6 +62,9 @@ impl DirectoryRequest {
                     );
                 }
             }
+        }
+        if let (Some(write_back), Some(provider)) = (&self.write_back, &provider) {
+            found.check("write_back.attribute", write_back.check(provider));
         }
         // Its errors were noted as the request was read.
         let schedule = self.schedule.check().ok();
@@ -85,6 +95,9 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email: self.welcome_email,
+                write_back: self.write_back,
+                extra_numbers: self.extra_numbers,
+                login: self.login,
                 credentials: self.credentials,
             }),
             _ => Err(found.0),
@@ -426,6 +439,14 @@ fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Fin
             }
         }
     }
+    if let Some(Some(attribute)) = &fields.sip_password {
+        if !is_attribute_name(attribute) {
+            found.push(
+                "fields.sip_password",
+                "must be an attribute name (letters, digits, '-', '_', '.', ';')",
+            );
+        }
+    }
     // `null` turns a field's sync off; left out, the provider's default attribute is synced.
     let off = |field| matches!(fields.get(field), Some(None));
     if off(SourceField::Email) {
@@ -464,7 +485,7 @@ fn numbers(request: NumbersRequest, found: &mut Findings) -> Option<ExtensionNum
     }
 }
 
-fn is_attribute_name(attribute: &str) -> bool {
+pub(super) fn is_attribute_name(attribute: &str) -> bool {
     !attribute.is_empty()
         && attribute.len() <= 128
         && attribute

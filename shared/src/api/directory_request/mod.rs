@@ -3,6 +3,7 @@
 //! [`DirectoryConfig`]. Parsing is strict and complete: a body with three bad fields gets three
 //! `details`, unknown fields included.
 
+mod avatar;
 mod convert;
 #[cfg(test)]
 mod proptests;
@@ -15,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::config::{
-    AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, FieldSources,
-    LdapFlavor, LdifConfig, OktaAuth, OnRemove, OrganizationsConfig, RemoveReason, MAX_RECORDS,
+    AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, ExtraNumberSource,
+    FieldSources, LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig,
+    RemoveReason, WriteBack, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -38,6 +40,9 @@ pub struct DirectoryRequest {
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
+    pub write_back: Option<WriteBack>,
+    pub extra_numbers: Vec<ExtraNumberSource>,
+    pub login: LoginConfig,
     #[serde(skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
 }
@@ -84,6 +89,8 @@ impl Fields<'_> {
                 let inner = e.path().to_string();
                 let field = if inner == "." {
                     key.to_string()
+                } else if inner.starts_with('[') {
+                    format!("{key}{inner}")
                 } else {
                     format!("{key}.{inner}")
                 };
@@ -122,6 +129,9 @@ impl DirectoryRequest {
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
+        let write_back = fields.read("write_back").unwrap_or_default();
+        let extra_numbers = fields.read("extra_numbers").unwrap_or_default();
+        let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
         let structural = fields.errors.len();
         // Checks of one field alone, here so that they join the others' structural errors.
@@ -153,6 +163,9 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email,
+                write_back,
+                extra_numbers,
+                login,
                 credentials,
             }),
             _ => None,

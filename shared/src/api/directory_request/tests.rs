@@ -422,3 +422,18 @@ fn each_bad_schedule_field_gets_one_detail() {
     );
     assert_eq!(bad(json!({"every_hours": 169})), ["schedule.every_hours"]);
 }
+
+#[test]
+fn login_is_off_unless_enabled_and_strict() {
+    assert!(!parse(json!({"provider": ldap()})).unwrap().login.enabled);
+    let on = parse(json!({"provider": ldap(), "login": {"enabled": true}})).unwrap();
+    assert!(on.login.enabled);
+    // Stored and read back with the rest of the config.
+    let stored: DirectoryConfig =
+        serde_json::from_value(serde_json::to_value(&on).unwrap()).unwrap();
+    assert!(stored.login.enabled);
+    let typo = parse(json!({"provider": ldap(), "login": {"enable": true}})).unwrap_err();
+    assert_eq!(fields_of(&typo), vec!["login.enable"]);
+    let wrong = parse(json!({"provider": ldap(), "login": {"enabled": "yes"}})).unwrap_err();
+    assert_eq!(fields_of(&wrong), vec!["login.enabled"]);
+}

@@ -3,6 +3,7 @@
 pub mod associations;
 pub mod directory;
 pub mod listing;
+pub mod login;
 pub mod meta;
 pub mod runs;
 pub mod users;

@@ -185,6 +185,23 @@ impl PagedSource for Graph {
         self.listing_url(base, &["v1.0", "users"])
     }
 
+    /// `PATCH /v1.0/users/{id}`: needs `User.ReadWrite.All` (403 `Authorization_RequestDenied`
+    /// without it).
+    fn write_back_request(
+        &self,
+        base: &Url,
+        user: &ObjectId,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(reqwest::Method, Url, Value), DirectoryError> {
+        let url = url_under(base, &["v1.0", "users", user.as_str()], "the Graph URL")?;
+        Ok((
+            reqwest::Method::PATCH,
+            url,
+            serde_json::json!({ attribute: value }),
+        ))
+    }
+
     fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
         let path = [
             "v1.0",
@@ -285,6 +302,22 @@ impl PagedSource for Graph {
     async fn check_token(&self, _: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
         self.credential.token(http, false).await?;
         Ok("Entra ID issued an access token for Microsoft Graph".to_string())
+    }
+
+    /// Microsoft supports no password check for this (ROPC is discouraged and fails for
+    /// federated and MFA users): the PBX's clients sign in to Entra ID themselves.
+    async fn verify_login(
+        &self,
+        _: &Pager,
+        _: &CloudHttp,
+        _: &str,
+        _: &SecretString,
+    ) -> Result<crate::ports::LoginOutcome, DirectoryError> {
+        Ok(crate::ports::LoginOutcome::Unsupported(
+            "Entra ID users sign in with single sign-on (OpenID Connect) against Entra ID, \
+             not with a password checked by dirsync"
+                .into(),
+        ))
     }
 }
 

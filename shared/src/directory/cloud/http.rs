@@ -163,7 +163,7 @@ impl CloudHttp {
     }
 
     /// Sends one request and reads the whole answer.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = request.send().await?;
         let status = response.status();
@@ -226,14 +226,32 @@ impl CloudHttp {
         credential: &dyn Credential,
         vendor: &dyn Vendor,
     ) -> Result<Answer, DirectoryError> {
+        self.send_json(reqwest::Method::GET, url, None, credential, vendor)
+            .await
+    }
+
+    /// [`Self::get`] for any method, with an optional JSON body (a write-back).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        credential: &dyn Credential,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
         let mut refreshed = false;
         loop {
             let authorization = credential.authorization(self, refreshed).await?;
             let build = || {
-                self.client
-                    .get(url.clone())
+                let request = self
+                    .client
+                    .request(method.clone(), url.clone())
                     .header(AUTHORIZATION, authorization.clone())
-                    .header(ACCEPT, "application/json")
+                    .header(ACCEPT, "application/json");
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
             };
             let answer = self.retrying(&build, &|a| vendor.wait_asked(a)).await?;
             if answer.status.is_success() {

@@ -5,6 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::domain::config::{OrganizationSync, SourceField};
 use crate::domain::organization::AttributeOrganizations;
+use crate::domain::phonebook::ExtraNumber;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
@@ -18,6 +20,11 @@ pub(crate) struct MappedFields {
     pub job_title: Option<String>,
     /// The value of `organizations.sync = attribute`'s attribute.
     pub organization: Option<String>,
+    /// `fields.sip_password`'s value.
+    pub sip_password: Option<SipPassword>,
+    /// `write_back.attribute`'s current value.
+    pub write_back: Option<String>,
+    pub extra_numbers: Vec<ExtraNumber>,
 }
 
 impl MappedFields {
@@ -31,6 +38,7 @@ impl MappedFields {
         organizations: &mut AttributeOrganizations,
     ) -> DirectoryUser {
         DirectoryUser {
+            avatar: None,
             object_id,
             first_name: self.first_name,
             last_name: self.last_name,
@@ -43,6 +51,9 @@ impl MappedFields {
             groups: Vec::new(),
             job_title: self.job_title,
             organization: organizations.of(self.organization.as_deref()),
+            sip_password: self.sip_password,
+            write_back: self.write_back,
+            extra_numbers: self.extra_numbers,
         }
     }
 }
@@ -58,6 +69,12 @@ pub(crate) struct JsonFields {
     job_title: Option<String>,
     /// `organizations.sync = attribute`'s attribute; `ous` does not apply to a cloud directory.
     organization: Option<String>,
+    /// `fields.sip_password`'s property.
+    sip_password: Option<String>,
+    /// `write_back.attribute`.
+    write_back: Option<String>,
+    /// `extra_numbers`: each property, the index of its value taken, and the suffix.
+    extra_numbers: Vec<(String, usize, String)>,
 }
 
 impl JsonFields {
@@ -73,6 +90,16 @@ impl JsonFields {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
+            extra_numbers: config
+                .extra_numbers
+                .iter()
+                .map(|source| {
+                    let (property, index) = source.attribute_and_index();
+                    (property.to_string(), index, source.suffix.clone())
+                })
+                .collect(),
         }
     }
 
@@ -87,8 +114,11 @@ impl JsonFields {
             &self.extension,
             &self.job_title,
             &self.organization,
+            &self.sip_password,
+            &self.write_back,
         ];
-        for name in all.into_iter().flatten() {
+        let extra = self.extra_numbers.iter().map(|(name, _, _)| name);
+        for name in all.into_iter().flatten().chain(extra) {
             if !names.contains(&name.as_str()) {
                 names.push(name);
             }
@@ -106,7 +136,34 @@ impl JsonFields {
             extension: field(&self.extension),
             job_title: field(&self.job_title),
             organization: field(&self.organization),
+            write_back: field(&self.write_back),
+            // A string as it is (spaces may be part of a password); anything else is none.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|n| get(object, n)?.as_str())
+                .and_then(SipPassword::new),
+            extra_numbers: self
+                .extra_numbers
+                .iter()
+                .filter_map(|(name, index, suffix)| {
+                    Some(ExtraNumber {
+                        suffix: suffix.clone(),
+                        number: nth_text(get(object, name)?, *index)?,
+                    })
+                })
+                .collect(),
         }
+    }
+}
+
+/// The `index`-th element of an array property (Graph's `businessPhones[1]`); a single value
+/// is element 0. Blank values count as missing.
+fn nth_text(value: &Value, index: usize) -> Option<String> {
+    match value {
+        Value::Array(items) => text(items.get(index)?),
+        single if index == 0 => text(single),
+        _ => None,
     }
 }
 
@@ -187,6 +244,30 @@ mod tests {
         assert_eq!(
             f.map(user.as_object().unwrap()).email.as_deref(),
             Some("a@x.com")
+        );
+    }
+
+    #[test]
+    fn extra_numbers_take_the_indexed_value() {
+        let f = fields(json!({"extra_numbers": [
+            {"attribute": "mobilePhone", "suffix": "M"},
+            {"attribute": "businessPhones[1]", "suffix": "B2"},
+            {"attribute": "businessPhones[2]", "suffix": "B3"},
+            {"attribute": "mobilePhone[1]", "suffix": "X"}]}));
+        assert!(f.names().contains(&"businessPhones"));
+        let user = json!({"mobilePhone": " +1 555 ", "businessPhones": ["1001", "+1 555 0200"]});
+        let numbers: Vec<(String, String)> = f
+            .map(user.as_object().unwrap())
+            .extra_numbers
+            .into_iter()
+            .map(|n| (n.suffix, n.number))
+            .collect();
+        assert_eq!(
+            numbers,
+            [
+                ("M".to_string(), "+1 555".to_string()),
+                ("B2".to_string(), "+1 555 0200".to_string())
+            ]
         );
     }
 

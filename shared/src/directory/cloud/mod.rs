@@ -9,6 +9,7 @@ mod http;
 mod json_fields;
 mod okta;
 mod okta_auth;
+mod okta_login;
 mod okta_wire;
 mod read;
 mod token;

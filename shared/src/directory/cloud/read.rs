@@ -102,8 +102,30 @@ pub(crate) trait PagedSource: Sync {
     fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError>;
     /// What goes with every page request.
     fn credential(&self) -> &dyn Credential;
+    /// The request that writes `value` to the user's `attribute` (`write_back`).
+    fn write_back_request(
+        &self,
+        base: &Url,
+        user: &ObjectId,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(reqwest::Method, Url, serde_json::Value), DirectoryError>;
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
+    /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names
+    /// the vendor's user, whether mapped or not (the caller checks).
+    async fn verify_login(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        username: &str,
+        password: &secrecy::SecretString,
+    ) -> Result<crate::ports::LoginOutcome, DirectoryError> {
+        let _ = (pager, http, username, password);
+        Ok(crate::ports::LoginOutcome::Unsupported(
+            "this directory cannot check passwords".into(),
+        ))
+    }
 }
 
 /// Which users a cloud read lists.

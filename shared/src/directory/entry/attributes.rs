@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::domain::avatar::Photo;
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
+use crate::domain::phonebook::ExtraNumber;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -146,10 +149,18 @@ pub struct UserMapper {
     mobile: Option<String>,
     extension: Option<String>,
     job_title: Option<String>,
+    /// `fields.avatar`: the attribute holding the photo (binary).
+    avatar: Option<String>,
     /// `organizations.sync = attribute`: the attribute naming the user's organization.
     organization: Option<String>,
+    /// `write_back.attribute`: its current value is read to tell whether to write.
+    write_back: Option<String>,
+    /// `fields.sip_password`'s attribute (write-only: never shown, see `SipPassword`).
+    sip_password: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
+    /// `extra_numbers`: each attribute, the index of its value taken, and the suffix.
+    extra_numbers: Vec<(String, usize, String)>,
 }
 
 impl UserMapper {
@@ -162,11 +173,22 @@ impl UserMapper {
             mobile: config.field_source(SourceField::Mobile),
             extension: config.field_source(SourceField::Extension),
             job_title: config.field_source(SourceField::JobTitle),
+            avatar: config.avatar_source(),
             organization: match &config.organizations.sync {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
             disabled: None,
+            extra_numbers: config
+                .extra_numbers
+                .iter()
+                .map(|source| {
+                    let (attribute, index) = source.attribute_and_index();
+                    (attribute.to_string(), index, source.suffix.clone())
+                })
+                .collect(),
         }
     }
 
@@ -180,6 +202,11 @@ impl UserMapper {
         self.disabled
             .as_ref()
             .map_or("pwdAccountLockedTime", |r| r.attribute.as_str())
+    }
+
+    /// The attribute holding the photo, while `fields.avatar` is on.
+    pub fn avatar_attribute(&self) -> Option<&str> {
+        self.avatar.as_deref()
     }
 
     /// The attribute that keys users, OUs and groups alike.
@@ -207,14 +234,24 @@ impl UserMapper {
             &self.mobile,
             &self.extension,
             &self.job_title,
+            &self.avatar,
             &self.organization,
+            &self.sip_password,
+            &self.write_back,
         ];
         let fixed = [self.id_attribute(), "memberOf", "objectClass"]
             .into_iter()
             .chain(self.state_attributes())
             .map(str::to_string);
         let mut needed: Vec<String> = Vec::new();
-        for name in fields.into_iter().flatten().cloned().chain(fixed) {
+        let extra = self.extra_numbers.iter().map(|(name, _, _)| name.clone());
+        for name in fields
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(extra)
+            .chain(fixed)
+        {
             if !needed.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
                 needed.push(name);
             }
@@ -243,6 +280,13 @@ impl UserMapper {
                 .map(str::to_string)
         };
         Ok(DirectoryUser {
+            // Hashed here, so that the bytes go with the entry.
+            avatar: self
+                .avatar
+                .as_deref()
+                .and_then(|name| attrs.get_bytes(name))
+                .filter(|bytes| !bytes.is_empty())
+                .map(Photo::of),
             object_id: self.object_id(attrs)?,
             first_name: field(&self.first_name),
             last_name: field(&self.last_name),
@@ -259,7 +303,30 @@ impl UserMapper {
                 .map(str::to_string)
                 .collect(),
             organization: None,
+            write_back: field(&self.write_back),
+            // As stored: spaces may be part of a password.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|name| attrs.get_str(name))
+                .and_then(SipPassword::new),
+            extra_numbers: self.extra_numbers(attrs),
         })
+    }
+
+    /// The `extra_numbers` values the entry has: the value at the configured index of each
+    /// attribute (values in the order the server sent them), blank ones left out.
+    fn extra_numbers(&self, attrs: &Attributes) -> Vec<ExtraNumber> {
+        self.extra_numbers
+            .iter()
+            .filter_map(|(name, index, suffix)| {
+                let value = attrs.values_str(name).nth(*index)?.trim();
+                (!value.is_empty()).then(|| ExtraNumber {
+                    suffix: suffix.clone(),
+                    number: value.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// The user's value of the `organizations.attribute` (`None` unless that sync is on).

@@ -72,7 +72,7 @@ impl ScopeMatch {
 }
 
 /// Whether a normalized DN is the normalized OU or under it.
-fn in_subtree(normalized_dn: &str, ou: &str) -> bool {
+pub(crate) fn in_subtree(normalized_dn: &str, ou: &str) -> bool {
     normalized_dn == ou
         || normalized_dn
             .strip_suffix(ou)

@@ -7,27 +7,34 @@
 mod check;
 mod connection;
 mod errors;
+mod login;
 mod options;
 mod organisation;
+mod photo;
 mod search;
 pub mod ssh_tunnel;
+mod write_back;
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
+use secrecy::SecretString;
 
 pub use options::{LdapOptions, LdapTimeouts};
 pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
 use crate::error::DirectoryError;
-use crate::ports::{Directory, TenantSecrets};
+use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 use connection::Connection;
 use search::{read_snapshot, SearchPlan};
 
 pub struct LdapDirectory {
     connection: Connection,
     search: SearchPlan,
+    photos: photo::PhotoSession,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -52,6 +59,7 @@ impl LdapDirectory {
         Ok(Self {
             search: SearchPlan::new(ldap, config, mapper, options.page_size)?,
             connection,
+            photos: photo::PhotoSession::default(),
         })
     }
 }
@@ -64,8 +72,51 @@ impl Directory for LdapDirectory {
         read_snapshot(&self.search, &mut session.ldap, timeout).await
     }
 
+    async fn read_photo(
+        &self,
+        user: &ObjectId,
+        dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        match dn {
+            Some(dn) => {
+                self.photos
+                    .read(&self.connection, &self.search, user, dn)
+                    .await
+            }
+            None => Ok(None),
+        }
+    }
+
     async fn test_connection(&self) -> ConnectionReport {
         check::test_connection(&self.connection, &self.search).await
+    }
+
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let mut session = match self.connection.session().await {
+            Ok(session) => session,
+            Err(error) => {
+                let message = error.to_string();
+                return writes
+                    .iter()
+                    .map(|_| Err(DirectoryError::Unreachable(message.clone())))
+                    .collect();
+            }
+        };
+        let timeout = self.connection.options.timeouts.operation;
+        write_back::write_all(&mut session.ldap, timeout, attribute, writes).await
+    }
+
+    async fn verify_login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        mapped: &HashSet<ObjectId>,
+    ) -> Result<LoginOutcome, DirectoryError> {
+        login::verify(&self.connection, &self.search, username, password, mapped).await
     }
 }
 

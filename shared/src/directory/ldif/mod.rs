@@ -18,7 +18,7 @@ use crate::directory::entry::organisation::{Organizer, OuTree, OU_CLASS};
 use crate::directory::entry::scope::{normalize_dn, scoped_dns, MembershipGraph};
 use crate::directory::entry::Entry;
 use crate::domain::config::{GroupSync, LdapFlavor, LdifConfig, OrganizationSync, Scope};
-use crate::domain::{Coverage, DirectoryConfig, DirectoryGroup, DirectoryUser, Snapshot};
+use crate::domain::{Coverage, DirectoryConfig, DirectoryGroup, DirectoryUser, ObjectId, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::Directory;
 use parser::LdifParser;
@@ -42,6 +42,8 @@ pub struct LdifDirectory {
     scope: Scope,
     organizations: OrganizationSync,
     groups: GroupSync,
+    /// The photo attribute of each user entry by object id, read once for a run's uploads.
+    photos: tokio::sync::OnceCell<HashMap<ObjectId, Vec<u8>>>,
 }
 
 impl LdifDirectory {
@@ -62,6 +64,7 @@ impl LdifDirectory {
             scope: config.scope.clone(),
             organizations: config.organizations.sync.clone(),
             groups: config.extension_groups.sync.clone(),
+            photos: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -220,6 +223,31 @@ impl Directory for LdifDirectory {
             groups,
         })
     }
+
+    /// The export is read once more for the run's uploads, keeping only the photos: no more
+    /// than the export itself held while it was read.
+    async fn read_photo(
+        &self,
+        user: &ObjectId,
+        _dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        let Some(attribute) = self.mapper.avatar_attribute() else {
+            return Ok(None);
+        };
+        let photos = self
+            .photos
+            .get_or_try_init(|| async {
+                let entries = self.read_entries().await?;
+                let photos = entries.into_iter().filter_map(|entry| {
+                    let id = self.mapper.object_id(&entry.attributes).ok()?;
+                    let photo = entry.attributes.get_bytes(attribute)?.to_vec();
+                    Some((id, photo))
+                });
+                Ok::<_, DirectoryError>(photos.collect())
+            })
+            .await?;
+        Ok(photos.get(user).filter(|p| !p.is_empty()).cloned())
+    }
 }
 
 impl LdifDirectory {
@@ -250,5 +278,7 @@ impl LdifDirectory {
 
 #[cfg(test)]
 mod organisation_tests;
+#[cfg(test)]
+mod photo_tests;
 #[cfg(test)]
 mod tests;

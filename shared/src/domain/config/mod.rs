@@ -35,11 +35,17 @@ impl FieldError {
 #[error("invalid configuration: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
 pub struct InvalidConfig(pub Vec<FieldError>);
 
+mod extra_numbers;
+mod login;
 mod schedule;
 mod values;
+mod write_back;
 
+pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
+pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
+pub use write_back::{WriteBack, GRAPH_WRITABLE};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 
@@ -71,6 +77,16 @@ pub struct DirectoryConfig {
     /// Extension creates ask the PBX to send its welcome email.
     #[serde(default)]
     pub welcome_email: bool,
+    /// After an extension is created (and whenever the directory's value differs), its number
+    /// is written to this attribute of the user.
+    #[serde(default)]
+    pub write_back: Option<WriteBack>,
+    /// Further numbers of each user, kept as PBX phonebook entries.
+    #[serde(default)]
+    pub extra_numbers: Vec<ExtraNumberSource>,
+    /// `login.enabled`: `POST .../auth/verify` checks passwords against this directory.
+    #[serde(default)]
+    pub login: LoginConfig,
     /// Write-only: never serialized, so never stored with the config nor returned.
     #[serde(default, skip_serializing)]
     pub credentials: Option<DirectoryCredentials>,
@@ -374,6 +390,19 @@ pub struct FieldSources {
         skip_serializing_if = "Option::is_none"
     )]
     pub job_title: Option<Option<String>>,
+    /// The attribute holding the user's SIP password: off unless set (no provider default),
+    /// and not a [`SourceField`], so that no reader, sample or explanation treats it as text to
+    /// show. Write-only: see `domain::sip_password`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sip_password: Option<Option<String>>,
+    /// The user's photo: off unless set (see [`AvatarField`]); never a PBX text field, so not
+    /// a [`SourceField`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<AvatarField>,
 }
 
 /// Tells a present `null` (`Some(None)`) from an absent field (`None`).
@@ -535,13 +564,51 @@ impl DirectoryConfig {
         }
     }
 
+    /// The attribute of `fields.sip_password`, when that sync is on.
+    pub fn sip_password_source(&self) -> Option<&str> {
+        self.fields.sip_password.as_ref()?.as_deref()
+    }
+
     /// Whether sync writes this field at all.
     pub fn syncs(&self, field: SourceField) -> bool {
         self.field_source(field).is_some()
     }
 
+    /// The attribute holding the user's photo (LDAP, AD, LDIF), or `None` while
+    /// `fields.avatar` is off. Requests refuse it for Okta (no photos) and, for now, Graph.
+    pub fn avatar_source(&self) -> Option<String> {
+        match (&self.fields.avatar, &self.provider) {
+            (None | Some(AvatarField::On(false)), _) => None,
+            (Some(AvatarField::Attribute(attribute)), _) => Some(attribute.clone()),
+            (Some(AvatarField::On(true)), ProviderConfig::Ldap(c)) => {
+                Some(default_avatar(c.flavor).to_string())
+            }
+            (Some(AvatarField::On(true)), ProviderConfig::Ldif(c)) => {
+                Some(default_avatar(c.flavor).to_string())
+            }
+            // Graph and Okta: refused when the config is written (not read yet / no photos).
+            (Some(AvatarField::On(true)), _) => None,
+        }
+    }
+
     pub fn removes_on(&self, reason: RemoveReason) -> bool {
         self.remove_when.contains(&reason)
+    }
+}
+
+/// `fields.avatar`: `true` takes the directory's usual photo attribute, a string names one;
+/// absent, `null` or `false` is off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AvatarField {
+    On(bool),
+    Attribute(String),
+}
+
+fn default_avatar(flavor: LdapFlavor) -> &'static str {
+    match flavor {
+        LdapFlavor::ActiveDirectory => "thumbnailPhoto",
+        LdapFlavor::Openldap => "jpegPhoto",
     }
 }
 

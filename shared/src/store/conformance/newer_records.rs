@@ -34,9 +34,9 @@ fn newer_tenant_fields() -> Value {
         "record_version": 1,
         "billing_plan": {"tier": "gold"},
         "directory": {
-            "write_back": {"attribute": "ipPhone"},
+            "presence_sync": {"attribute": "ipPhone"},
             "provider": {"page_size_hint": 500},
-            "fields": {"avatar": "thumbnailPhoto"},
+            "fields": {"nickname": "displayName"},
             "deletion_guard": {"notify": ["admin@example.com"]}
         },
         "pbx": {"region": "eu-1"}
@@ -76,7 +76,7 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
     raw.merge_into_body(
         &id,
         StoredRecord::Mapping("obj-newer"),
-        &json!({"organization_id": "org-7", "avatar_sha256": "ab12"}),
+        &json!({"organization_id": "org-7", "photo_etag": "ab12"}),
     )
     .await;
     for object in &objects {

@@ -123,3 +123,33 @@ pub async fn object_mappings_are_per_tenant(store: &dyn Store) {
     assert_eq!(store.all_object_mappings(&b).await.expect("b"), vec![b_org]);
     store.delete_tenant(&b).await.expect("clean up");
 }
+
+/// Phonebook entry mappings (keys `{number}@{user}`, with a `+`) are stored beside the
+/// organization and group mappings of the same ids, pending then linked, and deleted alone.
+pub async fn phonebook_entry_mappings_are_kept(store: &dyn Store) {
+    let t = unique_tenant("pb");
+    let key = "+4930123@00000000-0000-4000-8000-000000000001";
+    let pending = object_mapping(ObjectKind::PhonebookEntry, key, None);
+    let group = object_mapping(ObjectKind::Group, key, Some("grp-1"));
+    store.put_object_mapping(&t, &pending).await.expect("put");
+    store.put_object_mapping(&t, &group).await.expect("put");
+    assert_eq!(
+        store.all_object_mappings(&t).await.expect("all"),
+        vec![group.clone(), pending.clone()]
+    );
+    let linked = object_mapping(ObjectKind::PhonebookEntry, key, Some("pb-000001"));
+    store.put_object_mapping(&t, &linked).await.expect("link");
+    assert_eq!(
+        store.all_object_mappings(&t).await.expect("all"),
+        vec![group.clone(), linked]
+    );
+    store
+        .delete_object_mapping(&t, ObjectKind::PhonebookEntry, &object_id(key))
+        .await
+        .expect("delete");
+    assert_eq!(
+        store.all_object_mappings(&t).await.expect("all"),
+        vec![group]
+    );
+    store.delete_tenant(&t).await.expect("clean up");
+}

@@ -242,3 +242,31 @@ fn person_like_entries_are_users_but_computers_are_not() {
     ])));
     assert!(!mapper.is_user(&attrs(&[("objectClass", b"groupOfNames")])));
 }
+
+#[test]
+fn extra_numbers_take_the_indexed_value_of_their_attribute() {
+    let body = r#"{"provider": {"type": "ldif", "path": "x.ldif"},
+        "extra_numbers": [{"attribute": "mobile", "suffix": "M"},
+                          {"attribute": "telephoneNumber[1]", "suffix": "T2"},
+                          {"attribute": "homePhone[3]", "suffix": "H4"}]}"#;
+    let config = DirectoryConfig::from_json(body.as_bytes(), EndpointPolicy::default()).unwrap();
+    let mapper = UserMapper::new(&config, LdapFlavor::Openldap);
+    let needed = mapper.attributes_needed();
+    assert!(needed.iter().any(|n| n == "mobile"));
+    assert!(needed.iter().any(|n| n == "homePhone"));
+    let user = attrs(&[
+        ("objectClass", b"inetOrgPerson"),
+        ("entryUUID", b"00000000-0000-4000-8000-000000000001"),
+        ("mobile", b" +49 171 1 "),
+        ("telephoneNumber", b"1001"),
+        ("telephoneNumber", b"+49 89 2"),
+        ("homePhone", b"030 1"),
+    ]);
+    let mapped = mapper.map_user("uid=a", &user, now()).unwrap();
+    let numbers: Vec<(&str, &str)> = mapped
+        .extra_numbers
+        .iter()
+        .map(|n| (n.suffix.as_str(), n.number.as_str()))
+        .collect();
+    assert_eq!(numbers, [("M", "+49 171 1"), ("T2", "+49 89 2")]);
+}
