@@ -13,6 +13,7 @@ mod lease;
 mod login;
 mod mapping_writes;
 mod preview;
+mod progress;
 mod queue;
 mod runnable;
 mod scheduler;
