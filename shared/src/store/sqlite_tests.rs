@@ -187,6 +187,29 @@ impl conformance::RawRecords for SqliteStore {
             .unwrap();
         assert_eq!(changed, 1, "the record to patch exists");
     }
+
+    async fn put_object_of_unknown_kind(
+        &self,
+        tenant: &TenantId,
+        kind: &str,
+        object_id: &str,
+        body: &serde_json::Value,
+    ) {
+        let row = [
+            tenant.to_string(),
+            kind.into(),
+            object_id.into(),
+            body.to_string(),
+        ];
+        self.with_conn(move |conn| {
+            Ok(conn.execute(
+                "INSERT INTO object_mappings (tenant, kind, object_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![row[0], row[1], row[2], row[3]],
+            )?)
+        })
+        .await
+        .unwrap();
+    }
 }
 
 #[tokio::test]
