@@ -99,6 +99,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
             avatar: None,
+            avatar_ref: None,
             job_title: Default::default(),
             organization: Default::default(),
             extra_numbers: Vec::new(),
@@ -125,6 +126,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
             avatar_sha256: None,
+            avatar_seen: None,
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),

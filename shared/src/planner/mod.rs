@@ -12,7 +12,7 @@ mod phonebook;
 mod removals;
 
 #[cfg(test)]
-mod model;
+pub(crate) mod model;
 #[cfg(test)]
 mod model_objects;
 #[cfg(test)]

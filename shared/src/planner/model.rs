@@ -44,6 +44,7 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        avatar_ref: None,
         avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
@@ -83,6 +84,7 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_seen: None,
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
@@ -99,6 +101,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        avatar_seen: None,
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
@@ -272,6 +275,7 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    avatar_seen: None,
                     avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
@@ -321,6 +325,7 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                avatar_seen: None,
                 avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {

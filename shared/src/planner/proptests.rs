@@ -57,6 +57,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
+                avatar_ref: None,
                 avatar: None,
                 job_title: Default::default(),
                 organization: Default::default(),

@@ -102,6 +102,27 @@ pub(crate) trait PagedSource: Sync {
     fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError>;
     /// What goes with every page request.
     fn credential(&self) -> &dyn Credential;
+    /// `fields.avatar`: sets the in-scope users' photo references, where the listing carries
+    /// none. Providers without photos keep this default.
+    async fn photo_refs(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        users: &mut [DirectoryUser],
+    ) -> Result<(), DirectoryError> {
+        let _ = (pager, http, users);
+        Ok(())
+    }
+    /// One user's photo bytes for its upload (`None`: none).
+    async fn read_photo(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        user: &ObjectId,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        let _ = (pager, http, user);
+        Ok(None)
+    }
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
     /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names
