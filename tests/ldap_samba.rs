@@ -7,6 +7,7 @@ use dirsync::directory::{LdapDirectory, LdapOptions};
 use dirsync::domain::{
     CheckName, DirectoryConfig, DirectoryUser, EndpointPolicy, Snapshot, UserState,
 };
+use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::samba::{Samba, ADMIN_PASSWORD, ADMIN_UPN, BASE_DN};
 use serde_json::{json, Value};
@@ -296,4 +297,34 @@ async fn active_directory_semantics_against_samba() {
     let bind = report.checks.last().expect("a check");
     assert_eq!(bind.name, CheckName::Bind);
     assert!(bind.message.contains("AD 52e"), "{}", bind.message);
+
+    write_back(&samba).await;
+}
+
+/// `write_back` to AD's `ipPhone`: the number is in the directory afterwards; an attribute
+/// the schema does not have is refused (undefinedAttributeType), never half-written.
+async fn write_back(samba: &Samba) {
+    let ldaps = provider(samba, "ldaps://localhost:636", ADMIN_UPN);
+    let reader = |attribute: &str| {
+        directory_with(
+            ldaps.clone(),
+            json!({"write_back": {"attribute": attribute}}),
+        )
+    };
+    let ip_phone = reader("ipPhone");
+    let before = ip_phone.read_users().await.expect("read");
+    let user = find(&before.users, 7).clone();
+    assert_eq!(user.write_back, None);
+    let results = ip_phone.write_back("ipPhone", &[(&user, "1007")]).await;
+    assert!(matches!(results[..], [Ok(())]), "{results:?}");
+    let after = ip_phone.read_users().await.expect("read");
+    assert_eq!(find(&after.users, 7).write_back.as_deref(), Some("1007"));
+
+    let results = reader("noSuchAttribute")
+        .write_back("noSuchAttribute", &[(&user, "1007")])
+        .await;
+    assert!(
+        matches!(&results[..], [Err(DirectoryError::WriteRefused(_))]),
+        "{results:?}"
+    );
 }

@@ -98,6 +98,8 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         |i: usize| ObjectId::parse(format!("00000000-0000-4000-8000-{i:012}")).expect("id");
     let users: Vec<DirectoryUser> = (0..USERS)
         .map(|i| DirectoryUser {
+            write_back: Default::default(),
+            sip_password: Default::default(),
             avatar: None,
             avatar_ref: None,
             job_title: Default::default(),
@@ -125,6 +127,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
     for i in mapped {
         let id = ExtensionId::parse(format!("ext-{i}")).expect("id");
         mappings.push(Mapping {
+            sip_password_hash: Default::default(),
             avatar_sha256: None,
             avatar_seen: None,
             object_id: object_id(i),

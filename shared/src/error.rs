@@ -19,6 +19,9 @@ pub enum DirectoryError {
     Protocol(String),
     #[error("{0}")]
     NotAvailable(String),
+    /// The directory refused a write (LDAP insufficientAccessRights, Graph or Okta 403, ...).
+    #[error("the directory refused the write: {0}")]
+    WriteRefused(String),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -39,7 +42,7 @@ pub enum DirectoryError {
 /// A PBX call failed (after the client's retries, where retrying was allowed).
 #[derive(Debug, thiserror::Error)]
 pub enum PbxError {
-    #[error("the PBX already holds this {}", match .0 { ConflictReason::NumberTaken => "number", ConflictReason::EmailTaken => "email", ConflictReason::LimitReached => "quota" })]
+    #[error("the PBX already holds this {}", match .0 { ConflictReason::NumberTaken => "number", ConflictReason::EmailTaken => "email", ConflictReason::LimitReached => "quota", ConflictReason::WriteBackFailed => "write-back" })]
     Conflict(ConflictReason),
     #[error("the PBX extension limit is reached (403 limit_reached)")]
     LimitReached,

@@ -14,10 +14,11 @@ use crate::domain::organization::{
 };
 use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Extension, ExtensionGroup, ExtensionId, GroupId, Mapping,
-    NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization, OrganizationId, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId,
+    GroupId, Mapping, NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization,
+    OrganizationId, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -27,6 +28,24 @@ pub trait Directory: Send + Sync {
     /// Reads every user of the scope. A read that fails part-way returns an error, never a
     /// shorter list: a failed read must not look like deleted users.
     async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+
+    /// `write_back`: writes each `(user, value)` to the user's `attribute`, one result per
+    /// write, in order. Directories that cannot write refuse them all.
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let _ = attribute;
+        writes
+            .iter()
+            .map(|_| {
+                Err(DirectoryError::WriteRefused(
+                    "this directory is read-only".into(),
+                ))
+            })
+            .collect()
+    }
 
     /// The bytes of one user's photo (`fields.avatar`), read one user at a time for its
     /// upload: `None` when the user has none. Providers without photos keep this default.
@@ -95,6 +114,17 @@ pub trait Pbx: Send + Sync {
     async fn create_extension(
         &self,
         request: &NewExtension,
+        idempotency_key: &str,
+    ) -> Result<Extension, PbxError> {
+        self.create_extension_with(request, None, idempotency_key)
+            .await
+    }
+    /// [`Pbx::create_extension`] with the user's SIP password in the body: kept apart from
+    /// `request`, which is stored with the create's intent and must never hold it.
+    async fn create_extension_with(
+        &self,
+        request: &NewExtension,
+        sip_password: Option<&SipPassword>,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError>;
     /// Changes only the fields the patch holds.
@@ -358,6 +388,9 @@ pub struct TenantSecrets {
     pub api_token: Option<SecretString>,
     pub private_key_pem: Option<SecretString>,
     pub pbx_token: Option<SecretString>,
+    /// The key of the keyed hashes of SIP passwords (`domain::sip_password`), created by the
+    /// first run that syncs one. Not a directory credential: a config change keeps it.
+    pub sip_hash_key: Option<SecretString>,
 }
 
 /// The serialized form a secret store keeps. Only secret store adapters build it.
@@ -375,6 +408,8 @@ pub struct StoredSecrets {
     pub private_key_pem: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pbx_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_hash_key: Option<String>,
 }
 
 impl TenantSecrets {
@@ -388,6 +423,7 @@ impl TenantSecrets {
             api_token: expose(&self.api_token),
             private_key_pem: expose(&self.private_key_pem),
             pbx_token: expose(&self.pbx_token),
+            sip_hash_key: expose(&self.sip_hash_key),
         }
     }
 
@@ -400,6 +436,7 @@ impl TenantSecrets {
             api_token: wrap(stored.api_token),
             private_key_pem: wrap(stored.private_key_pem),
             pbx_token: wrap(stored.pbx_token),
+            sip_hash_key: wrap(stored.sip_hash_key),
         }
     }
 
@@ -429,6 +466,7 @@ impl TenantSecrets {
             api_token: or(&self.api_token, &other.api_token),
             private_key_pem: or(&self.private_key_pem, &other.private_key_pem),
             pbx_token: self.pbx_token.clone(),
+            sip_hash_key: or(&self.sip_hash_key, &other.sip_hash_key),
         }
     }
 

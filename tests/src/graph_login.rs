@@ -93,6 +93,8 @@ pub(crate) async fn token(
     }
     let token = format!("eyJ0eXAiOiJKV1Qi.{}", opaque());
     s.tokens.insert(token.clone());
+    let roles = s.roles.clone();
+    s.token_roles.insert(token.clone(), roles);
     s.tokens_issued += 1;
     let lifetime = s.token_lifetime_secs;
     Json(

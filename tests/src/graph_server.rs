@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
@@ -18,14 +18,17 @@ use crate::cloud_server::{lock, opaque, serve, Logged, Running};
 
 #[path = "graph_server_groups.rs"]
 mod groups;
+#[path = "graph_server_write.rs"]
+mod write;
 use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
 #[path = "graph_server_photos.rs"]
 mod photos;
 pub use photos::{GraphPhoto, BATCH_LIMIT, BATCH_PATH};
+pub use write::USER_WRITE_ROLE;
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Properties of `microsoft.graph.user` the server knows; any other `$select` is a 400.
-const USER_PROPERTIES: [&str; 14] = [
+pub(crate) const USER_PROPERTIES: [&str; 14] = [
     "id",
     "accountEnabled",
     "userType",
@@ -89,6 +92,12 @@ pub struct GraphState {
     pub faults: GraphFaults,
     pub tokens: HashSet<String>,
     pub tokens_issued: usize,
+    /// The application permissions (app roles) granted to the app; a token carries those
+    /// granted when it was issued.
+    pub roles: Vec<String>,
+    pub(crate) token_roles: HashMap<String, Vec<String>>,
+    /// `PATCH /v1.0/users/{id}` bodies that were applied: (user id, body).
+    pub patches: Vec<(String, Value)>,
     /// Listing requests (not token requests), in arrival order.
     pub log: Vec<Logged>,
     /// The `$select` of each first page, as sent.
@@ -150,6 +159,9 @@ impl GraphState {
             faults: GraphFaults::default(),
             tokens: HashSet::new(),
             tokens_issued: 0,
+            roles: vec!["User.Read.All".into(), "GroupMember.Read.All".into()],
+            token_roles: HashMap::new(),
+            patches: Vec::new(),
             log: Vec::new(),
             selects: Vec::new(),
             photos: HashMap::new(),
@@ -179,6 +191,7 @@ impl GraphServer {
             .route("/v1.0/users/{id}/photo", get(photos::photo))
             .route("/v1.0/users/{id}/photo/$value", get(photos::photo_value))
             .route(photos::BATCH_PATH, post(photos::batch))
+            .route("/v1.0/users/{id}", patch(write::patch_user))
             .route("/v1.0/groups", get(groups))
             .route("/v1.0/groups/{id}", get(group))
             .route(
@@ -200,7 +213,7 @@ impl GraphServer {
     }
 }
 
-fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({"error": {"code": code, "message": message, "innerError": {
         "date": "2026-01-01T00:00:00", "request-id": uuid::Uuid::new_v4().to_string(),
         "client-request-id": uuid::Uuid::new_v4().to_string()}}});
@@ -260,7 +273,7 @@ fn transitive_users(s: &GraphState, group: &str) -> Vec<usize> {
 }
 
 /// The 401 a request without a live token gets.
-fn denial(s: &GraphState, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn denial(s: &GraphState, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())

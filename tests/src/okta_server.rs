@@ -18,6 +18,8 @@ use crate::cloud_server::{epoch_seconds, lock, opaque, serve, Logged, Running};
 
 #[path = "okta_server_groups.rs"]
 mod groups;
+#[path = "okta_server_write.rs"]
+mod write;
 use groups::{group, group_not_found, groups, invalid_token};
 
 #[path = "okta_server_authn.rs"]
@@ -100,6 +102,12 @@ pub struct OktaState {
     pub faults: OktaFaults,
     pub access_tokens: HashSet<String>,
     pub tokens_issued: usize,
+    /// The API token's admin may only read (a read-only administrator): writes get 403 E0000006.
+    pub read_only: bool,
+    /// Custom profile properties of the user type, beyond the base ones the users hold.
+    pub custom_properties: Vec<String>,
+    /// Partial profile updates applied: (user id, profile sent).
+    pub profile_updates: Vec<(String, Value)>,
     /// API requests (not token requests), in arrival order.
     pub log: Vec<Logged>,
     /// User id -> password, for `POST /api/v1/authn`.
@@ -147,6 +155,9 @@ impl OktaState {
             faults: OktaFaults::default(),
             access_tokens: HashSet::new(),
             tokens_issued: 0,
+            read_only: false,
+            custom_properties: vec!["pbxExtension".into()],
+            profile_updates: Vec::new(),
             log: Vec::new(),
             passwords: HashMap::new(),
             authn_requests: 0,
@@ -170,6 +181,7 @@ impl OktaServer {
             .route("/api/v1/authn", post(authn::authn))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
+            .route("/api/v1/users/{id}", post(write::update_user))
             .route("/api/v1/groups", get(groups))
             .route("/api/v1/groups/{id}", get(group))
             .route("/api/v1/groups/{id}/users", get(group_users))
@@ -188,14 +200,14 @@ impl OktaServer {
     }
 }
 
-fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
+pub(crate) fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
     let body = json!({"errorCode": code, "errorSummary": summary, "errorLink": code,
         "errorId": format!("oae{}", opaque()), "errorCauses": []});
     (status, Json(body)).into_response()
 }
 
 /// Whether the request carries the API token or a live access token.
-fn authorized(s: &OktaState, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(s: &OktaState, headers: &HeaderMap) -> bool {
     let value = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())

@@ -24,6 +24,18 @@ pub struct SlapdOptions {
     pub paged_total_limit: Option<u32>,
     /// Log every operation (`-d stats`) to a file, for [`Slapd::searches`].
     pub log_operations: bool,
+    /// An attribute that members of [`WRITERS_DN`] may write (everyone else only reads it, so
+    /// a write by the sync user is refused with insufficientAccessRights until it joins).
+    pub writable_by_writers: Option<String>,
+}
+
+/// The group whose members may write [`SlapdOptions::writable_by_writers`]; its entry is the
+/// test's to add (see [`writers_group`]).
+pub const WRITERS_DN: &str = "cn=writers,ou=Groups,dc=example,dc=com";
+
+/// The [`WRITERS_DN`] entry, with the admin as its only member (the sync user is not one).
+pub fn writers_group() -> String {
+    format!("dn: {WRITERS_DN}\nobjectClass: groupOfNames\ncn: writers\nmember: {ADMIN_DN}\n\n")
 }
 
 pub struct Slapd {
@@ -104,6 +116,12 @@ fn config(dir: &Path, options: &SlapdOptions) -> String {
         // slapd's default (500 entries) would stop a read of a large directory.
         None => format!("limits dn.exact=\"{SYNC_DN}\" size=unlimited\n"),
     };
+    let writable = match &options.writable_by_writers {
+        Some(attribute) => format!(
+            "access to attrs={attribute} by group.exact=\"{WRITERS_DN}\" write by users read by * none\n"
+        ),
+        None => String::new(),
+    };
     format!(
         "{includes}modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload ppolicy\n\
          pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
@@ -113,7 +131,7 @@ fn config(dir: &Path, options: &SlapdOptions) -> String {
          rootpw {ADMIN_PASSWORD}\ndirectory {d}/data\nindex objectClass eq\n{limits}\
          overlay ppolicy\n\
          access to attrs=userPassword by self write by anonymous auth by * none\n\
-         access to * by users read by * none\n"
+         {writable}access to * by users read by * none\n"
     )
 }
 

@@ -29,7 +29,9 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use model::{Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail};
+pub use model::{
+    Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, SipPasswordSet, Voicemail,
+};
 pub use phonebook::SimPhonebookEntry;
 
 use model::ApiError;
@@ -231,6 +233,14 @@ impl PbxSimulator {
         self.account(account)
             .map(|cell| lock(&cell.state).stats.clone())
             .unwrap_or_default()
+    }
+
+    /// What the extension's SIP password was last set to (its SHA-256) and how often;
+    /// `None` when none was ever set.
+    pub fn sip_password(&self, account: &str, extension_id: &str) -> Option<SipPasswordSet> {
+        let cell = self.account(account)?;
+        let state = lock(&cell.state);
+        state.sip_passwords.get(extension_id).cloned()
     }
 
     /// Changes faults, latency and limits at runtime; the dice are re-seeded from `seed`.

@@ -133,6 +133,15 @@ pub struct SimStats {
     pub welcome_emails: u64,
 }
 
+/// What the PBX was told of one extension's SIP password: never the password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SipPasswordSet {
+    /// SHA-256 of the password last set, lowercase hex.
+    pub sha256: String,
+    /// How many requests set it (creates and PATCHes; a replayed create does not).
+    pub times: u64,
+}
+
 impl SimStats {
     pub fn requests(&self) -> u64 {
         self.gets + self.posts + self.patches + self.puts + self.deletes

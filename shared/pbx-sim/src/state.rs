@@ -3,13 +3,15 @@
 //! organization and group rules are in `objects`. Synchronous: the routes call it
 //! under a lock and never hold the lock across an await.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use dirsync::domain::organization::MAX_EXTENSION_GROUPS;
 
 use crate::collection::Collection;
 use crate::model::{
-    ApiError, Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, Voicemail,
+    ApiError, Forwarding, SimExtension, SimGroup, SimOrganization, SimStats, SipPasswordSet,
+    Voicemail,
 };
 use crate::phonebook::SimPhonebookEntry;
 use crate::validate::FieldValues;
@@ -28,6 +30,8 @@ pub(crate) struct Account {
     pub groups: Collection<SimGroup>,
     pub phonebook: Collection<SimPhonebookEntry>,
     pub stats: SimStats,
+    /// The SIP password each extension was last given, by extension id.
+    pub sip_passwords: HashMap<String, SipPasswordSet>,
     /// Start and count of the current one-second rate-limit window.
     window: Option<(Instant, u32)>,
 }
@@ -42,6 +46,7 @@ impl Account {
             // The contract has no phonebook limit.
             phonebook: Collection::new(usize::MAX),
             stats: SimStats::default(),
+            sip_passwords: HashMap::new(),
             window: None,
         }
     }
@@ -78,7 +83,9 @@ impl Account {
         if values.send_welcome_email {
             self.stats.welcome_emails += 1;
         }
-        Ok((self.extensions.create(key, extension), true))
+        let created = self.extensions.create(key, extension);
+        self.set_sip_password(&created.id, values.sip_password_sha256);
+        Ok((created, true))
     }
 
     /// Applies the given fields; the flag says whether anything changed.
@@ -102,6 +109,7 @@ impl Account {
             managed_by,
             // An update never sends a welcome email: the user has had one.
             send_welcome_email: _,
+            sip_password_sha256,
         } = values;
         let set = |slot: &mut Option<String>, value: Option<Option<String>>| {
             if let Some(value) = value {
@@ -118,13 +126,24 @@ impl Account {
         if let Some(enabled) = enabled {
             extension.enabled = enabled;
         }
-        let changed = *extension != before;
-        Ok((extension.clone(), changed))
+        let changed = *extension != before || sip_password_sha256.is_some();
+        let extension = extension.clone();
+        self.set_sip_password(id, sip_password_sha256);
+        Ok((extension, changed))
+    }
+
+    fn set_sip_password(&mut self, id: &str, sha256: Option<String>) {
+        if let Some(sha256) = sha256 {
+            let set = self.sip_passwords.entry(id.to_string()).or_default();
+            set.sha256 = sha256;
+            set.times += 1;
+        }
     }
 
     /// Deletes an extension and takes it out of every group, as a real PBX does.
     pub fn delete(&mut self, id: &str) -> Result<(), ApiError> {
         self.extensions.remove(id)?;
+        self.sip_passwords.remove(id);
         for group in self.groups.values_mut() {
             group.members.retain(|member| member != id);
         }

@@ -10,6 +10,7 @@ use crate::model::ApiError;
 const MAX_NAME_CHARS: usize = 64;
 const MAX_MOBILE_CHARS: usize = 32;
 const MAX_JOB_TITLE_CHARS: usize = 128;
+const MAX_SIP_PASSWORD_CHARS: usize = 128;
 
 /// The fields a request sets; `Some(None)` clears a nullable field.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub(crate) struct FieldValues {
     pub managed_by: Option<Option<String>>,
     /// Accepted on POST and PATCH, never stored nor returned (CONTRACTS section 4).
     pub send_welcome_email: bool,
+    /// `sip_password`: accepted on POST and PATCH, never returned; kept as its SHA-256 only
+    /// (hex), so that tests can check what was set.
+    pub sip_password_sha256: Option<String>,
 }
 
 /// The body of a POST: `number` required, every other field optional.
@@ -95,6 +99,7 @@ fn set_field(values: &mut FieldValues, key: &str, value: &Value) -> Result<(), A
             };
             values.send_welcome_email = *send;
         }
+        "sip_password" => values.sip_password_sha256 = Some(sip_password(value)?),
         "job_title" => values.job_title = Some(text(key, value, MAX_JOB_TITLE_CHARS)?),
         "organization_id" => values.organization_id = Some(id(key, value)?),
         "managed_by" => values.managed_by = Some(managed_by(value)?),
@@ -103,6 +108,26 @@ fn set_field(values: &mut FieldValues, key: &str, value: &Value) -> Result<(), A
         }
     }
     Ok(())
+}
+
+/// A SIP password: a string of 1 to 128 characters without control characters. The message
+/// never repeats the value.
+fn sip_password(value: &Value) -> Result<String, ApiError> {
+    use sha2::{Digest, Sha256};
+    let Value::String(password) = value else {
+        return Err(ApiError::invalid(
+            "sip_password",
+            "`sip_password` must be a string",
+        ));
+    };
+    let chars = password.chars().count();
+    if !(1..=MAX_SIP_PASSWORD_CHARS).contains(&chars) || password.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "sip_password",
+            format!("`sip_password` must be 1 to {MAX_SIP_PASSWORD_CHARS} characters, no control characters"),
+        ));
+    }
+    Ok(format!("{:x}", Sha256::digest(password.as_bytes())))
 }
 
 pub(crate) fn nullable_string<'v>(

@@ -54,7 +54,11 @@ schema!(
                 "properties": {"type": {"type": "string", "enum": ["ldap", "azure", "okta", "ldif", "scim"]}}
             },
             "scope": {"type": "object"},
-            "fields": {"type": "object"},
+            "fields": {
+                "type": "object",
+                "description": "the source attribute of each PBX field; `sip_password` names the attribute holding the SIP password (off by default, write-only: sent to the PBX on creates and when it changes, never returned nor stored)",
+                "properties": {"sip_password": {"type": ["string", "null"]}}
+            },
             "extension_numbers": {"type": "object"},
             "remove_when": {"type": "array", "items": {"type": "string"}},
             "on_remove": {"type": "string", "enum": ["delete", "disable", "keep"]},
@@ -79,7 +83,12 @@ schema!(
                 }
             },
             "welcome_email": {"type": "boolean"},
-            "write_back": {"type": ["object", "null"]},
+            "write_back": {
+                "type": ["object", "null"],
+                "description": "the directory attribute each extension's number is written to (LDAP/AD any attribute; Graph a writable string property or a directory extension, needs User.ReadWrite.All; Okta a profile property; never LDIF); a refused write is a write_back_failed conflict, retried next run",
+                "required": ["attribute"],
+                "properties": {"attribute": {"type": "string"}}
+            },
             "login": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
             "credentials": {
                 "description": "write-only",
@@ -168,7 +177,8 @@ schema!(
         "properties": {
             "summary": {"type": "string"},
             "creates": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "number", "email"]}},
-            "updates": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "changes"]}},
+            "updates": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "changes"],
+                "properties": {"changes": {"type": "object", "description": "{field: [old, new]}, the changed fields only; `sip_password` is always shown as [\"[redacted]\", \"[redacted]\"] (old null when none was sent before)"}}}},
             "removes": {"type": "array", "items": {"type": "object", "required": ["object_id", "extension_id", "name", "action"]}},
             "skipped": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
             "conflicts": {"type": "array", "items": {"type": "object", "required": ["object_id", "name", "reason"]}},
@@ -176,6 +186,11 @@ schema!(
             "removals_held": {"type": "boolean"},
             "organizations": {"$ref": "#/components/schemas/ObjectChanges"},
             "extension_groups": {"$ref": "#/components/schemas/ObjectChanges"},
+            "write_backs": {"type": "array", "description": "write_back: numbers to write to the directory; after_create ones only once the create succeeded",
+                "items": {"type": "object", "required": ["object_id", "name", "number", "old"],
+                    "properties": {"object_id": {"type": "string"}, "name": {"type": "string"},
+                        "number": {"type": "string"}, "old": {"type": ["string", "null"]},
+                        "extension_id": {"type": "string"}, "after_create": {"type": "boolean"}}}},
             "phonebook": {"$ref": "#/components/schemas/PhonebookChanges"}
         }
     }
@@ -277,7 +292,8 @@ schema!(
                 "required": ["plan", "apply_conflicts", "errors"],
                 "properties": {
                     "plan": {"oneOf": [{"$ref": "#/components/schemas/Plan"}, {"type": "null"}]},
-                    "apply_conflicts": {"type": "array", "items": {"type": "object"}},
+                    "apply_conflicts": {"type": "array", "items": {"type": "object", "properties": {"reason": {"type": "string",
+                        "enum": ["number_taken", "email_taken", "limit_reached", "write_back_failed"]}}}},
                     "object_conflicts": {"type": "array", "items": {"type": "object"}},
                     "errors": {"type": "array", "items": {"type": "object"}},
                     "approved_by": {"type": "string"}

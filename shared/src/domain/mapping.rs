@@ -36,6 +36,10 @@ pub struct Mapping {
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub last_synced_at: DateTime<Utc>,
+    /// The keyed hash of the SIP password last sent to the PBX (`fields.sip_password`): never
+    /// the password, and without the tenant's key (in its secrets) it tells nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_password_hash: Option<String>,
     /// The SHA-256 of the photo sync put on the extension: only that one is removed when the
     /// directory drops the user's photo (one an admin set there stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]

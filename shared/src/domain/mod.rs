@@ -13,6 +13,7 @@ pub mod organization;
 pub mod phonebook;
 pub mod plan;
 pub mod run;
+pub mod sip_password;
 pub mod tenant;
 pub mod user;
 

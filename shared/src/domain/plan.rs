@@ -7,6 +7,7 @@ use super::extension::NewExtension;
 use super::ids::{ExtensionId, ObjectId, OrganizationId};
 use super::object_plan::{GroupChanges, OrganizationChanges};
 use super::phonebook::PhonebookChanges;
+use super::sip_password::SipPassword;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -30,6 +31,24 @@ pub struct Plan {
     /// Phonebook entries of `extra_numbers`; not counted by the deletion guard.
     #[serde(default)]
     pub phonebook: PhonebookChanges,
+    /// `write_back`: numbers to write to the directory (those of creates once they succeed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write_backs: Vec<PlannedWriteBack>,
+}
+
+/// The extension's number written to the user's `write_back.attribute`, which holds `old`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedWriteBack {
+    pub object_id: ObjectId,
+    pub name: String,
+    pub number: String,
+    pub old: Option<String>,
+    /// The user's extension (`None` for a create's, not made yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_id: Option<ExtensionId>,
+    /// Written only once this plan's create of the user's extension succeeded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_create: bool,
 }
 
 impl Plan {
@@ -40,6 +59,7 @@ impl Plan {
             && self.removes.is_empty()
             && self.organizations.is_noop()
             && self.extension_groups.is_noop()
+            && self.write_backs.is_empty()
             && self.phonebook.is_noop()
     }
 }
@@ -125,7 +145,14 @@ pub struct FieldChanges {
     /// update's `organization_source` resolves to when the run applies it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization: Option<TextChange>,
+    /// `fields.sip_password`: the password is sent; both values are [`REDACTED`] (old `null`
+    /// when none was sent before). The PATCH gets the password from the run, never from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_password: Option<TextChange>,
 }
+
+/// What a plan shows for a SIP password.
+pub const REDACTED: &str = "[redacted]";
 
 impl FieldChanges {
     pub fn is_empty(&self) -> bool {
@@ -143,6 +170,7 @@ impl FieldChanges {
             last_name: new(&self.last_name),
             mobile: new(&self.mobile),
             organization_id: None,
+            sip_password: None,
         }
     }
 }
@@ -166,6 +194,12 @@ pub struct ExtensionPatch {
     pub mobile: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<Option<OrganizationId>>,
+    /// Put in by the run at send time (`FieldChanges::sip_password`); written out only here.
+    #[serde(
+        serialize_with = "crate::domain::sip_password::serialize_exposed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sip_password: Option<SipPassword>,
 }
 
 impl ExtensionPatch {
@@ -243,6 +277,9 @@ pub enum ConflictReason {
     EmailTaken,
     /// The PBX refused the create: its extension quota is full (403 `limit_reached`).
     LimitReached,
+    /// The directory refused to write the number to `write_back.attribute` (no write
+    /// permission, ...): the extension stands, and the next run tries again.
+    WriteBackFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

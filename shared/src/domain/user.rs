@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::ObjectId;
 use super::organization::{DirectoryGroup, DirectoryOrganization};
 use super::phonebook::ExtraNumber;
+use super::sip_password::SipPassword;
 
 /// The account state the directory reports. `Deleted` is for providers that list soft-deleted
 /// users (Okta's DEPROVISIONED); a user absent from a complete read counts as deleted too.
@@ -44,6 +45,14 @@ pub struct DirectoryUser {
     /// `None` when organizations are not synced or the user has none.
     #[serde(default)]
     pub organization: Option<ObjectId>,
+    /// The current value of `write_back.attribute` (`None` when unset or write-back is off):
+    /// the planner writes the extension's number where it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_back: Option<String>,
+    /// `fields.sip_password`'s value. Never serialized: a user is shown in samples and
+    /// explanations and held in tests' JSON, and the password must be in none of them.
+    #[serde(skip)]
+    pub sip_password: Option<SipPassword>,
     /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
     #[serde(default)]
     pub avatar: Option<super::avatar::Photo>,

@@ -10,6 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -21,6 +22,7 @@ use crate::domain::organization::{
 };
 use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
+use crate::domain::sip_password::{serialize_exposed, SipPassword};
 use crate::domain::{
     Extension, ExtensionGroup, ExtensionId, GroupId, NewExtension, Organization, OrganizationId,
 };
@@ -236,18 +238,35 @@ fn api_url(base_url: &str) -> Result<Url, PbxError> {
     Ok(url)
 }
 
+/// A create's body: the request and, at send time only, the SIP password.
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    #[serde(flatten)]
+    request: &'a NewExtension,
+    #[serde(
+        serialize_with = "serialize_exposed",
+        skip_serializing_if = "Option::is_none"
+    )]
+    sip_password: Option<&'a SipPassword>,
+}
+
 #[async_trait]
 impl Pbx for HttpPbx {
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
         self.list_all(EXTENSIONS).await
     }
 
-    async fn create_extension(
+    async fn create_extension_with(
         &self,
         request: &NewExtension,
+        sip_password: Option<&SipPassword>,
         idempotency_key: &str,
     ) -> Result<Extension, PbxError> {
-        self.create(EXTENSIONS, request, idempotency_key).await
+        let body = CreateBody {
+            request,
+            sip_password,
+        };
+        self.create(EXTENSIONS, &body, idempotency_key).await
     }
 
     async fn update_extension(

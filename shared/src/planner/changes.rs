@@ -2,7 +2,8 @@
 
 use super::eligibility::{clean, Fields, Synced};
 use crate::domain::extension::{Extension, NewExtension, MANAGED_BY};
-use crate::domain::plan::{FieldChange, FieldChanges, TextChange};
+use crate::domain::plan::{FieldChange, FieldChanges, TextChange, REDACTED};
+use crate::domain::DirectoryUser;
 
 /// The synced identity fields whose directory value differs from the extension's. Both sides
 /// are compared trimmed with empty read as none, so that a PBX that stores "" for null does
@@ -24,7 +25,24 @@ pub(super) fn field_changes(synced: Synced, fields: &Fields<'_>, ext: &Extension
         mobile: change(synced.mobile, fields.mobile, &ext.mobile),
         job_title: change(synced.job_title, fields.job_title, &ext.job_title),
         organization: None,
+        sip_password: None,
     }
+}
+
+/// `fields.sip_password`: the user's password is sent when its keyed hash differs from the
+/// one the mapping keeps of the password last sent (`None`: none sent yet). Shown redacted:
+/// the plan holds neither the password nor its hash. A user without a password (the attribute
+/// cleared) sends nothing: the PBX keeps the password it has.
+pub(super) fn sip_password_change(
+    on: bool,
+    user: &DirectoryUser,
+    sent: Option<&str>,
+) -> Option<TextChange> {
+    let hash = user.sip_password.as_ref()?.keyed_hash()?;
+    (on && Some(hash) != sent).then(|| FieldChange {
+        old: sent.map(|_| REDACTED.to_string()),
+        new: Some(REDACTED.to_string()),
+    })
 }
 
 /// Adds the re-enable of an extension that `on_remove: disable` disabled, now that its user

@@ -87,6 +87,8 @@ pub(super) struct Rules {
     numbers: NumberRule,
     /// Config `welcome_email`: carried by creates only.
     pub welcome_email: bool,
+    /// Config `fields.sip_password` is set.
+    pub sip_password: bool,
 }
 
 impl Rules {
@@ -108,6 +110,7 @@ impl Rules {
             synced,
             numbers,
             welcome_email: config.welcome_email,
+            sip_password: config.sip_password_source().is_some(),
         }
     }
 

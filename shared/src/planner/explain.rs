@@ -105,7 +105,11 @@ pub fn explain(input: &PlanInput<'_>, object_id: &ObjectId) -> Option<UserExplan
         // A photo skip leaves the user synced (a user skipped otherwise gets no photo step).
         eligible: active && skip_reason.is_none_or(super::avatars::is_photo_skip),
         skip_reason,
-        mapping: mapping.cloned(),
+        // The keyed hash of the SIP password last sent is the store's business, never shown.
+        mapping: mapping.cloned().map(|mut m| {
+            m.sip_password_hash = None;
+            m
+        }),
         next_run,
     })
 }

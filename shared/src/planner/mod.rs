@@ -10,6 +10,7 @@ mod numbers;
 mod objects;
 mod phonebook;
 mod removals;
+mod write_back;
 
 #[cfg(test)]
 pub(crate) mod model;
@@ -27,6 +28,10 @@ mod tests;
 mod tests_creates;
 #[cfg(test)]
 mod tests_phonebook;
+#[cfg(test)]
+mod tests_sip;
+#[cfg(test)]
+mod tests_write_back;
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,6 +88,8 @@ enum Need<'a> {
     Compare {
         ext: &'a Extension,
         disabled_by_sync: bool,
+        /// The keyed hash of the SIP password last sent.
+        sip_sent: Option<&'a str>,
     },
     /// The linked extension was deleted on the PBX: create it again with its number.
     Recreate { mapping: &'a Mapping },
@@ -133,7 +140,13 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     // Most runs create nobody: nothing more to check, and no holders of the PBX to build.
     if mapped.recreates.is_empty() && eligible.new.is_empty() {
         plan.removes = removes;
-        return finish(with_objects(plan, input, &index, &mapped.kept));
+        let plan = with_objects(plan, input, &index, &mapped.kept);
+        return finish(write_back::plan_write_backs(
+            plan,
+            config,
+            &index,
+            &mapped.kept,
+        ));
     }
 
     // Creates are checked against the PBX as this plan leaves it.
@@ -175,7 +188,13 @@ fn plan_held(input: &PlanInput<'_>, hold: bool) -> Plan {
     }
 
     plan.removes = removes;
-    finish(with_objects(plan, input, &index, &mapped.kept))
+    let plan = with_objects(plan, input, &index, &mapped.kept);
+    finish(write_back::plan_write_backs(
+        plan,
+        config,
+        &index,
+        &mapped.kept,
+    ))
 }
 
 /// The organisation side, planned from the users this plan keeps synced.
@@ -334,6 +353,7 @@ fn eligibility<'a>(
                     Some(ext) => Need::Compare {
                         ext,
                         disabled_by_sync: *disabled_by_sync,
+                        sip_sent: mapping.sip_password_hash.as_deref(),
                     },
                     None => Need::Recreate { mapping },
                 },
@@ -424,9 +444,12 @@ fn mapped_users<'a>(mapped: Vec<Candidate<'a>>, rules: &Rules, any_new: bool) ->
             Need::Compare {
                 ext,
                 disabled_by_sync,
+                sip_sent,
             } => {
                 out.kept.push((candidate.user, ext));
                 let mut changes = changes::field_changes(rules.synced, &candidate.fields, ext);
+                changes.sip_password =
+                    changes::sip_password_change(rules.sip_password, candidate.user, sip_sent);
                 if changes.email.is_some() {
                     out.updated_emails.insert(&ext.id, candidate.fields.email);
                 }
@@ -539,11 +562,14 @@ impl<'p> NewUsers<'p, '_> {
         }
         if let Some(ext) = adopt {
             self.places -= 1;
+            let mut changes = changes::field_changes(self.rules.synced, &candidate.fields, ext);
+            changes.sip_password =
+                changes::sip_password_change(self.rules.sip_password, candidate.user, None);
             return Decision::Adopt(PlannedUpdate {
                 object_id: candidate.user.object_id.clone(),
                 extension_id: ext.id.clone(),
                 name: candidate.user.display_name(),
-                changes: changes::field_changes(self.rules.synced, &candidate.fields, ext),
+                changes,
                 adopt: true,
                 organization_source: None,
             });

@@ -45,6 +45,8 @@ pub fn config() -> DirectoryConfig {
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
         avatar_ref: None,
+        write_back: Default::default(),
+        sip_password: Default::default(),
         avatar: None,
         job_title: Default::default(),
         organization: Default::default(),
@@ -85,6 +87,7 @@ pub fn epoch() -> DateTime<Utc> {
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
         avatar_seen: None,
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Linked {
@@ -102,6 +105,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
         avatar_seen: None,
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
         link: MappingLink::Pending {
@@ -276,6 +280,7 @@ impl World {
             if update.adopt {
                 self.mappings.push(Mapping {
                     avatar_seen: None,
+                    sip_password_hash: Default::default(),
                     avatar_sha256: None,
                     object_id: update.object_id.clone(),
                     link: MappingLink::Linked {
@@ -326,6 +331,7 @@ impl World {
             });
             let mapping = Mapping {
                 avatar_seen: None,
+                sip_password_hash: Default::default(),
                 avatar_sha256: None,
                 object_id: create.object_id.clone(),
                 link: MappingLink::Linked {

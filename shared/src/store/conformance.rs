@@ -128,6 +128,8 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
         last_name: (!n.is_multiple_of(3)).then(|| format!("Last{n}")),
         email: Some(format!("user{n}@example.com")),
         last_synced_at: base_time() + chrono::TimeDelta::seconds(n as i64),
+        // Half of them with the keyed hash of a SIP password, which must read back as written.
+        sip_password_hash: n.is_multiple_of(2).then(|| format!("{n:064x}")),
     }
 }
 
@@ -155,6 +157,7 @@ fn pending_mapping(object: &str, number: &str) -> Mapping {
         last_name: Some("Ding".into()),
         email: Some("pending@example.com".into()),
         last_synced_at: base_time(),
+        sip_password_hash: None,
     }
 }
 

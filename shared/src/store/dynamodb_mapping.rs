@@ -33,11 +33,14 @@ struct MappingBody {
     email: Option<String>,
     #[serde(rename = "t")]
     last_synced_at: DateTime<Utc>,
+    /// The keyed hash of the SIP password last sent.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    sip_password_hash: Option<String>,
     /// The SHA-256 of the photo sync uploaded.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     avatar_sha256: Option<String>,
     /// Graph: the photo behind the ETag sync last saw.
-    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
     avatar_seen: Option<SeenPhoto>,
 }
 
@@ -71,6 +74,7 @@ pub(super) fn mapping_item(tenant: &TenantId, mapping: &Mapping) -> Result<Item,
         last_name: mapping.last_name.clone(),
         email: mapping.email.clone(),
         last_synced_at: mapping.last_synced_at,
+        sip_password_hash: mapping.sip_password_hash.clone(),
         avatar_sha256: mapping.avatar_sha256.clone(),
         avatar_seen: mapping.avatar_seen.clone(),
     };
@@ -112,6 +116,7 @@ pub(super) fn mapping_from_item(item: &Item) -> Result<Mapping, StoreError> {
         last_name: body.last_name,
         email: body.email,
         last_synced_at: body.last_synced_at,
+        sip_password_hash: body.sip_password_hash,
         avatar_sha256: body.avatar_sha256,
         avatar_seen: body.avatar_seen,
     })

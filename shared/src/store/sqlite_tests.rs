@@ -29,6 +29,7 @@ async fn sqlite_passes_conformance() {
     file.put_tenant(&tenant).await.unwrap();
     let mapping = Mapping {
         avatar_seen: None,
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-1").unwrap(),
         link: MappingLink::Linked {
@@ -235,6 +236,7 @@ async fn schema_2_files_keep_their_data() {
     let id = tenant_id("v2-file");
     let mapping = Mapping {
         avatar_seen: None,
+        sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-2").unwrap(),
         link: MappingLink::Linked {

@@ -14,6 +14,7 @@ use crate::domain::plan::{
     Conflict, ConflictReason, ExtensionPatch, PlannedCreate, PlannedRemove, PlannedUpdate,
 };
 use crate::domain::run::{ActionError, ActionKind};
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     Extension, ExtensionId, Mapping, MappingLink, ObjectId, OrganizationId, TenantId,
 };
@@ -65,6 +66,8 @@ pub struct Applier<'a> {
     /// The PBX id of each organization source placed by now, for updates that move an
     /// extension into one.
     pub organizations: &'a HashMap<ObjectId, OrganizationId>,
+    /// `fields.sip_password`: each user's password, sent with creates and password changes.
+    pub sip_passwords: &'a HashMap<ObjectId, SipPassword>,
     pub concurrency: usize,
     /// Raised by the lease keeper when the lease is lost, and by fatal errors: stops new calls.
     pub stop: Arc<AtomicBool>,
@@ -169,9 +172,15 @@ impl Applier<'_> {
             Ok(intent) => intent,
             Err(error) => return Done::Fatal(error.into()),
         };
-        match self.pbx.create_extension(&create.request, key).await {
+        let password = self.sip_passwords.get(&create.object_id);
+        match self
+            .pbx
+            .create_extension_with(&create.request, password, key)
+            .await
+        {
             Ok(extension) => {
-                let linked = linked(pending.clone(), &extension, false);
+                let mut linked = linked(pending.clone(), &extension, false);
+                linked.sip_password_hash = sent_hash(password);
                 match writes.record(linked).await {
                     Ok(()) => Done::Created(
                         create.name.clone(),
@@ -230,6 +239,12 @@ impl Applier<'_> {
                 patch.organization_id = self.organizations.get(source).cloned().map(Some)
             }
         }
+        let password = update
+            .changes
+            .sip_password
+            .as_ref()
+            .and_then(|_| self.sip_passwords.get(&update.object_id));
+        patch.sip_password = password.cloned();
         let result = if patch == ExtensionPatch::default() {
             // Adoption with nothing to change (or only a move that must wait): only the
             // mapping is written.
@@ -281,6 +296,9 @@ impl Applier<'_> {
         };
         let mut mapping = self.mapping_for_update(update, extension.as_ref());
         mapping.last_synced_at = Utc::now();
+        if extension.is_some() && password.is_some() {
+            mapping.sip_password_hash = sent_hash(password);
+        }
         match writes.record(mapping).await {
             Ok(()) => Done::Updated(update.name.clone()),
             Err(error) => Done::Fatal(error.into()),
@@ -305,6 +323,7 @@ impl Applier<'_> {
             last_name: None,
             email: None,
             last_synced_at: Utc::now(),
+            sip_password_hash: None,
         });
         match extension {
             Some(ext) => linked(base, ext, false),
@@ -378,6 +397,11 @@ impl Applier<'_> {
             message: error.to_string(),
         })
     }
+}
+
+/// What a mapping keeps of the SIP password a call sent: its keyed hash.
+fn sent_hash(password: Option<&SipPassword>) -> Option<String> {
+    password.and_then(|p| p.keyed_hash()).map(str::to_string)
 }
 
 /// The mapping linked to `extension`, carrying the values the PBX now holds.

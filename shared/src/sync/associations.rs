@@ -78,6 +78,8 @@ impl SyncEngine {
                 last_name: extension.last_name.clone(),
                 email: extension.email.clone(),
                 last_synced_at: Utc::now(),
+                // The next run sends the user's SIP password, if one is synced.
+                sip_password_hash: None,
             };
             self.store
                 .put_mappings(tenant, std::slice::from_ref(&mapping))

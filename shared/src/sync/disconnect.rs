@@ -60,6 +60,7 @@ impl SyncEngine {
                     plan: &plan,
                     removes: &plan.removes,
                     organizations: &HashMap::new(),
+                    sip_passwords: &HashMap::new(),
                 },
             )
             .await;

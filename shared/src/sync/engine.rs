@@ -13,12 +13,14 @@ use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::queue::RunJob;
 use super::runnable::{configured, runnable};
+use super::sip_passwords::seal_sip_passwords;
 use super::summary::summarize;
 use crate::app::TenantService;
 use crate::domain::config::{GroupSync, OrganizationSync};
 use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::PlannedCreate;
 use crate::domain::plan::PlannedRemove;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     DirectoryConfig, Extension, ExtensionGroup, Mapping, MappingLink, ObjectId, ObjectKind,
     ObjectMapping, Organization, OrganizationId, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
@@ -51,6 +53,8 @@ pub(super) struct Actions<'p> {
     pub plan: &'p Plan,
     pub removes: &'p [PlannedRemove],
     pub organizations: &'p HashMap<ObjectId, OrganizationId>,
+    /// `fields.sip_password`: each user's password, put into the bodies at send time.
+    pub sip_passwords: &'p HashMap<ObjectId, SipPassword>,
 }
 
 /// Everything a plan is made from.
@@ -199,6 +203,7 @@ impl SyncEngine {
         keeper: &LeaseKeeper,
     ) -> Result<(), SyncError> {
         let secrets = self.tenant_secrets(tenant).await?;
+        let secrets = self.with_sip_hash_key(tenant, config, secrets).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
         let mut gathered = self.gather(tenant, config, &secrets, &pbx).await?;
         let mappings = std::mem::take(&mut gathered.mappings);
@@ -242,14 +247,31 @@ impl SyncEngine {
         let organizations = object_applier
             .organizations(&plan.organizations, &mut applied_objects)
             .await;
+        let sip_passwords: HashMap<ObjectId, SipPassword> = gathered
+            .snapshot
+            .users
+            .iter()
+            .filter_map(|u| Some((u.object_id.clone(), u.sip_password.clone()?)))
+            .collect();
         let actions = Actions {
             plan: &plan,
             removes,
             organizations: &organizations,
+            sip_passwords: &sip_passwords,
         };
         let mut applied = self
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
             .await;
+        let directory_of = (config, &secrets);
+        self.write_back(
+            tenant,
+            directory_of,
+            &plan,
+            &gathered.snapshot,
+            &mut applied,
+            keeper,
+        )
+        .await;
         let photos = super::apply_avatars::AvatarContext {
             tenant,
             config,
@@ -326,6 +348,7 @@ impl SyncEngine {
             plan,
             removes,
             organizations,
+            sip_passwords,
         } = actions;
         // Only updates and removals look their mapping up: a run that changes little (most
         // runs) indexes little.
@@ -346,6 +369,7 @@ impl SyncEngine {
             pbx,
             mappings: &mappings,
             organizations,
+            sip_passwords,
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };
@@ -432,8 +456,9 @@ impl SyncEngine {
         };
         let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
         let read_objects = self.gather_objects(tenant, config, pbx_for_objects);
-        let (snapshot, extensions, mappings, objects) =
+        let (mut snapshot, extensions, mappings, objects) =
             tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?;
+        seal_sip_passwords(&mut snapshot, secrets);
         Ok(Gathered {
             snapshot,
             mappings,

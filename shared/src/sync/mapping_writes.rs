@@ -149,5 +149,7 @@ fn intent(create: &PlannedCreate) -> Mapping {
         last_name: create.request.last_name.clone(),
         email: create.request.email.clone(),
         last_synced_at: Utc::now(),
+        // Set once the create succeeded with the password (see `Applier::create`).
+        sip_password_hash: None,
     }
 }

@@ -4,6 +4,7 @@ mod apply;
 mod apply_avatars;
 mod apply_objects;
 mod apply_phonebook;
+mod apply_write_back;
 mod associations;
 mod connector;
 mod disconnect;
@@ -16,6 +17,7 @@ mod preview;
 mod queue;
 mod runnable;
 mod scheduler;
+mod sip_passwords;
 #[cfg(feature = "aws")]
 mod sqs;
 mod summary;

@@ -9,6 +9,7 @@ use super::*;
 mod avatar;
 mod objects;
 mod phonebook;
+mod sip_passwords;
 
 const TOKEN: &str = "tok-acme-123";
 

@@ -63,6 +63,9 @@ impl DirectoryRequest {
                 }
             }
         }
+        if let (Some(write_back), Some(provider)) = (&self.write_back, &provider) {
+            found.check("write_back.attribute", write_back.check(provider));
+        }
         // Its errors were noted as the request was read.
         let schedule = self.schedule.check().ok();
         match (
@@ -92,6 +95,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email: self.welcome_email,
+                write_back: self.write_back,
                 extra_numbers: self.extra_numbers,
                 login: self.login,
                 credentials: self.credentials,
@@ -433,6 +437,14 @@ fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Fin
                     "must be an attribute name (letters, digits, '-', '_', '.', ';')",
                 );
             }
+        }
+    }
+    if let Some(Some(attribute)) = &fields.sip_password {
+        if !is_attribute_name(attribute) {
+            found.push(
+                "fields.sip_password",
+                "must be an attribute name (letters, digits, '-', '_', '.', ';')",
+            );
         }
     }
     // `null` turns a field's sync off; left out, the provider's default attribute is synced.

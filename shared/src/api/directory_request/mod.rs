@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, ExtraNumberSource,
     FieldSources, LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig,
-    RemoveReason, MAX_RECORDS,
+    RemoveReason, WriteBack, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -40,6 +40,7 @@ pub struct DirectoryRequest {
     pub organizations: OrganizationsConfig,
     pub extension_groups: ExtensionGroupsRequest,
     pub welcome_email: bool,
+    pub write_back: Option<WriteBack>,
     pub extra_numbers: Vec<ExtraNumberSource>,
     pub login: LoginConfig,
     #[serde(skip_serializing)]
@@ -128,6 +129,7 @@ impl DirectoryRequest {
         let organizations = fields.read("organizations").unwrap_or_default();
         let extension_groups = fields.read("extension_groups").unwrap_or_default();
         let welcome_email = fields.read("welcome_email").unwrap_or_default();
+        let write_back = fields.read("write_back").unwrap_or_default();
         let extra_numbers = fields.read("extra_numbers").unwrap_or_default();
         let login = fields.read("login").unwrap_or_default();
         let credentials = fields.read("credentials");
@@ -161,6 +163,7 @@ impl DirectoryRequest {
                 organizations,
                 extension_groups,
                 welcome_email,
+                write_back,
                 extra_numbers,
                 login,
                 credentials,

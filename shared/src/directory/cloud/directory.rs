@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use super::http::{CloudHttp, CloudOptions};
 use super::read::{read_listing, token_then_search, PagedSource, Pager};
 use super::urls::resolve_public;
-use crate::domain::{ConnectionReport, DirectoryConfig, ObjectId, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 
@@ -115,6 +115,33 @@ impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
             self.provider.check_token(&self.pager, http).await
         };
         token_then_search(token, self.read_users()).await
+    }
+
+    /// One request per user, in order; a refusal is the vendor's error for its answer.
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let mut results = Vec::with_capacity(writes.len());
+        for (user, value) in writes {
+            let written = async {
+                let http = self.http().await?;
+                let (method, url, body) = self.provider.write_back_request(
+                    &self.pager.base,
+                    &user.object_id,
+                    attribute,
+                    value,
+                )?;
+                let credential = self.provider.credential();
+                http.send_json(method, &url, Some(&body), credential, self.pager.vendor)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| DirectoryError::WriteRefused(e.to_string()))
+            };
+            results.push(written.await);
+        }
+        results
     }
 
     /// The vendor checks the password; a user it knows but the PBX has no extension for is

@@ -198,6 +198,23 @@ impl PagedSource for Graph {
         self.listing_url(base, &["v1.0", "users"])
     }
 
+    /// `PATCH /v1.0/users/{id}`: needs `User.ReadWrite.All` (403 `Authorization_RequestDenied`
+    /// without it).
+    fn write_back_request(
+        &self,
+        base: &Url,
+        user: &ObjectId,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(reqwest::Method, Url, Value), DirectoryError> {
+        let url = url_under(base, &["v1.0", "users", user.as_str()], "the Graph URL")?;
+        Ok((
+            reqwest::Method::PATCH,
+            url,
+            serde_json::json!({ attribute: value }),
+        ))
+    }
+
     fn members_url(&self, base: &Url, group: &str) -> Result<Url, DirectoryError> {
         let path = [
             "v1.0",

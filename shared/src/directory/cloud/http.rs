@@ -244,11 +244,29 @@ impl CloudHttp {
         credential: &dyn Credential,
         vendor: &dyn Vendor,
     ) -> Result<Answer, DirectoryError> {
+        self.send_json(reqwest::Method::GET, url, None, credential, vendor)
+            .await
+    }
+
+    /// [`Self::get`] for any method, with an optional JSON body (a write-back, a batch).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+        credential: &dyn Credential,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
         let build = |authorization: &HeaderValue| {
-            self.client
-                .get(url.clone())
+            let request = self
+                .client
+                .request(method.clone(), url.clone())
                 .header(AUTHORIZATION, authorization.clone())
-                .header(ACCEPT, "application/json")
+                .header(ACCEPT, "application/json");
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
         };
         let answer = self
             .authorized(&build, MAX_BODY_BYTES, credential, vendor)

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::domain::config::{OrganizationSync, SourceField};
 use crate::domain::organization::AttributeOrganizations;
 use crate::domain::phonebook::ExtraNumber;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// The PBX identity fields of one user, before id, state and scope are added.
@@ -19,6 +20,10 @@ pub(crate) struct MappedFields {
     pub job_title: Option<String>,
     /// The value of `organizations.sync = attribute`'s attribute.
     pub organization: Option<String>,
+    /// `fields.sip_password`'s value.
+    pub sip_password: Option<SipPassword>,
+    /// `write_back.attribute`'s current value.
+    pub write_back: Option<String>,
     pub extra_numbers: Vec<ExtraNumber>,
 }
 
@@ -47,6 +52,8 @@ impl MappedFields {
             groups: Vec::new(),
             job_title: self.job_title,
             organization: organizations.of(self.organization.as_deref()),
+            sip_password: self.sip_password,
+            write_back: self.write_back,
             extra_numbers: self.extra_numbers,
         }
     }
@@ -63,6 +70,10 @@ pub(crate) struct JsonFields {
     job_title: Option<String>,
     /// `organizations.sync = attribute`'s attribute; `ous` does not apply to a cloud directory.
     organization: Option<String>,
+    /// `fields.sip_password`'s property.
+    sip_password: Option<String>,
+    /// `write_back.attribute`.
+    write_back: Option<String>,
     /// `extra_numbers`: each property, the index of its value taken, and the suffix.
     extra_numbers: Vec<(String, usize, String)>,
 }
@@ -80,6 +91,8 @@ impl JsonFields {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
             extra_numbers: config
                 .extra_numbers
                 .iter()
@@ -102,6 +115,8 @@ impl JsonFields {
             &self.extension,
             &self.job_title,
             &self.organization,
+            &self.sip_password,
+            &self.write_back,
         ];
         let extra = self.extra_numbers.iter().map(|(name, _, _)| name);
         for name in all.into_iter().flatten().chain(extra) {
@@ -122,6 +137,13 @@ impl JsonFields {
             extension: field(&self.extension),
             job_title: field(&self.job_title),
             organization: field(&self.organization),
+            write_back: field(&self.write_back),
+            // A string as it is (spaces may be part of a password); anything else is none.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|n| get(object, n)?.as_str())
+                .and_then(SipPassword::new),
             extra_numbers: self
                 .extra_numbers
                 .iter()

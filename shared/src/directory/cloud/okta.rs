@@ -135,6 +135,20 @@ impl PagedSource for Okta {
         listing_url(org, &["api", "v1", "users"])
     }
 
+    /// `POST /api/v1/users/{id}`: Okta's partial update, which changes only the profile
+    /// properties it carries (a `PUT` would replace the whole profile).
+    fn write_back_request(
+        &self,
+        org: &Url,
+        user: &ObjectId,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(reqwest::Method, Url, serde_json::Value), DirectoryError> {
+        let url = url_under(org, &["api", "v1", "users", user.as_str()], "org_url")?;
+        let body = serde_json::json!({ "profile": { attribute: value } });
+        Ok((reqwest::Method::POST, url, body))
+    }
+
     fn members_url(&self, org: &Url, group: &str) -> Result<Url, DirectoryError> {
         listing_url(org, &["api", "v1", "groups", group, "users"])
     }

@@ -123,6 +123,14 @@ pub(crate) trait PagedSource: Sync {
         let _ = (pager, http, user);
         Ok(None)
     }
+    /// The request that writes `value` to the user's `attribute` (`write_back`).
+    fn write_back_request(
+        &self,
+        base: &Url,
+        user: &ObjectId,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(reqwest::Method, Url, serde_json::Value), DirectoryError>;
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
     /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names

@@ -6,6 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::domain::avatar::Photo;
 use crate::domain::config::{DisabledRule, LdapFlavor, OrganizationSync, SourceField};
 use crate::domain::phonebook::ExtraNumber;
+use crate::domain::sip_password::SipPassword;
 use crate::domain::{DirectoryConfig, DirectoryUser, ObjectId, UserState};
 
 /// Attribute values by name. Names compare case-insensitively; a description with options
@@ -152,6 +153,10 @@ pub struct UserMapper {
     avatar: Option<String>,
     /// `organizations.sync = attribute`: the attribute naming the user's organization.
     organization: Option<String>,
+    /// `write_back.attribute`: its current value is read to tell whether to write.
+    write_back: Option<String>,
+    /// `fields.sip_password`'s attribute (write-only: never shown, see `SipPassword`).
+    sip_password: Option<String>,
     /// `openldap`: the configured disabled rule; `None` takes `pwdAccountLockedTime`.
     disabled: Option<DisabledRule>,
     /// `extra_numbers`: each attribute, the index of its value taken, and the suffix.
@@ -173,6 +178,8 @@ impl UserMapper {
                 OrganizationSync::Attribute { attribute } => Some(attribute.clone()),
                 OrganizationSync::None | OrganizationSync::Ous => None,
             },
+            sip_password: config.sip_password_source().map(str::to_string),
+            write_back: config.write_back.as_ref().map(|w| w.attribute.clone()),
             disabled: None,
             extra_numbers: config
                 .extra_numbers
@@ -229,6 +236,8 @@ impl UserMapper {
             &self.job_title,
             &self.avatar,
             &self.organization,
+            &self.sip_password,
+            &self.write_back,
         ];
         let fixed = [self.id_attribute(), "memberOf", "objectClass"]
             .into_iter()
@@ -295,6 +304,13 @@ impl UserMapper {
                 .map(str::to_string)
                 .collect(),
             organization: None,
+            write_back: field(&self.write_back),
+            // As stored: spaces may be part of a password.
+            sip_password: self
+                .sip_password
+                .as_deref()
+                .and_then(|name| attrs.get_str(name))
+                .and_then(SipPassword::new),
             extra_numbers: self.extra_numbers(attrs),
         })
     }

@@ -13,6 +13,7 @@ mod organisation;
 mod photo;
 mod search;
 pub mod ssh_tunnel;
+mod write_back;
 
 use std::collections::HashSet;
 
@@ -24,7 +25,7 @@ pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, ObjectId, Snapshot};
+use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 use connection::Connection;
@@ -88,6 +89,25 @@ impl Directory for LdapDirectory {
 
     async fn test_connection(&self) -> ConnectionReport {
         check::test_connection(&self.connection, &self.search).await
+    }
+
+    async fn write_back(
+        &self,
+        attribute: &str,
+        writes: &[(&DirectoryUser, &str)],
+    ) -> Vec<Result<(), DirectoryError>> {
+        let mut session = match self.connection.session().await {
+            Ok(session) => session,
+            Err(error) => {
+                let message = error.to_string();
+                return writes
+                    .iter()
+                    .map(|_| Err(DirectoryError::Unreachable(message.clone())))
+                    .collect();
+            }
+        };
+        let timeout = self.connection.options.timeouts.operation;
+        write_back::write_all(&mut session.ldap, timeout, attribute, writes).await
     }
 
     async fn verify_login(

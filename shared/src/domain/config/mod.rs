@@ -39,11 +39,13 @@ mod extra_numbers;
 mod login;
 mod schedule;
 mod values;
+mod write_back;
 
 pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
 pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
+pub use write_back::{WriteBack, GRAPH_WRITABLE};
 
 pub use super::endpoint_policy::{address_allowed, check_http_url, EndpointPolicy};
 
@@ -75,6 +77,10 @@ pub struct DirectoryConfig {
     /// Extension creates ask the PBX to send its welcome email.
     #[serde(default)]
     pub welcome_email: bool,
+    /// After an extension is created (and whenever the directory's value differs), its number
+    /// is written to this attribute of the user.
+    #[serde(default)]
+    pub write_back: Option<WriteBack>,
     /// Further numbers of each user, kept as PBX phonebook entries.
     #[serde(default)]
     pub extra_numbers: Vec<ExtraNumberSource>,
@@ -384,6 +390,15 @@ pub struct FieldSources {
         skip_serializing_if = "Option::is_none"
     )]
     pub job_title: Option<Option<String>>,
+    /// The attribute holding the user's SIP password: off unless set (no provider default),
+    /// and not a [`SourceField`], so that no reader, sample or explanation treats it as text to
+    /// show. Write-only: see `domain::sip_password`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sip_password: Option<Option<String>>,
     /// The user's photo: off unless set (see [`AvatarField`]); never a PBX text field, so not
     /// a [`SourceField`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -547,6 +562,11 @@ impl DirectoryConfig {
             Some(explicit) => explicit.clone(),
             None => Some(default_source(&self.provider, field).to_string()),
         }
+    }
+
+    /// The attribute of `fields.sip_password`, when that sync is on.
+    pub fn sip_password_source(&self) -> Option<&str> {
+        self.fields.sip_password.as_ref()?.as_deref()
     }
 
     /// Whether sync writes this field at all.

@@ -34,7 +34,7 @@ fn newer_tenant_fields() -> Value {
         "record_version": 1,
         "billing_plan": {"tier": "gold"},
         "directory": {
-            "write_back": {"attribute": "ipPhone"},
+            "presence_sync": {"attribute": "ipPhone"},
             "provider": {"page_size_hint": 500},
             "fields": {"nickname": "displayName"},
             "deletion_guard": {"notify": ["admin@example.com"]}

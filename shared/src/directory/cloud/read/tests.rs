@@ -86,6 +86,16 @@ impl PagedSource for Ids {
         &FixedToken
     }
 
+    fn write_back_request(
+        &self,
+        _: &Url,
+        _: &ObjectId,
+        _: &str,
+        _: &str,
+    ) -> Result<(reqwest::Method, Url, Value), DirectoryError> {
+        Err(DirectoryError::NotAvailable("not used".into()))
+    }
+
     async fn check_token(&self, _: &Pager, _: &CloudHttp) -> Result<String, DirectoryError> {
         Ok("not used".into())
     }
