@@ -28,6 +28,7 @@ async fn sqlite_passes_conformance() {
     tenant.next_sync_at = Some(now);
     file.put_tenant(&tenant).await.unwrap();
     let mapping = Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-1").unwrap(),
@@ -257,6 +258,7 @@ async fn schema_2_files_keep_their_data() {
     let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
     let id = tenant_id("v2-file");
     let mapping = Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-2").unwrap(),
