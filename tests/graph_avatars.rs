@@ -6,7 +6,7 @@
 
 use dirsync::domain::avatar::{sha256_hex, MAX_AVATAR_BYTES};
 use dirsync::domain::plan::SkipReason;
-use dirsync::domain::{Outcome, RunRecord};
+use dirsync::domain::RunRecord;
 use dirsync::ports::TenantSecrets;
 use dirsync_integration_tests::graph_server::{
     graph_user, graph_user_id, GraphServer, GraphState, BATCH_LIMIT, BATCH_PATH,
@@ -46,18 +46,6 @@ async fn harness(server: &GraphServer) -> Harness {
     .await
 }
 
-async fn synced(h: &Harness) -> RunRecord {
-    let run = h.sync().await;
-    assert_eq!(
-        run.summary.outcome,
-        Outcome::Success,
-        "{:?} {:?}",
-        run.summary.error,
-        run.errors
-    );
-    run
-}
-
 fn avatar(h: &Harness, n: u32) -> Option<String> {
     h.extension(1000 + n).avatar_sha256
 }
@@ -90,7 +78,7 @@ async fn graph_photos_batch_their_metadata_and_download_only_what_changed() {
     let server = GraphServer::start(state).await;
     let h = harness(&server).await;
 
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert_eq!(h.simulator.extensions(ACCOUNT).len(), USERS as usize);
     assert_eq!(avatar(&h, 1), Some(sha256_hex(&first)));
     assert_eq!(avatar(&h, 2), Some(sha256_hex(&png())));
@@ -118,7 +106,7 @@ async fn graph_photos_batch_their_metadata_and_download_only_what_changed() {
 
     // Nothing changed: the ETags are the ones sync saw, so no photo is downloaded or sent.
     server.with(|s| s.log.clear());
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert!(run.plan.as_ref().expect("plan").updates.is_empty());
     assert_eq!(skips(&run).len(), 2, "the skips are still reported");
     assert_eq!(server.with(|s| s.photo_downloads()), 0);
@@ -130,7 +118,7 @@ async fn graph_photos_batch_their_metadata_and_download_only_what_changed() {
         s.log.clear();
         s.set_photo(&graph_user_id(1), second.clone(), "image/jpeg");
     });
-    let run = synced(&h).await;
+    let run = h.synced().await;
     let update = &run.plan.as_ref().expect("plan").updates[0];
     let change = update.changes.avatar.as_ref().expect("avatar change");
     assert_eq!(change.old, Some(sha256_hex(&first)));
@@ -150,13 +138,13 @@ async fn graph_photos_batch_their_metadata_and_download_only_what_changed() {
     // A photo removed in Graph (404 ImageNotFound) is deleted from the extension.
     let deletes = h.simulator.stats(ACCOUNT).deletes;
     server.with(|s| s.photos.remove(&graph_user_id(2)));
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(avatar(&h, 2), None);
     assert_eq!(h.simulator.stats(ACCOUNT).deletes, deletes + 1);
 
     // A photo whose metadata Graph keeps throttling is left as it is, never removed.
     server.with(|s| s.photo_throttle.insert(graph_user_id(1), 1_000));
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert!(run.plan.as_ref().expect("plan").updates.is_empty());
     assert_eq!(avatar(&h, 1), Some(sha256_hex(&second)));
 }
@@ -177,7 +165,7 @@ async fn avatar_off_reads_no_photo_metadata() {
         },
     )
     .await;
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(avatar(&h, 1), None);
     assert!(server.with(|s| s
         .log
