@@ -3,8 +3,7 @@
 //! keeps its PBX object), and groups dropped from the config with and without
 //! `delete_when_unused`.
 
-use dirsync::domain::{DirectoryConfig, EndpointPolicy, Outcome, RunRecord};
-use dirsync::ports::{Secrets, Store, TenantSecrets};
+use dirsync::ports::{Secrets, TenantSecrets};
 use dirsync_integration_tests::slapd::{
     person, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD,
 };
@@ -63,29 +62,7 @@ async fn configure(h: &Harness, server: &Slapd, extra: Value) {
     body.as_object_mut()
         .expect("object")
         .extend(extra.as_object().expect("object").clone());
-    let policy = EndpointPolicy {
-        allow_private: true,
-    };
-    let config = DirectoryConfig::from_json(body.to_string().as_bytes(), policy).expect("config");
-    let mut tenant = h
-        .store
-        .get_tenant(&h.tenant)
-        .await
-        .expect("read")
-        .expect("tenant");
-    tenant.directory = Some(config);
-    h.store.put_tenant(&tenant).await.expect("store tenant");
-}
-
-async fn synced(h: &Harness) -> RunRecord {
-    let run = h.sync().await;
-    assert_eq!(
-        run.summary.outcome,
-        Outcome::Success,
-        "{:?}",
-        run.summary.error
-    );
-    run
+    h.use_directory(body).await;
 }
 
 fn org(h: &Harness, name: &str) -> SimOrganization {
@@ -117,7 +94,7 @@ async fn nested_ous_and_groups_of_groups_sync_and_keep_their_objects_through_ren
         json!({"organizations": {"sync": "ous"}, "extension_groups": groups}),
     )
     .await;
-    let first = synced(&h).await;
+    let first = h.synced().await;
     assert_eq!(first.summary.summary, "3 new, 0 updated, 0 removed");
     let (europe, sales) = (org(&h, "Europe"), org(&h, "Sales"));
     assert_eq!(sales.parent_id.as_deref(), Some(europe.id.as_str()));
@@ -149,7 +126,7 @@ async fn nested_ous_and_groups_of_groups_sync_and_keep_their_objects_through_ren
         json!({"organizations": {"sync": "ous"}, "extension_groups": groups}),
     )
     .await;
-    let run = synced(&h).await;
+    let run = h.synced().await;
     let vertrieb = org(&h, "Vertrieb");
     assert_eq!(vertrieb.id, sales.id, "renamed and moved, not recreated");
     assert_eq!(vertrieb.parent_id, None);
@@ -162,7 +139,7 @@ async fn nested_ous_and_groups_of_groups_sync_and_keep_their_objects_through_ren
     );
 
     let before = h.simulator.stats(ACCOUNT).writes;
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(
         h.simulator.stats(ACCOUNT).writes,
         before,
@@ -178,14 +155,14 @@ async fn groups_dropped_from_the_config_are_released_or_deleted() {
             "groups": [dn("cn=team,ou=Groups"), dn("cn=all,ou=Groups")]}})
     };
     let h = harness(&server, both(false)).await;
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(h.simulator.groups(ACCOUNT).len(), 2);
 
     // Without delete_when_unused, a dropped group is released: kept on the PBX, unmapped.
     let team_only =
         json!({"extension_groups": {"sync": "groups", "groups": [dn("cn=team,ou=Groups")]}});
     configure(&h, &server, team_only).await;
-    let run = synced(&h).await;
+    let run = h.synced().await;
     let plan = run.plan.expect("plan");
     assert_eq!(plan.extension_groups.removes.len(), 1);
     assert!(group_named(&h, "all").is_some(), "released, not deleted");
@@ -198,7 +175,7 @@ async fn groups_dropped_from_the_config_are_released_or_deleted() {
         json!({"extension_groups": {"sync": "none", "delete_when_unused": true}}),
     )
     .await;
-    synced(&h).await;
+    h.synced().await;
     assert!(group_named(&h, "team").is_none(), "deleted");
     assert!(
         group_named(&h, "all").is_some(),

@@ -7,10 +7,10 @@ use base64::Engine;
 use dirsync::domain::avatar::{sha256_hex, MAX_AVATAR_BYTES};
 use dirsync::domain::plan::SkipReason;
 use dirsync::domain::ExtensionId;
-use dirsync::domain::{DirectoryConfig, EndpointPolicy, Outcome, RunRecord};
+use dirsync::domain::RunRecord;
 use dirsync::pbx::HttpPbx;
 use dirsync::ports::Pbx;
-use dirsync::ports::{Secrets, Store, TenantSecrets};
+use dirsync::ports::{Secrets, TenantSecrets};
 use dirsync_integration_tests::slapd::{
     person, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD,
 };
@@ -61,31 +61,8 @@ async fn harness(server: &Slapd) -> Harness {
     let body = json!({"provider": {"type": "ldap", "url": format!("ldap://localhost:{}", server.port),
         "starttls": true, "ca_pem": server.ca_pem, "bind_dn": SYNC_DN, "base_dn": SUFFIX},
         "fields": {"avatar": true}});
-    let policy = EndpointPolicy {
-        allow_private: true,
-    };
-    let config = DirectoryConfig::from_json(body.to_string().as_bytes(), policy).expect("config");
-    let mut tenant = h
-        .store
-        .get_tenant(&h.tenant)
-        .await
-        .expect("read")
-        .expect("tenant");
-    tenant.directory = Some(config);
-    h.store.put_tenant(&tenant).await.expect("store tenant");
+    h.use_directory(body).await;
     h
-}
-
-async fn synced(h: &Harness) -> RunRecord {
-    let run = h.sync().await;
-    assert_eq!(
-        run.summary.outcome,
-        Outcome::Success,
-        "{:?} {:?}",
-        run.summary.error,
-        run.errors
-    );
-    run
 }
 
 fn avatar(h: &Harness, n: u32) -> Option<String> {
@@ -115,7 +92,7 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     let server = Slapd::start(&ldif, SlapdOptions::default());
     let h = harness(&server).await;
 
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert_eq!(
         h.simulator.extensions(ACCOUNT).len(),
         5,
@@ -144,14 +121,14 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     assert_eq!(h.simulator.stats(ACCOUNT).puts, 2);
 
     // Nothing changed: no photo is sent again.
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert!(run.plan.as_ref().expect("plan").updates.is_empty());
     assert_eq!(h.simulator.stats(ACCOUNT).puts, 2);
 
     // A changed photo is uploaded again, and shows in the plan as its hashes.
     let second = jpeg(9, 3_000);
     server.modify(&replace_photo(1, &second));
-    let run = synced(&h).await;
+    let run = h.synced().await;
     let update = &run.plan.as_ref().expect("plan").updates[0];
     let change = update.changes.avatar.as_ref().expect("avatar change");
     assert_eq!(change.old, Some(sha256_hex(&first)));
@@ -164,7 +141,7 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     server.modify(&format!(
         "dn: uid=u2,ou=People,{SUFFIX}\nchangetype: modify\ndelete: jpegPhoto\n"
     ));
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(avatar(&h, 2), None);
     assert_eq!(h.simulator.stats(ACCOUNT).deletes, deletes + 1);
 
@@ -182,7 +159,7 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
         .await
         .expect("admin's photo");
     let puts = h.simulator.stats(ACCOUNT).puts;
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert!(run.plan.as_ref().expect("plan").updates.is_empty());
     assert_eq!(avatar(&h, 5), Some(sha256_hex(&admins)));
     assert_eq!(h.simulator.stats(ACCOUNT).puts, puts);
@@ -190,7 +167,7 @@ async fn photos_upload_skip_resend_only_changes_and_remove_what_sync_put() {
     // A fixed oversized photo is uploaded.
     let fixed = jpeg(3, 10_000);
     server.modify(&replace_photo(3, &fixed));
-    let run = synced(&h).await;
+    let run = h.synced().await;
     assert!(skips(&run).iter().all(|(id, _)| !id.ends_with("03")));
     assert_eq!(avatar(&h, 3), Some(sha256_hex(&fixed)));
 }

@@ -7,7 +7,6 @@
 use dirsync::domain::phonebook::EntrySkipReason;
 use dirsync::domain::{
     DirectoryConfig, EndpointPolicy, ObjectId, ObjectKind, ObjectLink, ObjectMapping, Outcome,
-    RunRecord,
 };
 use dirsync::ports::{Secrets, Store, TenantSecrets};
 use dirsync_integration_tests::graph_server::{graph_user, GraphServer, GraphState};
@@ -73,18 +72,6 @@ fn write(h: &Harness, users: &[User]) {
     std::fs::write(&h.ldif_path, ldif(users)).expect("write ldif");
 }
 
-async fn synced(h: &Harness) -> RunRecord {
-    let run = h.sync().await;
-    assert_eq!(
-        run.summary.outcome,
-        Outcome::Success,
-        "{:?} {:?}",
-        run.summary.error,
-        run.errors
-    );
-    run
-}
-
 /// (name, number, managed) of every entry, sorted.
 fn book(h: &Harness) -> Vec<(String, String, bool)> {
     let mut all: Vec<_> = h
@@ -111,7 +98,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
     ann.home = vec!["030 1111".into(), "030 2222".into()];
     let bob = user(2, "Bob", Some("0171 555 0102"));
     let h = harness(&[ann, bob]).await;
-    let first = synced(&h).await;
+    let first = h.synced().await;
     assert_eq!(first.summary.summary, "2 new, 0 updated, 0 removed");
     // The second homePhone (index 1) only; numbers as the PBX takes them.
     assert_eq!(
@@ -127,7 +114,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
 
     // A re-run changes nothing and writes nothing.
     let before = writes(&h);
-    let again = synced(&h).await;
+    let again = h.synced().await;
     assert!(again.plan.expect("plan").phonebook.is_noop());
     assert_eq!(writes(&h), before);
 
@@ -135,7 +122,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
     let mut ann = user(1, "Anna", Some("+49 171 555-0101"));
     ann.home = vec!["030 1111".into()];
     write(&h, &[ann, user(2, "Bob", Some("0171 555 0199"))]);
-    let changed = synced(&h).await;
+    let changed = h.synced().await;
     // Both extensions change too (Anna's name, Bob's mobile field).
     assert_eq!(changed.summary.summary, "0 new, 2 updated, 0 removed");
     assert_eq!(
@@ -157,7 +144,7 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
             ann
         }],
     );
-    let removed = synced(&h).await;
+    let removed = h.synced().await;
     assert_eq!(removed.summary.summary, "0 new, 0 updated, 1 removed");
     assert_eq!(book(&h), [entry("Anna Family1 M", "+491715550101")]);
     let mappings = h
@@ -170,10 +157,10 @@ async fn entries_are_created_renamed_changed_and_removed_with_their_user() {
 
     // Turning the feature off leaves the tenant's entries to clean up: they are removed.
     h.configure(json!({})).await;
-    synced(&h).await;
+    h.synced().await;
     assert!(book(&h).is_empty());
     let before = writes(&h);
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(writes(&h), before);
 }
 
@@ -189,7 +176,7 @@ async fn an_admins_entry_is_never_touched_and_bad_numbers_are_skipped() {
         .simulator
         .seed_phonebook_entry(ACCOUNT, SimPhonebookEntry::manual("Reception", "+4930777"))
         .expect("account");
-    let run = synced(&h).await;
+    let run = h.synced().await;
     let ph = run.plan.expect("plan").phonebook;
     let mut skips: Vec<_> = ph
         .skipped
@@ -217,7 +204,7 @@ async fn an_admins_entry_is_never_touched_and_bad_numbers_are_skipped() {
     );
     // Everyone leaves: sync's entry goes, the admin's stays as it was.
     write(&h, &[]);
-    synced(&h).await;
+    h.synced().await;
     let left = h.simulator.phonebook(ACCOUNT);
     assert_eq!(left.len(), 1);
     assert_eq!(
@@ -261,7 +248,7 @@ async fn a_create_left_unanswered_is_finished_with_its_key() {
         .await
         .expect("post");
     assert_eq!(response.status().as_u16(), 201);
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(book(&h), [entry("Ann Family1 M", "+4930123")]);
     let mappings = h
         .store
@@ -340,19 +327,8 @@ async fn slapd_mobiles_and_the_second_telephone_number_become_entries() {
         "starttls": true, "ca_pem": server.ca_pem, "bind_dn": SYNC_DN, "base_dn": SUFFIX},
         "extra_numbers": [{"attribute": "mobile", "suffix": "M"},
                           {"attribute": "telephoneNumber[1]", "suffix": "Office"}]});
-    let policy = EndpointPolicy {
-        allow_private: true,
-    };
-    let config = DirectoryConfig::from_json(body.to_string().as_bytes(), policy).expect("config");
-    let mut tenant = h
-        .store
-        .get_tenant(&h.tenant)
-        .await
-        .expect("read")
-        .expect("tenant");
-    tenant.directory = Some(config);
-    h.store.put_tenant(&tenant).await.expect("store tenant");
-    synced(&h).await;
+    h.use_directory(body).await;
+    h.synced().await;
     assert_eq!(
         book(&h),
         [
@@ -364,7 +340,7 @@ async fn slapd_mobiles_and_the_second_telephone_number_become_entries() {
     server.modify(&format!(
         "dn: uid=u1,ou=People,{SUFFIX}\nchangetype: modify\nreplace: givenName\ngivenName: Anne\n"
     ));
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(
         book(&h),
         [
@@ -395,7 +371,7 @@ async fn graph_mobile_and_second_business_phone_become_entries() {
         },
     )
     .await;
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(
         book(&h),
         [
@@ -407,7 +383,7 @@ async fn graph_mobile_and_second_business_phone_become_entries() {
     server.with(|s| {
         s.users.remove(0);
     });
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(book(&h), [entry("Given2 Family2 M", "+15550102")]);
 }
 
@@ -428,7 +404,7 @@ async fn okta_mobile_phones_become_entries() {
         },
     )
     .await;
-    synced(&h).await;
+    h.synced().await;
     // The suspended user has no extension, so no entry either.
     assert_eq!(book(&h), [entry("Given1 Family1 Mobile", "+15550201")]);
 }
@@ -443,7 +419,7 @@ async fn a_disconnect_deletes_the_entries_with_the_extensions_and_keeps_the_admi
     h.simulator
         .seed_phonebook_entry(ACCOUNT, SimPhonebookEntry::manual("Reception", "+4930777"))
         .expect("account");
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(book(&h).len(), 3);
     let mut tenant = h
         .store
@@ -496,7 +472,7 @@ async fn faults_and_lost_answers_never_duplicate_an_entry() {
     );
     h.simulator
         .set_options(dirsync_pbx_sim::SimulatorOptions::default());
-    synced(&h).await;
+    h.synced().await;
     let entries = book(&h);
     assert_eq!(entries.len(), 12, "{entries:?}");
     for n in 1..=12 {
@@ -504,6 +480,6 @@ async fn faults_and_lost_answers_never_duplicate_an_entry() {
         assert!(entries.contains(&want), "{want:?} in {entries:?}");
     }
     let before = writes(&h);
-    synced(&h).await;
+    h.synced().await;
     assert_eq!(writes(&h), before);
 }

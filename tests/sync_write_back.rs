@@ -2,8 +2,8 @@
 //! user joins the writers group), and the Graph and Okta test servers.
 
 use dirsync::domain::plan::ConflictReason;
-use dirsync::domain::{DirectoryConfig, EndpointPolicy, ObjectId, Outcome, RunRecord};
-use dirsync::ports::{Secrets, Store, TenantSecrets};
+use dirsync::domain::{DirectoryConfig, EndpointPolicy, ObjectId};
+use dirsync::ports::{Secrets, TenantSecrets};
 use dirsync_integration_tests::graph_server::{
     graph_user, graph_user_id, GraphServer, GraphState, USER_WRITE_ROLE,
 };
@@ -26,25 +26,8 @@ async fn harness(server: &Slapd) -> Harness {
     let body = json!({"provider": {"type": "ldap", "url": format!("ldap://localhost:{}", server.port),
         "starttls": true, "ca_pem": server.ca_pem, "bind_dn": SYNC_DN, "base_dn": SUFFIX},
         "write_back": {"attribute": "pager"}});
-    let policy = EndpointPolicy {
-        allow_private: true,
-    };
-    let config = DirectoryConfig::from_json(body.to_string().as_bytes(), policy).expect("config");
-    let mut tenant = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
-    tenant.directory = Some(config);
-    h.store.put_tenant(&tenant).await.expect("store tenant");
+    h.use_directory(body).await;
     h
-}
-
-async fn synced(h: &Harness) -> RunRecord {
-    let run = h.sync().await;
-    assert_eq!(
-        run.summary.outcome,
-        Outcome::Success,
-        "{:?}",
-        run.summary.error
-    );
-    run
 }
 
 /// The value of `pager` the directory holds for user `n`, as the reader reads it.
@@ -73,7 +56,7 @@ async fn a_refused_write_back_is_a_conflict_and_the_next_run_retries_it() {
 
     // The ACL lets only the writers group write `pager`: both writes are refused, the
     // extensions stand and the run succeeds.
-    let first = synced(&h).await;
+    let first = h.synced().await;
     assert_eq!(first.summary.counts.new, 2, "{:?}", first.summary);
     let refused: Vec<_> = first
         .apply_conflicts
@@ -97,7 +80,7 @@ async fn a_refused_write_back_is_a_conflict_and_the_next_run_retries_it() {
     assert_eq!(pager_of(&h, 1).await, None);
 
     // Still not allowed: the next run tries again and is refused again.
-    let again = synced(&h).await;
+    let again = h.synced().await;
     assert_eq!(again.plan.as_ref().unwrap().write_backs.len(), 2);
     assert_eq!(again.apply_conflicts.len(), 2);
 
@@ -105,7 +88,7 @@ async fn a_refused_write_back_is_a_conflict_and_the_next_run_retries_it() {
     server.modify(&format!(
         "dn: {WRITERS_DN}\nchangetype: modify\nadd: member\nmember: {SYNC_DN}\n"
     ));
-    let fixed = synced(&h).await;
+    let fixed = h.synced().await;
     assert!(
         fixed.apply_conflicts.is_empty(),
         "{:?}",
@@ -115,7 +98,7 @@ async fn a_refused_write_back_is_a_conflict_and_the_next_run_retries_it() {
     assert_eq!(pager_of(&h, 2).await.as_deref(), Some("1002"));
 
     // Written: nothing more to write.
-    let done = synced(&h).await;
+    let done = h.synced().await;
     assert!(done.plan.as_ref().unwrap().write_backs.is_empty());
     assert_eq!(done.summary.summary, "Everything is up to date");
 
@@ -123,7 +106,7 @@ async fn a_refused_write_back_is_a_conflict_and_the_next_run_retries_it() {
     server.modify(&format!(
         "dn: uid=u2,ou=People,{SUFFIX}\nchangetype: modify\nreplace: pager\npager: 555\n"
     ));
-    let rewritten = synced(&h).await;
+    let rewritten = h.synced().await;
     assert_eq!(rewritten.plan.as_ref().unwrap().write_backs.len(), 1);
     assert_eq!(pager_of(&h, 2).await.as_deref(), Some("1002"));
 }
@@ -145,7 +128,7 @@ async fn graph_write_back_needs_user_read_write_all() {
     let options = fast_cloud_options(Some(server.url()), Some(server.url()));
     let h = Harness::with_cloud(body, options, secrets).await;
 
-    let first = synced(&h).await;
+    let first = h.synced().await;
     assert_eq!(first.summary.counts.new, 2);
     let reasons: Vec<_> = first
         .apply_conflicts
@@ -164,7 +147,7 @@ async fn graph_write_back_needs_user_read_write_all() {
         // Tokens issued before the grant keep their roles, as Entra's do until they expire.
         s.tokens.clear();
     });
-    let second = synced(&h).await;
+    let second = h.synced().await;
     assert!(
         second.apply_conflicts.is_empty(),
         "{:?}",
@@ -175,7 +158,7 @@ async fn graph_write_back_needs_user_read_write_all() {
         patches,
         vec![(graph_user_id(1), json!({"officeLocation": "1001"}))]
     );
-    let third = synced(&h).await;
+    let third = h.synced().await;
     assert!(third.plan.unwrap().write_backs.is_empty());
 }
 
@@ -193,7 +176,7 @@ async fn okta_write_back_is_a_partial_profile_update() {
     };
     let h = Harness::with_cloud(body, fast_cloud_options(None, None), secrets).await;
 
-    let refused = synced(&h).await;
+    let refused = h.synced().await;
     assert_eq!(refused.apply_conflicts.len(), 1);
     assert_eq!(
         refused.apply_conflicts[0].reason,
@@ -201,7 +184,7 @@ async fn okta_write_back_is_a_partial_profile_update() {
     );
 
     server.with(|s| s.read_only = false);
-    let written = synced(&h).await;
+    let written = h.synced().await;
     assert!(
         written.apply_conflicts.is_empty(),
         "{:?}",
@@ -218,7 +201,7 @@ async fn okta_write_back_is_a_partial_profile_update() {
         profile["firstName"], "Given1",
         "the rest of the profile stays"
     );
-    assert!(synced(&h).await.plan.unwrap().write_backs.is_empty());
+    assert!(h.synced().await.plan.unwrap().write_backs.is_empty());
 }
 
 #[tokio::test]

@@ -101,6 +101,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             write_back: Default::default(),
             sip_password: Default::default(),
             avatar: None,
+            avatar_ref: None,
             job_title: Default::default(),
             organization: Default::default(),
             extra_numbers: Vec::new(),
@@ -128,6 +129,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         mappings.push(Mapping {
             sip_password_hash: Default::default(),
             avatar_sha256: None,
+            avatar_seen: None,
             object_id: object_id(i),
             link: MappingLink::Linked {
                 extension_id: id.clone(),

@@ -2,7 +2,7 @@
 //! ones on what dirsync uses: the client-credentials token endpoint with Entra's `AADSTS`
 //! error bodies, `/v1.0/users` and `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`
 //! with `$select` / `$top` checks, `/v1.0/groups` and `/v1.0/groups/{id}` (extension groups), opaque `@odata.nextLink` cursors, Graph error bodies, and
-//! injected faults.
+//! injected faults; user photos and JSON batching in `graph_server_photos.rs`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,9 @@ mod groups;
 #[path = "graph_server_write.rs"]
 mod write;
 use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
+#[path = "graph_server_photos.rs"]
+mod photos;
+pub use photos::{GraphPhoto, BATCH_LIMIT, BATCH_PATH};
 pub use write::USER_WRITE_ROLE;
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -99,6 +102,13 @@ pub struct GraphState {
     pub log: Vec<Logged>,
     /// The `$select` of each first page, as sent.
     pub selects: Vec<String>,
+    /// User id -> photo (see `set_photo`).
+    pub photos: HashMap<String, GraphPhoto>,
+    /// User id -> how many of its photo metadata requests inside a batch answer 429 first.
+    pub photo_throttle: HashMap<String, u32>,
+    /// The number of requests of each `$batch` accepted.
+    pub batch_sizes: Vec<usize>,
+    photo_versions: u64,
     cursors: HashMap<String, Cursor>,
     expired_once: bool,
 }
@@ -154,6 +164,10 @@ impl GraphState {
             patches: Vec::new(),
             log: Vec::new(),
             selects: Vec::new(),
+            photos: HashMap::new(),
+            photo_throttle: HashMap::new(),
+            batch_sizes: Vec::new(),
+            photo_versions: 0,
             cursors: HashMap::new(),
             expired_once: false,
         }
@@ -174,6 +188,9 @@ impl GraphServer {
                 post(crate::graph_login::token),
             )
             .route("/v1.0/users", get(users))
+            .route("/v1.0/users/{id}/photo", get(photos::photo))
+            .route("/v1.0/users/{id}/photo/$value", get(photos::photo_value))
+            .route(photos::BATCH_PATH, post(photos::batch))
             .route("/v1.0/users/{id}", patch(write::patch_user))
             .route("/v1.0/groups", get(groups))
             .route("/v1.0/groups/{id}", get(group))

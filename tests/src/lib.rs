@@ -15,8 +15,8 @@ use std::time::Duration;
 use chrono::Utc;
 use dirsync::directory::{CloudOptions, LdapOptions};
 use dirsync::domain::{
-    DirectoryConfig, EndpointPolicy, PbxEndpoint, RunId, RunRecord, Tenant, TenantId, TenantState,
-    Trigger,
+    DirectoryConfig, EndpointPolicy, Outcome, PbxEndpoint, RunId, RunRecord, Tenant, TenantId,
+    TenantState, Trigger,
 };
 use dirsync::pbx::PbxClientOptions;
 use dirsync::ports::{Secrets, Store, TenantSecrets};
@@ -261,6 +261,37 @@ impl Harness {
 
     pub fn set_directory(&self, people: &[Person]) {
         std::fs::write(&self.ldif_path, ldif(people)).expect("write ldif");
+    }
+
+    /// Stores `body`, a directory config in its request form (private endpoints allowed), as
+    /// the tenant's directory, keeping its PBX.
+    pub async fn use_directory(&self, body: serde_json::Value) {
+        let policy = EndpointPolicy {
+            allow_private: true,
+        };
+        let config =
+            DirectoryConfig::from_json(body.to_string().as_bytes(), policy).expect("config");
+        let mut tenant = self
+            .store
+            .get_tenant(&self.tenant)
+            .await
+            .expect("read tenant")
+            .expect("tenant");
+        tenant.directory = Some(config);
+        self.store.put_tenant(&tenant).await.expect("store tenant");
+    }
+
+    /// A sync that must succeed.
+    pub async fn synced(&self) -> RunRecord {
+        let run = self.sync().await;
+        assert_eq!(
+            run.summary.outcome,
+            Outcome::Success,
+            "{:?} {:?}",
+            run.summary.error,
+            run.errors
+        );
+        run
     }
 
     pub async fn sync(&self) -> RunRecord {

@@ -173,6 +173,25 @@ impl RawRecords for DynamoRaw {
             .await
             .expect("update item");
     }
+
+    async fn put_object_of_unknown_kind(
+        &self,
+        tenant: &TenantId,
+        kind: &str,
+        object_id: &str,
+        body: &Value,
+    ) {
+        let sk = format!("OBJ#{kind}#{object_id}");
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(tenant.to_string()))
+            .item("sk", AttributeValue::S(sk))
+            .item("body", AttributeValue::S(body.to_string()))
+            .send()
+            .await
+            .expect("put item");
+    }
 }
 
 /// RFC 7396 merge patch.

@@ -54,6 +54,50 @@ pub struct Photo {
     pub image_type: Option<ImageType>,
 }
 
+/// A photo a directory names by version instead of bytes (Graph's `@odata.mediaEtag`): what
+/// the read saw. The engine resolves it into a [`Photo`] before planning, from the mapping
+/// when the ETag is the one sync last hashed, else by one download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoRef {
+    Etag(String),
+    /// The directory could not tell (its metadata request failed): the photo is left as it is.
+    Unknown,
+}
+
+/// The photo behind one ETag, as sync last hashed it: kept in the user's mapping, so that an
+/// unchanged ETag costs no download. Short names: it is in every mapping of a Graph tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenPhoto {
+    #[serde(rename = "e")]
+    pub etag: String,
+    #[serde(rename = "h")]
+    pub sha256: String,
+    #[serde(rename = "s")]
+    pub size: u64,
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub image_type: Option<ImageType>,
+}
+
+impl SeenPhoto {
+    pub fn new(etag: &str, photo: &Photo) -> Self {
+        Self {
+            etag: etag.to_string(),
+            sha256: photo.sha256.clone(),
+            size: photo.size,
+            image_type: photo.image_type,
+        }
+    }
+
+    pub fn photo(&self) -> Photo {
+        Photo {
+            sha256: self.sha256.clone(),
+            size: self.size,
+            image_type: self.image_type,
+        }
+    }
+}
+
 /// Why a photo is not uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhotoProblem {

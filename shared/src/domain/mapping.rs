@@ -44,6 +44,10 @@ pub struct Mapping {
     /// directory drops the user's photo (one an admin set there stays).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_sha256: Option<String>,
+    /// Graph: the photo behind the ETag sync last saw for the user (not necessarily uploaded:
+    /// a skipped one too), so that an unchanged ETag costs no download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_seen: Option<super::avatar::SeenPhoto>,
 }
 
 impl Mapping {

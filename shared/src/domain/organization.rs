@@ -136,6 +136,18 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    pub const ALL: [ObjectKind; 3] = [
+        ObjectKind::Organization,
+        ObjectKind::Group,
+        ObjectKind::PhonebookEntry,
+    ];
+
+    /// The kind stored under that name; `None` for a kind a newer release added, whose
+    /// mappings this release leaves alone (neither read nor touched).
+    pub fn from_name(name: &str) -> Option<ObjectKind> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Organization => "organization",

@@ -56,6 +56,10 @@ pub struct DirectoryUser {
     /// With `fields.avatar` on: the user's photo as read (hashed, never its bytes).
     #[serde(default)]
     pub avatar: Option<super::avatar::Photo>,
+    /// Graph: the photo's version as the read saw it, before it is resolved into `avatar`.
+    /// While `avatar` is `None`, a reference means "unknown": the photo is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_ref: Option<super::avatar::PhotoRef>,
     /// The values of the `extra_numbers` attributes the user has, in config order, raw.
     #[serde(default)]
     pub extra_numbers: Vec<ExtraNumber>,

@@ -77,6 +77,11 @@ pub(super) fn plan_avatars(
         })
         .collect();
     for (user, ext) in kept.iter().chain(&adopted) {
+        // A photo the directory could not tell (or that was not resolved) is left as it is:
+        // never removed because its metadata request failed.
+        if user.avatar.is_none() && user.avatar_ref.is_some() {
+            continue;
+        }
         let uploaded = index
             .mapping_of
             .get(&user.object_id)
@@ -185,6 +190,30 @@ mod tests {
             avatar_step(Some(&gif), None, None),
             AvatarStep::Skip(SkipReason::AvatarUnsupportedType)
         );
+    }
+
+    #[test]
+    fn a_photo_the_directory_could_not_tell_is_left_as_it_is() {
+        use crate::domain::avatar::PhotoRef;
+        use crate::domain::config::AvatarField;
+        let mut world = crate::planner::model::synced_pair();
+        world.config.fields.avatar = Some(AvatarField::On(true));
+        world.extensions[0].avatar_sha256 = Some("aa".into());
+        world.mappings[0].avatar_sha256 = Some("aa".into());
+        // Known to have none: the photo sync put there is removed.
+        let plan = world.plan();
+        assert_eq!(
+            plan.updates[0].changes.avatar,
+            Some(FieldChange {
+                old: Some("aa".into()),
+                new: None
+            })
+        );
+        // Unknown (its metadata request failed), or an ETag not resolved: nothing to do.
+        world.users[0].avatar_ref = Some(PhotoRef::Unknown);
+        assert!(world.plan().updates.is_empty());
+        world.users[0].avatar_ref = Some(PhotoRef::Etag("\"1\"".into()));
+        assert!(world.plan().updates.is_empty());
     }
 
     proptest! {

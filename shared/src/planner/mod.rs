@@ -13,7 +13,7 @@ mod removals;
 mod write_back;
 
 #[cfg(test)]
-mod model;
+pub(crate) mod model;
 #[cfg(test)]
 mod model_objects;
 #[cfg(test)]

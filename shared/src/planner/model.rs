@@ -44,6 +44,7 @@ pub fn config() -> DirectoryConfig {
 /// An active, in-scope user "First Last" with an email and an extension attribute.
 pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUser {
     DirectoryUser {
+        avatar_ref: None,
         write_back: Default::default(),
         sip_password: Default::default(),
         avatar: None,
@@ -85,6 +86,7 @@ pub fn epoch() -> DateTime<Utc> {
 
 pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
@@ -102,6 +104,7 @@ pub fn linked(id: &str, ext_id: &str, number: &str) -> Mapping {
 
 pub fn pending(id: &str, number: &str, email: &str) -> Mapping {
     Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: oid(id),
@@ -276,6 +279,7 @@ impl World {
             let reenabled = changes.enabled.is_some();
             if update.adopt {
                 self.mappings.push(Mapping {
+                    avatar_seen: None,
                     sip_password_hash: Default::default(),
                     avatar_sha256: None,
                     object_id: update.object_id.clone(),
@@ -326,6 +330,7 @@ impl World {
                 managed_by: Some(r.managed_by.clone()),
             });
             let mapping = Mapping {
+                avatar_seen: None,
                 sip_password_hash: Default::default(),
                 avatar_sha256: None,
                 object_id: create.object_id.clone(),

@@ -57,6 +57,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
     )
         .prop_map(
             |(id, first, last, email, mobile, extension, state, in_scope)| DirectoryUser {
+                avatar_ref: None,
                 write_back: Default::default(),
                 sip_password: Default::default(),
                 avatar: None,

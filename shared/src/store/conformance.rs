@@ -16,6 +16,7 @@ mod tenants;
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 
+use crate::domain::avatar::{ImageType, SeenPhoto};
 use crate::domain::{
     ExtensionId, Mapping, MappingLink, NewExtension, ObjectId, RunId, RunRecord, RunSummary,
     Tenant, TenantId, TenantState, Trigger, MANAGED_BY,
@@ -110,6 +111,13 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
     Mapping {
         // Some with the photo sync uploaded, so that every store keeps it.
         avatar_sha256: n.is_multiple_of(5).then(|| format!("{n:064x}")),
+        // Some with the photo behind a Graph ETag (a skipped GIF among them).
+        avatar_seen: n.is_multiple_of(4).then(|| SeenPhoto {
+            etag: format!("\"E{n}\""),
+            sha256: format!("{n:064x}"),
+            size: n as u64,
+            image_type: (!n.is_multiple_of(8)).then_some(ImageType::Png),
+        }),
         object_id: object_id(object),
         link: MappingLink::Linked {
             extension_id: ExtensionId::parse(format!("ext-{n}")).expect("valid extension id"),
@@ -127,6 +135,7 @@ fn linked_mapping(object: &str, n: usize) -> Mapping {
 
 fn pending_mapping(object: &str, number: &str) -> Mapping {
     Mapping {
+        avatar_seen: None,
         avatar_sha256: None,
         object_id: object_id(object),
         link: MappingLink::Pending {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::dynamodb_items::{get_s, key, parse_id, s, Item, BODY, SK, SK_MAPPING};
+use crate::domain::avatar::SeenPhoto;
 use crate::domain::{ExtensionId, Mapping, MappingLink, NewExtension, ObjectId, TenantId};
 use crate::error::StoreError;
 
@@ -38,6 +39,9 @@ struct MappingBody {
     /// The SHA-256 of the photo sync uploaded.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     avatar_sha256: Option<String>,
+    /// Graph: the photo behind the ETag sync last saw.
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    avatar_seen: Option<SeenPhoto>,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -72,6 +76,7 @@ pub(super) fn mapping_item(tenant: &TenantId, mapping: &Mapping) -> Result<Item,
         last_synced_at: mapping.last_synced_at,
         sip_password_hash: mapping.sip_password_hash.clone(),
         avatar_sha256: mapping.avatar_sha256.clone(),
+        avatar_seen: mapping.avatar_seen.clone(),
     };
     let mut item = key(
         tenant.as_str(),
@@ -113,5 +118,6 @@ pub(super) fn mapping_from_item(item: &Item) -> Result<Mapping, StoreError> {
         last_synced_at: body.last_synced_at,
         sip_password_hash: body.sip_password_hash,
         avatar_sha256: body.avatar_sha256,
+        avatar_seen: body.avatar_seen,
     })
 }

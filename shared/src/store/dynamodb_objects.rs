@@ -2,9 +2,18 @@
 //! `OBJ#{kind}#{object_id}` (beside the user mappings' `MAP#`), the domain's JSON in `body`.
 
 use super::dynamodb::DynamoStore;
-use super::dynamodb_items::{backend, body, key, s, Item, BODY, PK, SK, SK_OBJECT};
+use super::dynamodb_items::{backend, body, get_s, key, s, Item, BODY, PK, SK, SK_OBJECT};
 use crate::domain::{ObjectId, ObjectKind, ObjectMapping, TenantId};
 use crate::error::StoreError;
+
+/// Whether the item's sort key (`OBJ#{kind}#...`) names a kind this release knows.
+fn known_kind(item: &Item) -> bool {
+    get_s(item, SK).is_ok_and(|sk| {
+        sk.strip_prefix(SK_OBJECT)
+            .and_then(|rest| rest.split_once('#'))
+            .is_some_and(|(kind, _)| ObjectKind::from_name(kind).is_some())
+    })
+}
 
 fn object_key(tenant: &TenantId, kind: ObjectKind, object_id: &ObjectId) -> Item {
     key(
@@ -29,8 +38,10 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", s(SK_OBJECT))
             .consistent_read(true);
         let items = self.query_all(query).await?;
+        // Kinds a newer release added are skipped, so that a rollback still reads the tenant.
         let mut mappings = items
             .iter()
+            .filter(|item| known_kind(item))
             .map(|item| body(item, BODY))
             .collect::<Result<Vec<ObjectMapping>, _>>()?;
         mappings.sort_by(|a, b| (a.kind, &a.object_id).cmp(&(b.kind, &b.object_id)));

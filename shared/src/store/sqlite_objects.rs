@@ -9,10 +9,16 @@ use crate::error::StoreError;
 
 /// Both kinds, by kind (the domain's order) then object id.
 pub(super) fn all(conn: &Connection, tenant: &str) -> Result<Vec<ObjectMapping>, StoreError> {
-    let bodies = conn
-        .prepare_cached("SELECT body FROM object_mappings WHERE tenant = ?1")?
-        .query_map([tenant], |row| row.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
+    let rows = conn
+        .prepare_cached("SELECT kind, body FROM object_mappings WHERE tenant = ?1")?
+        .query_map([tenant], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<(String, String)>, _>>()?;
+    // Kinds a newer release added are skipped, so that a rollback still reads the tenant.
+    let bodies = rows
+        .into_iter()
+        .filter(|(kind, _)| ObjectKind::from_name(kind).is_some())
+        .map(|(_, body)| body)
+        .collect();
     let mut mappings: Vec<ObjectMapping> = from_json(bodies)?;
     // The column holds the kind's name, whose text order is not the domain's.
     mappings.sort_by(|a, b| (a.kind, &a.object_id).cmp(&(b.kind, &b.object_id)));

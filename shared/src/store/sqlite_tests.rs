@@ -28,6 +28,7 @@ async fn sqlite_passes_conformance() {
     tenant.next_sync_at = Some(now);
     file.put_tenant(&tenant).await.unwrap();
     let mapping = Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-1").unwrap(),
@@ -187,6 +188,29 @@ impl conformance::RawRecords for SqliteStore {
             .unwrap();
         assert_eq!(changed, 1, "the record to patch exists");
     }
+
+    async fn put_object_of_unknown_kind(
+        &self,
+        tenant: &TenantId,
+        kind: &str,
+        object_id: &str,
+        body: &serde_json::Value,
+    ) {
+        let row = [
+            tenant.to_string(),
+            kind.into(),
+            object_id.into(),
+            body.to_string(),
+        ];
+        self.with_conn(move |conn| {
+            Ok(conn.execute(
+                "INSERT INTO object_mappings (tenant, kind, object_id, body) VALUES (?1, ?2, ?3, ?4)",
+                params![row[0], row[1], row[2], row[3]],
+            )?)
+        })
+        .await
+        .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -234,6 +258,7 @@ async fn schema_2_files_keep_their_data() {
     let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
     let id = tenant_id("v2-file");
     let mapping = Mapping {
+        avatar_seen: None,
         sip_password_hash: Default::default(),
         avatar_sha256: None,
         object_id: ObjectId::parse("obj-2").unwrap(),

@@ -315,6 +315,7 @@ impl Applier<'_> {
             .then(|| self.mappings.get(&update.object_id).cloned())
             .flatten();
         let base = stored.unwrap_or_else(|| Mapping {
+            avatar_seen: None,
             avatar_sha256: None,
             object_id: update.object_id.clone(),
             link: MappingLink::Linked {

@@ -3,12 +3,12 @@
 //! `PUT`s it and records its SHA-256 in the mapping; each planned removal `DELETE`s it. At
 //! most `concurrency` photos are in memory at once, each dropped once sent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::domain::avatar::checked_upload;
+use crate::domain::avatar::{checked_upload, PhotoRef, SeenPhoto};
 use crate::domain::plan::Plan;
 use crate::domain::run::{ActionError, ActionKind};
 use crate::domain::{DirectoryUser, ExtensionId, ObjectId, TenantId};
@@ -77,7 +77,8 @@ impl AvatarApplier<'_> {
             })
         });
         let jobs: Vec<PhotoJob<'_>> = updates.chain(creates).collect();
-        if jobs.is_empty() {
+        let seen = new_mappings_seen(plan, created, users);
+        if jobs.is_empty() && seen.is_empty() {
             return Vec::new();
         }
         // At most `concurrency` photos in flight (and in memory); a new one starts as each ends.
@@ -116,7 +117,7 @@ impl AvatarApplier<'_> {
                 }),
             }
         }
-        if let Err(message) = self.record(&recorded).await {
+        if let Err(message) = self.record(&recorded, &seen).await {
             errors.extend(recorded.keys().map(|object_id| ActionError {
                 kind: ActionKind::Update,
                 object_id: (*object_id).clone(),
@@ -165,10 +166,15 @@ impl AvatarApplier<'_> {
         Ok(Some(Some(sha256)))
     }
 
-    /// The mappings' `avatar_sha256`, written in one batch after the run's other mapping
-    /// writes (read again, so that nothing those wrote is lost).
-    async fn record(&self, recorded: &HashMap<&ObjectId, Option<String>>) -> Result<(), String> {
-        if recorded.is_empty() {
+    /// The mappings' `avatar_sha256`, and the `avatar_seen` of mappings this run made, written
+    /// in one batch after the run's other mapping writes (read again, so that nothing those
+    /// wrote is lost).
+    async fn record(
+        &self,
+        recorded: &HashMap<&ObjectId, Option<String>>,
+        seen: &HashMap<&ObjectId, SeenPhoto>,
+    ) -> Result<(), String> {
+        if recorded.is_empty() && seen.is_empty() {
             return Ok(());
         }
         let mut mappings = self
@@ -176,18 +182,48 @@ impl AvatarApplier<'_> {
             .all_mappings(self.tenant)
             .await
             .map_err(|e| e.to_string())?;
-        mappings.retain_mut(|m| match recorded.get(&m.object_id) {
-            Some(sha) => {
+        mappings.retain_mut(|m| {
+            let sha = recorded.get(&m.object_id);
+            if let Some(sha) = sha {
                 m.avatar_sha256 = sha.clone();
-                true
             }
-            None => false,
+            let photo = seen.get(&m.object_id);
+            if let Some(photo) = photo {
+                m.avatar_seen = Some(photo.clone());
+            }
+            sha.is_some() || photo.is_some()
         });
         self.store
             .put_mappings(self.tenant, &mappings)
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+/// Graph: the photo behind each ETag of the users whose mapping this run made (created or
+/// adopted), which had no mapping to keep it in when the references were resolved. Without
+/// it their next run would download the photo again.
+fn new_mappings_seen<'u>(
+    plan: &Plan,
+    created: &HashMap<ObjectId, ExtensionId>,
+    users: &'u [DirectoryUser],
+) -> HashMap<&'u ObjectId, SeenPhoto> {
+    let adopted: HashSet<&ObjectId> = plan
+        .updates
+        .iter()
+        .filter(|u| u.adopt)
+        .map(|u| &u.object_id)
+        .collect();
+    users
+        .iter()
+        .filter(|u| created.contains_key(&u.object_id) || adopted.contains(&u.object_id))
+        .filter_map(|u| match (&u.avatar_ref, &u.avatar) {
+            (Some(PhotoRef::Etag(etag)), Some(photo)) => {
+                Some((&u.object_id, SeenPhoto::new(etag, photo)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl super::engine::SyncEngine {

@@ -66,6 +66,7 @@ impl SyncEngine {
                 });
             }
             let mapping = Mapping {
+                avatar_seen: None,
                 avatar_sha256: None,
                 object_id: object_id.clone(),
                 link: MappingLink::Linked {

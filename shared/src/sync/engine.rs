@@ -216,6 +216,8 @@ impl SyncEngine {
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
             .await?;
+        self.resolve_photos(tenant, config, &secrets, &mut gathered, true)
+            .await;
         let mut objects = std::mem::take(&mut gathered.objects);
         finish_pending_entries(
             tenant,

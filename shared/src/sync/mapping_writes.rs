@@ -137,6 +137,7 @@ impl<'a> MappingWrites<'a> {
 /// replay after a crash can never create a second extension.
 fn intent(create: &PlannedCreate) -> Mapping {
     Mapping {
+        avatar_seen: None,
         avatar_sha256: None,
         object_id: create.object_id.clone(),
         link: MappingLink::Pending {

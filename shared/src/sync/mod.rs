@@ -12,6 +12,7 @@ mod engine;
 mod lease;
 mod login;
 mod mapping_writes;
+mod photo_refs;
 mod preview;
 mod progress;
 mod queue;

@@ -37,7 +37,9 @@ impl SyncEngine {
         let (tenant, config, endpoint) = self.configured(tenant).await?;
         let secrets = self.tenant_secrets(&tenant.id).await?;
         let pbx = self.connector.pbx(&endpoint, &secrets)?;
-        let gathered = self.gather(&tenant.id, &config, &secrets, &pbx).await?;
+        let mut gathered = self.gather(&tenant.id, &config, &secrets, &pbx).await?;
+        self.resolve_photos(&tenant.id, &config, &secrets, &mut gathered, false)
+            .await;
         Ok(look(&PlanInput {
             snapshot: &gathered.snapshot,
             mappings: &gathered.mappings,

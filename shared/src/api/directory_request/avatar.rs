@@ -7,9 +7,10 @@ pub(super) fn avatar_error(fields: &FieldSources, kind: &str) -> Option<&'static
     match &fields.avatar {
         None | Some(AvatarField::On(false)) => None,
         Some(_) if kind == "okta" => Some("is not available: Okta keeps no user photos"),
-        // Graph photos (ETag-compared, `/photo/$value`) are not read yet: refused rather than
-        // accepted and silently not synced.
-        Some(_) if kind == "azure" => Some("is not available for Microsoft Graph yet"),
+        // Graph has one photo per user (`/users/{id}/photo`), no photo attributes to name.
+        Some(AvatarField::Attribute(_)) if kind == "azure" => {
+            Some("must be true or null for Microsoft Graph (it keeps one photo per user)")
+        }
         Some(AvatarField::Attribute(name)) if !super::convert::is_attribute_name(name) => {
             Some("must be true, null or an attribute name (letters, digits, '-', '_', '.', ';')")
         }
@@ -68,7 +69,11 @@ mod tests {
         let azure = json!({"type": "azure", "tenant_id": "contoso.onmicrosoft.com",
                            "client_id": "00000000-0000-0000-0000-000000000001"});
         assert!(parse(json!({}), azure.clone()).is_ok());
-        let refused = parse(json!({"avatar": true}), azure).unwrap_err();
+        assert_eq!(
+            source(json!({"avatar": true}), azure.clone()).as_deref(),
+            Some("photo")
+        );
+        let refused = parse(json!({"avatar": "thumbnailPhoto"}), azure).unwrap_err();
         assert_eq!(refused.len(), 1, "{refused:?}");
         assert!(refused[0].starts_with("fields.avatar: "), "{refused:?}");
         let bad = parse(json!({"avatar": "x)(cn=*"}), ldap("openldap")).unwrap_err();

@@ -92,7 +92,21 @@ impl<P: Provider> CloudDirectory<P> {
 #[async_trait]
 impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        read_listing(&self.provider, &self.pager, self.http().await?).await
+        let http = self.http().await?;
+        let mut snapshot = read_listing(&self.provider, &self.pager, http).await?;
+        self.provider
+            .photo_refs(&self.pager, http, &mut snapshot.users)
+            .await?;
+        Ok(snapshot)
+    }
+
+    async fn read_photo(
+        &self,
+        user: &ObjectId,
+        _dn: Option<&str>,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        let http = self.http().await?;
+        self.provider.read_photo(&self.pager, http, user).await
     }
 
     async fn test_connection(&self) -> ConnectionReport {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::directory::{CloudDirectory, Provider, Tenant};
+use super::graph_photo::GraphPhotos;
 use super::graph_token::{ClientCredentials, ClientSecret};
 use super::groups::{GroupListing, NamedGroup};
 use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
@@ -65,6 +66,8 @@ pub struct Graph {
     /// `$select`: the mapped properties and [`FIXED_PROPERTIES`].
     select: String,
     include_guests: bool,
+    /// `fields.avatar` is on: each in-scope user's photo metadata is read too.
+    photos: bool,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +124,7 @@ impl Provider for Graph {
             fields,
             select,
             include_guests: azure.include_guests,
+            photos: tenant.config.avatar_source().is_some(),
         };
         Ok((
             graph,
@@ -133,6 +137,15 @@ impl Provider for Graph {
 }
 
 impl Graph {
+    fn photos_at<'a>(&'a self, pager: &'a Pager, http: &'a CloudHttp) -> GraphPhotos<'a> {
+        GraphPhotos {
+            base: &pager.base,
+            http,
+            credential: &self.credential,
+            vendor: pager.vendor,
+        }
+    }
+
     /// A listing of users under the Graph host, with the properties read and the largest page.
     fn listing_url(&self, base: &Url, path: &[&str]) -> Result<Url, DirectoryError> {
         listing_url(base, path, &self.select)
@@ -297,6 +310,30 @@ impl PagedSource for Graph {
 
     fn credential(&self) -> &dyn Credential {
         &self.credential
+    }
+
+    async fn photo_refs(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        users: &mut [DirectoryUser],
+    ) -> Result<(), DirectoryError> {
+        if !self.photos {
+            return Ok(());
+        }
+        self.photos_at(pager, http).refs(users).await
+    }
+
+    async fn read_photo(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        user: &ObjectId,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        if !self.photos {
+            return Ok(None);
+        }
+        self.photos_at(pager, http).bytes(user).await
     }
 
     async fn check_token(&self, _: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {

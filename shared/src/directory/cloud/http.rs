@@ -164,14 +164,25 @@ impl CloudHttp {
 
     /// Sends one request and reads the whole answer.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+        self.send_capped(request, MAX_BODY_BYTES).await
+    }
+
+    /// Sends one request and reads at most `cap` bytes of its answer: the rest is never read
+    /// (a cut JSON body is not the expected JSON; a cut photo is still too large).
+    async fn send_capped(
+        &self,
+        request: reqwest::RequestBuilder,
+        cap: usize,
+    ) -> Result<Answer, reqwest::Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                // Cut: the caller sees a body that is not the expected JSON.
+            let room = cap.saturating_sub(body.len());
+            if chunk.len() >= room {
+                body.extend_from_slice(&chunk[..room]);
                 break;
             }
             body.extend_from_slice(&chunk);
@@ -191,20 +202,27 @@ impl CloudHttp {
         build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
         wait_asked: &(dyn Fn(&Answer) -> Option<Duration> + Sync),
     ) -> Result<Answer, DirectoryError> {
+        self.retrying_capped(build, wait_asked, MAX_BODY_BYTES)
+            .await
+    }
+
+    async fn retrying_capped(
+        &self,
+        build: &(dyn Fn() -> reqwest::RequestBuilder + Sync),
+        wait_asked: &(dyn Fn(&Answer) -> Option<Duration> + Sync),
+        cap: usize,
+    ) -> Result<Answer, DirectoryError> {
         let max = self.options.max_attempts;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let wait = match self.send(build()).await {
+            let wait = match self.send_capped(build(), cap).await {
                 Ok(answer)
                     if attempt < max
                         && (answer.status == StatusCode::TOO_MANY_REQUESTS
                             || answer.status.is_server_error()) =>
                 {
-                    match wait_asked(&answer) {
-                        Some(wait) => wait.min(self.options.max_wait),
-                        None => self.backoff(attempt),
-                    }
+                    self.wait_for(wait_asked(&answer), attempt)
                 }
                 Ok(answer) => return Ok(answer),
                 Err(error) if is_retryable(&error) && attempt < max => {
@@ -230,7 +248,7 @@ impl CloudHttp {
             .await
     }
 
-    /// [`Self::get`] for any method, with an optional JSON body (a write-back).
+    /// [`Self::get`] for any method, with an optional JSON body (a write-back, a batch).
     pub async fn send_json(
         &self,
         method: reqwest::Method,
@@ -239,41 +257,81 @@ impl CloudHttp {
         credential: &dyn Credential,
         vendor: &dyn Vendor,
     ) -> Result<Answer, DirectoryError> {
+        let build = |authorization: &HeaderValue| {
+            let request = self
+                .client
+                .request(method.clone(), url.clone())
+                .header(AUTHORIZATION, authorization.clone())
+                .header(ACCEPT, "application/json");
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        };
+        let answer = self
+            .authorized(&build, MAX_BODY_BYTES, credential, vendor)
+            .await?;
+        self.checked(answer, vendor).await
+    }
+
+    /// Sends the request `build` makes with the credential's header, as [`Self::retrying`]
+    /// does, reading at most `cap` bytes; a 401 gets one new token. Returns the last answer,
+    /// whatever its status.
+    pub async fn authorized(
+        &self,
+        build: &(dyn Fn(&HeaderValue) -> reqwest::RequestBuilder + Sync),
+        cap: usize,
+        credential: &dyn Credential,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
         let mut refreshed = false;
         loop {
             let authorization = credential.authorization(self, refreshed).await?;
-            let build = || {
-                let request = self
-                    .client
-                    .request(method.clone(), url.clone())
-                    .header(AUTHORIZATION, authorization.clone())
-                    .header(ACCEPT, "application/json");
-                match body {
-                    Some(body) => request.json(body),
-                    None => request,
-                }
-            };
-            let answer = self.retrying(&build, &|a| vendor.wait_asked(a)).await?;
-            if answer.status.is_success() {
-                if let Some(pause) = vendor.pace(&answer) {
-                    tokio::time::sleep(pause.min(self.options.max_wait)).await;
-                }
-                return Ok(answer);
-            }
+            let answer = self
+                .retrying_capped(&|| build(&authorization), &|a| vendor.wait_asked(a), cap)
+                .await?;
             if answer.status == StatusCode::UNAUTHORIZED && !refreshed && credential.refreshable() {
                 // An expired token mid-read: one new token, then the same page again.
                 tracing::debug!("token refused mid-read, fetching a new one");
                 refreshed = true;
                 continue;
             }
-            if answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error() {
-                return Err(DirectoryError::Unreachable(format!(
-                    "gave up after {} attempts: {}",
-                    self.options.max_attempts,
-                    vendor.error(&answer)
-                )));
+            return Ok(answer);
+        }
+    }
+
+    /// A successful answer (after the vendor's pace), or the vendor's error of any other.
+    pub async fn checked(
+        &self,
+        answer: Answer,
+        vendor: &dyn Vendor,
+    ) -> Result<Answer, DirectoryError> {
+        if answer.status.is_success() {
+            if let Some(pause) = vendor.pace(&answer) {
+                tokio::time::sleep(pause.min(self.options.max_wait)).await;
             }
-            return Err(vendor.error(&answer));
+            return Ok(answer);
+        }
+        if answer.status == StatusCode::TOO_MANY_REQUESTS || answer.status.is_server_error() {
+            return Err(DirectoryError::Unreachable(format!(
+                "gave up after {} attempts: {}",
+                self.options.max_attempts,
+                vendor.error(&answer)
+            )));
+        }
+        Err(vendor.error(&answer))
+    }
+
+    /// Attempts per request, the first included.
+    pub fn max_attempts(&self) -> u32 {
+        self.options.max_attempts
+    }
+
+    /// The wait before another attempt: the one asked for (bounded), else the backoff.
+    pub fn wait_for(&self, asked: Option<Duration>, attempt: u32) -> Duration {
+        match asked {
+            Some(wait) => wait.min(self.options.max_wait),
+            None => self.backoff(attempt),
         }
     }
 

@@ -38,6 +38,7 @@ impl MappedFields {
         organizations: &mut AttributeOrganizations,
     ) -> DirectoryUser {
         DirectoryUser {
+            avatar_ref: None,
             avatar: None,
             object_id,
             first_name: self.first_name,

@@ -3,6 +3,7 @@
 
 mod directory;
 mod graph;
+mod graph_photo;
 mod graph_token;
 mod groups;
 mod http;

@@ -102,6 +102,27 @@ pub(crate) trait PagedSource: Sync {
     fn group_page(&self, answer: &Answer) -> Result<Page<NamedGroup>, DirectoryError>;
     /// What goes with every page request.
     fn credential(&self) -> &dyn Credential;
+    /// `fields.avatar`: sets the in-scope users' photo references, where the listing carries
+    /// none. Providers without photos keep this default.
+    async fn photo_refs(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        users: &mut [DirectoryUser],
+    ) -> Result<(), DirectoryError> {
+        let _ = (pager, http, users);
+        Ok(())
+    }
+    /// One user's photo bytes for its upload (`None`: none).
+    async fn read_photo(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        user: &ObjectId,
+    ) -> Result<Option<Vec<u8>>, DirectoryError> {
+        let _ = (pager, http, user);
+        Ok(None)
+    }
     /// The request that writes `value` to the user's `attribute` (`write_back`).
     fn write_back_request(
         &self,

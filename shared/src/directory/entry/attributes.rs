@@ -280,6 +280,7 @@ impl UserMapper {
                 .map(str::to_string)
         };
         Ok(DirectoryUser {
+            avatar_ref: None,
             // Hashed here, so that the bytes go with the entry.
             avatar: self
                 .avatar

@@ -574,8 +574,9 @@ impl DirectoryConfig {
         self.field_source(field).is_some()
     }
 
-    /// The attribute holding the user's photo (LDAP, AD, LDIF), or `None` while
-    /// `fields.avatar` is off. Requests refuse it for Okta (no photos) and, for now, Graph.
+    /// The attribute holding the user's photo (LDAP, AD, LDIF; `photo`, the navigation
+    /// property, for Graph), or `None` while `fields.avatar` is off. Requests refuse it for
+    /// Okta (no photos) and refuse attribute names for Graph.
     pub fn avatar_source(&self) -> Option<String> {
         match (&self.fields.avatar, &self.provider) {
             (None | Some(AvatarField::On(false)), _) => None,
@@ -586,7 +587,8 @@ impl DirectoryConfig {
             (Some(AvatarField::On(true)), ProviderConfig::Ldif(c)) => {
                 Some(default_avatar(c.flavor).to_string())
             }
-            // Graph and Okta: refused when the config is written (not read yet / no photos).
+            (Some(AvatarField::On(true)), ProviderConfig::Azure(_)) => Some("photo".to_string()),
+            // Okta: refused when the config is written (no photos).
             (Some(AvatarField::On(true)), _) => None,
         }
     }

@@ -26,6 +26,14 @@ pub trait RawRecords: Send + Sync {
     /// Merges `patch` (RFC 7396: objects merge, other values replace) into the JSON body of
     /// the record (and into a run's summary copy, where the backend keeps one).
     async fn merge_into_body(&self, tenant: &TenantId, record: StoredRecord<'_>, patch: &Value);
+    /// Stores an object mapping of a kind this release does not know, with `body`.
+    async fn put_object_of_unknown_kind(
+        &self,
+        tenant: &TenantId,
+        kind: &str,
+        object_id: &str,
+        body: &Value,
+    );
 }
 
 /// What a newer release might add: new fields at every depth of each record.
@@ -84,6 +92,10 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         let fields = json!({"parent_id": "ou=root", "link": {"etag": "7"}, "colour": "teal"});
         raw.merge_into_body(&id, record, &fields).await;
     }
+    let future =
+        json!({"kind": "meeting_room", "object_id": "obj-newer", "link": {"status": "booked"}});
+    raw.put_object_of_unknown_kind(&id, "meeting_room", "obj-newer", &future)
+        .await;
     let run_fields = json!({"counts": {"phonebook_entries": 4}, "reads": {"incremental": true}});
     raw.merge_into_body(&id, StoredRecord::Run(&run.summary.run_id), &run_fields)
         .await;
