@@ -168,6 +168,7 @@ async fn a_worker_killed_mid_run_is_redriven_and_converges() {
     let lease = EngineOptions {
         lease_ttl: Duration::from_secs(1),
         concurrency: 2,
+        ..EngineOptions::default()
     };
     let engine = h.worker_engine(lease);
     let killed = {

@@ -167,6 +167,7 @@ async fn a_run_killed_mid_apply_converges_when_run_again() {
     let options = EngineOptions {
         lease_ttl: Duration::from_millis(600),
         concurrency: 2,
+        ..EngineOptions::default()
     };
     let h = Harness::with_connector(&dir, json!({}), options, |root| {
         Arc::new(DefaultConnector {
@@ -326,4 +327,46 @@ async fn a_disconnect_that_takes_the_lease_over_closes_the_run_first() {
     let (h, crashed) = crashed_run().await;
     h.engine.release_all(&h.tenant).await.unwrap();
     assert_closed_as_interrupted(&h, &crashed).await;
+}
+
+/// A run that takes a while shows its counts so far in its record while it applies (what the
+/// Directory Sync page polls), and its final counts once it ends.
+#[tokio::test]
+async fn a_long_run_shows_its_counts_while_it_applies() {
+    let options = EngineOptions {
+        concurrency: 1,
+        progress_every: Duration::from_millis(40),
+        ..EngineOptions::default()
+    };
+    let h = Harness::with_connector(&people(12), json!({}), options, |root| {
+        Arc::new(DefaultConnector {
+            ldif_root: Some(root),
+            pbx_options: fast_pbx_options(),
+            ..DefaultConnector::default()
+        })
+    })
+    .await;
+    h.simulator.set_options(SimulatorOptions {
+        latency: Duration::from_millis(25),
+        ..h.simulator.options()
+    });
+    let run = RunId::new();
+    let watch = async {
+        let mut seen = Vec::new();
+        loop {
+            match h.store.get_run(&h.tenant, &run).await.unwrap() {
+                Some(r) if r.summary.outcome != Outcome::Running => return seen,
+                Some(r) => seen.push(r.summary.counts.new),
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let (record, seen) = tokio::join!(h.engine.run(&h.tenant, run.clone(), Trigger::Manual), watch);
+    assert_eq!(record.unwrap().summary.counts.new, 12);
+    assert!(
+        seen.iter().any(|&n| n > 0 && n < 12),
+        "counts so far were shown while the run went: {seen:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }

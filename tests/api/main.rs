@@ -2,6 +2,7 @@
 //! validation and error shapes in `requests`, each route's behaviour in `flows`.
 
 mod associations;
+mod console;
 mod flows;
 mod hardening;
 mod ldif_paths;

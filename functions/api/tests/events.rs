@@ -210,3 +210,19 @@ async fn a_connection_test_that_hangs_ends_at_the_set_timeout_with_a_message() {
         .unwrap()
         .contains("no answer within"));
 }
+
+/// The Directory Sync page through the Lambda, on its route without the authorizer.
+#[tokio::test]
+async fn the_console_page_is_served_without_authorizer_claims() {
+    let lambda = lambda();
+    let response = dirsync_api::app(lambda.state.clone())
+        .oneshot(event("console_page", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(header("content-security-policy").is_some_and(|p| p.starts_with("default-src 'none'")));
+    let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("/console/console.js"));
+}

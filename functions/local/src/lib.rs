@@ -22,7 +22,7 @@ use dirsync::sync::{
 use dirsync_pbx_sim::{PbxSimulator, RunningSimulator, SimulatorOptions};
 use tokio::task::JoinHandle;
 
-pub use demo::DemoOutcome;
+pub use demo::{DemoOutcome, DEMO_TENANT};
 
 #[derive(Debug, Clone, clap::Parser)]
 #[command(

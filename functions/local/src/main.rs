@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use dirsync::settings::{Deployment, Settings};
 use dirsync_local::tokens::{jwt_secret, mint, TokenFor};
-use dirsync_local::{Command, LocalError, LocalOptions, LocalService};
+use dirsync_local::{Command, LocalError, LocalOptions, LocalService, DEMO_TENANT};
+
+/// Hours the page link's token is valid: a working day.
+const PAGE_HOURS: i64 = 8;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -43,11 +46,26 @@ async fn run(options: LocalOptions) -> Result<(), LocalError> {
         println!("{}", mint(&secret, &token_for, *hours)?);
         return Ok(());
     }
+    let secret = jwt_secret(&settings, &options.state)?;
     let service = LocalService::start(options, settings).await?;
     println!(
         "API: http://{}/v1 (a token: dirsync-local token --tenant NAME)",
         service.api_addr
     );
+    if service.demo.is_some() {
+        // The token rides in the fragment, which the browser never sends to a server.
+        let token = mint(
+            &secret,
+            &TokenFor::Tenant(DEMO_TENANT.to_string()),
+            PAGE_HOURS,
+        )?;
+        // A browser cannot open 0.0.0.0: listening on every address includes the loopback one.
+        let mut page = service.api_addr;
+        if page.ip().is_unspecified() {
+            page.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        println!("Directory Sync page: http://{page}/console#token={token}&tenant={DEMO_TENANT}");
+    }
     println!("dirsync-local is running; Ctrl-C stops it.");
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("dirsync-local: cannot listen for Ctrl-C; stopping");

@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod console;
 mod directory_request;
 mod error;
 mod openapi;
@@ -87,6 +88,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tenants", get(listing::tenants))
         .route("/v1/health", get(meta::health))
         .route("/v1/openapi.json", get(meta::openapi))
+        .merge(console::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(body::uri_limit))
         .layer(axum::middleware::map_response(body::json_errors))

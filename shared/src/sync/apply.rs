@@ -9,6 +9,7 @@ use chrono::Utc;
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use super::mapping_writes::{MappingWriteError, MappingWrites};
+use super::progress::RunProgress;
 use crate::domain::config::OnRemove;
 use crate::domain::plan::{
     Conflict, ConflictReason, ExtensionPatch, PlannedCreate, PlannedRemove, PlannedUpdate,
@@ -68,6 +69,8 @@ pub struct Applier<'a> {
     pub organizations: &'a HashMap<ObjectId, OrganizationId>,
     /// `fields.sip_password`: each user's password, sent with creates and password changes.
     pub sip_passwords: &'a HashMap<ObjectId, SipPassword>,
+    /// Where the counts so far go, every few seconds.
+    pub progress: &'a RunProgress<'a>,
     pub concurrency: usize,
     /// Raised by the lease keeper when the lease is lost, and by fatal errors: stops new calls.
     pub stop: Arc<AtomicBool>,
@@ -145,6 +148,7 @@ impl Applier<'_> {
                     applied.fatal.get_or_insert(error);
                 }
             }
+            self.progress.report(applied).await;
         }
     }
 

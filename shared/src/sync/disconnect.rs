@@ -50,6 +50,7 @@ impl SyncEngine {
             removes,
             ..Plan::default()
         };
+        let progress = self.progress(tenant, record);
         let applied = self
             .apply(
                 tenant,
@@ -61,6 +62,7 @@ impl SyncEngine {
                     removes: &plan.removes,
                     organizations: &HashMap::new(),
                     sip_passwords: &HashMap::new(),
+                    progress: &progress,
                 },
             )
             .await;

@@ -11,6 +11,7 @@ use super::apply_objects::{AppliedObjects, ObjectApplier};
 use super::apply_phonebook::finish_pending_entries;
 use super::connector::Connector;
 use super::lease::LeaseKeeper;
+use super::progress::RunProgress;
 use super::queue::RunJob;
 use super::runnable::{configured, runnable};
 use super::sip_passwords::seal_sip_passwords;
@@ -36,6 +37,8 @@ pub struct EngineOptions {
     pub lease_ttl: Duration,
     /// PBX calls in flight at once per run.
     pub concurrency: usize,
+    /// How often a run that is applying writes its counts so far to its record.
+    pub progress_every: Duration,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +46,7 @@ impl Default for EngineOptions {
         Self {
             lease_ttl: Duration::from_secs(120),
             concurrency: 8,
+            progress_every: Duration::from_secs(2),
         }
     }
 }
@@ -55,6 +59,8 @@ pub(super) struct Actions<'p> {
     pub organizations: &'p HashMap<ObjectId, OrganizationId>,
     /// `fields.sip_password`: each user's password, put into the bodies at send time.
     pub sip_passwords: &'p HashMap<ObjectId, SipPassword>,
+    /// Where the run's counts so far go while it applies.
+    pub progress: &'p RunProgress<'p>,
 }
 
 /// Everything a plan is made from.
@@ -253,11 +259,13 @@ impl SyncEngine {
             .iter()
             .filter_map(|u| Some((u.object_id.clone(), u.sip_password.clone()?)))
             .collect();
+        let progress = self.progress(tenant, record);
         let actions = Actions {
             plan: &plan,
             removes,
             organizations: &organizations,
             sip_passwords: &sip_passwords,
+            progress: &progress,
         };
         let mut applied = self
             .apply(tenant, pbx.as_ref(), gathered.mappings, keeper, actions)
@@ -349,6 +357,7 @@ impl SyncEngine {
             removes,
             organizations,
             sip_passwords,
+            progress,
         } = actions;
         // Only updates and removals look their mapping up: a run that changes little (most
         // runs) indexes little.
@@ -370,6 +379,7 @@ impl SyncEngine {
             mappings: &mappings,
             organizations,
             sip_passwords,
+            progress,
             concurrency: self.options.concurrency,
             stop: keeper.lost.clone(),
         };

@@ -14,6 +14,7 @@ mod login;
 mod mapping_writes;
 mod photo_refs;
 mod preview;
+mod progress;
 mod queue;
 mod runnable;
 mod scheduler;
