@@ -11,22 +11,10 @@ use dirsync::ports::TenantSecrets;
 use dirsync_integration_tests::graph_server::{
     graph_user, graph_user_id, GraphServer, GraphState, BATCH_LIMIT, BATCH_PATH,
 };
+use dirsync_integration_tests::images::{jpeg, png, GIF};
 use dirsync_integration_tests::{fast_cloud_options, Harness, ACCOUNT};
 use serde_json::json;
 
-fn jpeg(fill: u8, size: usize) -> Vec<u8> {
-    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-    bytes.resize(size, fill);
-    bytes
-}
-
-fn png() -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    bytes.resize(300, 7);
-    bytes
-}
-
-const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
 /// More users than one batch holds.
 const USERS: u32 = 25;
 

@@ -11,26 +11,13 @@ use dirsync::domain::RunRecord;
 use dirsync::pbx::HttpPbx;
 use dirsync::ports::Pbx;
 use dirsync::ports::{Secrets, TenantSecrets};
+use dirsync_integration_tests::images::{jpeg, png, GIF};
 use dirsync_integration_tests::slapd::{
     person, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD,
 };
 use dirsync_integration_tests::{fast_pbx_options, Harness, ACCOUNT, TOKEN};
 use dirsync_pbx_sim::PbxSimulator;
 use serde_json::json;
-
-fn jpeg(fill: u8, size: usize) -> Vec<u8> {
-    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
-    bytes.resize(size, fill);
-    bytes
-}
-
-fn png() -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    bytes.resize(300, 7);
-    bytes
-}
-
-const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
 
 /// Person `n` of ou=People with `photo` as its `jpegPhoto`.
 fn with_photo(n: u32, given: &str, photo: Option<&[u8]>) -> String {

@@ -4,6 +4,7 @@
 pub mod cloud_server;
 mod graph_login;
 pub mod graph_server;
+pub mod images;
 mod okta_login;
 pub mod okta_server;
 
