@@ -1,10 +1,8 @@
 //! A whole admin session through the API — configure, test, preview, sync, status, disconnect —
 //! with every response body and every log line captured: no secret may appear in any of them.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use dirsync_integration_tests::api::{spawn_app, Answer};
+use dirsync_integration_tests::leaks::CapturedLogs;
 use dirsync_integration_tests::Person;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -14,20 +12,6 @@ const BIND_PASSWORD: &str = "bind-SECRET-password-41d2";
 const SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-key-material-9b8e\n-----END OPENSSH PRIVATE KEY-----";
 const SECRETS: [&str; 3] = [PBX_TOKEN, BIND_PASSWORD, "SECRET-key-material-9b8e"];
 
-/// Every log line of the process, at debug level and above.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn assert_no_secret(what: &str, text: &str) {
     for secret in SECRETS {
         assert!(!text.contains(secret), "{what} shows a secret: {text}");
@@ -36,12 +20,7 @@ fn assert_no_secret(what: &str, text: &str) {
 
 #[tokio::test]
 async fn no_secret_in_any_response_or_log_line_of_a_whole_session() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = CapturedLogs::install("debug");
 
     let app = spawn_app().await;
     let mut answers: Vec<Answer> = Vec::new();
@@ -150,7 +129,7 @@ async fn no_secret_in_any_response_or_log_line_of_a_whole_session() {
         assert_no_secret("a response", &answer.text);
     }
     app.service.shutdown().await;
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    let logs = logs.text();
     assert!(
         logs.contains("request_id"),
         "the logs were captured: {logs}"

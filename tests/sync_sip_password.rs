@@ -2,10 +2,8 @@
 //! create and again only when it changes, and appears in no answer, no log line and no stored
 //! record (neither itself nor its plain SHA-256).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use dirsync_integration_tests::api::{spawn_app, TestApp};
+use dirsync_integration_tests::leaks::{files_under, CapturedLogs};
 use dirsync_integration_tests::{ldif, Person};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -14,20 +12,6 @@ use sha2::{Digest, Sha256};
 const TENANT: &str = "acme";
 const FIRST: &str = "Sip-FIRST-pass-7f3a9c";
 const SECOND: &str = "Sip-SECOND-pass-41d2e8";
-
-/// Every log line of the process, at debug level and above.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn sha256(text: &str) -> String {
     format!("{:x}", Sha256::digest(text.as_bytes()))
@@ -44,33 +28,12 @@ fn write_directory(app: &TestApp, people: &[Person], password: &str) {
 /// Every file under the service's state folder but the directory export (which holds the
 /// passwords: it stands for the customer's directory), as text.
 fn stored_state(app: &TestApp) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    let mut folders = vec![app.state.path().to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_none_or(|e| e != "ldif") {
-                let bytes = std::fs::read(&path).unwrap();
-                found.push((
-                    path.display().to_string(),
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                ));
-            }
-        }
-    }
-    found
+    files_under(app.state.path(), Some("ldif"))
 }
 
 #[tokio::test]
 async fn the_sip_password_goes_to_the_pbx_only_and_only_when_it_changes() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = CapturedLogs::install("debug");
 
     let app = spawn_app().await;
     let people: Vec<Person> = (1..=2).map(Person::numbered).collect();
@@ -180,7 +143,7 @@ async fn the_sip_password_goes_to_the_pbx_only_and_only_when_it_changes() {
         .into_iter()
         .flat_map(|p| [p.to_string(), sha256(p)])
         .collect();
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("sync run finished"), "the logs were captured");
     let stored = stored_state(&app);
     assert!(

@@ -1,29 +1,14 @@
 //! The route: scopes, one 401 body for every cause, 429 with Retry-After, 409 when off, 422
 //! for Entra ID, and no user password in any answer, log line or stored file.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use dirsync_integration_tests::api::{spawn_app, Answer, TestApp};
+use dirsync_integration_tests::leaks::{files_under, CapturedLogs};
 use dirsync_integration_tests::slapd::{uuid, SYNC_PASSWORD};
 use dirsync_local::tokens::{mint, TokenFor};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::{password_of, slapd, starttls};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The PBX platform's token: the tenant's claim and the login scope (`dirsync-local token
 /// --tenant T --login`).
@@ -36,25 +21,9 @@ async fn verify(app: &TestApp, tenant: &str, token: Option<&str>, body: Value) -
     app.call(Method::POST, &path, token, Some(body)).await
 }
 
-fn every_file_under(dir: &std::path::Path, out: &mut Vec<u8>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            every_file_under(&path, out);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            out.extend(bytes);
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_route_answers_by_scope_and_never_shows_a_user_password() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = CapturedLogs::install("trace");
 
     let server = slapd();
     let app = spawn_app().await;
@@ -199,10 +168,11 @@ async fn the_route_answers_by_scope_and_never_shows_a_user_password() {
     answers.push(entra);
 
     // No user password in any answer, log line or file of the service's state.
-    let mut stored = Vec::new();
-    every_file_under(app.state.path(), &mut stored);
-    let stored = String::from_utf8_lossy(&stored).into_owned();
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let stored: String = files_under(app.state.path(), None)
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    let logged = logs.text();
     assert!(
         logged.contains("auth/verify"),
         "the capture holds the route's log lines"

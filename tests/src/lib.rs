@@ -5,6 +5,7 @@ pub mod cloud_server;
 mod graph_login;
 pub mod graph_server;
 pub mod images;
+pub mod leaks;
 mod okta_login;
 pub mod okta_server;
 
