@@ -109,6 +109,9 @@ pub enum StoreError {
     /// A page cursor that no listing made: the caller's mistake, not the store's.
     #[error("invalid page cursor")]
     InvalidCursor,
+    /// A pushed resource of the same kind already has that name (`userName`/`displayName`).
+    #[error("another resource already has that name")]
+    NameTaken,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use crate::domain::plan::ExtensionPatch;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId,
-    GroupId, Mapping, NewExtension, ObjectId, ObjectKind, ObjectMapping, Organization,
+    GroupId, Mapping, NewExtension, PushedKey, PushedKind, PushedResource, ObjectId, ObjectKind, ObjectMapping, Organization,
     OrganizationId, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
@@ -359,6 +359,73 @@ pub trait Store: Send + Sync {
         key: &str,
         clear: bool,
     ) -> Result<(), StoreError>;
+
+    // The users and groups pushed over SCIM (`domain::pushed`). Until both backends implement
+    // these, the defaults refuse: the SCIM work removes them.
+
+    /// Stores a new resource. [`StoreError::NameTaken`], with nothing written, when one of
+    /// the same kind has the same name (without case); [`StoreError::Stale`] when its id is
+    /// already stored.
+    async fn create_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+    ) -> Result<(), StoreError> {
+        let _ = (tenant, resource);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
+    /// Replaces the resource of `resource.id` if its stored version is still `expected`
+    /// ([`StoreError::Stale`], with nothing written, otherwise or when it is gone), keeping
+    /// names unique as [`Store::create_pushed`] does.
+    async fn replace_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let _ = (tenant, resource, expected);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
+    async fn get_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<Option<PushedResource>, StoreError> {
+        let _ = (tenant, kind, id);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
+    /// The resources of `kind` whose name (without case) or external id is `value`, without
+    /// reading the others.
+    async fn find_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        key: PushedKey,
+        value: &str,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        let _ = (tenant, kind, key, value);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
+    /// Every resource of `kind`, in id order.
+    async fn all_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        let _ = (tenant, kind);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
+    /// Deletes the resource; false when there was none.
+    async fn delete_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<bool, StoreError> {
+        let _ = (tenant, kind, id);
+        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+    }
 }
 
 /// At most `max` login attempts per `window`.

@@ -12,6 +12,7 @@ pub mod object_plan;
 pub mod organization;
 pub mod phonebook;
 pub mod plan;
+pub mod pushed;
 pub mod run;
 pub mod sip_password;
 pub mod tenant;
@@ -27,6 +28,7 @@ pub use organization::{
     Organization,
 };
 pub use plan::Plan;
+pub use pushed::{PushedKey, PushedKind, PushedResource};
 pub use run::{Outcome, RunRecord, RunSummary, Trigger};
 pub use tenant::{PbxEndpoint, Tenant, TenantState};
 pub use user::{Coverage, DirectoryUser, Snapshot, UserState};
