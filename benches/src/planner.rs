@@ -166,6 +166,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
         users,
         coverage: Coverage::WholeDirectory,
         complete: true,
+        change_cursor: None,
     };
     (snapshot, mappings, extensions, config)
 }

@@ -19,6 +19,10 @@ pub enum DirectoryError {
     Protocol(String),
     #[error("{0}")]
     NotAvailable(String),
+    /// A change-only read cannot say what changed (no support, an expired delta token,
+    /// another domain controller, a gap in a log): the engine reads in full instead.
+    #[error("the changes since the last read are not available: {0}")]
+    ChangesUnavailable(String),
     /// The directory refused a write (LDAP insufficientAccessRights, Graph or Okta 403, ...).
     #[error("the directory refused the write: {0}")]
     WriteRefused(String),

@@ -16,9 +16,10 @@ use crate::domain::phonebook::{NewPhonebookEntry, PhonebookEntry};
 use crate::domain::plan::ExtensionPatch;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, DirectoryUser, Extension, ExtensionGroup, ExtensionId,
-    GroupId, Mapping, NewExtension, PushedKey, PushedKind, PushedResource, ObjectId, ObjectKind, ObjectMapping, Organization,
-    OrganizationId, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    ChangeCursor, Check, CheckName, ConnectionReport, DirectoryChanges, DirectoryUser, Extension,
+    ExtensionGroup, ExtensionId, GroupId, Mapping, NewExtension, ObjectId, ObjectKind,
+    ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, RunId,
+    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -28,6 +29,21 @@ pub trait Directory: Send + Sync {
     /// Reads every user of the scope. A read that fails part-way returns an error, never a
     /// shorter list: a failed read must not look like deleted users.
     async fn read_users(&self) -> Result<Snapshot, DirectoryError>;
+
+    /// The changes since `cursor`, which this provider's last read left (its
+    /// [`Snapshot::change_cursor`] or [`DirectoryChanges::cursor`]) under the same config.
+    /// [`DirectoryError::ChangesUnavailable`] when it cannot say: the engine then reads in
+    /// full. Like [`Directory::read_users`], a read that fails part-way is an error, never
+    /// fewer changes.
+    async fn read_changes(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        let _ = cursor;
+        Err(DirectoryError::ChangesUnavailable(
+            "this directory is read in full".into(),
+        ))
+    }
 
     /// `write_back`: writes each `(user, value)` to the user's `attribute`, one result per
     /// write, in order. Directories that cannot write refuse them all.
@@ -372,7 +388,9 @@ pub trait Store: Send + Sync {
         resource: &PushedResource,
     ) -> Result<(), StoreError> {
         let _ = (tenant, resource);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
     /// Replaces the resource of `resource.id` if its stored version is still `expected`
     /// ([`StoreError::Stale`], with nothing written, otherwise or when it is gone), keeping
@@ -384,7 +402,9 @@ pub trait Store: Send + Sync {
         expected: u64,
     ) -> Result<(), StoreError> {
         let _ = (tenant, resource, expected);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
     async fn get_pushed(
         &self,
@@ -393,7 +413,9 @@ pub trait Store: Send + Sync {
         id: &ObjectId,
     ) -> Result<Option<PushedResource>, StoreError> {
         let _ = (tenant, kind, id);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
     /// The resources of `kind` whose name (without case) or external id is `value`, without
     /// reading the others.
@@ -405,7 +427,9 @@ pub trait Store: Send + Sync {
         value: &str,
     ) -> Result<Vec<PushedResource>, StoreError> {
         let _ = (tenant, kind, key, value);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
     /// Every resource of `kind`, in id order.
     async fn all_pushed(
@@ -414,7 +438,9 @@ pub trait Store: Send + Sync {
         kind: PushedKind,
     ) -> Result<Vec<PushedResource>, StoreError> {
         let _ = (tenant, kind);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
     /// Deletes the resource; false when there was none.
     async fn delete_pushed(
@@ -424,7 +450,9 @@ pub trait Store: Send + Sync {
         id: &ObjectId,
     ) -> Result<bool, StoreError> {
         let _ = (tenant, kind, id);
-        Err(StoreError::Backend("pushed resources are not kept yet".into()))
+        Err(StoreError::Backend(
+            "pushed resources are not kept yet".into(),
+        ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The domain model: no AWS, HTTP or database types here.
 
 pub mod avatar;
+pub mod changes;
 pub mod config;
 pub mod connection;
 pub mod endpoint_policy;
@@ -18,6 +19,7 @@ pub mod sip_password;
 pub mod tenant;
 pub mod user;
 
+pub use changes::{ChangeCursor, DirectoryChanges};
 pub use config::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use connection::{Check, CheckName, ConnectionReport};
 pub use extension::{Extension, NewExtension, MANAGED_BY};

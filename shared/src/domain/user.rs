@@ -125,4 +125,8 @@ pub struct Snapshot {
     pub groups: Vec<DirectoryGroup>,
     pub coverage: Coverage,
     pub complete: bool,
+    /// Where a change-only read after this one starts; `None` from providers that only read
+    /// in full (then every run reads in full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_cursor: Option<super::changes::ChangeCursor>,
 }

@@ -168,6 +168,7 @@ mod tests {
             groups: Vec::new(),
             coverage: w.coverage,
             complete: w.complete,
+            change_cursor: None,
         };
         explain(
             &PlanInput {

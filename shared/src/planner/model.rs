@@ -171,6 +171,7 @@ impl World {
             users: self.users.clone(),
             coverage: self.coverage,
             complete: self.complete,
+            change_cursor: None,
         };
         plan(&PlanInput {
             snapshot: &snapshot,

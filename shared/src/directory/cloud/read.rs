@@ -224,6 +224,7 @@ pub(crate) async fn read_listing<S: PagedSource>(
         complete: true,
         organizations: organizations.into_organizations(),
         groups,
+        change_cursor: None,
     })
 }
 

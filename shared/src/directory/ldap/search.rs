@@ -130,6 +130,7 @@ pub async fn read_snapshot(
         complete: true,
         organizations: organizer.into_organizations(),
         groups,
+        change_cursor: None,
     })
 }
 

@@ -221,6 +221,7 @@ impl Directory for LdifDirectory {
             complete: true,
             organizations: organizer.into_organizations(),
             groups,
+            change_cursor: None,
         })
     }
 
