@@ -14,6 +14,8 @@ pub enum Trigger {
     Schedule,
     Manual,
     Disconnect,
+    /// A SCIM push changed the tenant's directory (CONTRACTS section 6).
+    Push,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

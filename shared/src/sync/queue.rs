@@ -44,13 +44,30 @@ impl RunJob {
         }
     }
 
-    /// What a queue deduplicates on: the tenant and slot for a scheduled run, else the run id.
-    /// Hashed, so that it fits any queue's id rules (SQS: 128 characters of a small set).
+    /// The run a SCIM push at `now` asks for: one per tenant and minute, so that the pushes
+    /// of a burst collapse into the queue's one job of that minute.
+    pub fn pushed(tenant: TenantId, now: DateTime<Utc>) -> Self {
+        use chrono::{DurationRound, TimeDelta};
+        let minute = now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now);
+        Self {
+            slot: Some(minute),
+            ..Self::new(tenant, Trigger::Push)
+        }
+    }
+
+    /// What a queue deduplicates on: the tenant, trigger and slot for a scheduled or pushed
+    /// run, else the run id. Hashed, so that it fits any queue's id rules (SQS: 128
+    /// characters of a small set).
     pub fn dedup_id(&self) -> String {
         use sha2::{Digest, Sha256};
-        let source = match self.slot {
-            Some(slot) => format!("slot\n{}\n{}", self.tenant, slot.timestamp()),
-            None => format!("run\n{}", self.run_id),
+        let source = match (self.slot, self.trigger) {
+            (Some(slot), Trigger::Schedule) => {
+                format!("slot\n{}\n{}", self.tenant, slot.timestamp())
+            }
+            (Some(slot), trigger) => {
+                format!("{trigger:?}\n{}\n{}", self.tenant, slot.timestamp())
+            }
+            (None, _) => format!("run\n{}", self.run_id),
         };
         format!("{:x}", Sha256::digest(source.as_bytes()))
     }
@@ -88,5 +105,33 @@ impl RunQueue for InProcessQueue {
         self.sender
             .send(job)
             .map_err(|_| QueueError("the local worker has stopped".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn pushes_of_one_minute_share_a_dedup_id() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let first = RunJob::pushed(tenant.clone(), at("2031-11-02T05:30:01Z"));
+        let same_minute = RunJob::pushed(tenant.clone(), at("2031-11-02T05:30:59.9Z"));
+        let next_minute = RunJob::pushed(tenant.clone(), at("2031-11-02T05:31:00Z"));
+        assert_eq!(first.trigger, Trigger::Push);
+        assert_eq!(first.dedup_id(), same_minute.dedup_id());
+        assert_ne!(first.dedup_id(), next_minute.dedup_id());
+        let other = RunJob::pushed(
+            TenantId::parse("other").unwrap(),
+            at("2031-11-02T05:30:01Z"),
+        );
+        assert_ne!(first.dedup_id(), other.dedup_id());
+        // A scheduled run of the same minute is a job of its own.
+        let scheduled = RunJob::scheduled(tenant, at("2031-11-02T05:30:00Z"));
+        assert_ne!(first.dedup_id(), scheduled.dedup_id());
     }
 }
