@@ -126,6 +126,18 @@ pub enum LoginOutcome {
 pub trait Pbx: Send + Sync {
     /// Every extension, all pages.
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError>;
+    /// Every extension, unless the listing's `ETag` is still `etag` (CONTRACTS section 4:
+    /// `If-None-Match` gets 304 while nothing changed). A PBX without ETags is listed in full.
+    async fn list_extensions_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<ExtensionListing, PbxError> {
+        let _ = etag;
+        Ok(ExtensionListing::Listed {
+            extensions: self.list_extensions().await?,
+            etag: None,
+        })
+    }
     /// Creates an extension; the same `idempotency_key` always yields the same extension.
     async fn create_extension(
         &self,
@@ -205,6 +217,19 @@ pub trait Pbx: Send + Sync {
     ) -> Result<PhonebookEntry, PbxError>;
     /// Already gone (404) counts as deleted.
     async fn delete_phonebook_entry(&self, id: &str) -> Result<(), PbxError>;
+}
+
+/// What [`Pbx::list_extensions_if_changed`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExtensionListing {
+    /// 304: the extensions are as they were when the listing had that ETag.
+    NotModified,
+    /// Every extension, with the ETag of this listing when the PBX sent one (and it held
+    /// across all its pages).
+    Listed {
+        extensions: Vec<Extension>,
+        etag: Option<String>,
+    },
 }
 
 /// One page of a listing, with the opaque cursor of the next page.
