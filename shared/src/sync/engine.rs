@@ -438,7 +438,9 @@ impl SyncEngine {
         secrets: &TenantSecrets,
         pbx: &Arc<dyn Pbx>,
     ) -> Result<Gathered, SyncError> {
-        let directory = self.connector.directory(config, secrets)?;
+        let directory = self
+            .connector
+            .tenant_directory(tenant, &self.store, config, secrets)?;
         let read_directory = tokio::spawn(async move { directory.read_users().await });
         let pbx_for_objects = pbx.clone();
         let pbx = pbx.clone();
