@@ -14,13 +14,11 @@ fn tenant_id(raw: &str) -> TenantId {
 async fn sqlite_passes_conformance() {
     let memory = SqliteStore::in_memory().unwrap();
     conformance::run_all(&memory).await;
-    conformance::run_pushed(&memory).await;
 
     let dir = tempfile::TempDir::new().unwrap();
     let path = dir.path().join("state.db");
     let file = SqliteStore::open(&path).unwrap();
     conformance::run_all(&file).await;
-    conformance::run_pushed(&file).await;
 
     // Data outlives the store: write, drop, reopen.
     let id = tenant_id("persisted");
@@ -224,7 +222,6 @@ impl conformance::RawRecords for SqliteStore {
 async fn sqlite_reads_records_from_a_newer_release() {
     let store = SqliteStore::in_memory().unwrap();
     conformance::records_from_a_newer_release_read(&store, &store).await;
-    conformance::pushed_records_from_a_newer_release_read(&store, &store).await;
 }
 
 /// A state file of schema version 1 (the last run inside the body) opens with its last run.
