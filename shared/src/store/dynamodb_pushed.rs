@@ -62,7 +62,6 @@ fn external_key(tenant: &TenantId, kind: PushedKind, external_hash: &str, id: &s
 }
 
 /// The hashes a resource's name claim and external id item are keyed by.
-#[derive(PartialEq)]
 struct Claims {
     name_hash: String,
     external_hash: Option<String>,
