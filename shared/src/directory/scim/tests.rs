@@ -193,3 +193,56 @@ fn a_pushed_user_that_is_no_object_fails_the_read() {
     broken[1].attributes = json!("not an object");
     assert!(reader(json!({})).snapshot(&broken, &[]).is_err());
 }
+
+#[tokio::test]
+async fn the_directory_reads_the_tenants_pushed_set_from_the_store() {
+    use std::sync::Arc;
+
+    use crate::domain::TenantId;
+    use crate::ports::{Directory, Store};
+    use crate::store::SqliteStore;
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let tenant = TenantId::parse("acme").unwrap();
+    let other = TenantId::parse("other").unwrap();
+    for user in users() {
+        store.create_pushed(&tenant, &user).await.unwrap();
+    }
+    store
+        .create_pushed(&other, &user("x9", "9009", json!(true), "Ops"))
+        .await
+        .unwrap();
+    store
+        .create_pushed(&tenant, &group("g1", "Sales", &["u1"]))
+        .await
+        .unwrap();
+    let body = json!({"provider": {"type": "scim"},
+        "scope": {"type": "groups", "groups": ["Sales"]}});
+    let config =
+        DirectoryConfig::from_json(body.to_string().as_bytes(), EndpointPolicy::default()).unwrap();
+    let directory = super::ScimDirectory::new(store.clone(), tenant.clone(), &config).unwrap();
+    let snapshot = directory.read_users().await.unwrap();
+    let read: Vec<_> = snapshot
+        .users
+        .iter()
+        .map(|u| (u.object_id.as_str(), u.in_scope))
+        .collect();
+    assert_eq!(read, [("u1", true), ("u2", false), ("u3", false)]);
+
+    // DELETE removed it: absent, and with the whole directory read, deleted.
+    let u2 = ObjectId::parse("u2").unwrap();
+    assert!(store
+        .delete_pushed(&tenant, PushedKind::User, &u2)
+        .await
+        .unwrap());
+    let snapshot = directory.read_users().await.unwrap();
+    assert_eq!(snapshot.users.len(), 2);
+    assert_eq!(snapshot.coverage, Coverage::WholeDirectory);
+
+    let report = directory.test_connection().await;
+    assert!(report.checks[0].ok, "{report:?}");
+    assert_eq!(
+        report.checks[0].message,
+        "2 pushed users (1 in scope) and 1 pushed groups"
+    );
+}
