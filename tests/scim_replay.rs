@@ -293,7 +293,7 @@ async fn okta_creates_updates_by_put_deactivates_and_pushes_groups() {
         StatusCode::OK,
     )
     .await;
-    // Okta renames a group and removes a member with a filter path.
+    // Okta removes a member with a value filter in the path.
     let group_patch = json!({"schemas": [PATCH], "Operations": [
         {"op": "remove", "path": format!("members[value eq \"{other}\"]")}]});
     let patched = scim
