@@ -168,10 +168,18 @@ pub fn apply(
                     ));
                 };
                 for (key, value) in values {
-                    // Attributes dirsync does not keep are left out, as in a POST body.
+                    // Attributes dirsync does not keep, and `id` or `meta`, are left out,
+                    // as in a POST body.
                     let target = match target(kind, key) {
                         Ok(target) => target,
-                        Err(e) if e.scim_type == Some(ScimType::InvalidPath) => continue,
+                        Err(e)
+                            if matches!(
+                                e.scim_type,
+                                Some(ScimType::InvalidPath | ScimType::Mutability)
+                            ) =>
+                        {
+                            continue
+                        }
                         Err(e) => return Err(e),
                     };
                     write(doc, &target, kind_of_op, Some(value))?;

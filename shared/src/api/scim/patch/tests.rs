@@ -57,12 +57,12 @@ fn okta_deactivates_without_a_path() {
     let out = patched(
         PushedKind::User,
         user(),
-        ops(json!([{"op": "replace", "value": {"active": false, "name.familyName": "Li", "nosuch": 1}}])),
+        ops(json!([{"op": "replace", "value": {"active": false, "name.familyName": "Li", "nosuch": 1, "id": "x", "schemas": []}}])),
     )
     .unwrap();
     assert_eq!(out["active"], false);
     assert_eq!(out["name"]["familyName"], "Li");
-    assert!(out.get("nosuch").is_none());
+    assert!(out.get("nosuch").is_none() && out.get("id").is_none());
 }
 
 #[test]
