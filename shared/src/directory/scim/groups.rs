@@ -1,5 +1,6 @@
 //! The pushed groups of a SCIM directory: which group a config names, and each group's user
-//! members, nested membership resolved (a member that is a pushed group brings its members).
+//! members. The SCIM routes keep users only as members (no groups in groups), so membership
+//! is direct; a member id that is no pushed user simply maps to no extension.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,7 +13,7 @@ use crate::error::DirectoryError;
 
 pub(super) struct PushedGroups<'a> {
     groups: Vec<&'a PushedResource>,
-    /// Per group (same index): its users, nested membership counted.
+    /// Per group (same index): its members' ids.
     users: Vec<BTreeSet<ObjectId>>,
     index: HashMap<&'a ObjectId, usize>,
 }
@@ -25,28 +26,9 @@ impl<'a> PushedGroups<'a> {
             .collect();
         let index: HashMap<&ObjectId, usize> =
             groups.iter().enumerate().map(|(i, g)| (&g.id, i)).collect();
-        let direct: Vec<Vec<ObjectId>> = groups.iter().map(|g| member_ids(g)).collect();
-        let users = (0..groups.len())
-            .map(|start| {
-                // Depth-first over the member groups, each visited once (cycles end).
-                let mut users = BTreeSet::new();
-                let mut seen = vec![false; groups.len()];
-                let mut stack = vec![start];
-                while let Some(at) = stack.pop() {
-                    if std::mem::replace(&mut seen[at], true) {
-                        continue;
-                    }
-                    for member in &direct[at] {
-                        match index.get(member) {
-                            Some(&group) => stack.push(group),
-                            None => {
-                                users.insert(member.clone());
-                            }
-                        }
-                    }
-                }
-                users
-            })
+        let users = groups
+            .iter()
+            .map(|g| member_ids(g).into_iter().collect())
             .collect();
         Self {
             groups,
