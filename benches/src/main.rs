@@ -4,7 +4,8 @@
 //! ldapsearch); `scheduler` and `worker` (on moto); `e2e` (the whole sync path of a 10,000-user
 //! tenant in the worker process, with the planner alone and `noop`); `noop` (the no-op sync
 //! against the bare directory read, alone); `organisation` (10,000 users in 200 OUs and 63
-//! groups: the no-op with organizations and groups against the one without); or `all`.
+//! groups: the no-op with organizations and groups against the one without); `scim` (1,000
+//! SCIM pushes in one minute to the local service, and the runs they make); or `all`.
 
 mod alloc;
 mod cloud;
@@ -14,6 +15,7 @@ mod noop;
 mod organisation;
 mod planner;
 mod scheduler;
+mod scim_burst;
 mod worker;
 
 use std::io::Write;
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
             .collect(),
         "noop" => noop::run(),
         "organisation" => organisation::run(),
+        "scim" => scim_burst::run(),
         "all" => [
             planner::run(),
             cloud::run(),
@@ -52,13 +55,14 @@ fn main() -> ExitCode {
             worker::run(),
             e2e::run(),
             organisation::run(),
+            scim_burst::run(),
         ]
         .into_iter()
         .flatten()
         .collect(),
         other => {
             eprintln!(
-                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, noop, organisation, all"
+                "unknown benchmark '{other}'; known: planner, cloud, ldap, scheduler, worker, e2e, noop, organisation, scim, all"
             );
             return ExitCode::FAILURE;
         }

@@ -165,6 +165,9 @@ pub enum SyncError {
     NotActive(BlockingState),
     #[error("a sync is already running for this tenant (run {0})")]
     AlreadyRunning(RunId),
+    /// A push's job met a run that reads the directory after the push (`sync::push`).
+    #[error("the running sync (run {0}) reads the pushed changes: no second run")]
+    Covered(RunId),
     #[error("the {0} credentials are not set")]
     MissingCredentials(&'static str),
     #[error("the sync lost its lease to another run")]
@@ -218,7 +221,9 @@ impl SyncError {
     /// pass: it is retried.
     pub fn disposition(&self) -> Disposition {
         match self {
-            SyncError::NotConfigured(_) | SyncError::NotActive(_) => Disposition::Done,
+            SyncError::NotConfigured(_) | SyncError::NotActive(_) | SyncError::Covered(_) => {
+                Disposition::Done
+            }
             SyncError::AlreadyRunning(_)
             | SyncError::MissingCredentials(_)
             | SyncError::LeaseLost

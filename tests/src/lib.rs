@@ -34,6 +34,7 @@ pub mod dynalite;
 pub mod e2e;
 pub mod moto;
 pub mod samba;
+pub mod scim_client;
 pub mod slapd;
 pub mod sshd;
 

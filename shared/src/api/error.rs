@@ -198,7 +198,7 @@ impl From<SyncError> for ApiError {
                 message,
                 run_id: None,
             },
-            SyncError::AlreadyRunning(run_id) => Self::Conflict {
+            SyncError::AlreadyRunning(run_id) | SyncError::Covered(run_id) => Self::Conflict {
                 code: "sync_running",
                 message,
                 run_id: Some(run_id),

@@ -51,6 +51,7 @@ schema!(
             "provider": {
                 "type": "object",
                 "required": ["type"],
+                "description": "`scim` has no other field: the directory is what the tenant's identity provider pushes to /scim/v2/{t}/; its fields name SCIM attributes (userName, displayName, name.givenName, name.familyName, emails[primary], phoneNumbers[type eq \"work\"], phoneNumbers[type eq \"mobile\"], title, department)",
                 "properties": {"type": {"type": "string", "enum": ["ldap", "azure", "okta", "ldif", "scim"]}}
             },
             "scope": {"type": "object"},

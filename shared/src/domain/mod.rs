@@ -31,6 +31,6 @@ pub use organization::{
 };
 pub use plan::Plan;
 pub use pushed::{PushedKey, PushedKind, PushedResource};
-pub use run::{Outcome, RunRecord, RunSummary, Trigger};
+pub use run::{Outcome, RunRecord, RunSummary, Trigger, QUEUED_SUMMARY};
 pub use tenant::{PbxEndpoint, Tenant, TenantState};
 pub use user::{Coverage, DirectoryUser, Snapshot, UserState};

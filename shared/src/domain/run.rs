@@ -18,6 +18,9 @@ pub enum Trigger {
     Push,
 }
 
+/// The summary of a run the API claimed and queued, before its worker starts it.
+pub const QUEUED_SUMMARY: &str = "Queued";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::directory::{
     CloudOptions, GraphDirectory, LdapDirectory, LdapOptions, LdifDirectory, OktaDirectory,
+    ScimDirectory,
 };
 use crate::domain::config::ProviderConfig;
-use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint};
+use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint, TenantId};
 use crate::error::{DirectoryError, PbxError};
 use crate::pbx::{HttpPbx, PbxClientOptions};
-use crate::ports::{Directory, Pbx, TenantSecrets};
+use crate::ports::{Directory, Pbx, Store, TenantSecrets};
 use crate::settings::Settings;
 
 /// Where adapters come from: the one place that knows every provider. Tests swap it to put a
@@ -21,6 +22,28 @@ pub trait Connector: Send + Sync {
         config: &DirectoryConfig,
         secrets: &TenantSecrets,
     ) -> Result<Box<dyn Directory>, DirectoryError>;
+
+    /// The directory of `tenant`: for provider `scim` the users and groups its identity
+    /// provider pushed, read from `store` (which config and secrets alone cannot name), else
+    /// [`Connector::directory`]'s. What reads a tenant's users (a run, a preview, a
+    /// connection test) comes here; the other uses (photos, write-back, login) are refused
+    /// for `scim` when its config is written.
+    fn tenant_directory(
+        &self,
+        tenant: &TenantId,
+        store: &Arc<dyn Store>,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+    ) -> Result<Box<dyn Directory>, DirectoryError> {
+        match &config.provider {
+            ProviderConfig::Scim(_) => Ok(Box::new(ScimDirectory::new(
+                store.clone(),
+                tenant.clone(),
+                config,
+            )?)),
+            _ => self.directory(config, secrets),
+        }
+    }
 
     fn pbx(
         &self,
@@ -107,6 +130,10 @@ impl Connector for DefaultConnector {
                 secrets,
                 &self.cloud_options,
             )?)),
+            ProviderConfig::Scim(_) => Err(DirectoryError::NotAvailable(
+                "a SCIM directory is what its identity provider pushed: it has no connection"
+                    .into(),
+            )),
         }
     }
 

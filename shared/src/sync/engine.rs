@@ -130,6 +130,8 @@ impl SyncEngine {
     /// returned only when the run could not start (not configured, paused, already running);
     /// a run that starts always leaves a record, `failed` when it could not finish.
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
+        // A push's run reads after its minute's pushes (`sync::push`).
+        job.wait_until_due().await;
         let stored = self.store.get_tenant(&job.tenant).await?;
         let checked = match &stored {
             Some(tenant) => runnable(tenant, job.trigger)
@@ -151,7 +153,7 @@ impl SyncEngine {
             .acquire_lease(&tenant.id, &run_id, ttl, Utc::now())
             .await?
         {
-            LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
+            LeaseOutcome::HeldBy(running) => return Err(self.busy(&tenant.id, job, running).await),
             LeaseOutcome::Acquired { expired_run } => {
                 if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
                     self.close_interrupted(&tenant.id, &interrupted).await?;
@@ -438,7 +440,9 @@ impl SyncEngine {
         secrets: &TenantSecrets,
         pbx: &Arc<dyn Pbx>,
     ) -> Result<Gathered, SyncError> {
-        let directory = self.connector.directory(config, secrets)?;
+        let directory = self
+            .connector
+            .tenant_directory(tenant, &self.store, config, secrets)?;
         let read_directory = tokio::spawn(async move { directory.read_users().await });
         let pbx_for_objects = pbx.clone();
         let pbx = pbx.clone();

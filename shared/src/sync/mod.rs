@@ -15,6 +15,7 @@ mod mapping_writes;
 mod photo_refs;
 mod preview;
 mod progress;
+mod push;
 mod queue;
 mod runnable;
 mod scheduler;

@@ -56,11 +56,15 @@ impl SyncEngine {
     /// The admin's connection test of `config` with `secrets` (stored or candidate).
     pub async fn test_connection(
         &self,
+        tenant: &TenantId,
         config: &DirectoryConfig,
         secrets: &TenantSecrets,
     ) -> ConnectionReport {
         let started = std::time::Instant::now();
-        match self.connector.directory(config, secrets) {
+        let directory = self
+            .connector
+            .tenant_directory(tenant, &self.store, config, secrets);
+        match directory {
             Ok(directory) => directory.test_connection().await,
             Err(error) => ConnectionReport::new(
                 vec![Check::timed(

@@ -1,10 +1,16 @@
 //! Sync jobs and the queue they travel on: SQS FIFO on AWS, an in-process channel locally.
 //! Scheduled and manual runs take the same path to the same worker code.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::domain::{RunId, TenantId, Trigger};
 use crate::error::QueueError;
@@ -86,22 +92,48 @@ pub trait RunQueue: Send + Sync {
     }
 }
 
-/// The local queue: jobs go to [`run_worker`](super::run_worker) in the same process.
+/// How long a queue remembers a deduplication id: SQS FIFO's deduplication interval.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(300);
+
+/// The local queue: jobs go to [`run_worker`](super::run_worker) in the same process. Like
+/// SQS FIFO, it drops a job whose [`RunJob::dedup_id`] it took in the last
+/// [`DEDUP_WINDOW`]: the pushes of a minute make one job.
 #[derive(Clone)]
 pub struct InProcessQueue {
     sender: mpsc::UnboundedSender<RunJob>,
+    seen: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl InProcessQueue {
     pub fn new() -> (Self, mpsc::UnboundedReceiver<RunJob>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (Self { sender }, receiver)
+        let seen = Arc::default();
+        (Self { sender, seen }, receiver)
+    }
+
+    /// Whether `id` is new in the window (then it is remembered); forgets expired ids.
+    fn first_of(&self, id: String) -> bool {
+        let now = Instant::now();
+        // A poisoned lock only means another send panicked: the map is still whole.
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, at| now.duration_since(*at) < DEDUP_WINDOW);
+        match seen.entry(id) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(now);
+                true
+            }
+        }
     }
 }
 
 #[async_trait]
 impl RunQueue for InProcessQueue {
     async fn enqueue(&self, job: RunJob) -> Result<(), QueueError> {
+        if !self.first_of(job.dedup_id()) {
+            tracing::debug!(tenant = %job.tenant, run_id = %job.run_id, "a copy of a queued job: dropped");
+            return Ok(());
+        }
         self.sender
             .send(job)
             .map_err(|_| QueueError("the local worker has stopped".into()))
@@ -133,5 +165,32 @@ mod tests {
         // A scheduled run of the same minute is a job of its own.
         let scheduled = RunJob::scheduled(tenant, at("2031-11-02T05:30:00Z"));
         assert_ne!(first.dedup_id(), scheduled.dedup_id());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_local_queue_drops_copies_within_the_window() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let (queue, mut jobs) = InProcessQueue::new();
+        let minute = at("2031-11-02T05:30:00Z");
+        for second in 0..60 {
+            let now = minute + chrono::TimeDelta::seconds(second);
+            queue
+                .enqueue(RunJob::pushed(tenant.clone(), now))
+                .await
+                .unwrap();
+        }
+        let manual = RunJob::new(tenant.clone(), Trigger::Manual);
+        queue.enqueue(manual.clone()).await.unwrap();
+        queue.enqueue(manual).await.unwrap();
+        let next = RunJob::pushed(tenant.clone(), at("2031-11-02T05:31:00Z"));
+        queue.enqueue(next).await.unwrap();
+        let triggers: Vec<Trigger> = std::iter::from_fn(|| jobs.try_recv().ok())
+            .map(|j| j.trigger)
+            .collect();
+        assert_eq!(triggers, [Trigger::Push, Trigger::Manual, Trigger::Push]);
+        // After the window, the same id is a new job again.
+        tokio::time::advance(DEDUP_WINDOW).await;
+        queue.enqueue(RunJob::pushed(tenant, minute)).await.unwrap();
+        assert!(jobs.try_recv().is_ok());
     }
 }

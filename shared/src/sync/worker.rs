@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use super::engine::SyncEngine;
 use super::queue::RunJob;
 use crate::domain::RunRecord;
-use crate::error::Disposition;
+use crate::domain::Trigger;
+use crate::error::{Disposition, SyncError};
 
 /// Called with each finished run, e.g. to print it.
 pub type OnFinished = Arc<dyn Fn(&RunJob, &RunRecord) + Send + Sync>;
@@ -56,13 +57,24 @@ pub async fn run_worker(
 }
 
 /// Runs a job until its run finishes, the job is done with, or its deliveries are used up.
+/// A push that meets a live run it is not covered by (`sync::push`) uses up no delivery: its
+/// changes must not wait for the next scheduled run, and the lease it waits for ends (by its
+/// TTL if its holder stopped). On SQS a tenant's jobs are one FIFO message group, so a job
+/// meets a live run only behind the API's claim (which covers a push) or a stopped worker's
+/// lease (retried after the visibility timeout, as every job is).
 async fn deliver(engine: SyncEngine, job: RunJob, on_finished: OnFinished, redelivery: Redelivery) {
     let max_deliveries = redelivery.max_deliveries.max(1);
-    for delivery in 1..=max_deliveries {
+    let mut delivery = 0;
+    while delivery < max_deliveries {
         let error = match engine.run_job(&job).await {
             Ok(record) => return on_finished(&job, &record),
             Err(error) => error,
         };
+        let waits_for_a_run =
+            job.trigger == Trigger::Push && matches!(error, SyncError::AlreadyRunning(_));
+        if !waits_for_a_run {
+            delivery += 1;
+        }
         match error.disposition() {
             Disposition::Done => {
                 tracing::info!(tenant = %job.tenant, run_id = %job.run_id, reason = %error, "run skipped");

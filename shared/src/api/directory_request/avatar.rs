@@ -7,6 +7,7 @@ pub(super) fn avatar_error(fields: &FieldSources, kind: &str) -> Option<&'static
     match &fields.avatar {
         None | Some(AvatarField::On(false)) => None,
         Some(_) if kind == "okta" => Some("is not available: Okta keeps no user photos"),
+        Some(_) if kind == "scim" => Some("is not available: SCIM pushes carry no user photos"),
         // Graph has one photo per user (`/users/{id}/photo`), no photo attributes to name.
         Some(AvatarField::Attribute(_)) if kind == "azure" => {
             Some("must be true or null for Microsoft Graph (it keeps one photo per user)")

@@ -39,19 +39,29 @@ impl DirectoryRequest {
     ) -> Result<DirectoryConfig, Vec<FieldError>> {
         let mut found = Findings::default();
         let kind = self.provider.kind();
+        // A SCIM directory names SCIM attributes, checked on their own.
+        let scim = kind == "scim";
+        if scim {
+            found.0.extend(super::scim::scim_errors(&self));
+        }
         let provider = provider(self.provider, policy, &mut found);
         let scope = scope(self.scope, provider.as_ref(), &mut found);
-        check_fields(&self.fields, &self.extension_numbers, &mut found);
+        check_fields(&self.fields, &self.extension_numbers, !scim, &mut found);
         if let Some(message) = super::avatar::avatar_error(&self.fields, kind) {
             found.push("fields.avatar", message);
         }
         let extension_numbers = numbers(self.extension_numbers, &mut found);
         let organizations = organizations(self.organizations, provider.as_ref(), &mut found);
+        let extra_number_name = if scim {
+            super::scim::is_scim_attribute
+        } else {
+            is_attribute_name
+        };
         let extension_groups =
             extension_groups(self.extension_groups, provider.as_ref(), &mut found);
         found
             .0
-            .extend(check_extra_numbers(&self.extra_numbers, is_attribute_name));
+            .extend(check_extra_numbers(&self.extra_numbers, extra_number_name));
         if let Some(credentials) = &self.credentials {
             let allowed = credential_names_of(kind);
             for (name, set) in credentials.named() {
@@ -134,6 +144,7 @@ fn provider(
             }
             Some(ProviderConfig::Ldif(ldif))
         }
+        ProviderRequest::Scim(scim) => Some(ProviderConfig::Scim(scim)),
     }
 }
 
@@ -338,6 +349,9 @@ fn organizations(
             "organizations.sync",
             "'ous' needs an LDAP or LDIF directory; use 'attribute' (e.g. department)",
         ),
+        // SCIM attributes: `super::scim`.
+        OrganizationSync::Attribute { .. } if matches!(provider, Some(ProviderConfig::Scim(_))) => {
+        }
         OrganizationSync::Attribute { attribute } if !is_attribute_name(attribute) => found.push(
             "organizations.attribute",
             "must be an attribute name (letters, digits, '-', '_', '.', ';')",
@@ -428,8 +442,14 @@ fn extension_groups(
     })
 }
 
-fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Findings) {
-    for field in SourceField::ALL {
+/// `names`: whether attribute names are checked here (not for SCIM: `super::scim`).
+fn check_fields(
+    fields: &FieldSources,
+    numbers: &NumbersRequest,
+    names: bool,
+    found: &mut Findings,
+) {
+    for field in SourceField::ALL.into_iter().filter(|_| names) {
         if let Some(Some(attribute)) = fields.get(field) {
             if !is_attribute_name(attribute) {
                 found.push(
@@ -439,7 +459,7 @@ fn check_fields(fields: &FieldSources, numbers: &NumbersRequest, found: &mut Fin
             }
         }
     }
-    if let Some(Some(attribute)) = &fields.sip_password {
+    if let Some(Some(attribute)) = fields.sip_password.as_ref().filter(|_| names) {
         if !is_attribute_name(attribute) {
             found.push(
                 "fields.sip_password",

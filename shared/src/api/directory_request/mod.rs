@@ -8,6 +8,7 @@ mod convert;
 #[cfg(test)]
 mod proptests;
 mod schedule;
+mod scim;
 #[cfg(test)]
 mod tests;
 
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::config::{
     AdGroupType, AzureConfig, DeletionGuard, DirectoryCredentials, DisabledRule, ExtraNumberSource,
     FieldSources, LdapFlavor, LdifConfig, LoginConfig, OktaAuth, OnRemove, OrganizationsConfig,
-    RemoveReason, WriteBack, MAX_RECORDS,
+    RemoveReason, ScimConfig, WriteBack, MAX_RECORDS,
 };
 use crate::domain::{DirectoryConfig, EndpointPolicy, FieldError, InvalidConfig};
 pub use schedule::ScheduleRequest;
@@ -181,6 +182,7 @@ pub enum ProviderRequest {
     Azure(AzureConfig),
     Okta(OktaRequest),
     Ldif(LdifConfig),
+    Scim(ScimConfig),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -267,6 +269,7 @@ impl ProviderRequest {
             ProviderRequest::Azure(_) => "azure",
             ProviderRequest::Okta(_) => "okta",
             ProviderRequest::Ldif(_) => "ldif",
+            ProviderRequest::Scim(_) => "scim",
         }
     }
 }

@@ -296,7 +296,7 @@ pub async fn test(
             .ok_or_else(|| ApiError::NotFound("no directory is connected".into()))?
     };
     let started = std::time::Instant::now();
-    let run = state.engine.test_connection(&config, &secrets);
+    let run = state.engine.test_connection(&id, &config, &secrets);
     let report = match tokio::time::timeout(state.test_timeout, run).await {
         Ok(report) => report,
         Err(_) => {

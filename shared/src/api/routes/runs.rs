@@ -90,7 +90,7 @@ pub(super) async fn queue(
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     let (tenant, run_id) = (job.tenant.clone(), job.run_id.clone());
     let mut record = RunRecord::new(RunSummary::started(run_id.clone(), job.trigger, Utc::now()));
-    record.summary.summary = "Queued".to_string();
+    record.summary.summary = crate::domain::QUEUED_SUMMARY.to_string();
     state.store.put_run(&tenant, &record).await?;
     if let Err(error) = state.queue.enqueue(job).await {
         record.summary.outcome = Outcome::Failed;

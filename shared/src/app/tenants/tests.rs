@@ -133,7 +133,7 @@ async fn a_config_from_a_newer_release_is_neither_synced_nor_lost() {
     let (service, store, _secrets, id) = connected().await;
     store
         .execute_for_tests(
-            "UPDATE tenants SET body = json_set(body, '$.directory.provider.type', 'scim')",
+            "UPDATE tenants SET body = json_set(body, '$.directory.provider.type', 'workday')",
         )
         .await;
     let refused = service.connected(&id).await;
@@ -148,6 +148,6 @@ async fn a_config_from_a_newer_release_is_neither_synced_nor_lost() {
     let tenant = store.get_tenant(&id).await.unwrap().unwrap();
     assert_eq!(tenant.state, TenantState::Paused);
     let kept = tenant.unreadable_directory.expect("kept");
-    assert_eq!(kept["provider"]["type"], "scim");
+    assert_eq!(kept["provider"]["type"], "workday");
     assert_eq!(kept["provider"]["bind_dn"], "cn=sync");
 }

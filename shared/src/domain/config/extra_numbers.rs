@@ -59,8 +59,9 @@ pub fn check_extra_numbers(
         ));
     }
     for (i, source) in sources.iter().enumerate() {
-        let attribute_ok =
-            split_index(&source.attribute).is_some_and(|(name, _)| is_attribute_name(name));
+        // A whole name first: SCIM's `phoneNumbers[type eq "mobile"]` has brackets too.
+        let attribute_ok = is_attribute_name(&source.attribute)
+            || split_index(&source.attribute).is_some_and(|(name, _)| is_attribute_name(name));
         if !attribute_ok {
             errors.push(FieldError::new(
                 format!("extra_numbers[{i}].attribute"),

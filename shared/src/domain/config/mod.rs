@@ -38,12 +38,14 @@ pub struct InvalidConfig(pub Vec<FieldError>);
 mod extra_numbers;
 mod login;
 mod schedule;
+mod scim;
 mod values;
 mod write_back;
 
 pub use extra_numbers::{check_extra_numbers, ExtraNumberSource, MAX_EXTRA_NUMBERS};
 pub use login::LoginConfig;
 pub use schedule::{Day, LocalTime, Schedule};
+pub use scim::{get as scim_get, is_active, ScimAttribute, ScimConfig, ENTERPRISE_USER};
 pub use values::{CaPem, CaptureRegex, Dn, ExtensionRange, HostKey, HttpUrl, LdapFilter, LdapUrl};
 pub use write_back::{WriteBack, GRAPH_WRITABLE};
 
@@ -103,6 +105,8 @@ pub enum ProviderConfig {
     Azure(AzureConfig),
     Okta(OktaConfig),
     Ldif(LdifConfig),
+    /// The users and groups the tenant's identity provider pushes over SCIM.
+    Scim(ScimConfig),
 }
 
 impl ProviderConfig {
@@ -112,16 +116,19 @@ impl ProviderConfig {
             ProviderConfig::Azure(_) => "azure",
             ProviderConfig::Okta(_) => "okta",
             ProviderConfig::Ldif(_) => "ldif",
+            ProviderConfig::Scim(_) => "scim",
         }
     }
 
-    /// The server the status route shows: LDAP URL, Entra tenant, Okta org or LDIF path.
+    /// The server the status route shows: LDAP URL, Entra tenant, Okta org, LDIF path, or
+    /// that the identity provider pushes.
     pub fn server(&self) -> String {
         match self {
             ProviderConfig::Ldap(c) => c.url.to_string(),
             ProviderConfig::Azure(c) => format!("{} ({})", c.tenant_id, c.cloud.as_str()),
             ProviderConfig::Okta(c) => c.org_url.to_string(),
             ProviderConfig::Ldif(c) => c.path.clone(),
+            ProviderConfig::Scim(_) => "SCIM push".to_string(),
         }
     }
 
@@ -545,7 +552,7 @@ pub fn required_credentials(provider: &ProviderConfig) -> Vec<&'static str> {
             OktaAuth::ApiToken => vec!["api_token"],
             OktaAuth::PrivateKeyJwt => vec!["private_key_pem"],
         },
-        ProviderConfig::Ldif(_) => Vec::new(),
+        ProviderConfig::Ldif(_) | ProviderConfig::Scim(_) => Vec::new(),
     }
 }
 
@@ -588,7 +595,7 @@ impl DirectoryConfig {
                 Some(default_avatar(c.flavor).to_string())
             }
             (Some(AvatarField::On(true)), ProviderConfig::Azure(_)) => Some("photo".to_string()),
-            // Okta: refused when the config is written (no photos).
+            // Okta, SCIM: refused when the config is written (no photos).
             (Some(AvatarField::On(true)), _) => None,
         }
     }
@@ -627,11 +634,24 @@ fn default_source(provider: &ProviderConfig, field: SourceField) -> &'static str
         (ProviderConfig::Okta(_), SourceField::Email) => "email",
         (ProviderConfig::Okta(_), SourceField::Mobile) => "mobilePhone",
         (ProviderConfig::Okta(_), SourceField::Extension) => "primaryPhone",
+        (ProviderConfig::Scim(_), field) => scim_default(field).as_str(),
         (_, SourceField::FirstName) => "givenName",
         (_, SourceField::LastName) => "sn",
         (_, SourceField::Email) => "mail",
         (_, SourceField::Mobile) => "mobile",
         (_, SourceField::Extension) => "telephoneNumber",
         (_, SourceField::JobTitle) => "title",
+    }
+}
+
+/// What a `scim` directory's fields take unless the config names another attribute.
+fn scim_default(field: SourceField) -> ScimAttribute {
+    match field {
+        SourceField::FirstName => ScimAttribute::GivenName,
+        SourceField::LastName => ScimAttribute::FamilyName,
+        SourceField::Email => ScimAttribute::PrimaryEmail,
+        SourceField::Mobile => ScimAttribute::MobilePhone,
+        SourceField::Extension => ScimAttribute::WorkPhone,
+        SourceField::JobTitle => ScimAttribute::Title,
     }
 }

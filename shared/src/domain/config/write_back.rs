@@ -29,7 +29,7 @@ pub const GRAPH_WRITABLE: [&str; 8] = [
 impl WriteBack {
     /// Whether `provider` can write the attribute: LDAP any attribute name; Graph the
     /// [`GRAPH_WRITABLE`] properties and directory extensions; Okta a profile property name;
-    /// never an LDIF file (read-only).
+    /// never an LDIF file (read-only) nor a SCIM directory (pushed, not pulled).
     pub fn check(&self, provider: &ProviderConfig) -> Result<(), String> {
         let name = self.attribute.as_str();
         let plain = |extra: &[u8]| {
@@ -41,6 +41,9 @@ impl WriteBack {
         };
         match provider {
             ProviderConfig::Ldif(_) => Err("an LDIF file is read-only: use null".into()),
+            ProviderConfig::Scim(_) => {
+                Err("a SCIM directory is pushed to dirsync and cannot be written: use null".into())
+            }
             ProviderConfig::Ldap(_) if plain(b"-;") => Ok(()),
             ProviderConfig::Okta(_) if plain(b"_") => Ok(()),
             ProviderConfig::Azure(_)

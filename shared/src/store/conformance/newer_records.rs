@@ -166,7 +166,7 @@ async fn config_of_a_newer_shape_is_kept(store: &dyn Store, raw: &dyn RawRecords
     stored.directory =
         Some(DirectoryConfig::from_json(config, EndpointPolicy::default()).expect("config"));
     store.put_tenant(&stored).await.expect("put tenant");
-    let newer = json!({"directory": {"provider": {"type": "scim", "push_only": true},
+    let newer = json!({"directory": {"provider": {"type": "workday", "push_only": true},
                                      "scope": {"type": "users", "users": ["00u1"]}}});
     raw.merge_into_body(&id, StoredRecord::Tenant, &newer).await;
 
@@ -176,7 +176,7 @@ async fn config_of_a_newer_shape_is_kept(store: &dyn Store, raw: &dyn RawRecords
         "not a config this release can sync"
     );
     let kept = got.unreadable_directory.clone().expect("kept as it was");
-    assert_eq!(kept["provider"]["type"], "scim");
+    assert_eq!(kept["provider"]["type"], "workday");
     assert_eq!(kept["scope"]["users"][0], "00u1");
     let page = store
         .list_tenants(1000, None)
