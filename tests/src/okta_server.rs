@@ -293,7 +293,7 @@ async fn users(
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
     let listed = match changes::listed_users(&s, &query) {
         Ok(listed) => listed,
-        Err(refused) if authorized(&s, &headers) => return refused,
+        Err(refused) if authorized(&s, &headers) => return refused.response(),
         // The listing answers 401 first.
         Err(_) => Vec::new(),
     };

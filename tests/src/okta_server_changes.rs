@@ -150,7 +150,7 @@ const EVENT_ATTRIBUTES: &[(&str, &[&str])] = &[
 pub(super) fn listed_users(
     s: &OktaState,
     query: &HashMap<String, String>,
-) -> Result<Vec<Value>, Response> {
+) -> Result<Vec<Value>, Refused> {
     let expression = match (query.get("filter"), query.get("search")) {
         (None, None) => {
             return Ok(s
@@ -174,20 +174,30 @@ pub(super) fn listed_users(
         .collect())
 }
 
-fn invalid_search(what: &str) -> Response {
-    okta_error(
-        StatusCode::BAD_REQUEST,
-        "E0000031",
-        &format!("Invalid search criteria. {what}"),
-    )
+/// A 400 with Okta's error code and summary.
+pub(super) struct Refused {
+    code: &'static str,
+    summary: String,
 }
 
-fn validation_failed(what: &str) -> Response {
-    okta_error(
-        StatusCode::BAD_REQUEST,
-        "E0000001",
-        &format!("Api validation failed: {what}"),
-    )
+impl Refused {
+    pub(super) fn response(&self) -> Response {
+        okta_error(StatusCode::BAD_REQUEST, self.code, &self.summary)
+    }
+}
+
+fn invalid_search(what: &str) -> Refused {
+    Refused {
+        code: "E0000031",
+        summary: format!("Invalid search criteria. {what}"),
+    }
+}
+
+fn validation_failed(what: &str) -> Refused {
+    Refused {
+        code: "E0000001",
+        summary: format!("Api validation failed: {what}"),
+    }
 }
 
 /// `GET /api/v1/logs`.
@@ -218,7 +228,7 @@ pub(super) async fn logs(
             "You do not have permission to perform the requested action",
         )
     } else {
-        log_page(&mut s, &headers, &query).unwrap_or_else(|error| error)
+        log_page(&mut s, &headers, &query).unwrap_or_else(|refused| refused.response())
     };
     let response = with_rate_headers(response, limit, remaining, reset);
     logged.status = response.status().as_u16();
@@ -232,9 +242,9 @@ fn log_page(
     s: &mut OktaState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     let now = Utc::now();
-    let time = |name: &str| -> Result<Option<DateTime<Utc>>, Response> {
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, Refused> {
         query
             .get(name)
             .map(|v| okta_time(v).ok_or_else(|| validation_failed(name)))
