@@ -27,6 +27,8 @@ mod authn;
 
 #[path = "okta_server_changes.rs"]
 mod changes;
+#[path = "okta_server_filter.rs"]
+mod filter;
 pub use changes::okta_now;
 
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant

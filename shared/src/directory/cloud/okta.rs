@@ -45,6 +45,8 @@ pub struct Okta {
 
 #[path = "okta_changes.rs"]
 mod changes;
+#[path = "okta_log.rs"]
+mod log;
 
 /// A user as an Okta listing has it: what the mapping reads.
 #[derive(Deserialize)]

@@ -12,16 +12,16 @@
 //! does not say was deleted, a log that cannot be read or no longer reaches back, skewed
 //! clocks, a group scope) is [`DirectoryError::ChangesUnavailable`]: the engine reads in full.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::super::http::{Answer, CloudHttp};
-use super::super::read::{read_pages, Listing, Page, PagedSource, Pager};
+use super::super::read::{read_pages, Listing, PagedSource, Pager};
 use super::super::urls::url_under;
-use super::{listing_url, next_link, Okta, OktaUser};
+use super::{listing_url, Okta, OktaUser};
 use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{ChangeCursor, DirectoryChanges, DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
@@ -35,25 +35,6 @@ const MAX_CURSOR_AGE: Duration = Duration::days(89);
 /// The most Okta's clock (its `Date` header) may differ from ours: beyond, the overlap no
 /// longer covers it.
 const MAX_SKEW: Duration = Duration::minutes(1);
-/// The System Log's largest page.
-const LOG_PAGE_SIZE: &str = "1000";
-/// The lifecycle events whose users are read again: any of them may change what a full read
-/// shows of the user, and a status change need not move `lastUpdated`.
-const LIFECYCLE_EVENTS: [&str; 7] = [
-    "user.lifecycle.activate",
-    "user.lifecycle.reactivate",
-    "user.lifecycle.suspend",
-    "user.lifecycle.unsuspend",
-    "user.lifecycle.deactivate",
-    "user.lifecycle.delete.initiated",
-    "user.lifecycle.delete.completed",
-];
-/// The events that say a user was deleted (once they succeeded).
-const DELETE_EVENTS: [&str; 2] = [
-    "user.lifecycle.delete.initiated",
-    "user.lifecycle.delete.completed",
-];
-
 /// [`ChangeCursor::position`]: when the read that left it started, by our clock.
 #[derive(Serialize, Deserialize)]
 struct Position {
@@ -105,37 +86,6 @@ fn changes_unavailable(what: &str) -> impl Fn(DirectoryError) -> DirectoryError 
     }
 }
 
-/// A System Log event, as far as a change read needs it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogEvent {
-    event_type: String,
-    #[serde(default)]
-    outcome: Option<Outcome>,
-    #[serde(default)]
-    target: Vec<Target>,
-}
-
-#[derive(Deserialize)]
-struct Outcome {
-    #[serde(default)]
-    result: String,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    id: String,
-    #[serde(rename = "type", default)]
-    kind: String,
-}
-
-/// What the log names: every user of an event, and those a successful deletion names.
-#[derive(Default)]
-struct Named {
-    users: BTreeSet<String>,
-    deleted: BTreeSet<String>,
-}
-
 /// The changes since `cursor` (see the module's doc).
 pub(super) async fn read_changes(
     okta: &Okta,
@@ -172,7 +122,7 @@ pub(super) async fn read_changes(
     // `until` is exclusive and in milliseconds: one more keeps the events of this very
     // millisecond (the next read, from `now` less the overlap, sees them again anyway).
     let until = now + Duration::milliseconds(1);
-    let named = read_log(okta, pager, http, since, until)
+    let named = super::log::read_log(okta, pager, http, since, until)
         .await
         .map_err(changes_unavailable("the System Log could not be read"))?;
     let mut gone = Vec::new();
@@ -211,55 +161,6 @@ pub(super) async fn read_changes(
     changes.deleted.dedup();
     changes.requests = usize::try_from(http.requests() - requests_before).unwrap_or(usize::MAX);
     Ok(changes)
-}
-
-/// Every lifecycle event from `since` to `until`, oldest first, paged by `Link: rel="next"`.
-/// An empty page ends the read too: a log read without `until` always has a next link.
-async fn read_log(
-    okta: &Okta,
-    pager: &Pager,
-    http: &CloudHttp,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Named, DirectoryError> {
-    let mut url = url_under(&pager.base, &["api", "v1", "logs"], "org_url")?;
-    let filter = LIFECYCLE_EVENTS
-        .iter()
-        .map(|event| format!("eventType eq \"{event}\""))
-        .collect::<Vec<_>>()
-        .join(" or ");
-    url.query_pairs_mut()
-        .append_pair("since", &okta_time(since))
-        .append_pair("until", &okta_time(until))
-        .append_pair("filter", &filter)
-        .append_pair("sortOrder", "ASCENDING")
-        .append_pair("limit", LOG_PAGE_SIZE);
-    let page = |answer: &Answer| {
-        let events: Vec<LogEvent> = answer.json("an Okta System Log page")?;
-        let next = if events.is_empty() {
-            None
-        } else {
-            next_link(&answer.headers)
-        };
-        Ok(Page {
-            items: events,
-            next,
-        })
-    };
-    let mut named = Named::default();
-    read_pages(pager, http, url, okta, page, |event: LogEvent| {
-        let deletion = DELETE_EVENTS.contains(&event.event_type.as_str())
-            && event.outcome.is_some_and(|o| o.result == "SUCCESS");
-        for target in event.target.into_iter().filter(|t| t.kind == "User") {
-            if deletion {
-                named.deleted.insert(target.id.clone());
-            }
-            named.users.insert(target.id);
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(named)
 }
 
 /// `GET /api/v1/users/{id}`: the user as Okta has it now, DEPROVISIONED included; `None`
@@ -303,7 +204,7 @@ fn member_id(id: &str) -> Result<ObjectId, DirectoryError> {
 }
 
 /// Okta's time format: UTC, milliseconds, `Z`.
-fn okta_time(at: DateTime<Utc>) -> String {
+pub(super) fn okta_time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
