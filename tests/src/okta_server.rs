@@ -25,6 +25,12 @@ use groups::{group, group_not_found, groups, invalid_token};
 #[path = "okta_server_authn.rs"]
 mod authn;
 
+#[path = "okta_server_changes.rs"]
+mod changes;
+#[path = "okta_server_filter.rs"]
+mod filter;
+pub use changes::okta_now;
+
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
 /// pastes as `private_key_pem`) and the public key as SPKI PEM (what the service app holds).
 /// Made with `ssh-keygen` (openssh-client, which `scripts/test` installs), so that no private
@@ -114,6 +120,13 @@ pub struct OktaState {
     pub passwords: HashMap<String, String>,
     /// `POST /api/v1/authn` requests so far.
     pub authn_requests: usize,
+    /// System Log events (`/api/v1/logs`), oldest first.
+    pub events: Vec<Value>,
+    /// How far back `since` may reach, in days (Okta keeps 90).
+    pub log_retention_days: i64,
+    /// Whether the credential may read the System Log (403 E0000006 otherwise).
+    pub logs_readable: bool,
+    log_cursors: HashMap<String, usize>,
     cursors: HashMap<String, (String, usize, usize)>,
     window: (u64, u64),
     expired_once: bool,
@@ -125,6 +138,7 @@ pub fn okta_user(n: u32, status: &str) -> Value {
         "id": okta_user_id(n),
         "status": status,
         "created": "2026-01-01T00:00:00.000Z",
+        "lastUpdated": "2026-01-01T00:00:00.000Z",
         "profile": {
             "login": format!("user{n}@acme.com"),
             "firstName": format!("Given{n}"),
@@ -161,6 +175,10 @@ impl OktaState {
             log: Vec::new(),
             passwords: HashMap::new(),
             authn_requests: 0,
+            events: Vec::new(),
+            log_retention_days: 90,
+            logs_readable: true,
+            log_cursors: HashMap::new(),
             cursors: HashMap::new(),
             window: (0, 0),
             expired_once: false,
@@ -181,7 +199,11 @@ impl OktaServer {
             .route("/api/v1/authn", post(authn::authn))
             .route("/api/v1/users", get(users))
             .route("/api/v1/users/me", get(me))
-            .route("/api/v1/users/{id}", post(write::update_user))
+            .route(
+                "/api/v1/users/{id}",
+                post(write::update_user).get(changes::get_user),
+            )
+            .route("/api/v1/logs", get(changes::logs))
             .route("/api/v1/groups", get(groups))
             .route("/api/v1/groups/{id}", get(group))
             .route("/api/v1/groups/{id}/users", get(group_users))
@@ -271,12 +293,12 @@ async fn users(
 ) -> Response {
     let mut s = lock(&state);
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
-    let listed: Vec<Value> = s
-        .users
-        .iter()
-        .filter(|u| u["status"] != json!("DEPROVISIONED"))
-        .cloned()
-        .collect();
+    let listed = match changes::listed_users(&s, &query) {
+        Ok(listed) => listed,
+        Err(refused) if authorized(&s, &headers) => return refused.response(),
+        // The listing answers 401 first.
+        Err(_) => Vec::new(),
+    };
     listing(&mut s, "/api/v1/users", &headers, &query, listed)
 }
 
@@ -407,8 +429,9 @@ fn page_response(
         let after = opaque();
         s.cursors
             .insert(after.clone(), (path.to_string(), offset + size, page + 1));
+        let carried = changes::carried(query);
         links.push(format!(
-            "<http://{host}{path}?after={after}&limit={limit}>; rel=\"next\""
+            "<http://{host}{path}?after={after}&limit={limit}{carried}>; rel=\"next\""
         ));
     }
     let mut response = Json(body).into_response();

@@ -18,6 +18,7 @@ use super::token::TokenClient;
 use super::urls::url_under;
 use crate::domain::config::{OktaAuth, OktaConfig};
 use crate::domain::organization::AttributeOrganizations;
+use crate::domain::{ChangeCursor, DirectoryChanges};
 use crate::domain::{DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 
@@ -38,7 +39,14 @@ pub type OktaDirectory = CloudDirectory<Okta>;
 pub struct Okta {
     credential: OktaCredential,
     fields: JsonFields,
+    /// Why this config is only read in full, if it is.
+    changes_refused: Option<&'static str>,
 }
+
+#[path = "okta_changes.rs"]
+mod changes;
+#[path = "okta_log.rs"]
+mod log;
 
 /// A user as an Okta listing has it: what the mapping reads.
 #[derive(Deserialize)]
@@ -108,6 +116,7 @@ impl Provider for Okta {
         let okta = Okta {
             credential,
             fields: JsonFields::new(tenant.config),
+            changes_refused: changes::refused(&listing, &groups, &tenant.config.organizations.sync),
         };
         Ok((
             okta,
@@ -208,6 +217,25 @@ impl PagedSource for Okta {
 
     fn credential(&self) -> &dyn Credential {
         &self.credential
+    }
+
+    fn change_cursor(
+        &self,
+        _pager: &Pager,
+        started: chrono::DateTime<chrono::Utc>,
+    ) -> Option<ChangeCursor> {
+        self.changes_refused
+            .is_none()
+            .then(|| changes::cursor(started))
+    }
+
+    async fn read_changes(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        changes::read_changes(self, pager, http, cursor).await
     }
 
     /// An access token for a service app; for an API token, the token's own user

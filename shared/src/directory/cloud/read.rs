@@ -47,7 +47,7 @@ pub struct Pager {
     /// The provider's throttling and error rules.
     pub(super) vendor: &'static dyn Vendor,
     links: LinkWording,
-    listing: Listing,
+    pub(super) listing: Listing,
     pub(super) groups: GroupListing,
 }
 
@@ -131,6 +131,28 @@ pub(crate) trait PagedSource: Sync {
         attribute: &str,
         value: &str,
     ) -> Result<(reqwest::Method, Url, serde_json::Value), DirectoryError>;
+    /// Where a change-only read after a full read that started at `started` begins; `None`
+    /// for providers (or configs) that are only read in full.
+    fn change_cursor(
+        &self,
+        pager: &Pager,
+        started: chrono::DateTime<chrono::Utc>,
+    ) -> Option<crate::domain::ChangeCursor> {
+        let _ = (pager, started);
+        None
+    }
+    /// [`crate::ports::Directory::read_changes`] of this provider.
+    async fn read_changes(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        cursor: &crate::domain::ChangeCursor,
+    ) -> Result<crate::domain::DirectoryChanges, DirectoryError> {
+        let _ = (pager, http, cursor);
+        Err(DirectoryError::ChangesUnavailable(
+            "this directory is read in full".into(),
+        ))
+    }
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
     /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names
