@@ -10,6 +10,7 @@ mod login;
 mod mappings;
 mod newer_records;
 mod objects;
+mod read_state;
 mod runs;
 mod tenants;
 
@@ -35,6 +36,7 @@ pub use objects::{
     object_mappings_are_per_tenant, object_mappings_put_replace_delete,
     phonebook_entry_mappings_are_kept,
 };
+pub use read_state::read_state_put_replace_delete;
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
     advance_next_sync_is_conditional, due_tenants_order_and_state, tenant_writes_are_conditional,
@@ -54,6 +56,7 @@ pub async fn run_all(store: &dyn Store) {
     object_mappings_are_per_tenant(store).await;
     phonebook_entry_mappings_are_kept(store).await;
     runs_newest_first_paging(store).await;
+    read_state_put_replace_delete(store).await;
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
     concurrent_acquire_has_one_winner(store).await;

@@ -17,14 +17,18 @@ mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_objects;
 #[cfg(feature = "aws")]
+mod dynamodb_read_state;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
 mod keys;
+mod read_state_codec;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_login;
 mod sqlite_objects;
+mod sqlite_read_state;
 mod sqlite_rows;
 mod sqlite_schema;
 mod tenant_record;
