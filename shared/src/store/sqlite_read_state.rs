@@ -1,4 +1,4 @@
-//! The `read_states` table (schema version 5): one row per tenant, its kept read state as
+//! The `read_states` table (schema version 6): one row per tenant, its kept read state as
 //! [`super::read_state_codec`] encodes it (head JSON, compressed body).
 
 use rusqlite::{params, Connection, OptionalExtension};

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,8 +86,33 @@ CREATE TABLE login_attempts (
 ) WITHOUT ROWID;
 ";
 
-/// Version 5: each tenant's kept read state (`Store::put_read_state`), its head JSON and compressed body.
+/// Version 5: users and groups pushed over SCIM (`Store::*_pushed`), the resource's JSON in
+/// `body`. `name_key` is the name in lowercase as `pushed_record::name_key` folds it (Unicode,
+/// unlike SQLite's ASCII-only `lower()`): its unique index keeps names unique per kind without
+/// case. External ids are looked up, not unique.
 const SCHEMA_V5: &str = "
+CREATE TABLE pushed (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    external_id TEXT,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX pushed_names ON pushed (tenant, kind, name_key);
+CREATE INDEX pushed_external_ids ON pushed (tenant, kind, external_id)
+    WHERE external_id IS NOT NULL;
+";
+
+#[cfg(test)]
+pub(crate) const SCHEMA_V4_FOR_TESTS: &str = SCHEMA_V4;
+#[cfg(test)]
+pub(crate) const SCHEMA_V3_FOR_TESTS: &str = SCHEMA_V3;
+
+/// Version 6: each tenant's kept read state (`Store::put_read_state`), its head JSON and compressed body.
+const SCHEMA_V6: &str = "
 CREATE TABLE read_states (
     tenant TEXT PRIMARY KEY NOT NULL,
     head TEXT NOT NULL,
@@ -130,7 +155,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 5 {
         tx.execute_batch(SCHEMA_V5)?;
     }
-    // Later versions add their steps here: `if version < 6 { ... }`.
+    if version < 6 {
+        tx.execute_batch(SCHEMA_V6)?;
+    }
+    // Later versions add their steps here: `if version < 7 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
