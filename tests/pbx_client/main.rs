@@ -1,6 +1,7 @@
 //! `HttpPbx` against the simulator on 127.0.0.1:0: the calls, then retries and limits.
 
 mod calls;
+mod etag;
 mod objects;
 mod phonebook;
 mod resilience;

@@ -2,8 +2,10 @@
 //! id, the `Idempotency-Key` of each create, fresh ids and paging, shared by all three.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
 
 use crate::model::{ApiError, SimExtension, SimGroup, SimOrganization};
 
@@ -48,6 +50,9 @@ pub(crate) struct Collection<T> {
     next_id: u64,
     /// The most objects the account may hold (403 `limit_reached` beyond).
     pub limit: usize,
+    /// The listing's version (its `ETag`), computed on first need and forgotten on every
+    /// mutable access, so that no way of changing an object can leave it stale.
+    version: OnceLock<String>,
 }
 
 impl<T: Stored> Collection<T> {
@@ -57,6 +62,7 @@ impl<T: Stored> Collection<T> {
             keys: HashMap::new(),
             next_id: 1,
             limit,
+            version: OnceLock::new(),
         }
     }
 
@@ -69,6 +75,7 @@ impl<T: Stored> Collection<T> {
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.version.take();
         self.items.values_mut()
     }
 
@@ -86,6 +93,7 @@ impl<T: Stored> Collection<T> {
 
     /// The object of `id`, or 404.
     pub fn get_mut(&mut self, id: &str) -> Result<&mut T, ApiError> {
+        self.version.take();
         self.items
             .get_mut(id)
             .ok_or_else(|| ApiError::not_found(format!("no {} with this id", T::NOUN)))
@@ -139,6 +147,7 @@ impl<T: Stored> Collection<T> {
     pub fn create(&mut self, key: &str, mut item: T) -> T {
         let id = self.fresh_id();
         *item.id_mut() = id.clone();
+        self.version.take();
         self.keys.insert(key.to_string(), id.clone());
         self.items.insert(id, item.clone());
         item
@@ -150,14 +159,37 @@ impl<T: Stored> Collection<T> {
             *item.id_mut() = self.fresh_id();
         }
         let id = item.id_mut().clone();
+        self.version.take();
         self.items.insert(id.clone(), item);
         id
     }
 
     pub fn remove(&mut self, id: &str) -> Result<T, ApiError> {
+        self.version.take();
         self.items
             .remove(id)
             .ok_or_else(|| ApiError::not_found(format!("no {} with this id", T::NOUN)))
+    }
+
+    /// A version of everything the listing shows: a digest of every object as listed, in
+    /// listing order. Any change to any object moves it; the same objects give the same one,
+    /// across restarts too, so a kept ETag never stands for other contents.
+    pub fn version(&self) -> &str
+    where
+        T: serde::Serialize,
+    {
+        self.version.get_or_init(|| {
+            let mut digest = Sha256::new();
+            for item in self.items.values() {
+                // Serializing plain structs of strings and bools cannot fail; an empty
+                // encoding would still be hashed with its neighbours' boundaries.
+                let encoded = serde_json::to_vec(item).unwrap_or_default();
+                digest.update((encoded.len() as u64).to_be_bytes());
+                digest.update(&encoded);
+            }
+            let hash = digest.finalize();
+            hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+        })
     }
 
     fn fresh_id(&mut self) -> String {

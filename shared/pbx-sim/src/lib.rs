@@ -4,6 +4,7 @@
 
 mod avatar;
 mod collection;
+mod etag;
 mod model;
 mod object_bodies;
 mod object_routes;
@@ -54,6 +55,9 @@ pub struct SimulatorOptions {
     pub page_size_max: u32,
     /// Seed of the fault dice, so that runs are repeatable.
     pub seed: u64,
+    /// Whether the extension listing carries an `ETag` and answers a matching
+    /// `If-None-Match` with 304; off, it is a PBX without ETags that ignores the field.
+    pub etags: bool,
 }
 
 impl Default for SimulatorOptions {
@@ -65,6 +69,7 @@ impl Default for SimulatorOptions {
             rate_limit_per_second: None,
             page_size_max: 500,
             seed: 0,
+            etags: true,
         }
     }
 }

@@ -131,6 +131,8 @@ pub struct SimStats {
     pub max_in_flight: usize,
     /// Creates that asked for a welcome email (replays not counted).
     pub welcome_emails: u64,
+    /// Extension listings answered 304 Not Modified (`If-None-Match` of the current ETag).
+    pub not_modified: u64,
 }
 
 /// What the PBX was told of one extension's SIP password: never the password.

@@ -16,6 +16,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::collection::{Collection, Stored};
+use crate::etag::{etag_value, not_modified, IfNoneMatch};
 use crate::model::ApiError;
 use crate::state::{Account, Applied};
 use crate::validate::{parse_create, parse_patch};
@@ -138,7 +139,16 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(account) = path.map_err(path_error)?;
-    listing(&sim, &account, query, &headers, |a| &a.extensions).await
+    let versioned = sim.options().etags;
+    versioned_listing(
+        &sim,
+        &account,
+        query,
+        &headers,
+        |a| &a.extensions,
+        versioned,
+    )
+    .await
 }
 
 async fn create(
@@ -195,6 +205,20 @@ pub(crate) async fn listing<T: Stored + serde::Serialize>(
     headers: &HeaderMap,
     resource: fn(&Account) -> &Collection<T>,
 ) -> Result<Response, ApiError> {
+    versioned_listing(sim, account, query, headers, resource, false).await
+}
+
+/// [`listing`], `versioned`: each page with the collection's `ETag`, 304 for an
+/// `If-None-Match` that names it (checked after the query, as RFC 9110 section 13.2.2 has
+/// preconditions evaluated after the request's other checks).
+async fn versioned_listing<T: Stored + serde::Serialize>(
+    sim: &PbxSimulator,
+    account: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
+    resource: fn(&Account) -> &Collection<T>,
+    versioned: bool,
+) -> Result<Response, ApiError> {
     let admitted = admit(sim, account, headers, Method::GET).await?;
     let max = sim.options().page_size_max;
     let mut limit = max.min(100);
@@ -217,10 +241,32 @@ pub(crate) async fn listing<T: Stored + serde::Serialize>(
             }
         }
     }
-    let (items, next) =
-        resource(&lock(&admitted.cell.state)).page(limit as usize, after.as_deref());
+    if !versioned {
+        let (items, next) =
+            resource(&lock(&admitted.cell.state)).page(limit as usize, after.as_deref());
+        return Ok(page_response(items, next));
+    }
+    // A PBX without ETags ignores the field; this one reads it only once the query is valid.
+    let condition = IfNoneMatch::of(headers)?;
+    let mut state = lock(&admitted.cell.state);
+    let collection = resource(&state);
+    let version = collection.version().to_string();
+    if condition.matches(&version) {
+        state.stats.not_modified += 1;
+        return Ok(not_modified(&version));
+    }
+    let (items, next) = collection.page(limit as usize, after.as_deref());
+    drop(state);
+    let mut response = page_response(items, next);
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag_value(&version));
+    Ok(response)
+}
+
+fn page_response<T: serde::Serialize>(items: Vec<T>, next: Option<String>) -> Response {
     let next_cursor = next.map(|id| URL_SAFE_NO_PAD.encode(id));
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })).into_response())
+    Json(json!({ "items": items, "next_cursor": next_cursor })).into_response()
 }
 
 /// Every POST carries one: a retried create must never make a second object.

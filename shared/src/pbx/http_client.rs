@@ -7,13 +7,14 @@ use std::num::NonZeroU32;
 
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use url::Url;
 
+use super::listing::etag;
 use super::options::{CallCounters, CallCounts, PbxClientOptions};
 use super::resources::{EXTENSIONS, GROUPS, ORGANIZATIONS, PHONEBOOK};
 use super::responses::{backoff, is_retryable, retry_after, Answer};
@@ -28,7 +29,7 @@ use crate::domain::{
 };
 use crate::endpoints::PublicOnlyResolver;
 use crate::error::PbxError;
-use crate::ports::Pbx;
+use crate::ports::{ExtensionListing, Pbx};
 
 /// The largest answer body read; a listing page of 500 extensions is a few hundred KB.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -54,6 +55,8 @@ pub(super) struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The body's type: JSON unless set (photos).
     pub content_type: Option<&'a str>,
+    /// `If-None-Match`: an entity tag checked by [`super::listing::entity_tag`].
+    pub if_none_match: Option<&'a str>,
 }
 
 impl Call<'_> {
@@ -65,6 +68,7 @@ impl Call<'_> {
             body: None,
             idempotency_key: None,
             content_type: None,
+            if_none_match: None,
         }
     }
 }
@@ -184,6 +188,9 @@ impl HttpPbx {
         if let Some(key) = call.idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
+        if let Some(etag) = call.if_none_match {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
         if let Some(body) = &call.body {
             request = request
                 .header(
@@ -195,6 +202,7 @@ impl HttpPbx {
         let mut response = request.send().await.map_err(PbxError::Transport)?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
+        let etag = etag(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(PbxError::Transport)? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
@@ -207,6 +215,7 @@ impl HttpPbx {
         Ok(Answer {
             status,
             retry_after,
+            etag,
             body,
         })
     }
@@ -254,6 +263,13 @@ struct CreateBody<'a> {
 impl Pbx for HttpPbx {
     async fn list_extensions(&self) -> Result<Vec<Extension>, PbxError> {
         self.list_all(EXTENSIONS).await
+    }
+
+    async fn list_extensions_if_changed(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<ExtensionListing, PbxError> {
+        self.list_extensions_unless(etag).await
     }
 
     async fn create_extension_with(

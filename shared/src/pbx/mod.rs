@@ -3,6 +3,7 @@
 
 mod avatar;
 mod http_client;
+mod listing;
 mod options;
 mod resources;
 mod responses;

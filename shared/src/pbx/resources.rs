@@ -3,8 +3,6 @@
 //! methods of `HttpPbx` are these calls on extensions, organizations, extension groups and
 //! phonebook entries (which have no PATCH).
 
-use std::collections::HashSet;
-
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -12,7 +10,6 @@ use serde::Serialize;
 
 use super::http_client::{Call, HttpPbx};
 use crate::error::PbxError;
-use crate::ports::Page;
 
 pub(super) const EXTENSIONS: &str = "extensions";
 pub(super) const ORGANIZATIONS: &str = "organizations";
@@ -20,43 +17,6 @@ pub(super) const GROUPS: &str = "extension-groups";
 pub(super) const PHONEBOOK: &str = "phonebook";
 
 impl HttpPbx {
-    /// Every object of `resource`, all pages.
-    pub(super) async fn list_all<T: DeserializeOwned>(
-        &self,
-        resource: &str,
-    ) -> Result<Vec<T>, PbxError> {
-        let mut objects = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen_cursors = HashSet::new();
-        loop {
-            let mut url = self.url(&[resource])?;
-            {
-                let mut query = url.query_pairs_mut();
-                query.append_pair("limit", &self.options().page_size.to_string());
-                if let Some(cursor) = &cursor {
-                    query.append_pair("cursor", cursor);
-                }
-            }
-            let answer = self.send(&Call::new(Method::GET, url)).await?;
-            if !answer.status.is_success() {
-                return Err(answer.into_error());
-            }
-            let page: Page<T> = answer.json()?;
-            objects.extend(page.items);
-            match page.next_cursor {
-                None => return Ok(objects),
-                // A cursor seen before would loop for ever: a broken listing is an error,
-                // never a short one.
-                Some(next) if !seen_cursors.insert(next.clone()) => {
-                    return Err(PbxError::Protocol(
-                        "the PBX listing repeated a cursor".into(),
-                    ));
-                }
-                Some(next) => cursor = Some(next),
-            }
-        }
-    }
-
     /// `POST /v1/{resource}`; a retry with the same key gets the object the first one made.
     pub(super) async fn create<T: DeserializeOwned>(
         &self,

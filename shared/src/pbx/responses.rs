@@ -20,6 +20,8 @@ const MAX_MESSAGE_CHARS: usize = 200;
 pub(crate) struct Answer {
     pub status: StatusCode,
     pub retry_after: Option<Duration>,
+    /// The `ETag` field, when it is a valid entity tag.
+    pub etag: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -102,6 +104,7 @@ mod tests {
         Answer {
             status: StatusCode::from_u16(status).unwrap(),
             retry_after: None,
+            etag: None,
             body: body.as_bytes().to_vec(),
         }
     }

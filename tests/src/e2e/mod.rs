@@ -400,6 +400,7 @@ pub async fn scheduled_run(
             rate_limited: after.rate_limited - before.rate_limited,
             max_in_flight: after.max_in_flight,
             welcome_emails: after.welcome_emails - before.welcome_emails,
+            not_modified: after.not_modified - before.not_modified,
         },
     }
 }

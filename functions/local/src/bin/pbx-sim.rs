@@ -38,6 +38,9 @@ struct Args {
     /// Seed of the fault dice.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Serve the extension listing without ETags (a PBX that ignores If-None-Match).
+    #[arg(long)]
+    no_etags: bool,
     /// Allow listening on a non-loopback address (the simulator has no TLS).
     #[arg(long)]
     allow_remote: bool,
@@ -100,6 +103,7 @@ async fn main() -> ExitCode {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit_per_second: args.rate_limit,
         seed: args.seed,
+        etags: !args.no_etags,
         ..SimulatorOptions::default()
     });
     for account in &args.accounts {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::*;
 
 mod avatar;
+mod etags;
 mod objects;
 mod phonebook;
 mod sip_passwords;
