@@ -285,7 +285,8 @@ schema!(
                 "properties": {
                     "directory": {"type": "string", "enum": ["full", "changes"]},
                     "pbx": {"type": "string", "enum": ["full", "not_modified"]},
-                    "planned": {"type": "boolean"}
+                    "planned": {"type": "boolean"},
+                    "directory_requests": {"type": "integer", "minimum": 0, "description": "The requests (pages and lookups) a change-only read made; absent after a full read."}
                 }
             }
         }

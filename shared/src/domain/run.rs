@@ -76,6 +76,9 @@ pub struct RunReads {
     /// then skipped reading the mappings and planning (the plan would have been empty).
     #[serde(default = "planned_default")]
     pub planned: bool,
+    /// The requests (pages and lookups) a change-only read made; absent after a full read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_requests: Option<usize>,
 }
 
 fn planned_default() -> bool {

@@ -94,6 +94,8 @@ pub(super) struct DirectoryDone {
     pub read: DirectoryRead,
     /// The changes named nothing (always false after a full read).
     pub changes_empty: bool,
+    /// The requests a change-only read made.
+    pub requests: Option<usize>,
 }
 
 /// What the PBX listing gave.
@@ -201,7 +203,9 @@ pub(super) async fn read_directory(
             match directory.read_changes(&cursor).await {
                 Ok(changes) => {
                     let changes_empty = no_changes(&changes);
+                    let requests = Some(changes.requests);
                     return Ok(DirectoryDone {
+                        requests,
                         snapshot: merge_changes(snapshot, changes, Utc::now()),
                         read: DirectoryRead::Changes,
                         changes_empty,
@@ -217,6 +221,7 @@ pub(super) async fn read_directory(
             snapshot: directory.read_users().await?,
             read: DirectoryRead::Full,
             changes_empty: false,
+            requests: None,
         })
     });
     let done = task.await.map_err(|e| DirectoryError::Incomplete {
@@ -277,6 +282,7 @@ pub(super) fn reads_done(
         directory: directory.read,
         pbx: pbx.read,
         planned: true,
+        directory_requests: directory.requests,
     };
     let keep = kept.keeps.then(|| {
         let mut snapshot = directory.snapshot.clone();
