@@ -83,9 +83,9 @@ pub(super) struct Gathered {
 /// What [`SyncEngine::gather`] found.
 pub(super) enum Gathering {
     /// Something may have changed: plan on these.
-    Planned(Gathered),
+    Planned(Box<Gathered>),
     /// Nothing changed since a run that left nothing to do: the plan would be empty.
-    Unchanged(ReadsDone),
+    Unchanged(Box<ReadsDone>),
 }
 
 /// The organisation side of what a plan is made from.
@@ -237,10 +237,10 @@ impl SyncEngine {
             .gather_reads(tenant, config, &secrets, &pbx, kept)
             .await?
         {
-            Gathering::Planned(gathered) => gathered,
+            Gathering::Planned(gathered) => *gathered,
             Gathering::Unchanged(reads) => {
                 record_unchanged(record, &reads);
-                self.keep_reads(tenant, reads, true, record).await;
+                self.keep_reads(tenant, *reads, true, record).await;
                 return Ok(());
             }
         };
@@ -491,12 +491,8 @@ impl SyncEngine {
         let (directory, listed, mappings, objects) = if kept.may_skip() {
             let (directory, listed) = tokio::try_join!(read_directory, list_pbx)?;
             if kept.unchanged(config, &directory, &listed) {
-                return Ok(Gathering::Unchanged(reads_done(
-                    kept,
-                    &directory,
-                    &listed,
-                    Utc::now(),
-                )));
+                let reads = reads_done(kept, &directory, &listed, Utc::now());
+                return Ok(Gathering::Unchanged(Box::new(reads)));
             }
             let (mappings, objects) = tokio::try_join!(read_mappings, read_objects)?;
             (directory, listed, mappings, objects)
@@ -506,13 +502,13 @@ impl SyncEngine {
         let reads = reads_done(kept, &directory, &listed, Utc::now());
         let mut snapshot = directory.snapshot;
         seal_sip_passwords(&mut snapshot, secrets);
-        Ok(Gathering::Planned(Gathered {
+        Ok(Gathering::Planned(Box::new(Gathered {
             reads,
             snapshot,
             mappings,
             extensions: listed.extensions,
             objects,
-        }))
+        })))
     }
 
     /// [`SyncEngine::gather_reads`] in full, keeping nothing: what previews and associations
@@ -528,7 +524,7 @@ impl SyncEngine {
             .gather_reads(tenant, config, secrets, pbx, Kept::nothing())
             .await?
         {
-            Gathering::Planned(gathered) => Ok(gathered),
+            Gathering::Planned(gathered) => Ok(*gathered),
             // Only a kept state allows skipping; there is none here.
             Gathering::Unchanged(_) => Err(SyncError::NotConfigured("kept read state")),
         }
