@@ -17,11 +17,15 @@ mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_objects;
 #[cfg(feature = "aws")]
+mod dynamodb_pushed;
+#[cfg(feature = "aws")]
 mod dynamodb_read_state;
 #[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
+#[cfg(feature = "aws")]
+mod dynamodb_transact;
 mod keys;
 mod pushed_record;
 mod read_state_codec;
