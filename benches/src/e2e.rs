@@ -31,6 +31,7 @@ pub fn run() -> Vec<Row> {
         let (mut rows, moto_rss) = end_to_end(&binary).await;
         let (noop_rows, noop_rss) = crate::noop::timed(&binary).await;
         rows.extend(noop_rows);
+        rows.extend(crate::incremental::timed(&binary).await);
         let peak = moto_rss.max(noop_rss) as f64 / (1024.0 * 1024.0);
         rows.push(row(
             format!(

@@ -10,6 +10,7 @@
 mod alloc;
 mod cloud;
 mod e2e;
+mod incremental;
 mod ldap;
 mod noop;
 mod organisation;

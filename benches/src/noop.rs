@@ -23,7 +23,11 @@ const SEED_RATE: u32 = 100_000;
 
 pub fn run() -> Vec<Row> {
     let binary = build_worker();
-    runtime().block_on(timed(&binary)).0
+    runtime().block_on(async {
+        let mut rows = timed(&binary).await.0;
+        rows.extend(crate::incremental::timed(&binary).await);
+        rows
+    })
 }
 
 /// The rows, and the worker's peak resident memory over its no-ops (bytes).

@@ -116,6 +116,7 @@ fn tenant() -> (Snapshot, Vec<Mapping>, Vec<Extension>, DirectoryConfig) {
             mobile: Some(format!("+1555{i:07}")),
             extension: Some(format!("{}", 100_000 + i)),
             state: UserState::Active,
+            expires_at: None,
             in_scope: true,
             dn: None,
             groups: Vec::new(),

@@ -75,6 +75,7 @@ impl Services {
         let connector = DefaultConnector::from_settings(&self.settings);
         let options = EngineOptions {
             concurrency: 2 * connector.pbx_options.concurrency,
+            full_read_every: self.settings.full_read_every,
             ..EngineOptions::default()
         };
         SyncEngine::new(

@@ -18,8 +18,8 @@ use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     ChangeCursor, Check, CheckName, ConnectionReport, DirectoryChanges, DirectoryUser, Extension,
     ExtensionGroup, ExtensionId, GroupId, Mapping, NewExtension, ObjectId, ObjectKind,
-    ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, RunId,
-    RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, ReadState,
+    RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -400,6 +400,14 @@ pub trait Store: Send + Sync {
         key: &str,
         clear: bool,
     ) -> Result<(), StoreError>;
+
+    /// The read state the tenant's last run kept (`domain::read_state`), if any. A state this
+    /// release cannot read is an error: the engine then reads in full.
+    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError>;
+    /// Replaces the tenant's read state whole: a reader sees the old one or the new one.
+    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError>;
+    /// Forgets the tenant's read state (absent: fine).
+    async fn delete_read_state(&self, tenant: &TenantId) -> Result<(), StoreError>;
 
     // The users and groups pushed over SCIM (`domain::pushed`). Each resource's JSON is at
     // most `store::MAX_PUSHED_BYTES` ([`StoreError::TooLarge`] otherwise, nothing written).

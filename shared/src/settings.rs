@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -61,9 +62,19 @@ pub struct Settings {
     /// `DIRSYNC_LDIF_DIR`: the only folder the `ldif` provider reads files from (after
     /// symlinks). Unset: `dirsync-local` uses its `--state` folder; on AWS the provider is off.
     pub ldif_dir: Option<PathBuf>,
+    /// `DIRSYNC_FULL_READ_HOURS` (default 24): the longest a tenant goes without a full
+    /// directory read; runs in between read only what changed where the provider can say.
+    pub full_read_every: Duration,
     // Required on AWS only, so they are checked where they are used: see the accessors.
     table: Option<String>,
     queue_url: Option<String>,
+}
+
+/// A full directory read at least once a day unless the operator says otherwise.
+const DEFAULT_FULL_READ_HOURS: u32 = 24;
+
+fn hours(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * 3600)
 }
 
 const ALLOW_PRIVATE_ENDPOINTS: &str = "DIRSYNC_ALLOW_PRIVATE_ENDPOINTS";
@@ -121,6 +132,10 @@ impl Settings {
             },
             jwt_secret: set("DIRSYNC_JWT_SECRET").map(SecretString::from),
             ldif_dir: set("DIRSYNC_LDIF_DIR").map(PathBuf::from),
+            full_read_every: hours(positive(
+                "DIRSYNC_FULL_READ_HOURS",
+                DEFAULT_FULL_READ_HOURS,
+            )?),
             table: set(TABLE),
             queue_url: set(QUEUE_URL),
         })
@@ -143,6 +158,7 @@ impl Settings {
             },
             jwt_secret: None,
             ldif_dir: None,
+            full_read_every: hours(DEFAULT_FULL_READ_HOURS),
             table: None,
             queue_url: None,
         }
@@ -207,6 +223,18 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn full_reads_are_daily_unless_the_operator_says() {
+        let every = |pairs: &[(&str, &str)]| settings(pairs).map(|s| s.full_read_every);
+        assert_eq!(every(&[]).unwrap(), Duration::from_secs(24 * 3600));
+        assert_eq!(
+            every(&[("DIRSYNC_FULL_READ_HOURS", "6")]).unwrap(),
+            Duration::from_secs(6 * 3600)
+        );
+        let error = every(&[("DIRSYNC_FULL_READ_HOURS", "0")]).unwrap_err();
+        assert!(error.to_string().contains("DIRSYNC_FULL_READ_HOURS"));
     }
 
     #[test]

@@ -153,7 +153,10 @@ impl LocalService {
             store.clone(),
             secrets.clone(),
             Arc::new(connector),
-            EngineOptions::default(),
+            EngineOptions {
+                full_read_every: settings.full_read_every,
+                ..EngineOptions::default()
+            },
         );
         let demo = if options.no_demo {
             None

@@ -278,7 +278,18 @@ schema!(
             "new": {"type": "array", "items": {"type": "string"}},
             "updated": {"type": "array", "items": {"type": "string"}},
             "removed": {"type": "array", "items": {"type": "string"}},
-            "error": {"type": ["string", "null"]}
+            "error": {"type": ["string", "null"]},
+            "reads": {
+                "description": "Which reads the run made: `directory` `full` or `changes` (only what changed since the last run, merged into what it kept), `pbx` `full` or `not_modified` (the PBX answered 304 to the last listing's ETag); `planned` false when nothing changed since a run that left nothing to do, so the run skipped planning. Absent on runs that read nothing.",
+                "type": "object",
+                "required": ["directory", "pbx", "planned"],
+                "properties": {
+                    "directory": {"type": "string", "enum": ["full", "changes"]},
+                    "pbx": {"type": "string", "enum": ["full", "not_modified"]},
+                    "planned": {"type": "boolean"},
+                    "directory_requests": {"type": "integer", "minimum": 0, "description": "The requests (pages and lookups) a change-only read made; absent after a full read."}
+                }
+            }
         }
     }
 );

@@ -207,6 +207,8 @@ impl TenantService {
             secrets.set_directory(Default::default());
             self.secrets.put(id, &secrets).await?;
         }
+        // What the last read kept of the directory goes with it.
+        self.store.delete_read_state(id).await?;
         Ok(())
     }
 

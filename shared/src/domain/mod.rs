@@ -14,6 +14,7 @@ pub mod organization;
 pub mod phonebook;
 pub mod plan;
 pub mod pushed;
+pub mod read_state;
 pub mod run;
 pub mod sip_password;
 pub mod tenant;
@@ -31,6 +32,9 @@ pub use organization::{
 };
 pub use plan::Plan;
 pub use pushed::{PushedKey, PushedKind, PushedResource};
-pub use run::{Outcome, RunRecord, RunSummary, Trigger, QUEUED_SUMMARY};
+pub use read_state::{KeptListing, ReadState};
+pub use run::{
+    DirectoryRead, Outcome, PbxRead, RunReads, RunRecord, RunSummary, Trigger, QUEUED_SUMMARY,
+};
 pub use tenant::{PbxEndpoint, Tenant, TenantState};
 pub use user::{Coverage, DirectoryUser, Snapshot, UserState};

@@ -65,6 +65,47 @@ pub struct RunSummary {
     pub updated: Vec<String>,
     pub removed: Vec<String>,
     pub error: Option<String>,
+    /// Which reads the run made (absent on runs that read nothing, and on older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<RunReads>,
+}
+
+/// Which reads a sync run made: in full, or only what changed since the last run (issue 17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReads {
+    pub directory: DirectoryRead,
+    pub pbx: PbxRead,
+    /// False when nothing changed on either side since a run that left nothing to do: the run
+    /// then skipped reading the mappings and planning (the plan would have been empty).
+    #[serde(default = "planned_default")]
+    pub planned: bool,
+    /// The requests (pages and lookups) a change-only read made; absent after a full read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory_requests: Option<usize>,
+}
+
+fn planned_default() -> bool {
+    true
+}
+
+/// How a run read the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryRead {
+    /// Every user (and organization and group).
+    Full,
+    /// Only what changed, merged into the snapshot kept from the last run.
+    Changes,
+}
+
+/// How a run listed the PBX's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PbxRead {
+    /// Every page.
+    Full,
+    /// 304 to the last listing's ETag: the listing kept from the last run.
+    NotModified,
 }
 
 impl RunSummary {
@@ -81,6 +122,7 @@ impl RunSummary {
             updated: Vec::new(),
             removed: Vec::new(),
             error: None,
+            reads: None,
         }
     }
 

@@ -32,6 +32,12 @@ pub struct DirectoryUser {
     /// The raw value of the `extension` source attribute, before `extension_numbers.pattern`.
     pub extension: Option<String>,
     pub state: UserState,
+    /// When the account expires, where the directory says (AD `accountExpires`, OpenLDAP
+    /// `shadowExpire`). `state` is already `Expired` once it has passed at the read; kept with
+    /// the read state so that a change-only run expires the account on time even though the
+    /// directory records no change when the moment passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether the user is inside the configured `scope`. Providers that read the whole
     /// directory report out-of-scope users with `false`; providers that read only the scope
     /// report only in-scope users (see [`Coverage`]).

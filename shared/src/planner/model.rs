@@ -58,6 +58,7 @@ pub fn user(id: &str, first: &str, email: &str, extension: &str) -> DirectoryUse
         mobile: None,
         extension: Some(extension.to_string()),
         state: UserState::Active,
+        expires_at: None,
         in_scope: true,
         dn: None,
         groups: Vec::new(),

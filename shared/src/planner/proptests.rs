@@ -71,6 +71,7 @@ fn user_strategy() -> impl Strategy<Value = DirectoryUser> {
                 mobile,
                 extension,
                 state,
+                expires_at: None,
                 in_scope,
                 dn: None,
                 groups: Vec::new(),

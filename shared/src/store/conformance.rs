@@ -12,6 +12,7 @@ mod newer_records;
 mod objects;
 mod pushed;
 mod pushed_lookups;
+mod read_state;
 mod runs;
 mod tenants;
 
@@ -45,6 +46,7 @@ pub use pushed_lookups::{
     pushed_bodies_are_bounded_and_listed_in_full, pushed_find_by_name_and_external_id,
     pushed_records_from_a_newer_release_read, pushed_resources_are_per_tenant,
 };
+pub use read_state::read_state_put_replace_delete;
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
     advance_next_sync_is_conditional, due_tenants_order_and_state, tenant_writes_are_conditional,
@@ -64,6 +66,7 @@ pub async fn run_all(store: &dyn Store) {
     object_mappings_are_per_tenant(store).await;
     phonebook_entry_mappings_are_kept(store).await;
     runs_newest_first_paging(store).await;
+    read_state_put_replace_delete(store).await;
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
     concurrent_acquire_has_one_winner(store).await;

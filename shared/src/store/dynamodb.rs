@@ -15,8 +15,8 @@ use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor};
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, RunId,
-    RunRecord, RunSummary, Tenant, TenantId,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadState,
+    RunId, RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -362,6 +362,18 @@ impl Store for DynamoStore {
             .await
             .map_err(|e| backend("DeleteItem (mapping)", e))?;
         Ok(())
+    }
+
+    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError> {
+        self.read_state_get(tenant).await
+    }
+
+    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {
+        self.read_state_put(tenant, state).await
+    }
+
+    async fn delete_read_state(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        self.read_state_delete(tenant).await
     }
 
     /// The record's JSON goes in the run item, with any excess in part items written first

@@ -19,6 +19,8 @@ mod dynamodb_objects;
 #[cfg(feature = "aws")]
 mod dynamodb_pushed;
 #[cfg(feature = "aws")]
+mod dynamodb_read_state;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
@@ -26,11 +28,13 @@ mod dynamodb_tenants;
 mod dynamodb_transact;
 mod keys;
 mod pushed_record;
+mod read_state_codec;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_login;
 mod sqlite_objects;
 mod sqlite_pushed;
+mod sqlite_read_state;
 mod sqlite_rows;
 mod sqlite_schema;
 mod tenant_record;

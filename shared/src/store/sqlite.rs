@@ -11,13 +11,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
 use super::{
-    clamp_page_size, sqlite_lease, sqlite_login, sqlite_objects, sqlite_pushed, sqlite_schema,
-    tenant_record,
+    clamp_page_size, read_state_codec, sqlite_lease, sqlite_login, sqlite_objects, sqlite_pushed,
+    sqlite_read_state, sqlite_schema, tenant_record,
 };
 use crate::domain::config::Schedule;
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, RunId,
-    RunRecord, RunSummary, Tenant, TenantId, TenantState,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadState,
+    RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -276,6 +276,7 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM leases WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM login_attempts WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM pushed WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM read_states WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(())
@@ -367,6 +368,29 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (tenant, mapping) = (tenant.to_string(), mapping.clone());
         self.with_conn(move |conn| sqlite_objects::put(conn, &tenant, &mapping))
+            .await
+    }
+
+    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError> {
+        let tenant = tenant.to_string();
+        let stored = self
+            .with_conn(move |conn| sqlite_read_state::get(conn, &tenant))
+            .await?;
+        stored
+            .map(|(head, body)| read_state_codec::decode(&head, &body))
+            .transpose()
+    }
+
+    /// Encoded before the connection is taken: compressing 10,000 users holds no lock.
+    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {
+        let (tenant, encoded) = (tenant.to_string(), read_state_codec::encode(state)?);
+        self.with_conn(move |conn| sqlite_read_state::put(conn, &tenant, &encoded))
+            .await
+    }
+
+    async fn delete_read_state(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        let tenant = tenant.to_string();
+        self.with_conn(move |conn| sqlite_read_state::delete(conn, &tenant))
             .await
     }
 

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -111,6 +111,15 @@ pub(crate) const SCHEMA_V4_FOR_TESTS: &str = SCHEMA_V4;
 #[cfg(test)]
 pub(crate) const SCHEMA_V3_FOR_TESTS: &str = SCHEMA_V3;
 
+/// Version 6: each tenant's kept read state (`Store::put_read_state`), its head JSON and compressed body.
+const SCHEMA_V6: &str = "
+CREATE TABLE read_states (
+    tenant TEXT PRIMARY KEY NOT NULL,
+    head TEXT NOT NULL,
+    body BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -146,7 +155,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 5 {
         tx.execute_batch(SCHEMA_V5)?;
     }
-    // Later versions add their steps here: `if version < 6 { ... }`.
+    if version < 6 {
+        tx.execute_batch(SCHEMA_V6)?;
+    }
+    // Later versions add their steps here: `if version < 7 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

@@ -412,5 +412,5 @@ async fn schema_4_files_take_pushed_resources() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, sqlite_schema::SCHEMA_VERSION);
 }

@@ -13,6 +13,9 @@ use super::connector::Connector;
 use super::lease::LeaseKeeper;
 use super::progress::RunProgress;
 use super::queue::RunJob;
+use super::read_state::{
+    list_pbx, read_directory, reads_done, record_unchanged, settled, Kept, ReadsDone,
+};
 use super::runnable::{configured, runnable};
 use super::sip_passwords::seal_sip_passwords;
 use super::summary::summarize;
@@ -27,7 +30,7 @@ use crate::domain::{
     ObjectMapping, Organization, OrganizationId, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
     RunSummary, Snapshot, Tenant, TenantId, Trigger,
 };
-use crate::error::{DirectoryError, Disposition, PbxError, SyncError};
+use crate::error::{Disposition, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
 use crate::ports::{LeaseOutcome, Pbx, Secrets, Store, TenantSecrets};
 
@@ -39,6 +42,9 @@ pub struct EngineOptions {
     pub concurrency: usize,
     /// How often a run that is applying writes its counts so far to its record.
     pub progress_every: Duration,
+    /// The longest a tenant goes without a full directory read (`DIRSYNC_FULL_READ_HOURS`):
+    /// runs between read only what changed where the provider can say.
+    pub full_read_every: Duration,
 }
 
 impl Default for EngineOptions {
@@ -47,6 +53,7 @@ impl Default for EngineOptions {
             lease_ttl: Duration::from_secs(120),
             concurrency: 8,
             progress_every: Duration::from_secs(2),
+            full_read_every: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -65,10 +72,20 @@ pub(super) struct Actions<'p> {
 
 /// Everything a plan is made from.
 pub(super) struct Gathered {
+    /// Which reads were made, and what the run keeps of them.
+    pub reads: ReadsDone,
     pub snapshot: Snapshot,
     pub mappings: Vec<Mapping>,
     pub extensions: Vec<Extension>,
     pub objects: GatheredObjects,
+}
+
+/// What [`SyncEngine::gather`] found.
+pub(super) enum Gathering {
+    /// Something may have changed: plan on these.
+    Planned(Box<Gathered>),
+    /// Nothing changed since a run that left nothing to do: the plan would be empty.
+    Unchanged(Box<ReadsDone>),
 }
 
 /// The organisation side of what a plan is made from.
@@ -168,7 +185,10 @@ impl SyncEngine {
                 self.execute_disconnect(&tenant.id, &endpoint, &mut record, &keeper).await
             } else {
                 let approved = self.approved_removals(&tenant.id, job.approves.as_ref()).await?;
-                self.execute(&tenant.id, &config, &endpoint, &approved, &mut record, &keeper).await
+                let kept = self
+                    .kept_reads(&tenant.id, &config, &endpoint, tenant.last_run.as_ref(), job.approves.is_some())
+                    .await;
+                self.execute(&tenant.id, &config, &endpoint, &approved, &mut record, &keeper, kept).await
             };
             drop(keeper);
             if let Err(error) = executed {
@@ -201,6 +221,7 @@ impl SyncEngine {
 
     /// Everything up to and including applying. An `Err` means nothing was changed on the PBX
     /// (failures after the first change are recorded per action instead).
+    #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
         tenant: &TenantId,
@@ -209,11 +230,22 @@ impl SyncEngine {
         approved_removals: &HashSet<ObjectId>,
         record: &mut RunRecord,
         keeper: &LeaseKeeper,
+        kept: Kept,
     ) -> Result<(), SyncError> {
         let secrets = self.tenant_secrets(tenant).await?;
         let secrets = self.with_sip_hash_key(tenant, config, secrets).await?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
-        let mut gathered = self.gather(tenant, config, &secrets, &pbx).await?;
+        let mut gathered = match self
+            .gather_reads(tenant, config, &secrets, &pbx, kept)
+            .await?
+        {
+            Gathering::Planned(gathered) => *gathered,
+            Gathering::Unchanged(reads) => {
+                record_unchanged(record, &reads);
+                self.keep_reads(tenant, *reads, true, record).await;
+                return Ok(());
+            }
+        };
         let mappings = std::mem::take(&mut gathered.mappings);
         gathered.mappings = self
             .reconcile_pending(tenant, pbx.as_ref(), mappings, &mut gathered.extensions)
@@ -316,8 +348,18 @@ impl SyncEngine {
                 .remove_organizations(&plan.organizations.removes, &mut applied_objects)
                 .await;
         }
+        let settled = settled(
+            &plan,
+            &applied,
+            &applied_objects,
+            &objects.mappings,
+            &gathered.snapshot,
+        );
         let synced = self.objects_after(tenant, &plan, objects.mappings).await;
         summarize(record, plan, applied, applied_objects, &synced, keeper);
+        record.summary.reads = Some(gathered.reads.reads);
+        self.keep_reads(tenant, gathered.reads, settled, record)
+            .await;
         Ok(())
     }
 
@@ -429,10 +471,52 @@ impl SyncEngine {
             .unwrap_or_default())
     }
 
-    /// Reads the directory in full, the PBX and the mappings, all three at once, the first two
-    /// on tasks of their own so that their decoding can use another core (reads only: nothing
-    /// changes before all three are in). A directory read that is not complete is an error:
-    /// it must never look like users were deleted.
+    /// Reads the directory (its changes since the kept read where allowed, see `Kept`), the
+    /// PBX and the mappings, all at once, the first two on tasks of their own so that their
+    /// decoding can use another core (reads only: nothing changes before all are in). A
+    /// directory read that is not complete is an error: it must never look like users were
+    /// deleted. When the run may skip planning, the directory and PBX are read first, and
+    /// the mappings only if something changed.
+    pub(super) async fn gather_reads(
+        &self,
+        tenant: &TenantId,
+        config: &DirectoryConfig,
+        secrets: &TenantSecrets,
+        pbx: &Arc<dyn Pbx>,
+        kept: Kept,
+    ) -> Result<Gathering, SyncError> {
+        let directory = self
+            .connector
+            .tenant_directory(tenant, &self.store, config, secrets)?;
+        let read_directory = read_directory(directory, &kept);
+        let list_pbx = list_pbx(pbx.clone(), &kept);
+        let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
+        let read_objects = self.gather_objects(tenant, config, pbx.clone());
+        let (directory, listed, mappings, objects) = if kept.may_skip() {
+            let (directory, listed) = tokio::try_join!(read_directory, list_pbx)?;
+            if kept.unchanged(config, &directory, &listed) {
+                let reads = reads_done(kept, &directory, &listed, Utc::now());
+                return Ok(Gathering::Unchanged(Box::new(reads)));
+            }
+            let (mappings, objects) = tokio::try_join!(read_mappings, read_objects)?;
+            (directory, listed, mappings, objects)
+        } else {
+            tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?
+        };
+        let reads = reads_done(kept, &directory, &listed, Utc::now());
+        let mut snapshot = directory.snapshot;
+        seal_sip_passwords(&mut snapshot, secrets);
+        Ok(Gathering::Planned(Box::new(Gathered {
+            reads,
+            snapshot,
+            mappings,
+            extensions: listed.extensions,
+            objects,
+        })))
+    }
+
+    /// [`SyncEngine::gather_reads`] in full, keeping nothing: what previews and associations
+    /// look at.
     pub(super) async fn gather(
         &self,
         tenant: &TenantId,
@@ -440,45 +524,14 @@ impl SyncEngine {
         secrets: &TenantSecrets,
         pbx: &Arc<dyn Pbx>,
     ) -> Result<Gathered, SyncError> {
-        let directory = self
-            .connector
-            .tenant_directory(tenant, &self.store, config, secrets)?;
-        let read_directory = tokio::spawn(async move { directory.read_users().await });
-        let pbx_for_objects = pbx.clone();
-        let pbx = pbx.clone();
-        let list_pbx = tokio::spawn(async move { pbx.list_extensions().await });
-        let read_directory = async {
-            let snapshot = read_directory
-                .await
-                .map_err(|e| DirectoryError::Incomplete {
-                    users_read: 0,
-                    reason: format!("the read stopped: {e}"),
-                })??;
-            if !snapshot.complete {
-                return Err(SyncError::from(DirectoryError::Incomplete {
-                    users_read: snapshot.users.len(),
-                    reason: "the provider could not read every page".into(),
-                }));
-            }
-            Ok(snapshot)
-        };
-        let list_pbx = async {
-            let listed = list_pbx
-                .await
-                .map_err(|e| PbxError::Protocol(format!("the listing stopped: {e}")))?;
-            Ok::<_, SyncError>(listed?)
-        };
-        let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
-        let read_objects = self.gather_objects(tenant, config, pbx_for_objects);
-        let (mut snapshot, extensions, mappings, objects) =
-            tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?;
-        seal_sip_passwords(&mut snapshot, secrets);
-        Ok(Gathered {
-            snapshot,
-            mappings,
-            extensions,
-            objects,
-        })
+        match self
+            .gather_reads(tenant, config, secrets, pbx, Kept::nothing())
+            .await?
+        {
+            Gathering::Planned(gathered) => Ok(*gathered),
+            // Only a kept state allows skipping; there is none here.
+            Gathering::Unchanged(_) => Err(SyncError::NotConfigured("kept read state")),
+        }
     }
 
     /// The organization and group mappings, and the PBX's organizations and groups where the

@@ -9,6 +9,11 @@ mod associations;
 mod connector;
 mod disconnect;
 mod engine;
+mod incremental;
+#[cfg(test)]
+mod incremental_proptests;
+#[cfg(test)]
+mod incremental_tests;
 mod lease;
 mod login;
 mod mapping_writes;
@@ -17,6 +22,7 @@ mod preview;
 mod progress;
 mod push;
 mod queue;
+mod read_state;
 mod runnable;
 mod scheduler;
 mod sip_passwords;
@@ -28,6 +34,7 @@ mod worker;
 pub use associations::Refusal;
 pub use connector::{Connector, DefaultConnector};
 pub use engine::{EngineOptions, SyncEngine};
+pub use incremental::merge_changes;
 pub use login::{attempt_key, LoginResult, LOGIN_LIMIT};
 pub use queue::{InProcessQueue, RunJob, RunQueue};
 pub use runnable::runnable;

@@ -263,6 +263,30 @@ impl Peers {
         .collect()
     }
 
+    /// A PBX client of the tenant's account like the worker's, paced at
+    /// `pbx_requests_per_second`: for timing PBX calls alone.
+    pub fn pbx_client(&self, tenant: &BenchTenant, pbx_requests_per_second: u32) -> Arc<dyn Pbx> {
+        let connector = DefaultConnector::with_policy(
+            EndpointPolicy {
+                allow_private: true,
+            },
+            CloudOptions::default(),
+            PbxClientOptions {
+                requests_per_second: pbx_requests_per_second,
+                page_size: PBX_PAGE_SIZE,
+                ..PbxClientOptions::default()
+            },
+        );
+        let secrets = TenantSecrets {
+            pbx_token: Some(PBX_TOKEN.to_string().into()),
+            ..TenantSecrets::default()
+        };
+        let endpoint = dirsync::domain::PbxEndpoint {
+            base_url: self.running.base_url(&tenant.account),
+        };
+        connector.pbx(&endpoint, &secrets).expect("the PBX client")
+    }
+
     pub fn stats(&self, tenant: &BenchTenant) -> SimStats {
         self.simulator.stats(&tenant.account)
     }

@@ -47,6 +47,7 @@ impl MappedFields {
             mobile: self.mobile,
             extension: self.extension,
             state,
+            expires_at: None,
             in_scope,
             dn: None,
             groups: Vec::new(),

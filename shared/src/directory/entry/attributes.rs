@@ -279,6 +279,7 @@ impl UserMapper {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
+        let (state, expires_at) = self.state(attrs, now)?;
         Ok(DirectoryUser {
             avatar_ref: None,
             // Hashed here, so that the bytes go with the entry.
@@ -295,7 +296,8 @@ impl UserMapper {
             mobile: field(&self.mobile),
             extension: field(&self.extension),
             job_title: field(&self.job_title),
-            state: self.state(attrs, now)?,
+            state,
+            expires_at,
             in_scope: true,
             dn: Some(dn.to_string()),
             groups: attrs
@@ -363,7 +365,12 @@ impl UserMapper {
         ObjectId::parse(text).map_err(|e| format!("{name} is not a usable id: {e}"))
     }
 
-    fn state(&self, attrs: &Attributes, now: DateTime<Utc>) -> Result<UserState, String> {
+    /// The account state at `now`, and when the account expires (if it does).
+    fn state(
+        &self,
+        attrs: &Attributes,
+        now: DateTime<Utc>,
+    ) -> Result<(UserState, Option<DateTime<Utc>>), String> {
         let (disabled, expires_at) = match self.flavor {
             LdapFlavor::ActiveDirectory => {
                 let uac = number(attrs, "userAccountControl")?.unwrap_or(0);
@@ -390,13 +397,15 @@ impl UserMapper {
                 (disabled, expires)
             }
         };
-        Ok(if disabled {
+        let expires_at = expires_at.flatten();
+        let state = if disabled {
             UserState::Disabled
-        } else if expires_at.flatten().is_some_and(|at| at <= now) {
+        } else if expires_at.is_some_and(|at| at <= now) {
             UserState::Expired
         } else {
             UserState::Active
-        })
+        };
+        Ok((state, expires_at))
     }
 }
 

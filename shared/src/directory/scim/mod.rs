@@ -258,6 +258,7 @@ impl ScimReader {
             job_title: field(SourceField::JobTitle),
             extension: field(SourceField::Extension),
             state,
+            expires_at: None,
             in_scope: true,
             dn: None,
             groups: Vec::new(),

@@ -100,7 +100,7 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
         json!({"kind": "meeting_room", "object_id": "obj-newer", "link": {"status": "booked"}});
     raw.put_object_of_unknown_kind(&id, "meeting_room", "obj-newer", &future)
         .await;
-    let run_fields = json!({"counts": {"phonebook_entries": 4}, "reads": {"incremental": true}});
+    let run_fields = json!({"counts": {"phonebook_entries": 4}, "tallies": {"incremental": true}});
     raw.merge_into_body(&id, StoredRecord::Run(&run.summary.run_id), &run_fields)
         .await;
 

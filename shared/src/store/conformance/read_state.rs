@@ -1,0 +1,115 @@
+//! The kept read state: absent until put, replaced whole, large states (10,000 users, more
+//! than one DynamoDB item) read back exactly, per tenant, gone with the tenant.
+
+use super::{base_time, object_id, random_suffix, unique_tenant};
+use crate::domain::{
+    ChangeCursor, Coverage, DirectoryUser, Extension, ExtensionId, KeptListing, ReadState,
+    Snapshot, UserState,
+};
+use crate::ports::Store;
+
+/// A user whose fields are random enough that 10,000 of them compress to several pieces.
+fn user(n: usize) -> DirectoryUser {
+    let noise = random_suffix();
+    DirectoryUser {
+        object_id: object_id(&format!("{noise}-{n:05}")),
+        first_name: Some(format!("First{noise}")),
+        last_name: Some(format!("Last{n}")),
+        email: Some(format!("u{n}.{noise}@example.com")),
+        mobile: n.is_multiple_of(3).then(|| format!("+1555{n:07}")),
+        job_title: None,
+        extension: Some(format!("{}", 1000 + n)),
+        state: if n.is_multiple_of(11) {
+            UserState::Disabled
+        } else {
+            UserState::Active
+        },
+        expires_at: n
+            .is_multiple_of(13)
+            .then(|| base_time() + chrono::TimeDelta::days(n as i64)),
+        in_scope: !n.is_multiple_of(17),
+        dn: Some(format!("uid=u{n},ou=people,dc=example,dc=com")),
+        groups: Vec::new(),
+        organization: None,
+        write_back: None,
+        sip_password: None,
+        avatar: None,
+        avatar_ref: None,
+        extra_numbers: Vec::new(),
+    }
+}
+
+fn state(users: usize, cursor: &str) -> ReadState {
+    ReadState {
+        snapshot: Snapshot {
+            users: (0..users).map(user).collect(),
+            organizations: Vec::new(),
+            groups: Vec::new(),
+            coverage: Coverage::WholeDirectory,
+            complete: true,
+            change_cursor: Some(ChangeCursor {
+                provider: "test".into(),
+                position: cursor.into(),
+            }),
+        },
+        config_fingerprint: format!("fp-{cursor}"),
+        full_read_at: base_time(),
+        pbx: Some(KeptListing {
+            base_url: "https://pbx.example.com".into(),
+            etag: format!("\"{cursor}\""),
+            extensions: vec![Extension {
+                id: ExtensionId::parse("ext-1").expect("valid extension id"),
+                number: "1000".into(),
+                first_name: Some("Ann".into()),
+                last_name: None,
+                email: Some("ann@example.com".into()),
+                mobile: None,
+                enabled: true,
+                job_title: None,
+                organization_id: None,
+                avatar_sha256: None,
+                managed_by: None,
+            }],
+        }),
+        settled: users.is_multiple_of(2),
+    }
+}
+
+pub async fn read_state_put_replace_delete(store: &dyn Store) {
+    let (tenant, other) = (unique_tenant("read"), unique_tenant("read-other"));
+    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+    let small = state(3, "c1");
+    store.put_read_state(&tenant, &small).await.unwrap();
+    assert_eq!(store.get_read_state(&tenant).await.unwrap(), Some(small));
+    assert_eq!(store.get_read_state(&other).await.unwrap(), None);
+
+    let large = state(10_000, "c2");
+    store.put_read_state(&tenant, &large).await.unwrap();
+    assert_eq!(
+        store.get_read_state(&tenant).await.unwrap().as_ref(),
+        Some(&large)
+    );
+    // The same directory under a moved cursor (DynamoDB rewrites only the head).
+    let mut moved = large.clone();
+    moved.snapshot.change_cursor = Some(ChangeCursor {
+        provider: "test".into(),
+        position: "c2b".into(),
+    });
+    store.put_read_state(&tenant, &moved).await.unwrap();
+    assert_eq!(
+        store.get_read_state(&tenant).await.unwrap().as_ref(),
+        Some(&moved)
+    );
+    // Back to a small one: no piece of the large one is read with it.
+    let smaller = state(2, "c3");
+    store.put_read_state(&tenant, &smaller).await.unwrap();
+    assert_eq!(store.get_read_state(&tenant).await.unwrap(), Some(smaller));
+
+    store.delete_read_state(&tenant).await.unwrap();
+    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+    store.delete_read_state(&tenant).await.unwrap();
+
+    store.put_read_state(&tenant, &large).await.unwrap();
+    store.delete_tenant(&tenant).await.unwrap();
+    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+}

@@ -1,0 +1,163 @@
+//! The kept read state on DynamoDB: a head item `READ` (the codec's head JSON, the body's
+//! generation and piece count) and the compressed body cut into pieces (items hold 400 KB),
+//! sort keys `READPART#{generation}#{index}`. A put whose body is the stored one rewrites the
+//! head alone; otherwise it writes the new generation's pieces first, then the head, then
+//! deletes the older pieces: a reader sees a whole old or a whole new state.
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+
+use super::dynamodb::DynamoStore;
+use super::dynamodb_items::{get_s, key, s, Item, PARTS, PK, SK};
+use super::read_state_codec::{body_sha256, decode, encode, PIECE_BYTES};
+use crate::domain::{ReadState, TenantId};
+use crate::error::StoreError;
+
+const SK_READ: &str = "READ";
+const SK_READ_PART: &str = "READPART#";
+const HEAD: &str = "head";
+const GENERATION: &str = "generation";
+const DATA: &str = "data";
+
+fn piece_key(generation: &str, index: usize) -> String {
+    format!("{SK_READ_PART}{generation}#{index:04}")
+}
+
+fn request(item: Item, delete: bool) -> Result<WriteRequest, StoreError> {
+    let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(format!("{e}"));
+    Ok(if delete {
+        let delete = DeleteRequest::builder()
+            .set_key(Some(item))
+            .build()
+            .map_err(built)?;
+        WriteRequest::builder().delete_request(delete).build()
+    } else {
+        let put = PutRequest::builder()
+            .set_item(Some(item))
+            .build()
+            .map_err(built)?;
+        WriteRequest::builder().put_request(put).build()
+    })
+}
+
+/// The head item's generation and piece count.
+fn generation_of(head: &Item) -> Result<(String, usize), StoreError> {
+    let generation = get_s(head, GENERATION)?.to_string();
+    match head.get(PARTS).map(AttributeValue::as_n) {
+        Some(Ok(n)) => n
+            .parse()
+            .map(|parts| (generation, parts))
+            .map_err(|_| StoreError::Backend("the read state's piece count is garbled".into())),
+        _ => Err(StoreError::Backend(
+            "the read state's head has no piece count".into(),
+        )),
+    }
+}
+
+impl DynamoStore {
+    /// The tenant's pieces whose sort key starts with `prefix`, in order (only their keys
+    /// with `keys_only`).
+    async fn read_pieces(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        keys_only: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut query = self
+            .query()
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(tenant.as_str()))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true);
+        if keys_only {
+            query = query.projection_expression("#pk, #sk");
+        }
+        self.query_all(query).await
+    }
+
+    pub(super) async fn read_state_get(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<ReadState>, StoreError> {
+        let Some(head) = self.get(tenant.as_str(), SK_READ.to_string()).await? else {
+            return Ok(None);
+        };
+        let (generation, parts) = generation_of(&head)?;
+        let pieces = self
+            .read_pieces(tenant, &format!("{SK_READ_PART}{generation}#"), false)
+            .await?;
+        if parts != pieces.len() {
+            return Err(StoreError::Backend(
+                "the stored read state lacks pieces".into(),
+            ));
+        }
+        let mut body = Vec::new();
+        for piece in &pieces {
+            match piece.get(DATA) {
+                Some(AttributeValue::B(data)) => body.extend_from_slice(data.as_ref()),
+                _ => return Err(StoreError::Backend("a read state piece has no data".into())),
+            }
+        }
+        decode(get_s(&head, HEAD)?, &body).map(Some)
+    }
+
+    pub(super) async fn read_state_put(
+        &self,
+        tenant: &TenantId,
+        state: &ReadState,
+    ) -> Result<(), StoreError> {
+        let encoded = encode(state)?;
+        let stored = self.get(tenant.as_str(), SK_READ.to_string()).await?;
+        let same_body = stored.as_ref().and_then(|head| {
+            let sha = body_sha256(get_s(head, HEAD).ok()?).ok()?;
+            (sha == body_sha256(&encoded.head).ok()?)
+                .then(|| generation_of(head).ok())
+                .flatten()
+        });
+        let (generation, parts, older) = match same_body {
+            Some((generation, parts)) => (generation, parts, Vec::new()),
+            None => {
+                let generation = uuid::Uuid::new_v4().simple().to_string();
+                let older = self.read_pieces(tenant, SK_READ_PART, true).await?;
+                let mut writes = Vec::new();
+                for (index, piece) in encoded.body.chunks(PIECE_BYTES).enumerate() {
+                    let mut item = key(tenant.as_str(), piece_key(&generation, index));
+                    item.insert(DATA.into(), AttributeValue::B(Blob::new(piece)));
+                    writes.push(request(item, false)?);
+                }
+                let parts = writes.len();
+                self.batch_write(writes).await?;
+                (generation, parts, older)
+            }
+        };
+        let mut head = key(tenant.as_str(), SK_READ);
+        head.insert(HEAD.into(), s(encoded.head));
+        head.insert(GENERATION.into(), s(generation));
+        head.insert(PARTS.into(), AttributeValue::N(parts.to_string()));
+        self.put(head, "PutItem (read state)").await?;
+        self.delete_pieces(older).await
+    }
+
+    pub(super) async fn read_state_delete(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        let older = self.read_pieces(tenant, SK_READ_PART, true).await?;
+        let head = request(key(tenant.as_str(), SK_READ), true)?;
+        self.batch_write(vec![head]).await?;
+        self.delete_pieces(older).await
+    }
+
+    async fn delete_pieces(&self, pieces: Vec<Item>) -> Result<(), StoreError> {
+        let deletes = pieces
+            .into_iter()
+            .map(|item| {
+                let keys = item
+                    .into_iter()
+                    .filter(|(name, _)| name == PK || name == SK)
+                    .collect();
+                request(keys, true)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(deletes).await
+    }
+}
