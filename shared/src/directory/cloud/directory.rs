@@ -11,7 +11,10 @@ use tokio::sync::OnceCell;
 use super::http::{CloudHttp, CloudOptions};
 use super::read::{read_listing, token_then_search, PagedSource, Pager};
 use super::urls::resolve_public;
-use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
+use crate::domain::{
+    ChangeCursor, ConnectionReport, DirectoryChanges, DirectoryConfig, DirectoryUser, ObjectId,
+    Snapshot,
+};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 
@@ -93,11 +96,28 @@ impl<P: Provider> CloudDirectory<P> {
 impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
         let http = self.http().await?;
+        // Asked for first: a change made while the listing is read is then in the next
+        // change-only read. Without one, the next read is a full one too.
+        let cursor = match self.provider.change_cursor(&self.pager, http).await {
+            Ok(cursor) => cursor,
+            Err(error) => {
+                tracing::warn!(%error, "no change cursor; the next read is a full one");
+                None
+            }
+        };
         let mut snapshot = read_listing(&self.provider, &self.pager, http).await?;
         self.provider
             .photo_refs(&self.pager, http, &mut snapshot.users)
             .await?;
+        snapshot.change_cursor = cursor;
         Ok(snapshot)
+    }
+
+    async fn read_changes(&self, cursor: &ChangeCursor) -> Result<DirectoryChanges, DirectoryError> {
+        let http = self.http().await?;
+        self.provider
+            .read_changes(&self.pager, http, cursor)
+            .await
     }
 
     async fn read_photo(

@@ -17,8 +17,8 @@ use super::http::{Answer, CloudHttp, Credential, Vendor};
 use crate::domain::config::Scope;
 use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId,
-    Snapshot,
+    ChangeCursor, Check, CheckName, ConnectionReport, Coverage, DirectoryChanges,
+    DirectoryConfig, DirectoryUser, ObjectId, Snapshot,
 };
 use crate::error::DirectoryError;
 
@@ -47,7 +47,7 @@ pub struct Pager {
     /// The provider's throttling and error rules.
     pub(super) vendor: &'static dyn Vendor,
     links: LinkWording,
-    listing: Listing,
+    pub(super) listing: Listing,
     pub(super) groups: GroupListing,
 }
 
@@ -122,6 +122,28 @@ pub(crate) trait PagedSource: Sync {
     ) -> Result<Option<Vec<u8>>, DirectoryError> {
         let _ = (pager, http, user);
         Ok(None)
+    }
+    /// Where a change-only read after a full read starts, asked for just before that read
+    /// so that no change made during it is lost; `None` from providers that read in full.
+    async fn change_cursor(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+    ) -> Result<Option<ChangeCursor>, DirectoryError> {
+        let _ = (pager, http);
+        Ok(None)
+    }
+    /// [`crate::ports::Directory::read_changes`]: the changes since `cursor`.
+    async fn read_changes(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        let _ = (pager, http, cursor);
+        Err(DirectoryError::ChangesUnavailable(
+            "this directory is read in full".into(),
+        ))
     }
     /// The request that writes `value` to the user's `attribute` (`write_back`).
     fn write_back_request(
@@ -244,7 +266,6 @@ pub(super) async fn read_pages<T>(
     page: impl Fn(&Answer) -> Result<Page<T>, DirectoryError> + Send,
     mut each: impl FnMut(T) -> Result<(), DirectoryError> + Send,
 ) -> Result<(), DirectoryError> {
-    let links = &pager.links;
     let mut url = first;
     let mut seen = HashSet::new();
     loop {
@@ -256,17 +277,27 @@ pub(super) async fn read_pages<T>(
         let Some(link) = page.next else {
             return Ok(());
         };
-        // Followed exactly as given, but only on the base's origin: the token goes with it.
-        let next = Url::parse(&link)
-            .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
-        if next.origin() != pager.base.origin() {
-            return Err(DirectoryError::Protocol(links.elsewhere.into()));
-        }
-        if !seen.insert(next.clone()) {
-            return Err(DirectoryError::Protocol(links.repeated.into()));
-        }
-        url = next;
+        url = follow_link(pager, &link, &mut seen)?;
     }
+}
+
+/// A next link of the provider's, followed exactly as given but only on the base's origin
+/// (the token goes with it) and never twice in one listing (`seen`).
+pub(super) fn follow_link(
+    pager: &Pager,
+    link: &str,
+    seen: &mut HashSet<Url>,
+) -> Result<Url, DirectoryError> {
+    let links = &pager.links;
+    let next = Url::parse(link)
+        .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
+    if next.origin() != pager.base.origin() {
+        return Err(DirectoryError::Protocol(links.elsewhere.into()));
+    }
+    if !seen.insert(next.clone()) {
+        return Err(DirectoryError::Protocol(links.repeated.into()));
+    }
+    Ok(next)
 }
 
 /// The users of a group scope: a user in several groups is one user, listed with each group.
