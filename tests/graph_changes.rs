@@ -10,7 +10,7 @@ use dirsync::error::DirectoryError;
 use dirsync::ports::{Directory, TenantSecrets};
 use dirsync_integration_tests::cloud_server::config_of;
 use dirsync_integration_tests::graph_server::{
-    graph_user, graph_user_id, GraphServer, GraphState, Member, USERS_DELTA,
+    graph_user, graph_user_id, GraphServer, GraphState, Member, GROUPS_DELTA, USERS_DELTA,
 };
 use dirsync_integration_tests::{azure_of, fast_cloud_options};
 use serde_json::{json, Value};
@@ -93,7 +93,12 @@ fn user(changes: &DirectoryChanges, n: u32) -> &DirectoryUser {
 }
 
 fn log_len(server: &GraphServer) -> (usize, usize) {
-    server.with(|s| (s.requests(), s.tokens_issued))
+    server.with(|s| (s.requests().len(), s.tokens_issued))
+}
+
+/// The paths asked for since `from` requests.
+fn paths_since(server: &GraphServer, from: usize) -> Vec<String> {
+    server.with(|s| s.requests()[from..].iter().map(|l| l.path.clone()).collect())
 }
 
 fn unavailable(result: Result<DirectoryChanges, DirectoryError>) -> String {
@@ -112,19 +117,14 @@ async fn a_full_read_leaves_a_cursor_and_an_unchanged_read_is_one_delta_call() {
     assert_eq!(before.users.len(), 12);
     let cursor = before.change_cursor.clone().expect("a cursor");
     assert_eq!(cursor.provider, "graph");
-    server.with(|s| {
-        let paths: Vec<&str> = s.log[requests..].iter().map(|l| l.path.as_str()).collect();
-        assert_eq!(paths[0], USERS_DELTA, "the delta link is asked for first");
-        assert_eq!(&paths[1..], ["/v1.0/users"; 3], "then the listing as before");
-    });
+    let paths = paths_since(&server, requests);
+    assert_eq!(paths[0], USERS_DELTA, "the delta link is asked for first");
+    assert_eq!(&paths[1..], ["/v1.0/users"; 3], "then the listing as before");
     let (requests, tokens) = log_len(&server);
     let changes = changes(&server, &body, &cursor).await.unwrap();
     assert!(changes.changed.is_empty() && changes.deleted.is_empty());
-    server.with(|s| {
-        assert_eq!(s.requests() - requests, 1, "one delta call");
-        assert_eq!(s.log[requests].path, USERS_DELTA);
-        assert_eq!(s.tokens_issued - tokens, 1, "and the token call");
-    });
+    assert_eq!(paths_since(&server, requests), [USERS_DELTA], "one delta call");
+    assert_eq!(server.with(|s| s.tokens_issued) - tokens, 1, "and the token call");
     assert_eq!(changes.requests, 2);
     // The next cursor goes on from there.
     let next = changes.cursor.expect("the next cursor");
@@ -154,10 +154,8 @@ async fn a_rename_comes_back_as_the_whole_user() {
     assert_eq!(renamed.email.as_deref(), Some("user4@contoso.com"));
     assert_eq!(renamed.extension.as_deref(), Some("1004"));
     assert_eq!(changes.changed.len(), 1);
-    server.with(|s| {
-        let paths: Vec<&str> = s.log[requests..].iter().map(|l| l.path.as_str()).collect();
-        assert_eq!(&paths[..2], [USERS_DELTA, "/v1.0/$batch"]);
-    });
+    let paths = paths_since(&server, requests);
+    assert_eq!(&paths[..2], [USERS_DELTA, "/v1.0/$batch"]);
 }
 
 #[tokio::test]
@@ -249,7 +247,7 @@ async fn an_expired_or_unknown_delta_link_is_changes_unavailable() {
     unknown.position = json!({"users": forged}).to_string();
     let reason = unavailable(changes(&server, &body, &unknown).await);
     assert!(reason.contains("resyncRequired"), "{reason}");
-    server.with(|s| assert!(s.log.iter().any(|l| l.status == 410)));
+    server.with(|s| assert!(s.delta.log.iter().any(|l| l.status == 410)));
     // A link to another host is never followed (the token would go with it).
     let mut elsewhere = cursor.clone();
     elsewhere.position =
@@ -283,7 +281,7 @@ async fn many_changes_page_and_batch_and_throttling_is_waited_out() {
     assert_eq!(changes.changed.len(), 25);
     assert_eq!(changes.requests, 1 + 10 + 2, "the token, 10 delta calls, 2 batches");
     server.with(|s| {
-        let delta: Vec<u16> = s.log[requests..]
+        let delta: Vec<u16> = s.requests()[requests..]
             .iter()
             .filter(|l| l.path == USERS_DELTA)
             .map(|l| l.status)
@@ -344,7 +342,8 @@ async fn group_changes_under_a_group_scope_or_extension_groups_are_read_in_full(
         let (requests, _) = log_len(&server);
         let unchanged = changes(&server, body, &cursor).await.unwrap();
         assert!(unchanged.changed.is_empty());
-        server.with(|s| assert_eq!(s.requests() - requests, 2));
+        let paths = paths_since(&server, requests);
+        assert_eq!(paths, [USERS_DELTA, GROUPS_DELTA]);
         // A move out of the group: its membership is read in full.
         server.with(|s| {
             let members = (1..=3).map(|n| Member::User(graph_user_id(n))).collect();

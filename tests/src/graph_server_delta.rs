@@ -79,6 +79,8 @@ pub struct DeltaState {
     pub throttle: u32,
     /// Users in the recycle bin (soft-deleted): not listed, not found, restorable.
     pub recycle_bin: Vec<Map<String, Value>>,
+    /// Delta requests, kept apart from the listings' `log` (whose pages tests count).
+    pub log: Vec<Logged>,
     changes: Vec<Change>,
     tokens: HashMap<String, Token>,
     rounds: HashMap<String, Round>,
@@ -90,6 +92,7 @@ impl Default for DeltaState {
             page_cap: DELTA_PAGE_SIZE,
             throttle: 0,
             recycle_bin: Vec::new(),
+            log: Vec::new(),
             changes: Vec::new(),
             tokens: HashMap::new(),
             rounds: HashMap::new(),
@@ -183,17 +186,11 @@ impl GraphState {
         }
     }
 
-    /// Delta requests answered (either kind), every status.
-    pub fn delta_requests(&self) -> usize {
-        self.log
-            .iter()
-            .filter(|l| l.path == USERS_DELTA || l.path == GROUPS_DELTA)
-            .count()
-    }
-
-    /// Requests answered other than token requests.
-    pub fn requests(&self) -> usize {
-        self.log.len()
+    /// Every request answered but the token requests, delta ones included, in arrival order.
+    pub fn requests(&self) -> Vec<Logged> {
+        let mut all: Vec<Logged> = self.log.iter().chain(&self.delta.log).cloned().collect();
+        all.sort_by_key(|l| l.at);
+        all
     }
 }
 
@@ -229,7 +226,7 @@ fn delta(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok()?.parse().ok());
-    s.log.push(logged);
+    s.delta.log.push(logged);
     response
 }
 
