@@ -362,9 +362,47 @@ async fn group_changes_under_a_group_scope_or_extension_groups_are_read_in_full(
             s.set_members(GROUP, members);
         });
     }
-    // A changed user under a group scope needs its memberships: read in full too.
-    let before = full(&server, &scoped).await;
-    server.with(|s| s.update_user(&graph_user_id(1), json!({"surname": "Scoped"})));
-    let cursor = before.change_cursor.unwrap();
-    unavailable(changes(&server, &scoped, &cursor).await);
+}
+
+#[tokio::test]
+async fn changed_users_under_a_group_scope_have_their_memberships_checked() {
+    let server = server().await;
+    let nested = "bbbbbbbb-0000-4000-a000-000000000002";
+    server.with(|s| {
+        s.groups.insert(
+            GROUP.into(),
+            vec![Member::User(graph_user_id(1)), Member::Group(nested.into())],
+        );
+        s.groups
+            .insert(nested.into(), vec![Member::User(graph_user_id(2))]);
+    });
+    let body = json!({"provider": provider(),
+        "scope": {"type": "groups", "groups": [GROUP]}});
+    let before = full(&server, &body).await;
+    assert_eq!(before.users.len(), 2);
+    server.with(|s| {
+        s.update_user(&graph_user_id(1), json!({"surname": "Direct"}));
+        s.update_user(&graph_user_id(2), json!({"surname": "Nested"}));
+        s.update_user(&graph_user_id(3), json!({"surname": "Outside"}));
+    });
+    let (requests, _) = log_len(&server);
+    let cursor = before.change_cursor.clone().unwrap();
+    let changes = changes(&server, &body, &cursor).await.unwrap();
+    let paths = paths_since(&server, requests);
+    assert_eq!(
+        paths,
+        [USERS_DELTA, GROUPS_DELTA, "/v1.0/$batch", "/v1.0/$batch"],
+        "lookups and membership checks, one batch each"
+    );
+    let after = full(&server, &body).await;
+    // A full read of a group scope lists its members only; a changed user outside it is
+    // reported out of scope.
+    assert!(!user(&changes, 3).in_scope);
+    assert!(user(&changes, 3).groups.is_empty());
+    let in_scope = DirectoryChanges {
+        changed: changes.changed.iter().filter(|u| u.in_scope).cloned().collect(),
+        ..changes.clone()
+    };
+    assert_eq!(applied(&before, &in_scope), sorted(after.users));
+    assert_eq!(user(&changes, 2).groups, [GROUP]);
 }

@@ -17,7 +17,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::groups::{bad_select, not_found, pick};
-use super::{denial, graph_error, GraphState, Member};
+use super::{denial, graph_error, transitive_users, GraphState, Member};
 use crate::cloud_server::{lock, opaque, Logged};
 
 /// Graph's page of a users or groups delta round (it may send fewer).
@@ -558,4 +558,38 @@ pub(super) async fn get_user(
     logged.status = response.status().as_u16();
     s.log.push(logged);
     response
+}
+
+/// `POST /v1.0/users/{id}/checkMemberGroups` (batched only here): which of the (at most 20)
+/// `groupIds` the user is in, nested groups followed.
+pub(super) fn check_member_groups(
+    s: &GraphState,
+    id: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let Some(at) = s.users.iter().position(|u| u["id"] == id) else {
+        let body = json!({"error": {"code": "Request_ResourceNotFound",
+            "message": format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present.")}});
+        return (StatusCode::NOT_FOUND, body);
+    };
+    let ids = body
+        .and_then(|b| b.get("groupIds"))
+        .and_then(Value::as_array)
+        .filter(|ids| !ids.is_empty() && ids.len() <= 20);
+    let Some(ids) = ids else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"code": "Request_BadRequest",
+                "message": "groupIds must hold between 1 and 20 group ids."}}),
+        );
+    };
+    let member_of: Vec<&Value> = ids
+        .iter()
+        .filter(|g| g.as_str().is_some_and(|g| transitive_users(s, g).contains(&at)))
+        .collect();
+    (
+        StatusCode::OK,
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)",
+               "value": member_of}),
+    )
 }

@@ -10,8 +10,9 @@
 //! removal (the recycle bin, a move out of the delta's scope) is looked up like a change, and
 //! a user that is not found then is left to a full read ([`DirectoryError::ChangesUnavailable`]).
 //! Group memberships (`scope.groups`, `extension_groups`) are tracked with a `groups/delta`
-//! round beside the users': any group change, or a change that needs a group membership
-//! resolved, is read in full too.
+//! round beside the users': any group change is read in full (nested groups make one
+//! member's change anyone's), and so is a deleted user while extension groups are synced.
+//! Under a group scope, each changed user's scope groups are checked (`checkMemberGroups`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,6 +35,8 @@ pub(super) const PROVIDER: &str = "graph";
 /// What the groups round tracks: `members` makes Graph report membership changes
 /// (`members@delta`).
 const GROUP_DELTA_PROPERTIES: &str = "id,displayName,members";
+/// The most group ids one `checkMemberGroups` takes.
+const MAX_CHECKED_GROUPS: usize = 20;
 
 /// [`ChangeCursor::position`] of a Graph cursor (JSON): the delta links of the next round.
 #[derive(Debug, Serialize, Deserialize)]
@@ -165,17 +168,16 @@ impl Graph {
                 "deleted users leave extension groups; their members are read in full",
             ));
         }
-        if matches!(pager.listing, Listing::Groups(_)) && !look.is_empty() {
-            return Err(unavailable(
-                "changed users under a group scope need their memberships read in full",
-            ));
-        }
         let mut organizations = AttributeOrganizations::default();
         let mut changed = self.look_up(pager, http, &look, &mut organizations).await?;
-        if let Listing::Users(scope) = &pager.listing {
-            for user in &mut changed {
-                user.in_scope = user.in_scope && scope.contains(&user.object_id);
+        match &pager.listing {
+            Listing::Users(scope) => {
+                for user in &mut changed {
+                    user.in_scope = user.in_scope && scope.contains(&user.object_id);
+                }
             }
+            Listing::Groups(groups) => self.memberships(pager, http, groups, &mut changed).await?,
+            Listing::Everyone => {}
         }
         self.photo_refs(pager, http, &mut changed).await?;
         let requests = http.requests().saturating_sub(before);
@@ -310,6 +312,83 @@ impl Graph {
             users.push(user);
         }
         Ok(users)
+    }
+}
+
+impl Graph {
+    /// Under a group scope: each changed user's scope groups, as the full read lists them (in
+    /// config order), by `checkMemberGroups` (nested groups followed, at most 20 groups), 20
+    /// users a `$batch`. A user in none is out of scope.
+    async fn memberships(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        groups: &[String],
+        users: &mut [DirectoryUser],
+    ) -> Result<(), DirectoryError> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        if groups.len() > MAX_CHECKED_GROUPS {
+            return Err(unavailable(format!(
+                "Graph checks memberships of at most {MAX_CHECKED_GROUPS} groups at once; \
+                 the scope's {} groups are read in full",
+                groups.len()
+            )));
+        }
+        let body = serde_json::json!({ "groupIds": groups });
+        let items: Vec<BatchItem> = users
+            .iter()
+            .map(|user| BatchItem {
+                method: "POST",
+                path: vec![
+                    "users".into(),
+                    user.object_id.to_string(),
+                    "checkMemberGroups".into(),
+                ],
+                query: Vec::new(),
+                body: Some(body.clone()),
+            })
+            .collect();
+        let answers = self.calls(pager, http).batch(&items).await?;
+        for (user, answer) in users.iter_mut().zip(answers) {
+            let id = &user.object_id;
+            let answer = answer.ok_or_else(|| {
+                DirectoryError::Unreachable(format!(
+                    "Graph never answered the membership check of changed user {id}"
+                ))
+            })?;
+            match answer.status {
+                200 => {}
+                404 => {
+                    return Err(unavailable(format!(
+                        "changed user {id} was not found when its memberships were checked"
+                    )))
+                }
+                status => {
+                    return Err(DirectoryError::Protocol(format!(
+                        "Graph answered {status} to the membership check of changed user {id}"
+                    )))
+                }
+            }
+            let member_of: HashSet<&str> = answer
+                .body
+                .get("value")
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    DirectoryError::Protocol("a Graph membership check without a value".into())
+                })?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            user.groups = groups
+                .iter()
+                .filter(|g| member_of.contains(g.as_str()))
+                .cloned()
+                .collect();
+            user.in_scope = user.in_scope && !user.groups.is_empty();
+        }
+        Ok(())
     }
 }
 
