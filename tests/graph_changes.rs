@@ -98,7 +98,12 @@ fn log_len(server: &GraphServer) -> (usize, usize) {
 
 /// The paths asked for since `from` requests.
 fn paths_since(server: &GraphServer, from: usize) -> Vec<String> {
-    server.with(|s| s.requests()[from..].iter().map(|l| l.path.clone()).collect())
+    server.with(|s| {
+        s.requests()[from..]
+            .iter()
+            .map(|l| l.path.clone())
+            .collect()
+    })
 }
 
 fn unavailable(result: Result<DirectoryChanges, DirectoryError>) -> String {
@@ -119,12 +124,24 @@ async fn a_full_read_leaves_a_cursor_and_an_unchanged_read_is_one_delta_call() {
     assert_eq!(cursor.provider, "graph");
     let paths = paths_since(&server, requests);
     assert_eq!(paths[0], USERS_DELTA, "the delta link is asked for first");
-    assert_eq!(&paths[1..], ["/v1.0/users"; 3], "then the listing as before");
+    assert_eq!(
+        &paths[1..],
+        ["/v1.0/users"; 3],
+        "then the listing as before"
+    );
     let (requests, tokens) = log_len(&server);
     let changes = changes(&server, &body, &cursor).await.unwrap();
     assert!(changes.changed.is_empty() && changes.deleted.is_empty());
-    assert_eq!(paths_since(&server, requests), [USERS_DELTA], "one delta call");
-    assert_eq!(server.with(|s| s.tokens_issued) - tokens, 1, "and the token call");
+    assert_eq!(
+        paths_since(&server, requests),
+        [USERS_DELTA],
+        "one delta call"
+    );
+    assert_eq!(
+        server.with(|s| s.tokens_issued) - tokens,
+        1,
+        "and the token call"
+    );
     assert_eq!(changes.requests, 2);
     // The next cursor goes on from there.
     let next = changes.cursor.expect("the next cursor");
@@ -243,7 +260,11 @@ async fn an_expired_or_unknown_delta_link_is_changes_unavailable() {
     let mut unknown = cursor.clone();
     let position: Value = serde_json::from_str(&cursor.position).unwrap();
     let link = position["users"].as_str().unwrap();
-    let forged = format!("{}{}", &link[..link.find("deltatoken=").unwrap() + 11], "0000");
+    let forged = format!(
+        "{}{}",
+        &link[..link.find("deltatoken=").unwrap() + 11],
+        "0000"
+    );
     unknown.position = json!({"users": forged}).to_string();
     let reason = unavailable(changes(&server, &body, &unknown).await);
     assert!(reason.contains("resyncRequired"), "{reason}");
@@ -279,7 +300,11 @@ async fn many_changes_page_and_batch_and_throttling_is_waited_out() {
     let (requests, _) = log_len(&server);
     let changes = converges(&server, &body, &before).await;
     assert_eq!(changes.changed.len(), 25);
-    assert_eq!(changes.requests, 1 + 10 + 2, "the token, 10 delta calls, 2 batches");
+    assert_eq!(
+        changes.requests,
+        1 + 10 + 2,
+        "the token, 10 delta calls, 2 batches"
+    );
     server.with(|s| {
         let delta: Vec<u16> = s.requests()[requests..]
             .iter()
@@ -400,7 +425,12 @@ async fn changed_users_under_a_group_scope_have_their_memberships_checked() {
     assert!(!user(&changes, 3).in_scope);
     assert!(user(&changes, 3).groups.is_empty());
     let in_scope = DirectoryChanges {
-        changed: changes.changed.iter().filter(|u| u.in_scope).cloned().collect(),
+        changed: changes
+            .changed
+            .iter()
+            .filter(|u| u.in_scope)
+            .cloned()
+            .collect(),
         ..changes.clone()
     };
     assert_eq!(applied(&before, &in_scope), sorted(after.users));

@@ -22,10 +22,10 @@ mod groups;
 #[path = "graph_server_write.rs"]
 mod write;
 use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
-#[path = "graph_server_photos.rs"]
-mod photos;
 #[path = "graph_server_delta.rs"]
 mod delta;
+#[path = "graph_server_photos.rs"]
+mod photos;
 pub use delta::{DeltaState, DELTA_PAGE_SIZE, GROUPS_DELTA, USERS_DELTA};
 pub use photos::{GraphPhoto, BATCH_LIMIT, BATCH_PATH};
 pub use write::USER_WRITE_ROLE;

@@ -257,7 +257,9 @@ fn delta_response(
     }
     let path = if users { USERS_DELTA } else { GROUPS_DELTA };
     let state_tokens = ["$skiptoken", "$deltatoken"];
-    let token = state_tokens.iter().find_map(|t| query.get(*t).map(|v| (*t, v)));
+    let token = state_tokens
+        .iter()
+        .find_map(|t| query.get(*t).map(|v| (*t, v)));
     let others = query.keys().filter(|k| !state_tokens.contains(&k.as_str()));
     match token {
         // A state token carries the round's parameters: nothing may be added to it.
@@ -531,8 +533,9 @@ pub(super) fn lookup(s: &GraphState, id: &str, select: Option<&str>) -> (StatusC
         );
     }
     let mut body = pick(user, select);
-    body["@odata.context"] =
-        json!(format!("https://graph.microsoft.com/v1.0/$metadata#users({select})/$entity"));
+    body["@odata.context"] = json!(format!(
+        "https://graph.microsoft.com/v1.0/$metadata#users({select})/$entity"
+    ));
     (StatusCode::OK, body)
 }
 
@@ -585,7 +588,10 @@ pub(super) fn check_member_groups(
     };
     let member_of: Vec<&Value> = ids
         .iter()
-        .filter(|g| g.as_str().is_some_and(|g| transitive_users(s, g).contains(&at)))
+        .filter(|g| {
+            g.as_str()
+                .is_some_and(|g| transitive_users(s, g).contains(&at))
+        })
         .collect();
     (
         StatusCode::OK,

@@ -113,11 +113,12 @@ impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
         Ok(snapshot)
     }
 
-    async fn read_changes(&self, cursor: &ChangeCursor) -> Result<DirectoryChanges, DirectoryError> {
+    async fn read_changes(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
         let http = self.http().await?;
-        self.provider
-            .read_changes(&self.pager, http, cursor)
-            .await
+        self.provider.read_changes(&self.pager, http, cursor).await
     }
 
     async fn read_photo(

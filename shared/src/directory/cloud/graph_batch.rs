@@ -122,7 +122,10 @@ impl GraphCalls<'_> {
                     })
                     .collect();
                 let body = serde_json::json!({ "requests": requests });
-                let answer: BatchAnswer = self.post(&batch_url, &body).await?.json("a Graph batch answer")?;
+                let answer: BatchAnswer = self
+                    .post(&batch_url, &body)
+                    .await?
+                    .json("a Graph batch answer")?;
                 let mut by_id: HashMap<String, BatchResponse> = answer
                     .responses
                     .into_iter()

@@ -422,9 +422,8 @@ fn delta_link(
 /// another path) cannot say what changed.
 fn kept_link(pager: &Pager, link: &str, kind: &str) -> Result<Url, DirectoryError> {
     let expected = delta_url(&pager.base, kind)?;
-    delta_link(pager, link, &expected, &mut HashSet::new()).map_err(|e| {
-        unavailable(format!("the kept {kind} delta link is not usable: {e}"))
-    })
+    delta_link(pager, link, &expected, &mut HashSet::new())
+        .map_err(|e| unavailable(format!("the kept {kind} delta link is not usable: {e}")))
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use super::http::{Answer, CloudHttp, Credential, Vendor};
 use crate::domain::config::Scope;
 use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{
-    ChangeCursor, Check, CheckName, ConnectionReport, Coverage, DirectoryChanges,
-    DirectoryConfig, DirectoryUser, ObjectId, Snapshot,
+    ChangeCursor, Check, CheckName, ConnectionReport, Coverage, DirectoryChanges, DirectoryConfig,
+    DirectoryUser, ObjectId, Snapshot,
 };
 use crate::error::DirectoryError;
 
