@@ -14,11 +14,13 @@ fn tenant_id(raw: &str) -> TenantId {
 async fn sqlite_passes_conformance() {
     let memory = SqliteStore::in_memory().unwrap();
     conformance::run_all(&memory).await;
+    conformance::run_pushed(&memory).await;
 
     let dir = tempfile::TempDir::new().unwrap();
     let path = dir.path().join("state.db");
     let file = SqliteStore::open(&path).unwrap();
     conformance::run_all(&file).await;
+    conformance::run_pushed(&file).await;
 
     // Data outlives the store: write, drop, reopen.
     let id = tenant_id("persisted");
@@ -176,6 +178,11 @@ impl conformance::RawRecords for SqliteStore {
                  WHERE tenant = ?1 AND kind || '#' || object_id = ?3",
                 format!("{}#{object}", kind.as_str()),
             ),
+            conformance::StoredRecord::Pushed(kind, id) => (
+                "UPDATE pushed SET body = json_patch(body, ?2)
+                 WHERE tenant = ?1 AND kind || '#' || id = ?3",
+                format!("{}#{id}", super::super::pushed_record::kind_name(kind)),
+            ),
             conformance::StoredRecord::Run(run) => (
                 "UPDATE runs SET body = json_patch(body, ?2), summary = json_patch(summary, ?2)
                  WHERE tenant = ?1 AND run_id = ?3",
@@ -217,6 +224,7 @@ impl conformance::RawRecords for SqliteStore {
 async fn sqlite_reads_records_from_a_newer_release() {
     let store = SqliteStore::in_memory().unwrap();
     conformance::records_from_a_newer_release_read(&store, &store).await;
+    conformance::pushed_records_from_a_newer_release_read(&store, &store).await;
 }
 
 /// A state file of schema version 1 (the last run inside the body) opens with its last run.
@@ -313,4 +321,58 @@ async fn schema_2_files_keep_their_data() {
         reopened.all_object_mappings(&id).await.unwrap(),
         vec![group]
     );
+}
+
+/// A state file of schema version 4 opens at version 5 with its data, and keeps pushed
+/// resources across a reopen.
+#[tokio::test]
+async fn schema_4_files_take_pushed_resources() {
+    use crate::domain::{PushedKind, PushedResource};
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let id = tenant_id("v4-file");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for step in [
+            sqlite_schema::SCHEMA_V1_FOR_TESTS,
+            sqlite_schema::SCHEMA_V2_FOR_TESTS,
+            sqlite_schema::SCHEMA_V3_FOR_TESTS,
+            sqlite_schema::SCHEMA_V4_FOR_TESTS,
+        ] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let body = serde_json::to_value(Tenant::new(id.clone(), now)).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, state, next_sync_at, body, revision)
+             VALUES (?1, 'disconnected', NULL, ?2, 3)",
+            params![id.to_string(), body.to_string()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_tenant(&id).await.unwrap().unwrap().revision, 3);
+    let resource = PushedResource {
+        kind: PushedKind::User,
+        id: ObjectId::parse("u-1").unwrap(),
+        external_id: Some("00u1".into()),
+        name: "ann@example.com".into(),
+        version: 1,
+        created: now,
+        last_modified: now,
+        attributes: serde_json::json!({"userName": "ann@example.com"}),
+    };
+    store.create_pushed(&id, &resource).await.unwrap();
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        reopened.all_pushed(&id, PushedKind::User).await.unwrap(),
+        vec![resource]
+    );
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 5);
 }

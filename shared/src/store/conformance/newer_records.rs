@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::objects::object_mapping;
 use super::{linked_mapping, run_id, run_record, tenant, unique_tenant};
-use crate::domain::{DirectoryConfig, EndpointPolicy, ObjectKind, RunId, TenantId, TenantState};
+use crate::domain::{
+    DirectoryConfig, EndpointPolicy, ObjectKind, PushedKind, RunId, TenantId, TenantState,
+};
 use crate::ports::Store;
 
 /// Which stored record to patch.
@@ -18,6 +20,8 @@ pub enum StoredRecord<'a> {
     /// An organization's or group's mapping.
     Object(ObjectKind, &'a str),
     Run(&'a RunId),
+    /// A user or group pushed over SCIM, by id.
+    Pushed(PushedKind, &'a str),
 }
 
 /// Direct access to a backend's stored bodies, for tests only.
