@@ -436,3 +436,91 @@ async fn changed_users_under_a_group_scope_have_their_memberships_checked() {
     assert_eq!(applied(&before, &in_scope), sorted(after.users));
     assert_eq!(user(&changes, 2).groups, [GROUP]);
 }
+
+/// The test server's delta rounds, seen raw: what the reader above relies on it to be strict
+/// about.
+#[tokio::test]
+async fn the_test_server_answers_delta_rounds_as_graph_does() {
+    let server = server().await;
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!(
+            "{}/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            server.url()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "11111111-2222-3333-4444-555555555555"),
+            ("client_secret", "graph-secret-Zq8~very-secret-value"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let get = |url: String| {
+        let request = client.get(url).header("authorization", bearer.clone());
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let select = "id,givenName,surname,mail";
+    // The initial round: every user, 3 a page, only the selected properties that are set.
+    let mut link = format!("{}{USERS_DELTA}?$select={select}", server.url());
+    let mut seen = 0;
+    let delta_link = loop {
+        let (status, page) = get(link.clone()).await;
+        assert_eq!(status, 200);
+        let value = page["value"].as_array().unwrap();
+        assert!(value.len() <= 3);
+        for user in value {
+            let names: Vec<&String> = user.as_object().unwrap().keys().collect();
+            assert_eq!(names, ["givenName", "id", "mail", "surname"]);
+        }
+        seen += value.len();
+        if let Some(next) = page["@odata.nextLink"].as_str() {
+            assert!(next.contains("$skiptoken=") && !next.contains("$select"));
+            link = next.to_string();
+        } else {
+            break page["@odata.deltaLink"].as_str().unwrap().to_string();
+        }
+    };
+    assert_eq!(seen, 12);
+    server.with(|s| {
+        s.update_user(&graph_user_id(1), json!({"surname": "Changed"}));
+        s.update_user(&graph_user_id(2), json!({"mobilePhone": "+1 555 0000"}));
+        s.delete_user(&graph_user_id(3), true);
+        s.delete_user(&graph_user_id(4), false);
+    });
+    let (status, page) = get(delta_link.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page["value"],
+        json!([{"id": graph_user_id(1), "surname": "Changed"},
+               {"id": graph_user_id(3), "@removed": {"reason": "deleted"}},
+               {"id": graph_user_id(4), "@removed": {"reason": "changed"}}]),
+        "only changed selected properties; an unselected change is not tracked"
+    );
+    let (status, error) = get(format!("{delta_link}&$top=5")).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("Request_BadRequest"))
+    );
+    let unknown = format!("{}{USERS_DELTA}?$deltatoken=nonsense", server.url());
+    let (status, error) = get(unknown).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (410, Some("resyncRequired"))
+    );
+    server.with(|s| s.expire_delta_tokens());
+    let (status, error) = get(delta_link).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("syncStateNotFound"))
+    );
+}
