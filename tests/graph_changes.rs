@@ -524,3 +524,35 @@ async fn the_test_server_answers_delta_rounds_as_graph_does() {
         (400, Some("syncStateNotFound"))
     );
 }
+
+#[tokio::test]
+async fn a_change_made_while_the_full_read_pages_is_in_the_next_change_read() {
+    let server = server().await;
+    // The listing's second page is throttled for a second: user 1 (on the first page, already
+    // read) changes meanwhile.
+    server.with(|s| {
+        s.faults.throttle.insert(1, 1);
+        s.faults.retry_after_secs = 1;
+    });
+    let body = everyone();
+    let reader = directory(&server, &body);
+    let read = tokio::spawn(async move { reader.read_users().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    server.with(|s| {
+        assert!(s.log.iter().any(|l| l.status == 429), "the read is waiting");
+        s.update_user(&graph_user_id(1), json!({"surname": "During"}));
+    });
+    let before = read.await.unwrap().unwrap();
+    let stale = before
+        .users
+        .iter()
+        .find(|u| u.object_id.as_str() == graph_user_id(1))
+        .unwrap();
+    assert_eq!(
+        stale.last_name.as_deref(),
+        Some("Family1"),
+        "read before the change"
+    );
+    let changes = converges(&server, &body, &before).await;
+    assert_eq!(user(&changes, 1).last_name.as_deref(), Some("During"));
+}
