@@ -70,11 +70,6 @@ pub async fn run_all(store: &dyn Store) {
     login_attempts_are_limited_per_window(store).await;
     concurrent_login_attempts_respect_the_limit(store).await;
     tenant_isolation(store).await;
-}
-
-/// The pushed-resource checks. Run by the SQLite tests only until the DynamoDB store keeps
-/// pushed resources too; then [`run_all`] takes them in.
-pub async fn run_pushed(store: &dyn Store) {
     pushed_create_get_replace_delete(store).await;
     pushed_names_are_unique_without_case(store).await;
     pushed_replace_is_conditional(store).await;

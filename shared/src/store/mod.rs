@@ -17,9 +17,13 @@ mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_objects;
 #[cfg(feature = "aws")]
+mod dynamodb_pushed;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
+#[cfg(feature = "aws")]
+mod dynamodb_transact;
 mod keys;
 mod pushed_record;
 mod sqlite;

@@ -154,6 +154,7 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
     assert_eq!(json_of(&again.directory), json_of(&stored.directory));
     store.delete_tenant(&id).await.expect("clean up");
     config_of_a_newer_shape_is_kept(store, raw).await;
+    super::pushed_records_from_a_newer_release_read(store, raw).await;
 }
 
 /// A config this release cannot read at all (a provider type it does not know): the tenant
