@@ -205,8 +205,8 @@ async fn a_login_endpoint_that_is_briefly_unavailable_is_retried() {
     assert_eq!(snapshot.users.len(), 3);
     assert_eq!(
         directory.requests(),
-        4,
-        "two refused token requests, one token, one page"
+        5,
+        "two refused token requests, one token, the delta link, one page"
     );
     assert_eq!(server.with(|s| s.tokens_issued), 1);
 }

@@ -2,7 +2,8 @@
 //! ones on what dirsync uses: the client-credentials token endpoint with Entra's `AADSTS`
 //! error bodies, `/v1.0/users` and `/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`
 //! with `$select` / `$top` checks, `/v1.0/groups` and `/v1.0/groups/{id}` (extension groups), opaque `@odata.nextLink` cursors, Graph error bodies, and
-//! injected faults; user photos and JSON batching in `graph_server_photos.rs`.
+//! injected faults; user photos and JSON batching in `graph_server_photos.rs`, change tracking
+//! (`users/delta`, `groups/delta`) in `graph_server_delta.rs`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,8 +22,11 @@ mod groups;
 #[path = "graph_server_write.rs"]
 mod write;
 use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
+#[path = "graph_server_delta.rs"]
+mod delta;
 #[path = "graph_server_photos.rs"]
 mod photos;
+pub use delta::{DeltaState, DELTA_PAGE_SIZE, GROUPS_DELTA, USERS_DELTA};
 pub use photos::{GraphPhoto, BATCH_LIMIT, BATCH_PATH};
 pub use write::USER_WRITE_ROLE;
 
@@ -109,6 +113,8 @@ pub struct GraphState {
     /// The number of requests of each `$batch` accepted.
     pub batch_sizes: Vec<usize>,
     photo_versions: u64,
+    /// Change tracking (`users/delta`, `groups/delta`) and the recycle bin.
+    pub delta: DeltaState,
     cursors: HashMap<String, Cursor>,
     expired_once: bool,
 }
@@ -168,6 +174,7 @@ impl GraphState {
             photo_throttle: HashMap::new(),
             batch_sizes: Vec::new(),
             photo_versions: 0,
+            delta: DeltaState::default(),
             cursors: HashMap::new(),
             expired_once: false,
         }
@@ -188,10 +195,15 @@ impl GraphServer {
                 post(crate::graph_login::token),
             )
             .route("/v1.0/users", get(users))
+            .route(delta::USERS_DELTA, get(delta::users_delta))
+            .route(delta::GROUPS_DELTA, get(delta::groups_delta))
             .route("/v1.0/users/{id}/photo", get(photos::photo))
             .route("/v1.0/users/{id}/photo/$value", get(photos::photo_value))
             .route(photos::BATCH_PATH, post(photos::batch))
-            .route("/v1.0/users/{id}", patch(write::patch_user))
+            .route(
+                "/v1.0/users/{id}",
+                patch(write::patch_user).get(delta::get_user),
+            )
             .route("/v1.0/groups", get(groups))
             .route("/v1.0/groups/{id}", get(group))
             .route(

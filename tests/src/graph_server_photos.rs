@@ -2,7 +2,8 @@
 //! metadata `GET /v1.0/users/{id}/photo` (`@odata.mediaEtag`; 404 `ImageNotFound` without a
 //! photo), the bytes `GET /v1.0/users/{id}/photo/$value` with their content type, and JSON
 //! batching `POST /v1.0/$batch` (at most 20 requests, unique ids, each answered with its own
-//! status, headers and body; throttling injected per request with its own `Retry-After`).
+//! status, headers and body; photo metadata, `GET users/{id}` lookups and
+//! `POST users/{id}/checkMemberGroups`; throttling injected per request with its own `Retry-After`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -182,8 +183,31 @@ fn batch_response(s: &mut GraphState, headers: &HeaderMap, body: &[u8]) -> Respo
             .strip_prefix("users/")
             .and_then(|rest| rest.strip_suffix("/photo"))
             .filter(|user| !user.contains('/'));
-        let (status, headers, body) = match (method, user) {
-            ("GET", Some(user)) => {
+        let lookup = url
+            .trim_start_matches('/')
+            .strip_prefix("users/")
+            .map(|rest| rest.split_once('?').unwrap_or((rest, "")))
+            .filter(|(user, _)| !user.contains('/'));
+        let member_check = url
+            .trim_start_matches('/')
+            .strip_prefix("users/")
+            .and_then(|rest| rest.strip_suffix("/checkMemberGroups"))
+            .filter(|user| !user.contains('/'));
+        let (status, headers, body) = match (method, user, lookup) {
+            ("POST", _, _) if member_check.is_some() => {
+                let user = member_check.unwrap_or_default();
+                let (status, body) =
+                    super::delta::check_member_groups(s, user, request.get("body"));
+                (status, json!({"Content-Type": "application/json"}), body)
+            }
+            ("GET", None, Some((user, query))) => {
+                let select = url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(name, _)| name == "$select")
+                    .map(|(_, value)| value.into_owned());
+                let (status, body) = super::delta::lookup(s, user, select.as_deref());
+                (status, json!({"Content-Type": "application/json"}), body)
+            }
+            ("GET", Some(user), _) => {
                 let throttled = s.photo_throttle.get_mut(user).filter(|n| **n > 0);
                 if let Some(left) = throttled {
                     *left -= 1;
@@ -202,7 +226,7 @@ fn batch_response(s: &mut GraphState, headers: &HeaderMap, body: &[u8]) -> Respo
                 StatusCode::BAD_REQUEST,
                 json!({"Content-Type": "application/json"}),
                 json!({"error": {"code": "BadRequest",
-                    "message": "This test server batches photo metadata only."}}),
+                    "message": "This test server batches photo metadata, user lookups and membership checks only."}}),
             ),
         };
         responses

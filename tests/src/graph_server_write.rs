@@ -74,6 +74,7 @@ pub(super) async fn patch_user(
     for (name, value) in &changes {
         user.insert(name.clone(), value.clone());
     }
+    s.record_user_change(&id, changes.keys().cloned().collect());
     s.patches.push((id, Value::Object(changes)));
     StatusCode::NO_CONTENT.into_response()
 }

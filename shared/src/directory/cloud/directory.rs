@@ -95,13 +95,21 @@ impl<P: Provider> CloudDirectory<P> {
 #[async_trait]
 impl<P: Provider + PagedSource> Directory for CloudDirectory<P> {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
-        let started = chrono::Utc::now();
         let http = self.http().await?;
+        // Asked for first: a change made while the listing is read is then in the next
+        // change-only read. Without one, the next read is a full one too.
+        let cursor = match self.provider.change_cursor(&self.pager, http).await {
+            Ok(cursor) => cursor,
+            Err(error) => {
+                tracing::warn!(%error, "no change cursor; the next read is a full one");
+                None
+            }
+        };
         let mut snapshot = read_listing(&self.provider, &self.pager, http).await?;
         self.provider
             .photo_refs(&self.pager, http, &mut snapshot.users)
             .await?;
-        snapshot.change_cursor = self.provider.change_cursor(&self.pager, started);
+        snapshot.change_cursor = cursor;
         Ok(snapshot)
     }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::directory::{CloudDirectory, Provider, Tenant};
-use super::graph_photo::GraphPhotos;
+use super::graph_batch::GraphCalls;
 use super::graph_token::{ClientCredentials, ClientSecret};
 use super::groups::{GroupListing, NamedGroup};
 use super::http::{shorten, Answer, CloudHttp, Credential, Vendor};
@@ -21,7 +21,7 @@ use super::read::{LinkWording, Listing, Page, PagedSource, Pager};
 use super::urls::url_under;
 use crate::domain::config::{AzureCloud, AzureConfig};
 use crate::domain::organization::AttributeOrganizations;
-use crate::domain::{DirectoryUser, ObjectId, UserState};
+use crate::domain::{ChangeCursor, DirectoryChanges, DirectoryUser, ObjectId, UserState};
 use crate::error::DirectoryError;
 use crate::http_retry::retry_after;
 
@@ -64,7 +64,7 @@ pub struct Graph {
     credential: ClientCredentials,
     fields: JsonFields,
     /// `$select`: the mapped properties and [`FIXED_PROPERTIES`].
-    select: String,
+    pub(super) select: String,
     include_guests: bool,
     /// `fields.avatar` is on: each in-scope user's photo metadata is read too.
     photos: bool,
@@ -137,8 +137,9 @@ impl Provider for Graph {
 }
 
 impl Graph {
-    fn photos_at<'a>(&'a self, pager: &'a Pager, http: &'a CloudHttp) -> GraphPhotos<'a> {
-        GraphPhotos {
+    /// Graph's requests beside the listings (batches, photos), with this pager's rules.
+    pub(super) fn calls<'a>(&'a self, pager: &'a Pager, http: &'a CloudHttp) -> GraphCalls<'a> {
+        GraphCalls {
             base: &pager.base,
             http,
             credential: &self.credential,
@@ -321,7 +322,7 @@ impl PagedSource for Graph {
         if !self.photos {
             return Ok(());
         }
-        self.photos_at(pager, http).refs(users).await
+        self.calls(pager, http).photo_refs(users).await
     }
 
     async fn read_photo(
@@ -333,7 +334,24 @@ impl PagedSource for Graph {
         if !self.photos {
             return Ok(None);
         }
-        self.photos_at(pager, http).bytes(user).await
+        self.calls(pager, http).photo_bytes(user).await
+    }
+
+    async fn change_cursor(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+    ) -> Result<Option<ChangeCursor>, DirectoryError> {
+        self.start_changes(pager, http).await.map(Some)
+    }
+
+    async fn read_changes(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        self.changes(pager, http, cursor).await
     }
 
     async fn check_token(&self, _: &Pager, http: &CloudHttp) -> Result<String, DirectoryError> {
@@ -397,6 +415,13 @@ impl Vendor for GraphVendor {
                  and extension_groups.groups"
             )),
             (429, _) => DirectoryError::Unreachable(format!("Graph kept throttling ({said})")),
+            // A delta link Graph no longer serves (expired, or the tenant's sync state was
+            // reset): only a full read can say what the directory holds.
+            (410, _) | (400, "syncStateNotFound" | "syncStateInvalid" | "resyncRequired") => {
+                DirectoryError::ChangesUnavailable(format!(
+                    "Graph no longer serves the kept delta link ({said})"
+                ))
+            }
             (status, _) => DirectoryError::Protocol(format!("Graph answered {status} ({said})")),
         }
     }

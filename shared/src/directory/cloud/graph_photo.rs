@@ -4,47 +4,17 @@
 //! (`/users/{id}/photo/$value`) are read one user at a time, and never past the largest photo
 //! the PBX takes plus one byte.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use url::Url;
 
-use super::http::{CloudHttp, Credential, Vendor};
+use super::graph_batch::{wait_asked, BatchItem, GraphCalls};
 use super::urls::url_under;
 use crate::domain::avatar::{PhotoRef, MAX_AVATAR_BYTES};
 use crate::domain::{DirectoryUser, ObjectId};
 use crate::error::DirectoryError;
-
-/// The most requests Graph takes in one batch.
-pub(super) const BATCH_LIMIT: usize = 20;
-/// A batch's answer: 20 small metadata objects.
-const MAX_BATCH_BYTES: usize = 1024 * 1024;
-
-#[derive(Serialize)]
-struct BatchRequest {
-    id: String,
-    method: &'static str,
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct BatchAnswer {
-    responses: Vec<BatchResponse>,
-}
-
-#[derive(Deserialize)]
-struct BatchResponse {
-    id: String,
-    status: u16,
-    #[serde(default)]
-    headers: Map<String, Value>,
-    #[serde(default)]
-    body: Value,
-}
 
 /// What one metadata answer says about a user's photo.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,14 +34,7 @@ pub(super) fn metadata(status: u16, headers: &Map<String, Value>, body: &Value) 
             _ => Metadata::Photo(PhotoRef::Unknown),
         },
         404 => Metadata::NoPhoto,
-        429 | 500..=599 => {
-            let wait = headers
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
-                .and_then(|(_, v)| v.as_str()?.trim().parse().ok())
-                .map(Duration::from_secs);
-            Metadata::Retry(wait)
-        }
+        429 | 500..=599 => Metadata::Retry(wait_asked(headers)),
         _ => {
             let code = body.pointer("/error/code").and_then(Value::as_str);
             tracing::warn!(
@@ -84,95 +47,44 @@ pub(super) fn metadata(status: u16, headers: &Map<String, Value>, body: &Value) 
     }
 }
 
-/// Where Graph's requests go, and with what.
-pub(super) struct GraphPhotos<'a> {
-    pub base: &'a Url,
-    pub http: &'a CloudHttp,
-    pub credential: &'a dyn Credential,
-    pub vendor: &'a dyn Vendor,
-}
-
-impl GraphPhotos<'_> {
+impl GraphCalls<'_> {
     /// Sets `avatar_ref` of every in-scope user: their photo's ETag, or unknown where Graph
     /// would not say. A batch that fails as a whole fails the read.
-    pub async fn refs(&self, users: &mut [DirectoryUser]) -> Result<(), DirectoryError> {
+    pub async fn photo_refs(&self, users: &mut [DirectoryUser]) -> Result<(), DirectoryError> {
         let in_scope: Vec<usize> = (0..users.len()).filter(|&i| users[i].in_scope).collect();
-        let prefix = url_under(self.base, &["v1.0"], "the Graph URL")?;
-        let batch_url = url_under(self.base, &["v1.0", "$batch"], "the Graph URL")?;
-        for chunk in in_scope.chunks(BATCH_LIMIT) {
-            let mut pending: Vec<usize> = chunk.to_vec();
-            let mut attempt = 0;
-            while !pending.is_empty() {
-                attempt += 1;
-                let mut requests = Vec::with_capacity(pending.len());
-                for &i in &pending {
-                    let path = ["users", users[i].object_id.as_str(), "photo"];
-                    let url = url_under(&prefix, &path, "the Graph URL")?;
-                    let relative = url.path()[prefix.path().len()..].to_string();
-                    requests.push(BatchRequest {
-                        id: i.to_string(),
-                        method: "GET",
-                        url: relative,
-                    });
+        let items: Vec<BatchItem> = in_scope
+            .iter()
+            .map(|&i| BatchItem {
+                method: "GET",
+                path: vec![
+                    "users".into(),
+                    users[i].object_id.to_string(),
+                    "photo".into(),
+                ],
+                query: Vec::new(),
+                body: None,
+            })
+            .collect();
+        let answers = self.batch(&items).await?;
+        for (&i, answer) in in_scope.iter().zip(answers) {
+            let told = answer.map_or(Metadata::Retry(None), |r| {
+                metadata(r.status, &r.headers, &r.body)
+            });
+            match told {
+                Metadata::Photo(reference) => users[i].avatar_ref = Some(reference),
+                Metadata::NoPhoto => users[i].avatar_ref = None,
+                Metadata::Retry(_) => {
+                    tracing::warn!(user = %users[i].object_id, "Graph kept failing the photo metadata; photo left as it is");
+                    users[i].avatar_ref = Some(PhotoRef::Unknown);
                 }
-                let body = serde_json::json!({ "requests": requests });
-                let answer = self.post(&batch_url, &body).await?;
-                let answer: BatchAnswer = answer.json("a Graph batch answer")?;
-                let mut again = Vec::new();
-                let mut wait = None;
-                let by_id: HashMap<&str, &BatchResponse> = answer
-                    .responses
-                    .iter()
-                    .map(|r| (r.id.as_str(), r))
-                    .collect();
-                for &i in &pending {
-                    let told = match by_id.get(i.to_string().as_str()) {
-                        Some(r) => metadata(r.status, &r.headers, &r.body),
-                        // An answer without this request's response: as if it failed.
-                        None => Metadata::Retry(None),
-                    };
-                    match told {
-                        Metadata::Photo(reference) => users[i].avatar_ref = Some(reference),
-                        Metadata::NoPhoto => users[i].avatar_ref = None,
-                        Metadata::Retry(asked) if attempt < self.http.max_attempts() => {
-                            wait = wait.max(asked);
-                            again.push(i);
-                        }
-                        Metadata::Retry(_) => {
-                            tracing::warn!(user = %users[i].object_id, "Graph kept failing the photo metadata; photo left as it is");
-                            users[i].avatar_ref = Some(PhotoRef::Unknown);
-                        }
-                    }
-                }
-                if !again.is_empty() {
-                    tokio::time::sleep(self.http.wait_for(wait, attempt)).await;
-                }
-                pending = again;
             }
         }
         Ok(())
     }
 
-    async fn post(&self, url: &Url, body: &Value) -> Result<super::http::Answer, DirectoryError> {
-        let build = |authorization: &HeaderValue| {
-            self.http
-                .client()
-                .post(url.clone())
-                .header(AUTHORIZATION, authorization.clone())
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .json(body)
-        };
-        let answer = self
-            .http
-            .authorized(&build, MAX_BATCH_BYTES, self.credential, self.vendor)
-            .await?;
-        self.http.checked(answer, self.vendor).await
-    }
-
     /// One user's photo bytes (`None`: no photo), at most [`MAX_AVATAR_BYTES`] + 1 of them:
     /// a longer photo is too large whatever its rest.
-    pub async fn bytes(&self, user: &ObjectId) -> Result<Option<Vec<u8>>, DirectoryError> {
+    pub async fn photo_bytes(&self, user: &ObjectId) -> Result<Option<Vec<u8>>, DirectoryError> {
         let path = ["v1.0", "users", user.as_str(), "photo", "$value"];
         let url = url_under(self.base, &path, "the Graph URL")?;
         let build = |authorization: &HeaderValue| {

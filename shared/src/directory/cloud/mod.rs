@@ -3,6 +3,8 @@
 
 mod directory;
 mod graph;
+mod graph_batch;
+mod graph_delta;
 mod graph_photo;
 mod graph_token;
 mod groups;

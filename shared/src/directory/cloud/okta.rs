@@ -219,14 +219,16 @@ impl PagedSource for Okta {
         &self.credential
     }
 
-    fn change_cursor(
+    /// Taken just before the full read's listing: its time starts the next change read.
+    async fn change_cursor(
         &self,
         _pager: &Pager,
-        started: chrono::DateTime<chrono::Utc>,
-    ) -> Option<ChangeCursor> {
-        self.changes_refused
+        _http: &CloudHttp,
+    ) -> Result<Option<ChangeCursor>, DirectoryError> {
+        Ok(self
+            .changes_refused
             .is_none()
-            .then(|| changes::cursor(started))
+            .then(|| changes::cursor(chrono::Utc::now())))
     }
 
     async fn read_changes(

@@ -17,8 +17,8 @@ use super::http::{Answer, CloudHttp, Credential, Vendor};
 use crate::domain::config::Scope;
 use crate::domain::organization::AttributeOrganizations;
 use crate::domain::{
-    Check, CheckName, ConnectionReport, Coverage, DirectoryConfig, DirectoryUser, ObjectId,
-    Snapshot,
+    ChangeCursor, Check, CheckName, ConnectionReport, Coverage, DirectoryChanges, DirectoryConfig,
+    DirectoryUser, ObjectId, Snapshot,
 };
 use crate::error::DirectoryError;
 
@@ -123,6 +123,28 @@ pub(crate) trait PagedSource: Sync {
         let _ = (pager, http, user);
         Ok(None)
     }
+    /// Where a change-only read after a full read starts, asked for just before that read
+    /// so that no change made during it is lost; `None` from providers that read in full.
+    async fn change_cursor(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+    ) -> Result<Option<ChangeCursor>, DirectoryError> {
+        let _ = (pager, http);
+        Ok(None)
+    }
+    /// [`crate::ports::Directory::read_changes`]: the changes since `cursor`.
+    async fn read_changes(
+        &self,
+        pager: &Pager,
+        http: &CloudHttp,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        let _ = (pager, http, cursor);
+        Err(DirectoryError::ChangesUnavailable(
+            "this directory is read in full".into(),
+        ))
+    }
     /// The request that writes `value` to the user's `attribute` (`write_back`).
     fn write_back_request(
         &self,
@@ -131,28 +153,6 @@ pub(crate) trait PagedSource: Sync {
         attribute: &str,
         value: &str,
     ) -> Result<(reqwest::Method, Url, serde_json::Value), DirectoryError>;
-    /// Where a change-only read after a full read that started at `started` begins; `None`
-    /// for providers (or configs) that are only read in full.
-    fn change_cursor(
-        &self,
-        pager: &Pager,
-        started: chrono::DateTime<chrono::Utc>,
-    ) -> Option<crate::domain::ChangeCursor> {
-        let _ = (pager, started);
-        None
-    }
-    /// [`crate::ports::Directory::read_changes`] of this provider.
-    async fn read_changes(
-        &self,
-        pager: &Pager,
-        http: &CloudHttp,
-        cursor: &crate::domain::ChangeCursor,
-    ) -> Result<crate::domain::DirectoryChanges, DirectoryError> {
-        let _ = (pager, http, cursor);
-        Err(DirectoryError::ChangesUnavailable(
-            "this directory is read in full".into(),
-        ))
-    }
     /// The connection test's `token` step: the credential tried on its own.
     async fn check_token(&self, pager: &Pager, http: &CloudHttp) -> Result<String, DirectoryError>;
     /// `POST .../auth/verify`: the user's password checked by the vendor; `Verified` names
@@ -266,7 +266,6 @@ pub(super) async fn read_pages<T>(
     page: impl Fn(&Answer) -> Result<Page<T>, DirectoryError> + Send,
     mut each: impl FnMut(T) -> Result<(), DirectoryError> + Send,
 ) -> Result<(), DirectoryError> {
-    let links = &pager.links;
     let mut url = first;
     let mut seen = HashSet::new();
     loop {
@@ -278,17 +277,27 @@ pub(super) async fn read_pages<T>(
         let Some(link) = page.next else {
             return Ok(());
         };
-        // Followed exactly as given, but only on the base's origin: the token goes with it.
-        let next = Url::parse(&link)
-            .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
-        if next.origin() != pager.base.origin() {
-            return Err(DirectoryError::Protocol(links.elsewhere.into()));
-        }
-        if !seen.insert(next.clone()) {
-            return Err(DirectoryError::Protocol(links.repeated.into()));
-        }
-        url = next;
+        url = follow_link(pager, &link, &mut seen)?;
     }
+}
+
+/// A next link of the provider's, followed exactly as given but only on the base's origin
+/// (the token goes with it) and never twice in one listing (`seen`).
+pub(super) fn follow_link(
+    pager: &Pager,
+    link: &str,
+    seen: &mut HashSet<Url>,
+) -> Result<Url, DirectoryError> {
+    let links = &pager.links;
+    let next = Url::parse(link)
+        .map_err(|e| DirectoryError::Protocol(format!("{}: {e}", links.malformed)))?;
+    if next.origin() != pager.base.origin() {
+        return Err(DirectoryError::Protocol(links.elsewhere.into()));
+    }
+    if !seen.insert(next.clone()) {
+        return Err(DirectoryError::Protocol(links.repeated.into()));
+    }
+    Ok(next)
 }
 
 /// The users of a group scope: a user in several groups is one user, listed with each group.
