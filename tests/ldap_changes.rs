@@ -271,7 +271,7 @@ async fn agrees(reader: &LdapDirectory, before: &Snapshot, changes: &DirectoryCh
 }
 
 #[tokio::test]
-async fn active_directory_reads_what_changed_since_the_usn() {
+async fn samba_active_directory_reads_what_changed_since_the_usn() {
     let samba = Samba::start(&samba_entries());
     let provider = json!({"type": "ldap", "url": "ldaps://localhost:636",
         "ca_pem": samba.ca_pem, "bind_dn": ADMIN_UPN, "base_dn": BASE_DN,

@@ -11,6 +11,7 @@
 //!
 //! [`Directory::read_changes`]: crate::ports::Directory::read_changes
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,10 +22,9 @@ use super::errors::{client_error, result_error, Phase};
 use super::search::{exists, into_attributes, matching_dns, SearchPlan, NO_SUCH_OBJECT};
 use super::{changes_ad, changes_openldap};
 use crate::directory::entry::attributes::Attributes;
-use crate::directory::entry::organisation::Organizer;
 use crate::directory::entry::scope::{in_subtree, normalize_dn, ScopeMatch};
 use crate::domain::config::{GroupSync, LdapFlavor, OrganizationSync, Scope};
-use crate::domain::{ChangeCursor, DirectoryChanges, DirectoryUser};
+use crate::domain::{ChangeCursor, DirectoryChanges, DirectoryUser, ObjectId};
 use crate::error::DirectoryError;
 
 /// [`ChangeCursor::provider`] of LDAP cursors.
@@ -153,22 +153,21 @@ pub(super) async fn read(
     }
 }
 
-/// The users a change search found, mapped as a full read maps them, and whether it found
-/// an OU or container changed (whose users' DNs may have changed unseen).
+/// The users a change search found, mapped as a full read maps them, and the requests made.
 pub(super) struct Found {
     pub users: Vec<DirectoryUser>,
     pub requests: usize,
+    ids: HashSet<ObjectId>,
     now: DateTime<Utc>,
-    organizer: Organizer,
 }
 
 impl Found {
-    pub fn new(plan: &SearchPlan, now: DateTime<Utc>) -> Self {
+    pub fn new(now: DateTime<Utc>) -> Self {
         Self {
             users: Vec::new(),
             requests: 0,
+            ids: HashSet::new(),
             now,
-            organizer: Organizer::without_ous(&plan.organizations),
         }
     }
 
@@ -178,14 +177,17 @@ impl Found {
         dn: &str,
         attributes: &Attributes,
     ) -> Result<(), DirectoryError> {
-        let mut user = plan
+        let user = plan
             .mapper
             .map_user(dn, attributes, self.now)
             .map_err(|m| DirectoryError::Protocol(format!("{dn}: {m}")))?;
-        self.organizer.assign(&mut user, attributes, &plan.mapper);
-        // A user can match both the change and the expiry clause of one search only once,
-        // but two searches (or an overlap) may each bring it: keep the last.
-        self.users.retain(|u| u.object_id != user.object_id);
+        // As in a full read: two entries with one id cannot be told apart.
+        if !self.ids.insert(user.object_id.clone()) {
+            return Err(DirectoryError::Protocol(format!(
+                "{dn} has the id {} of another entry",
+                user.object_id
+            )));
+        }
         self.users.push(user);
         Ok(())
     }

@@ -81,8 +81,11 @@ pub(super) async fn start(
     timeout: Duration,
     read_at: DateTime<Utc>,
 ) -> Result<Option<Position>, DirectoryError> {
+    // Changes are searched from the domain's root: a base_dn outside it is read in full.
+    let base = normalize_dn(&plan.base_dn);
     Ok(dc(ldap, timeout)
         .await?
+        .filter(|dc| in_subtree(&base, &normalize_dn(&dc.naming_context)))
         .map(|dc| Position::ActiveDirectory {
             base_dn: plan.base_dn.clone(),
             naming_context: dc.naming_context,
@@ -113,7 +116,7 @@ pub(super) async fn read(
     if normalize_dn(&dc.naming_context) != normalize_dn(&last.naming_context) {
         return Err(unavailable("the domain's naming context changed".into()));
     }
-    let mut found = Found::new(plan, now);
+    let mut found = Found::new(now);
     found.requests += 2;
     let deleted = deleted(
         plan,
@@ -137,17 +140,12 @@ pub(super) async fn read(
         "(|{}(&{containers}{changed}))",
         plan.users_and(&users_clause)
     );
-    // From the domain's root, so that a user moved out of base_dn is still seen.
     let nc = normalize_dn(&dc.naming_context);
-    let base = if in_subtree(&normalize_dn(&plan.base_dn), &nc) {
-        dc.naming_context.as_str()
-    } else {
-        plan.base_dn.as_str()
-    };
     let system = format!("cn=system,{nc}");
     let mut moved_container = None;
+    // From the domain's root, so that a user moved out of base_dn is still seen.
     let search = Search {
-        base,
+        base: &dc.naming_context,
         scope: SearchScope::Subtree,
         filter: &filter,
         attributes: &plan.attributes,

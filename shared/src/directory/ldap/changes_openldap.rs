@@ -106,7 +106,7 @@ pub(super) async fn read(
             "the directory's contextCSN went back (a restored or another server)",
         ));
     }
-    let mut found = Found::new(plan, now);
+    let mut found = Found::new(now);
     found.requests += 1;
     let last = escape(last_csn);
     let changed = format!("(&(entryCSN>={last})(!(entryCSN={last})))");
@@ -125,6 +125,7 @@ pub(super) async fn read(
     let mut attributes = plan.attributes.clone();
     attributes.push("hasSubordinates".into());
     let mut moved_container = None;
+    let suffix_dn = normalize_dn(suffix);
     // From the suffix, so that a user moved out of base_dn is still seen.
     let search = Search {
         base: suffix,
@@ -137,10 +138,11 @@ pub(super) async fn read(
             found.user(plan, &dn, &attributes)
         } else {
             // A renamed or moved entry with entries below changes their DNs, not their CSNs.
-            if attributes
+            // The suffix cannot be renamed (syncprov may keep its contextCSN on it).
+            let holds_others = attributes
                 .get_str("hasSubordinates")
-                .is_none_or(|h| h.trim().eq_ignore_ascii_case("TRUE"))
-            {
+                .is_none_or(|h| h.trim().eq_ignore_ascii_case("TRUE"));
+            if holds_others && normalize_dn(&dn) != suffix_dn {
                 moved_container.get_or_insert(dn);
             }
             Ok(())
