@@ -116,6 +116,10 @@ pub enum StoreError {
     /// A pushed resource of the same kind already has that name (`userName`/`displayName`).
     #[error("another resource already has that name")]
     NameTaken,
+    /// A record bigger than the store keeps (a pushed resource's JSON over
+    /// [`crate::store::MAX_PUSHED_BYTES`]): nothing is written.
+    #[error("the record is {bytes} bytes, more than the {max} bytes the store keeps")]
+    TooLarge { bytes: usize, max: usize },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -401,8 +401,8 @@ pub trait Store: Send + Sync {
         clear: bool,
     ) -> Result<(), StoreError>;
 
-    // The users and groups pushed over SCIM (`domain::pushed`). Until both backends implement
-    // these, the defaults refuse: the SCIM work removes them.
+    // The users and groups pushed over SCIM (`domain::pushed`). Each resource's JSON is at
+    // most `store::MAX_PUSHED_BYTES` ([`StoreError::TooLarge`] otherwise, nothing written).
 
     /// Stores a new resource. [`StoreError::NameTaken`], with nothing written, when one of
     /// the same kind has the same name (without case); [`StoreError::Stale`] when its id is
@@ -411,12 +411,7 @@ pub trait Store: Send + Sync {
         &self,
         tenant: &TenantId,
         resource: &PushedResource,
-    ) -> Result<(), StoreError> {
-        let _ = (tenant, resource);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<(), StoreError>;
     /// Replaces the resource of `resource.id` if its stored version is still `expected`
     /// ([`StoreError::Stale`], with nothing written, otherwise or when it is gone), keeping
     /// names unique as [`Store::create_pushed`] does.
@@ -425,23 +420,13 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         resource: &PushedResource,
         expected: u64,
-    ) -> Result<(), StoreError> {
-        let _ = (tenant, resource, expected);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<(), StoreError>;
     async fn get_pushed(
         &self,
         tenant: &TenantId,
         kind: PushedKind,
         id: &ObjectId,
-    ) -> Result<Option<PushedResource>, StoreError> {
-        let _ = (tenant, kind, id);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<Option<PushedResource>, StoreError>;
     /// The resources of `kind` whose name (without case) or external id is `value`, without
     /// reading the others.
     async fn find_pushed(
@@ -450,35 +435,20 @@ pub trait Store: Send + Sync {
         kind: PushedKind,
         key: PushedKey,
         value: &str,
-    ) -> Result<Vec<PushedResource>, StoreError> {
-        let _ = (tenant, kind, key, value);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<Vec<PushedResource>, StoreError>;
     /// Every resource of `kind`, in id order.
     async fn all_pushed(
         &self,
         tenant: &TenantId,
         kind: PushedKind,
-    ) -> Result<Vec<PushedResource>, StoreError> {
-        let _ = (tenant, kind);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<Vec<PushedResource>, StoreError>;
     /// Deletes the resource; false when there was none.
     async fn delete_pushed(
         &self,
         tenant: &TenantId,
         kind: PushedKind,
         id: &ObjectId,
-    ) -> Result<bool, StoreError> {
-        let _ = (tenant, kind, id);
-        Err(StoreError::Backend(
-            "pushed resources are not kept yet".into(),
-        ))
-    }
+    ) -> Result<bool, StoreError>;
 }
 
 /// At most `max` login attempts per `window`.

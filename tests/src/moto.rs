@@ -129,6 +129,11 @@ impl RawRecords for DynamoRaw {
             StoredRecord::Object(kind, object) => {
                 (format!("OBJ#{}#{object}", kind.as_str()), vec!["body"])
             }
+            StoredRecord::Pushed(kind, id) => {
+                let kind = serde_json::to_value(kind).expect("a kind name");
+                let kind = kind.as_str().expect("kinds are strings");
+                (format!("PUSH#{kind}#{id}"), vec!["body"])
+            }
             StoredRecord::Run(run) => (
                 format!("RUN#{run}"),
                 // The record's body holds its summary's fields at the top level.

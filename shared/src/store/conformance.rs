@@ -10,6 +10,8 @@ mod login;
 mod mappings;
 mod newer_records;
 mod objects;
+mod pushed;
+mod pushed_lookups;
 mod runs;
 mod tenants;
 
@@ -34,6 +36,14 @@ pub use newer_records::{records_from_a_newer_release_read, RawRecords, StoredRec
 pub use objects::{
     object_mappings_are_per_tenant, object_mappings_put_replace_delete,
     phonebook_entry_mappings_are_kept,
+};
+pub use pushed::{
+    concurrent_pushed_creates_have_one_winner, pushed_create_get_replace_delete,
+    pushed_names_are_unique_without_case, pushed_replace_is_conditional,
+};
+pub use pushed_lookups::{
+    pushed_bodies_are_bounded_and_listed_in_full, pushed_find_by_name_and_external_id,
+    pushed_records_from_a_newer_release_read, pushed_resources_are_per_tenant,
 };
 pub use runs::runs_newest_first_paging;
 pub use tenants::{
@@ -60,6 +70,13 @@ pub async fn run_all(store: &dyn Store) {
     login_attempts_are_limited_per_window(store).await;
     concurrent_login_attempts_respect_the_limit(store).await;
     tenant_isolation(store).await;
+    pushed_create_get_replace_delete(store).await;
+    pushed_names_are_unique_without_case(store).await;
+    pushed_replace_is_conditional(store).await;
+    concurrent_pushed_creates_have_one_winner(store).await;
+    pushed_find_by_name_and_external_id(store).await;
+    pushed_resources_are_per_tenant(store).await;
+    pushed_bodies_are_bounded_and_listed_in_full(store).await;
 }
 
 /// A random hex suffix, so that concurrent or repeated runs never share ids.

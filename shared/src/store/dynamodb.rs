@@ -15,7 +15,8 @@ use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor};
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, RunId,
+    RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -226,7 +227,8 @@ impl Store for DynamoStore {
         self.next_sync_advance(id, from, to).await
     }
 
-    /// Every item under the tenant's partition key (object mappings too), deleted in batches.
+    /// Every item under the tenant's partition key (object mappings, pushed resources and their
+    /// name claims too), deleted in batches.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
         let query = self
             .query()
@@ -511,6 +513,59 @@ impl Store for DynamoStore {
         clear: bool,
     ) -> Result<(), StoreError> {
         self.login_give_back(tenant, key, clear).await
+    }
+
+    async fn create_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+    ) -> Result<(), StoreError> {
+        self.pushed_create(tenant, resource).await
+    }
+
+    async fn replace_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        self.pushed_replace(tenant, resource, expected).await
+    }
+
+    async fn get_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<Option<PushedResource>, StoreError> {
+        self.pushed_get(tenant, kind, id.as_str()).await
+    }
+
+    async fn find_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        key: PushedKey,
+        value: &str,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        self.pushed_find(tenant, kind, key, value).await
+    }
+
+    async fn all_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        self.pushed_all(tenant, kind).await
+    }
+
+    async fn delete_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<bool, StoreError> {
+        self.pushed_delete(tenant, kind, id.as_str()).await
     }
 }
 

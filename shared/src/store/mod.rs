@@ -17,14 +17,20 @@ mod dynamodb_mapping;
 #[cfg(feature = "aws")]
 mod dynamodb_objects;
 #[cfg(feature = "aws")]
+mod dynamodb_pushed;
+#[cfg(feature = "aws")]
 mod dynamodb_schema;
 #[cfg(feature = "aws")]
 mod dynamodb_tenants;
+#[cfg(feature = "aws")]
+mod dynamodb_transact;
 mod keys;
+mod pushed_record;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_login;
 mod sqlite_objects;
+mod sqlite_pushed;
 mod sqlite_rows;
 mod sqlite_schema;
 mod tenant_record;
@@ -36,6 +42,7 @@ pub mod conformance;
 pub use dynamodb::{DynamoStore, DEFAULT_RUN_RETENTION};
 #[cfg(feature = "aws")]
 pub use dynamodb_schema::{create_table, create_table_and_indexes};
+pub use pushed_record::MAX_PUSHED_BYTES;
 pub use sqlite::SqliteStore;
 
 /// The largest page a listing returns; larger limits are clamped to it (and 0 is taken as 1).

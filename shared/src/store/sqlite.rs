@@ -11,12 +11,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::keys::{decode_cursor, encode_cursor, parse_time_key, time_key};
 use super::sqlite_rows::{from_json, key_page, parse_id, split_page, state_key};
 use super::{
-    clamp_page_size, sqlite_lease, sqlite_login, sqlite_objects, sqlite_schema, tenant_record,
+    clamp_page_size, sqlite_lease, sqlite_login, sqlite_objects, sqlite_pushed, sqlite_schema,
+    tenant_record,
 };
 use crate::domain::config::Schedule;
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, RunId, RunRecord, RunSummary, Tenant, TenantId,
-    TenantState,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, RunId,
+    RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -263,7 +264,8 @@ impl Store for SqliteStore {
         Ok(changed == 1)
     }
 
-    /// Removes the tenant row, its mappings (users' and objects'), runs and lease in one transaction.
+    /// Removes the tenant row, its mappings (users' and objects'), runs, lease, login attempts
+    /// and pushed resources in one transaction.
     async fn delete_tenant(&self, id: &TenantId) -> Result<(), StoreError> {
         let id = id.to_string();
         self.with_conn(move |conn| {
@@ -273,6 +275,7 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM runs WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM leases WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM login_attempts WHERE tenant = ?1", [&id])?;
+            tx.execute("DELETE FROM pushed WHERE tenant = ?1", [&id])?;
             tx.execute("DELETE FROM tenants WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(())
@@ -554,6 +557,71 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let (tenant, key) = (tenant.to_string(), key.to_string());
         self.with_conn(move |conn| sqlite_login::give_back(conn, &tenant, &key, clear))
+            .await
+    }
+
+    async fn create_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+    ) -> Result<(), StoreError> {
+        let (tenant, resource) = (tenant.to_string(), resource.clone());
+        self.with_conn(move |conn| sqlite_pushed::create(conn, &tenant, &resource))
+            .await
+    }
+
+    async fn replace_pushed(
+        &self,
+        tenant: &TenantId,
+        resource: &PushedResource,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let (tenant, resource) = (tenant.to_string(), resource.clone());
+        self.with_conn(move |conn| sqlite_pushed::replace(conn, &tenant, &resource, expected))
+            .await
+    }
+
+    async fn get_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<Option<PushedResource>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.with_conn(move |conn| sqlite_pushed::get(conn, &tenant, kind, &id))
+            .await
+    }
+
+    async fn find_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        key: PushedKey,
+        value: &str,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        let (tenant, value) = (tenant.to_string(), value.to_string());
+        self.with_conn(move |conn| sqlite_pushed::find(conn, &tenant, kind, key, &value))
+            .await
+    }
+
+    async fn all_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+    ) -> Result<Vec<PushedResource>, StoreError> {
+        let tenant = tenant.to_string();
+        self.with_conn(move |conn| sqlite_pushed::all(conn, &tenant, kind))
+            .await
+    }
+
+    async fn delete_pushed(
+        &self,
+        tenant: &TenantId,
+        kind: PushedKind,
+        id: &ObjectId,
+    ) -> Result<bool, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.with_conn(move |conn| sqlite_pushed::delete(conn, &tenant, kind, &id))
             .await
     }
 }

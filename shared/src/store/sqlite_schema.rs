@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// The schema version this code writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,6 +86,31 @@ CREATE TABLE login_attempts (
 ) WITHOUT ROWID;
 ";
 
+/// Version 5: users and groups pushed over SCIM (`Store::*_pushed`), the resource's JSON in
+/// `body`. `name_key` is the name in lowercase as `pushed_record::name_key` folds it (Unicode,
+/// unlike SQLite's ASCII-only `lower()`): its unique index keeps names unique per kind without
+/// case. External ids are looked up, not unique.
+const SCHEMA_V5: &str = "
+CREATE TABLE pushed (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    external_id TEXT,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX pushed_names ON pushed (tenant, kind, name_key);
+CREATE INDEX pushed_external_ids ON pushed (tenant, kind, external_id)
+    WHERE external_id IS NOT NULL;
+";
+
+#[cfg(test)]
+pub(crate) const SCHEMA_V4_FOR_TESTS: &str = SCHEMA_V4;
+#[cfg(test)]
+pub(crate) const SCHEMA_V3_FOR_TESTS: &str = SCHEMA_V3;
+
 /// Sets the connection up (WAL, busy timeout) and brings the schema to [`SCHEMA_VERSION`].
 pub(crate) fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -118,7 +143,10 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 4 {
         tx.execute_batch(SCHEMA_V4)?;
     }
-    // Later versions add their steps here: `if version < 5 { ... }`.
+    if version < 5 {
+        tx.execute_batch(SCHEMA_V5)?;
+    }
+    // Later versions add their steps here: `if version < 6 { ... }`.
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())

@@ -151,6 +151,47 @@ async fn two_connections_to_one_file_never_both_acquire() {
     }
 }
 
+/// Two processes on one state file creating one SCIM name: the unique index has one winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_connections_to_one_file_never_both_take_a_name() {
+    use crate::domain::{PushedKind, PushedResource};
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let (one, two) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    let user = |id: &str, name: &str| PushedResource {
+        kind: PushedKind::User,
+        id: ObjectId::parse(id).unwrap(),
+        external_id: None,
+        name: name.into(),
+        version: 1,
+        created: now,
+        last_modified: now,
+        attributes: serde_json::json!({}),
+    };
+    let t = tenant_id("race-names");
+    for round in 0..100 {
+        let (a, b) = (
+            user(&format!("a-{round}"), &format!("User{round}")),
+            user(&format!("b-{round}"), &format!("user{round}")),
+        );
+        let (first, second) = tokio::join!(one.create_pushed(&t, &a), two.create_pushed(&t, &b));
+        let results = [first, second];
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {results:?}");
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::NameTaken))));
+    }
+    assert_eq!(
+        one.all_pushed(&t, PushedKind::User).await.unwrap().len(),
+        100
+    );
+}
+
 /// Patches bodies in place with SQLite's own `json_patch` (RFC 7396), as a newer release's
 /// writes would leave them.
 #[async_trait::async_trait]
@@ -175,6 +216,11 @@ impl conformance::RawRecords for SqliteStore {
                 "UPDATE object_mappings SET body = json_patch(body, ?2)
                  WHERE tenant = ?1 AND kind || '#' || object_id = ?3",
                 format!("{}#{object}", kind.as_str()),
+            ),
+            conformance::StoredRecord::Pushed(kind, id) => (
+                "UPDATE pushed SET body = json_patch(body, ?2)
+                 WHERE tenant = ?1 AND kind || '#' || id = ?3",
+                format!("{}#{id}", super::super::pushed_record::kind_name(kind)),
             ),
             conformance::StoredRecord::Run(run) => (
                 "UPDATE runs SET body = json_patch(body, ?2), summary = json_patch(summary, ?2)
@@ -313,4 +359,58 @@ async fn schema_2_files_keep_their_data() {
         reopened.all_object_mappings(&id).await.unwrap(),
         vec![group]
     );
+}
+
+/// A state file of schema version 4 opens at version 5 with its data, and keeps pushed
+/// resources across a reopen.
+#[tokio::test]
+async fn schema_4_files_take_pushed_resources() {
+    use crate::domain::{PushedKind, PushedResource};
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("state.db");
+    let now = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    let id = tenant_id("v4-file");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for step in [
+            sqlite_schema::SCHEMA_V1_FOR_TESTS,
+            sqlite_schema::SCHEMA_V2_FOR_TESTS,
+            sqlite_schema::SCHEMA_V3_FOR_TESTS,
+            sqlite_schema::SCHEMA_V4_FOR_TESTS,
+        ] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let body = serde_json::to_value(Tenant::new(id.clone(), now)).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, state, next_sync_at, body, revision)
+             VALUES (?1, 'disconnected', NULL, ?2, 3)",
+            params![id.to_string(), body.to_string()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_tenant(&id).await.unwrap().unwrap().revision, 3);
+    let resource = PushedResource {
+        kind: PushedKind::User,
+        id: ObjectId::parse("u-1").unwrap(),
+        external_id: Some("00u1".into()),
+        name: "ann@example.com".into(),
+        version: 1,
+        created: now,
+        last_modified: now,
+        attributes: serde_json::json!({"userName": "ann@example.com"}),
+    };
+    store.create_pushed(&id, &resource).await.unwrap();
+    drop(store);
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        reopened.all_pushed(&id, PushedKind::User).await.unwrap(),
+        vec![resource]
+    );
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 5);
 }

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::objects::object_mapping;
 use super::{linked_mapping, run_id, run_record, tenant, unique_tenant};
-use crate::domain::{DirectoryConfig, EndpointPolicy, ObjectKind, RunId, TenantId, TenantState};
+use crate::domain::{
+    DirectoryConfig, EndpointPolicy, ObjectKind, PushedKind, RunId, TenantId, TenantState,
+};
 use crate::ports::Store;
 
 /// Which stored record to patch.
@@ -18,6 +20,8 @@ pub enum StoredRecord<'a> {
     /// An organization's or group's mapping.
     Object(ObjectKind, &'a str),
     Run(&'a RunId),
+    /// A user or group pushed over SCIM, by id.
+    Pushed(PushedKind, &'a str),
 }
 
 /// Direct access to a backend's stored bodies, for tests only.
@@ -150,6 +154,7 @@ pub async fn records_from_a_newer_release_read(store: &dyn Store, raw: &dyn RawR
     assert_eq!(json_of(&again.directory), json_of(&stored.directory));
     store.delete_tenant(&id).await.expect("clean up");
     config_of_a_newer_shape_is_kept(store, raw).await;
+    super::pushed_records_from_a_newer_release_read(store, raw).await;
 }
 
 /// A config this release cannot read at all (a provider type it does not know): the tenant
