@@ -293,9 +293,9 @@ async fn samba_active_directory_reads_what_changed_since_the_usn() {
     let full = agrees(&reader, &full, &unchanged).await;
     let cursor = full.change_cursor.clone().expect("cursor");
 
-    // A change, a rename, a move out of the scope OU, a deletion, and an expiry set a few
-    // seconds ahead.
-    let expires = Utc::now() + chrono::TimeDelta::seconds(4);
+    // A change, a rename, a move out of the scope OU, a deletion, and an expiry set far
+    // enough ahead that the change read and the full read after it both come before it.
+    let expires = Utc::now() + chrono::TimeDelta::seconds(15);
     samba.ldb(
         "ldbmodify",
         &[&format!(
