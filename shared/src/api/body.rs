@@ -96,7 +96,11 @@ pub async fn json_errors(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        // SCIM answers (`application/scim+json`) carry their own error shape.
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json")
+                || v.as_bytes().starts_with(b"application/scim+json")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

@@ -9,6 +9,7 @@ mod error;
 mod openapi;
 mod routes;
 mod schemas;
+mod scim;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use auth::{Auth, Caller, GatewayClaims, LOGIN_SCOPE, OPERATOR_SCOPE};
 pub use body::BODY_LIMIT;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
+pub use scim::{MAX_GROUPS, MAX_MEMBERS, MAX_USERS, SCIM_BODY_LIMIT};
 
 use crate::app::TenantService;
 use crate::domain::EndpointPolicy;
@@ -58,7 +60,7 @@ impl ApiState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: ApiState) -> Router {
-    use routes::{associations, directory, listing, login, meta, runs, users};
+    use routes::{associations, directory, listing, login, meta, runs, scim_token, users};
     let tenant = Router::new()
         .route(
             "/directory",
@@ -79,6 +81,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/extensions", get(listing::extensions))
         .route("/users/{object_id}", get(users::explain))
         .route("/auth/verify", post(login::verify))
+        .route("/scim/token", post(scim_token::create))
         .route(
             "/associations/{object_id}",
             put(associations::put).delete(associations::delete),
@@ -89,6 +92,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/health", get(meta::health))
         .route("/v1/openapi.json", get(meta::openapi))
         .merge(console::routes())
+        .nest("/scim/v2/{t}", scim::routes())
         .with_state(state)
         .layer(axum::middleware::from_fn(body::uri_limit))
         .layer(axum::middleware::map_response(body::json_errors))

@@ -8,7 +8,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::routes::{associations, directory, listing, login, meta, runs, users, RunStarted};
+use super::routes::{
+    associations, directory, listing, login, meta, runs, scim_token, users, RunStarted,
+};
 use super::schemas::*;
 use super::ErrorBody;
 
@@ -20,7 +22,7 @@ use super::ErrorBody;
         directory::resume, directory::put_pbx, directory::test,
         runs::preview, runs::sync_now, runs::status, runs::list, runs::get, runs::approve,
         listing::extensions, users::explain, listing::tenants, meta::health, meta::openapi,
-        associations::put, associations::delete, login::verify,
+        associations::put, associations::delete, login::verify, scim_token::create,
     ),
     components(schemas(
         ErrorBody, FieldErrorSchema, RunStarted, directory::PauseBody, directory::PbxBody,
@@ -29,6 +31,7 @@ use super::ErrorBody;
         RunRecordSchema, SyncStatusSchema, UserExplanationSchema, RunPageSchema, ExtensionPageSchema, TenantPageSchema,
         HealthSchema, OpenApiDocumentSchema, associations::AssociationBody,
         associations::Association, login::LoginRequest, login::LoginVerified,
+        scim_token::ScimToken,
     )),
     modifiers(&BearerAuth, &CommonAnswers),
     security(("bearer" = [])),

@@ -4,4 +4,4 @@
 mod tenants;
 
 pub use crate::error::TenantError;
-pub use tenants::TenantService;
+pub use tenants::{scim_token_hash, scim_token_matches, TenantService};

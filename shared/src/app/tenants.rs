@@ -15,6 +15,9 @@ use crate::error::{StoreError, TenantError};
 use crate::ports::{Secrets, Store, TenantSecrets};
 use crate::sync::first_run;
 
+mod scim_token;
+pub use scim_token::{scim_token_hash, scim_token_matches};
+
 /// How often a read-modify-write is tried against writes that keep coming first.
 const ATTEMPTS: usize = 5;
 

@@ -45,6 +45,9 @@ pub struct Tenant {
     /// The stored settings' version: a settings write succeeds only while it is still the one
     /// the writer read (0 for a tenant not stored yet). Kept by the store beside the record.
     pub revision: u64,
+    /// The SHA-256 (hex) of the tenant's SCIM bearer token (CONTRACTS section 6), never the
+    /// token itself. Written by `POST .../scim/token`, kept by every other settings write.
+    pub scim_token_sha256: Option<String>,
 }
 
 /// The serde form of a tenant: `last_run` and `revision` are read (older records, the stores'
@@ -62,6 +65,8 @@ struct StoredTenant {
     updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing)]
     revision: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scim_token_sha256: Option<String>,
 }
 
 /// A stored config: read as the domain's config when this release can, else kept as it is.
@@ -89,6 +94,7 @@ impl From<StoredTenant> for Tenant {
             last_run: stored.last_run,
             updated_at: stored.updated_at,
             revision: stored.revision,
+            scim_token_sha256: stored.scim_token_sha256,
         }
     }
 }
@@ -108,6 +114,7 @@ impl From<Tenant> for StoredTenant {
             last_run: tenant.last_run,
             updated_at: tenant.updated_at,
             revision: tenant.revision,
+            scim_token_sha256: tenant.scim_token_sha256,
         }
     }
 }
@@ -124,6 +131,7 @@ impl Tenant {
             last_run: None,
             updated_at: now,
             revision: 0,
+            scim_token_sha256: None,
         }
     }
 }

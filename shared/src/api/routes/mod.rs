@@ -6,6 +6,7 @@ pub mod listing;
 pub mod login;
 pub mod meta;
 pub mod runs;
+pub mod scim_token;
 pub mod users;
 
 use serde::Serialize;

@@ -31,10 +31,12 @@ pub async fn tenants_crud(store: &dyn Store) {
     t.pbx = Some(PbxEndpoint {
         base_url: "https://pbx.example.com/api".into(),
     });
+    t.scim_token_sha256 = Some("5c".repeat(32));
     t.revision = store.put_tenant(&t).await.expect("second put");
     let got = store.get_tenant(&id).await.expect("get").expect("tenant");
     assert_same_tenant(&got, &t);
     assert_eq!(got.revision, t.revision);
+    assert_eq!(got.scim_token_sha256, t.scim_token_sha256);
 
     store.delete_tenant(&id).await.expect("delete");
     assert!(store.get_tenant(&id).await.expect("get").is_none());
