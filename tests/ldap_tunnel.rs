@@ -87,7 +87,12 @@ async fn reads_through_the_tunnel_with_ed25519_and_rsa_keys() {
         assert!(report.checks[2]
             .message
             .contains("TLS (ldaps) with localhost"));
-        assert_eq!(directory.read_users().await.expect("read").users.len(), 3);
+        let snapshot = directory.read_users().await.expect("read");
+        assert_eq!(snapshot.users.len(), 3);
+        // A change-only read takes the same tunnel.
+        let cursor = snapshot.change_cursor.expect("a change cursor");
+        let changes = directory.read_changes(&cursor).await.expect("change read");
+        assert_eq!(changes.changed, vec![]);
     }
 }
 

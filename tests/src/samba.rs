@@ -122,6 +122,23 @@ impl Samba {
         )
     }
 
+    /// Changes the running domain's database with `ldbmodify` (an LDIF change list),
+    /// `ldbrename` (`from`, `to`) or `ldbdel` (a DN), through Samba's modules: USNs move and
+    /// deletions leave tombstones, as over LDAP.
+    pub fn ldb(&self, tool: &str, args: &[&str]) {
+        let database = self.dir.path().join("private/sam.ldb");
+        let mut command = Command::new(binary(tool));
+        command.arg("-H").arg(database);
+        if tool == "ldbmodify" {
+            let file = self.dir.path().join("changes.ldif");
+            std::fs::write(&file, args.concat()).expect("changes");
+            command.arg(file);
+        } else {
+            command.args(args);
+        }
+        run(&mut command, tool);
+    }
+
     /// `objectGUID` of the entry with this `sAMAccountName`, as Samba's own tools print it.
     pub fn guid_of(&self, account: &str) -> String {
         self.guid_matching(&format!("(sAMAccountName={account})"))

@@ -123,13 +123,14 @@ fn config(dir: &Path, options: &SlapdOptions) -> String {
         None => String::new(),
     };
     format!(
-        "{includes}modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload ppolicy\n\
+        "{includes}modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload ppolicy\nmoduleload syncprov\n\
          pidfile {d}/slapd.pid\nargsfile {d}/slapd.args\n\
          TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\n\
          TLSCertificateKeyFile {d}/server.key\n\
          database mdb\nmaxsize 268435456\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\n\
          rootpw {ADMIN_PASSWORD}\ndirectory {d}/data\nindex objectClass eq\n{limits}\
          overlay ppolicy\n\
+         overlay syncprov\n\
          access to attrs=userPassword by self write by anonymous auth by * none\n\
          {writable}access to * by users read by * none\n"
     )

@@ -198,6 +198,15 @@ impl UserMapper {
         self
     }
 
+    /// OpenLDAP without a `disabled` rule: the ppolicy lock attribute that marks a disabled
+    /// account. The overlay sets it itself on failed binds, which need not move `entryCSN`.
+    pub fn openldap_lock_attribute(&self) -> Option<&str> {
+        match (self.flavor, &self.disabled) {
+            (LdapFlavor::Openldap, None) => Some(self.openldap_disabled_attribute()),
+            _ => None,
+        }
+    }
+
     fn openldap_disabled_attribute(&self) -> &str {
         self.disabled
             .as_ref()

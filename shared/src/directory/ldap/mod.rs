@@ -2,8 +2,12 @@
 //! `ldaps://`, `ldap://` + StartTLS or (only with `allow_plaintext`) plain `ldap://`, directly
 //! or through an SSH tunnel. Each read opens a connection, binds, reads every user under
 //! `base_dn` with paged searches, marks who is in scope, reads the OUs and groups that
-//! `organizations` and `extension_groups` ask for, and closes it all.
+//! `organizations` and `extension_groups` ask for, and closes it all. A change-only read
+//! ([`changes`]) reads only what changed since the position a read kept.
 
+mod changes;
+mod changes_ad;
+mod changes_openldap;
 mod check;
 mod connection;
 mod errors;
@@ -25,7 +29,10 @@ pub use search::DEFAULT_PAGE_SIZE;
 
 use crate::directory::entry::attributes::UserMapper;
 use crate::domain::config::LdapConfig;
-use crate::domain::{ConnectionReport, DirectoryConfig, DirectoryUser, ObjectId, Snapshot};
+use crate::domain::{
+    ChangeCursor, ConnectionReport, DirectoryChanges, DirectoryConfig, DirectoryUser, ObjectId,
+    Snapshot,
+};
 use crate::error::DirectoryError;
 use crate::ports::{Directory, LoginOutcome, TenantSecrets};
 use connection::Connection;
@@ -69,7 +76,20 @@ impl Directory for LdapDirectory {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
         let mut session = self.connection.session().await?;
         let timeout = self.connection.options.timeouts.operation;
-        read_snapshot(&self.search, &mut session.ldap, timeout).await
+        // The position is taken before the read: what changes during it is read again.
+        let position = changes::start(&self.search, &mut session.ldap, timeout).await?;
+        let mut snapshot = read_snapshot(&self.search, &mut session.ldap, timeout).await?;
+        snapshot.change_cursor = position.map(|p| p.into_cursor()).transpose()?;
+        Ok(snapshot)
+    }
+
+    async fn read_changes(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<DirectoryChanges, DirectoryError> {
+        let mut session = self.connection.session().await?;
+        let timeout = self.connection.options.timeouts.operation;
+        changes::read(&self.search, &mut session.ldap, timeout, cursor).await
     }
 
     async fn read_photo(

@@ -29,7 +29,7 @@ pub(super) const NO_ATTRIBUTES: &str = "1.1";
 /// Active Directory returns at most 1,000 entries per page (MaxPageSize).
 pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 /// LDAP result noSuchObject.
-const NO_SUCH_OBJECT: u32 = 32;
+pub(super) const NO_SUCH_OBJECT: u32 = 32;
 /// Active Directory's transitive membership rule.
 pub(super) const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 const GROUP_FILTER: &str =
@@ -40,10 +40,10 @@ const GROUP_FILTER: &str =
 pub struct SearchPlan {
     pub(super) base_dn: String,
     pub(super) flavor: LdapFlavor,
-    user_filter: String,
-    attributes: Vec<String>,
+    pub(super) user_filter: String,
+    pub(super) attributes: Vec<String>,
     pub(super) mapper: UserMapper,
-    scope: Scope,
+    pub(super) scope: Scope,
     pub(super) organizations: OrganizationSync,
     pub(super) groups: GroupSync,
     pub(super) page_size: i32,
@@ -184,7 +184,7 @@ fn missing(what: &str, name: &str) -> DirectoryError {
 }
 
 /// Whether `dn` exists and matches `filter` (a base search; result 32 means no).
-async fn exists(
+pub(super) async fn exists(
     ldap: &mut Ldap,
     timeout: Duration,
     dn: &str,
@@ -341,7 +341,7 @@ pub(super) async fn paged(
 /// The DN and attributes of a SearchResultEntry (RFC 4511 section 4.5.2), values moved, not
 /// copied; `None` when it is malformed. Used instead of ldap3's `SearchEntry::construct`,
 /// which panics on a malformed entry and copies every value once more.
-fn into_attributes(entry: ResultEntry) -> Option<(String, Attributes)> {
+pub(super) fn into_attributes(entry: ResultEntry) -> Option<(String, Attributes)> {
     let mut parts = entry.0.match_id(4)?.expect_constructed()?.into_iter();
     let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
     let mut attributes = Attributes::new();
