@@ -8,12 +8,14 @@ use dirsync::domain::avatar::{sha256_hex, MAX_AVATAR_BYTES};
 use dirsync::domain::plan::SkipReason;
 use dirsync::domain::RunRecord;
 use dirsync::ports::TenantSecrets;
+use dirsync::sync::EngineOptions;
 use dirsync_integration_tests::graph_server::{
     graph_user, graph_user_id, GraphServer, GraphState, BATCH_LIMIT, BATCH_PATH,
 };
 use dirsync_integration_tests::images::{jpeg, png, GIF};
 use dirsync_integration_tests::{fast_cloud_options, Harness, ACCOUNT};
 use serde_json::json;
+use std::time::Duration;
 
 /// More users than one batch holds.
 const USERS: u32 = 25;
@@ -26,10 +28,17 @@ async fn harness(server: &GraphServer) -> Harness {
         client_secret: Some("graph-secret-Zq8~very-secret-value".to_string().into()),
         ..TenantSecrets::default()
     };
-    Harness::with_cloud(
+    // A photo change alone is no user change in Graph's delta: it waits for the next full
+    // read. These runs are about what a full read does with photos, so every run reads in full.
+    let engine = EngineOptions {
+        full_read_every: Duration::ZERO,
+        ..EngineOptions::default()
+    };
+    Harness::with_cloud_engine(
         json!({"provider": provider, "fields": {"avatar": true}}),
         options,
         secrets,
+        engine,
     )
     .await
 }

@@ -201,7 +201,7 @@ async fn a_user_gone_without_a_deletion_in_the_log_is_not_taken_for_deleted() {
         s.deactivate(&id(3));
         // Gone, but the log (say, a failed deletion) does not say it was deleted.
         s.log_event("user.lifecycle.delete.initiated", &id(3), "FAILURE");
-        s.users.retain(|u| u["id"] != json!(id(3)));
+        s.remove_unlogged(&id(3));
     });
     let error = directory
         .read_changes(before.change_cursor.as_ref().unwrap())

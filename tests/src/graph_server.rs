@@ -26,6 +26,8 @@ use groups::{bad_select, group, groups, not_found, pick, GROUPS, USERS};
 mod delta;
 #[path = "graph_server_photos.rs"]
 mod photos;
+#[path = "graph_server_tracking.rs"]
+mod tracking;
 pub use delta::{DeltaState, DELTA_PAGE_SIZE, GROUPS_DELTA, USERS_DELTA};
 pub use photos::{GraphPhoto, BATCH_LIMIT, BATCH_PATH};
 pub use write::USER_WRITE_ROLE;
@@ -117,6 +119,8 @@ pub struct GraphState {
     pub delta: DeltaState,
     cursors: HashMap<String, Cursor>,
     expired_once: bool,
+    /// What change tracking last saw of `users` and `groups` (see `graph_server_tracking.rs`).
+    seen: Option<tracking::Seen>,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +181,7 @@ impl GraphState {
             delta: DeltaState::default(),
             cursors: HashMap::new(),
             expired_once: false,
+            seen: None,
         }
     }
 }

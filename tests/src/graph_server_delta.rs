@@ -103,6 +103,7 @@ impl Default for DeltaState {
 impl GraphState {
     /// Sets the user's properties (`null` clears one), as an admin or a sync would.
     pub fn update_user(&mut self, id: &str, properties: Value) {
+        self.catch_up();
         let Some(user) = self.users.iter_mut().find(|u| u["id"] == id) else {
             panic!("no user {id}");
         };
@@ -113,6 +114,7 @@ impl GraphState {
             user.insert(name.clone(), value.clone());
         }
         self.record_user_change(id, properties.keys().cloned().collect());
+        self.mark_seen();
     }
 
     /// Records that these properties of user `id` changed (a `PATCH` did it).
@@ -123,17 +125,42 @@ impl GraphState {
         });
     }
 
+    /// Records that user `id` left the delta (`deleted` or `changed`).
+    pub(crate) fn record_user_removed(&mut self, id: &str, reason: &'static str) {
+        self.delta.changes.push(Change::UserRemoved {
+            id: id.to_string(),
+            reason,
+        });
+    }
+
+    /// Records that these direct members came to or left the group.
+    pub(crate) fn record_group_change(
+        &mut self,
+        id: &str,
+        added: Vec<Member>,
+        removed: Vec<Member>,
+    ) {
+        self.delta.changes.push(Change::Group {
+            id: id.to_string(),
+            added,
+            removed,
+        });
+    }
+
     /// A new user, at the end of the listing.
     pub fn add_user(&mut self, user: Map<String, Value>) {
+        self.catch_up();
         let id = user["id"].as_str().unwrap_or_default().to_string();
         let properties = user.keys().cloned().collect();
         self.users.push(user);
         self.delta.changes.push(Change::User { id, properties });
+        self.mark_seen();
     }
 
     /// Deletes the user: into the recycle bin (`@removed` reason `changed`), or for good
     /// (`deleted`). It leaves its groups either way.
     pub fn delete_user(&mut self, id: &str, for_good: bool) {
+        self.catch_up();
         let at = self
             .users
             .iter()
@@ -144,25 +171,23 @@ impl GraphState {
             self.delta.recycle_bin.push(user);
         }
         let reason = if for_good { "deleted" } else { "changed" };
-        self.delta.changes.push(Change::UserRemoved {
-            id: id.to_string(),
-            reason,
-        });
+        self.record_user_removed(id, reason);
+        self.mark_seen();
     }
 
     /// Graph reports the user `@removed` with reason `changed` although it still exists (as
     /// it does for an object that moved out of the delta's scope).
     pub fn report_removed(&mut self, id: &str) {
-        self.delta.changes.push(Change::UserRemoved {
-            id: id.to_string(),
-            reason: "changed",
-        });
+        self.catch_up();
+        self.record_user_removed(id, "changed");
     }
 
     /// Replaces the group's direct members.
     pub fn set_members(&mut self, group: &str, members: Vec<Member>) {
+        self.catch_up();
         let old = self.groups.insert(group.to_string(), members.clone());
         let old = old.unwrap_or_default();
+        self.mark_seen();
         let key = |m: &Member| format!("{m:?}");
         let old_keys: HashSet<String> = old.iter().map(key).collect();
         let new_keys: HashSet<String> = members.iter().map(key).collect();
@@ -217,6 +242,8 @@ fn delta(
     query: &HashMap<String, String>,
 ) -> Response {
     let mut s = lock(state);
+    // Whatever a test changed straight on the state is a change Graph would report.
+    s.catch_up();
     let path = if users { USERS_DELTA } else { GROUPS_DELTA };
     let mut logged = Logged::now(path, None);
     let (response, page) = delta_response(&mut s, users, headers, query);

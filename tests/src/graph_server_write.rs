@@ -64,6 +64,7 @@ pub(super) async fn patch_user(
             );
         }
     }
+    s.catch_up();
     let Some(user) = s.users.iter_mut().find(|u| u["id"] == id.as_str()) else {
         return graph_error(
             StatusCode::NOT_FOUND,
@@ -75,6 +76,7 @@ pub(super) async fn patch_user(
         user.insert(name.clone(), value.clone());
     }
     s.record_user_change(&id, changes.keys().cloned().collect());
+    s.mark_seen();
     s.patches.push((id, Value::Object(changes)));
     StatusCode::NO_CONTENT.into_response()
 }

@@ -160,6 +160,16 @@ impl Harness {
         cloud: CloudOptions,
         directory: TenantSecrets,
     ) -> Self {
+        Self::with_cloud_engine(overrides, cloud, directory, EngineOptions::default()).await
+    }
+
+    /// [`Harness::with_cloud`] with these engine options.
+    pub async fn with_cloud_engine(
+        overrides: serde_json::Value,
+        cloud: CloudOptions,
+        directory: TenantSecrets,
+        engine_options: EngineOptions,
+    ) -> Self {
         let connector = |root| -> Arc<dyn Connector> {
             Arc::new(DefaultConnector {
                 ldif_root: Some(root),
@@ -168,8 +178,7 @@ impl Harness {
                 ..DefaultConnector::default()
             })
         };
-        let harness =
-            Self::with_connector(&[], overrides, EngineOptions::default(), connector).await;
+        let harness = Self::with_connector(&[], overrides, engine_options, connector).await;
         let secrets = TenantSecrets {
             pbx_token: Some(TOKEN.to_string().into()),
             ..directory

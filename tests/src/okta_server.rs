@@ -29,6 +29,8 @@ mod authn;
 mod changes;
 #[path = "okta_server_filter.rs"]
 mod filter;
+#[path = "okta_server_tracking.rs"]
+mod tracking;
 pub use changes::okta_now;
 
 /// An RSA key pair made for this test process: the private key as PKCS#8 PEM (what a tenant
@@ -130,6 +132,8 @@ pub struct OktaState {
     cursors: HashMap<String, (String, usize, usize)>,
     window: (u64, u64),
     expired_once: bool,
+    /// What change tracking last saw of `users` (see `okta_server_tracking.rs`).
+    seen: Option<tracking::Seen>,
 }
 
 /// A user with the usual profile; adjust for odd cases.
@@ -182,6 +186,7 @@ impl OktaState {
             cursors: HashMap::new(),
             window: (0, 0),
             expired_once: false,
+            seen: None,
         }
     }
 }
@@ -292,6 +297,8 @@ async fn users(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let mut s = lock(&state);
+    // Whatever a test changed straight on the state is a change Okta would show.
+    s.catch_up();
     // The unfiltered listing leaves deprovisioned users out, as Okta does.
     let listed = match changes::listed_users(&s, &query) {
         Ok(listed) => listed,

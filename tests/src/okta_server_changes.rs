@@ -87,6 +87,7 @@ pub(super) async fn logs(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let mut s = lock(&state);
+    s.catch_up();
     let mut logged = Logged::now("/api/v1/logs", None);
     let (limit, remaining, reset, over) = count_request(&mut s);
     let response = if over {
@@ -213,6 +214,7 @@ pub(super) async fn get_user(
     headers: HeaderMap,
 ) -> Response {
     let mut s = lock(&state);
+    s.catch_up();
     let mut logged = Logged::now(&format!("/api/v1/users/{id}"), None);
     let (limit, remaining, reset, over) = count_request(&mut s);
     let response = if over {
@@ -265,9 +267,18 @@ impl OktaState {
 
     /// Logs an event of `event_type` about the user `id`, as Okta would.
     pub fn log_event(&mut self, event_type: &str, id: &str, result: &str) {
+        self.log_event_result_at(event_type, id, result, &okta_now());
+    }
+
+    /// A successful event of `event_type` about the user `id`, published at `published`.
+    pub(crate) fn log_event_at(&mut self, event_type: &str, id: &str, published: &str) {
+        self.log_event_result_at(event_type, id, "SUCCESS", published);
+    }
+
+    fn log_event_result_at(&mut self, event_type: &str, id: &str, result: &str, published: &str) {
         self.events.push(json!({
             "uuid": opaque(),
-            "published": okta_now(),
+            "published": published,
             "eventType": event_type,
             "displayMessage": event_type,
             "severity": "INFO",
@@ -281,6 +292,7 @@ impl OktaState {
     /// A profile update: the properties set, `lastUpdated` now (Okta logs
     /// `user.account.update_profile`, which change reads need not follow).
     pub fn update_profile(&mut self, id: &str, profile: Value) {
+        self.catch_up();
         let user = self.user_mut(id);
         if let (Some(have), Some(set)) = (user["profile"].as_object_mut(), profile.as_object()) {
             for (key, value) in set {
@@ -289,21 +301,26 @@ impl OktaState {
         }
         user["lastUpdated"] = json!(okta_now());
         self.log_event("user.account.update_profile", id, "SUCCESS");
+        self.mark_seen();
     }
 
     /// A new user, created now.
     pub fn create_user(&mut self, mut user: Value) {
+        self.catch_up();
         let id = user["id"].as_str().unwrap_or_default().to_string();
         user["lastUpdated"] = json!(okta_now());
         self.users.push(user);
         self.log_event("user.lifecycle.create", &id, "SUCCESS");
+        self.mark_seen();
     }
 
     /// A status change with its lifecycle event. `lastUpdated` is left as it was: a change
     /// read must find the user through the log.
     pub fn set_status(&mut self, id: &str, status: &str, event_type: &str) {
+        self.catch_up();
         self.user_mut(id)["status"] = json!(status);
         self.log_event(event_type, id, "SUCCESS");
+        self.mark_seen();
     }
 
     /// Deactivation: DEPROVISIONED, `user.lifecycle.deactivate`.
@@ -311,9 +328,18 @@ impl OktaState {
         self.set_status(id, "DEPROVISIONED", "user.lifecycle.deactivate");
     }
 
+    /// The user is gone without any event saying so (as after a deletion the log reports as
+    /// failed): change tracking logs nothing for it.
+    pub fn remove_unlogged(&mut self, id: &str) {
+        self.catch_up();
+        self.users.retain(|u| u["id"] != json!(id));
+        self.mark_seen();
+    }
+
     /// Deletion, as Okta does it: deactivated first when it is not, then gone (from its
     /// groups too), with `user.lifecycle.delete.initiated` and `.completed`.
     pub fn delete_user(&mut self, id: &str) {
+        self.catch_up();
         if self.user_mut(id)["status"] != json!("DEPROVISIONED") {
             self.deactivate(id);
         }
@@ -323,5 +349,6 @@ impl OktaState {
             members.retain(|m| m != id);
         }
         self.log_event("user.lifecycle.delete.completed", id, "SUCCESS");
+        self.mark_seen();
     }
 }

@@ -48,6 +48,7 @@ pub(super) async fn update_user(
             )
         }
     };
+    s.catch_up();
     let custom = s.custom_properties.clone();
     let Some(user) = s.users.iter_mut().find(|u| u["id"] == id.as_str()) else {
         return okta_error(
@@ -71,7 +72,11 @@ pub(super) async fn update_user(
     for (name, value) in &profile {
         current.insert(name.clone(), value.clone());
     }
+    // Okta moves `lastUpdated` and logs the update, which change reads then find.
+    user["lastUpdated"] = Value::String(super::okta_now());
     let answer = user.clone();
+    s.log_event("user.account.update_profile", &id, "SUCCESS");
+    s.mark_seen();
     s.profile_updates.push((id, Value::Object(profile)));
     Json(answer).into_response()
 }
