@@ -2,6 +2,10 @@
 //! the token route, CRUD of users and groups, filters and paging, uniqueness, If-Match,
 //! the requests Entra ID and Okta send, SCIM error bodies, and the token's secrecy.
 
+use chrono::Utc;
+use dirsync::api::MAX_GROUPS;
+use dirsync::domain::{ObjectId, PushedKind, PushedResource, TenantId};
+use dirsync::ports::Store;
 use dirsync_integration_tests::api::{spawn_app, TestApp};
 use dirsync_integration_tests::leaks::CapturedLogs;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
@@ -514,6 +518,78 @@ async fn oktas_put_and_deactivation_are_accepted() {
     assert_eq!(off.status, StatusCode::OK, "{}", off.body);
     assert_eq!(off.body["active"], false);
     assert_eq!(off.body["name"]["familyName"], "Okta");
+}
+
+/// The cap counts what the tenant keeps (the store's count, not a read of every group): the
+/// 5,000th group is created, the next refused with nothing written, and a delete frees a place.
+#[tokio::test]
+async fn a_tenant_keeps_at_most_max_groups() {
+    let (app, token) = tenant_with_token().await;
+    let t = Some(token.as_str());
+    let tenant = TenantId::parse("acme").unwrap();
+    // Seeded through the store: 4,999 creates over HTTP would be slow.
+    for n in 1..MAX_GROUPS {
+        let group = PushedResource {
+            kind: PushedKind::Group,
+            id: ObjectId::parse(format!("seeded-{n}")).unwrap(),
+            external_id: None,
+            name: format!("seeded-{n}"),
+            version: 1,
+            created: Utc::now(),
+            last_modified: Utc::now(),
+            attributes: json!({"displayName": format!("seeded-{n}")}),
+        };
+        app.service
+            .store
+            .create_pushed(&tenant, &group)
+            .await
+            .unwrap();
+    }
+    let group = |name: &str| Some(json!({"displayName": name}));
+    let last = scim(&app, Method::POST, "acme/Groups", t, group("last"), None).await;
+    assert_eq!(last.status, StatusCode::CREATED, "{}", last.body);
+    let refused = scim(
+        &app,
+        Method::POST,
+        "acme/Groups",
+        t,
+        group("one-more"),
+        None,
+    )
+    .await;
+    assert_scim_error(&refused, StatusCode::BAD_REQUEST, None);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("at most {MAX_GROUPS} groups")),
+        "{detail}"
+    );
+    let kept = app.service.store.count_pushed(&tenant, PushedKind::Group);
+    assert_eq!(kept.await.unwrap(), MAX_GROUPS, "nothing written");
+    let one_more = scim(
+        &app,
+        Method::GET,
+        "acme/Groups?filter=displayName%20eq%20%22one-more%22",
+        t,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(one_more.body["totalResults"], 0, "{}", one_more.body);
+
+    let last_id = last.body["id"].as_str().unwrap();
+    let path = format!("acme/Groups/{last_id}");
+    let deleted = scim(&app, Method::DELETE, &path, t, None, None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    let again = scim(
+        &app,
+        Method::POST,
+        "acme/Groups",
+        t,
+        group("one-more"),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
 }
 
 #[tokio::test]

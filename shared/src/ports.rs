@@ -450,6 +450,8 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         kind: PushedKind,
     ) -> Result<Vec<PushedResource>, StoreError>;
+    /// How many resources of `kind` the tenant keeps, without reading them.
+    async fn count_pushed(&self, tenant: &TenantId, kind: PushedKind) -> Result<usize, StoreError>;
     /// Deletes the resource; false when there was none.
     async fn delete_pushed(
         &self,

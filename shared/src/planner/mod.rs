@@ -27,6 +27,8 @@ mod tests;
 #[cfg(test)]
 mod tests_creates;
 #[cfg(test)]
+mod tests_organizations;
+#[cfg(test)]
 mod tests_phonebook;
 #[cfg(test)]
 mod tests_sip;

@@ -11,6 +11,7 @@ mod mappings;
 mod newer_records;
 mod objects;
 mod pushed;
+mod pushed_counts;
 mod pushed_lookups;
 mod read_state;
 mod runs;
@@ -42,6 +43,7 @@ pub use pushed::{
     concurrent_pushed_creates_have_one_winner, pushed_create_get_replace_delete,
     pushed_names_are_unique_without_case, pushed_replace_is_conditional,
 };
+pub use pushed_counts::pushed_counts_follow_creates_and_deletes;
 pub use pushed_lookups::{
     pushed_bodies_are_bounded_and_listed_in_full, pushed_find_by_name_and_external_id,
     pushed_records_from_a_newer_release_read, pushed_resources_are_per_tenant,
@@ -80,6 +82,7 @@ pub async fn run_all(store: &dyn Store) {
     pushed_find_by_name_and_external_id(store).await;
     pushed_resources_are_per_tenant(store).await;
     pushed_bodies_are_bounded_and_listed_in_full(store).await;
+    pushed_counts_follow_creates_and_deletes(store).await;
 }
 
 /// A random hex suffix, so that concurrent or repeated runs never share ids.

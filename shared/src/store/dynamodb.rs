@@ -571,6 +571,10 @@ impl Store for DynamoStore {
         self.pushed_all(tenant, kind).await
     }
 
+    async fn count_pushed(&self, tenant: &TenantId, kind: PushedKind) -> Result<usize, StoreError> {
+        self.pushed_count(tenant, kind).await
+    }
+
     async fn delete_pushed(
         &self,
         tenant: &TenantId,

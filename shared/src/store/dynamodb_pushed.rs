@@ -7,6 +7,9 @@
 //! - with an external id, its look-up item `PUSHEXT#{kind}#{sha-256 of it}#{id}`, found by a
 //!   Query of the prefix (external ids are not unique).
 //!
+//! A create or delete also moves the kind's counter (`dynamodb_pushed_count`) in the same
+//! transaction.
+//!
 //! Names and external ids are hashed so that keys stay within DynamoDB's 1 KB sort key however
 //! long they are; look-ups compare the resources' own fields, never just the hashes.
 
@@ -17,7 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::dynamodb::DynamoStore;
 use super::dynamodb_items::{body, get_s, key, s, Item, BODY, PK, SK};
-use super::dynamodb_transact::{Condition, Outcome, Write};
+use super::dynamodb_pushed_count::count_change;
+use super::dynamodb_transact::{Expression, Outcome, Write};
 use super::pushed_record::{encode, kind_name, name_key};
 use crate::domain::{PushedKey, PushedKind, PushedResource, TenantId};
 use crate::error::StoreError;
@@ -99,19 +103,19 @@ fn stored_version(item: &Item) -> Result<u64, StoreError> {
     }
 }
 
-fn absent() -> Condition {
-    Condition::new("attribute_not_exists(#pk)").name("#pk", PK)
+fn absent() -> Expression {
+    Expression::new("attribute_not_exists(#pk)").name("#pk", PK)
 }
 
-fn at_version(version: u64) -> Condition {
-    Condition::new("#v = :v")
+fn at_version(version: u64) -> Expression {
+    Expression::new("#v = :v")
         .name("#v", VERSION)
         .value(":v", number(version))
 }
 
 /// A name claim that is free or already this resource's.
-fn free_or_owned_by(id: &str) -> Condition {
-    Condition::new("attribute_not_exists(#pk) OR #owner = :id")
+fn free_or_owned_by(id: &str) -> Expression {
+    Expression::new("attribute_not_exists(#pk) OR #owner = :id")
         .name("#pk", PK)
         .name("#owner", OWNER)
         .value(":id", s(id))
@@ -171,8 +175,8 @@ impl DynamoStore {
             .consistent_read(true)
     }
 
-    /// The resource (if its id is new), its name claim (if the name is free) and its external
-    /// id's look-up item.
+    /// The resource (if its id is new), its name claim (if the name is free), its external
+    /// id's look-up item, and the counter up by one.
     pub(super) async fn pushed_create(
         &self,
         tenant: &TenantId,
@@ -195,6 +199,8 @@ impl DynamoStore {
                     None,
                 ));
             }
+            // Last and unconditional, so that a refusal's index still names its cause.
+            writes.push(count_change(tenant, resource.kind, 1));
             match self.transact(writes, "TransactWriteItems (create)").await? {
                 Outcome::Written => return Ok(()),
                 Outcome::Refused(0) => return Err(StoreError::Stale),
@@ -332,8 +338,8 @@ impl DynamoStore {
         items.iter().map(|item| body(item, BODY)).collect()
     }
 
-    /// The resource, its name claim and its look-up item, on the condition of the version
-    /// read (so that a concurrent rename cannot leave its new claim behind).
+    /// The resource, its name claim and its look-up item, and the counter down by one, on the
+    /// condition of the version read (so that a concurrent rename cannot leave its new claim behind).
     pub(super) async fn pushed_delete(
         &self,
         tenant: &TenantId,
@@ -357,6 +363,7 @@ impl DynamoStore {
             if let Some(hash) = &old.external_hash {
                 writes.push(Write::Delete(external_key(tenant, kind, hash, id), None));
             }
+            writes.push(count_change(tenant, kind, -1));
             match self.transact(writes, "TransactWriteItems (delete)").await? {
                 Outcome::Written => return Ok(true),
                 // Replaced or deleted since it was read: read it again.

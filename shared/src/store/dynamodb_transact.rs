@@ -1,23 +1,23 @@
-//! `TransactWriteItems` for writes that must change several items or none: the puts and
-//! deletes with their conditions, and the answer as which condition refused it.
+//! `TransactWriteItems` for writes that must change several items or none: the puts, updates
+//! and deletes with their conditions, and the answer as which condition refused it.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::dynamodb::DynamoStore;
 use super::dynamodb_items::{backend, Item};
 use crate::error::StoreError;
 
-/// A condition expression with the names and values it uses.
-pub(super) struct Condition {
+/// A condition or update expression with the names and values it uses.
+pub(super) struct Expression {
     expression: &'static str,
     names: Vec<(&'static str, &'static str)>,
     values: Vec<(&'static str, AttributeValue)>,
 }
 
-impl Condition {
+impl Expression {
     pub(super) fn new(expression: &'static str) -> Self {
         Self {
             expression,
@@ -37,10 +37,12 @@ impl Condition {
     }
 }
 
-/// One item's part of a transaction: a whole item to put, or a key to delete.
+/// One item's part of a transaction: a whole item to put, a key to update (the item is
+/// created when absent) by an update expression, or a key to delete.
 pub(super) enum Write {
-    Put(Item, Option<Condition>),
-    Delete(Item, Option<Condition>),
+    Put(Item, Option<Expression>),
+    Update(Item, Expression),
+    Delete(Item, Option<Expression>),
 }
 
 /// What a transaction came to.
@@ -57,7 +59,7 @@ fn build_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("transaction item: {e}"))
 }
 
-impl Condition {
+impl Expression {
     /// The expression, its names, and its values (DynamoDB refuses an empty value map).
     fn parts(self) -> (String, HashMap<String, String>, Option<Item>) {
         let names = self
@@ -81,7 +83,7 @@ impl Write {
         Ok(match self {
             Write::Put(value, condition) => {
                 let mut put = Put::builder().table_name(table).set_item(Some(value));
-                if let Some((expression, names, values)) = condition.map(Condition::parts) {
+                if let Some((expression, names, values)) = condition.map(Expression::parts) {
                     put = put
                         .condition_expression(expression)
                         .set_expression_attribute_names(Some(names))
@@ -89,9 +91,19 @@ impl Write {
                 }
                 item.put(put.build().map_err(build_error)?).build()
             }
+            Write::Update(key, update) => {
+                let (expression, names, values) = update.parts();
+                let update = Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key))
+                    .update_expression(expression)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(values);
+                item.update(update.build().map_err(build_error)?).build()
+            }
             Write::Delete(key, condition) => {
                 let mut delete = Delete::builder().table_name(table).set_key(Some(key));
-                if let Some((expression, names, values)) = condition.map(Condition::parts) {
+                if let Some((expression, names, values)) = condition.map(Expression::parts) {
                     delete = delete
                         .condition_expression(expression)
                         .set_expression_attribute_names(Some(names))

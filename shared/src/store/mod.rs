@@ -19,6 +19,8 @@ mod dynamodb_objects;
 #[cfg(feature = "aws")]
 mod dynamodb_pushed;
 #[cfg(feature = "aws")]
+mod dynamodb_pushed_count;
+#[cfg(feature = "aws")]
 mod dynamodb_read_state;
 #[cfg(feature = "aws")]
 mod dynamodb_schema;

@@ -638,6 +638,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count_pushed(&self, tenant: &TenantId, kind: PushedKind) -> Result<usize, StoreError> {
+        let tenant = tenant.to_string();
+        self.with_conn(move |conn| sqlite_pushed::count(conn, &tenant, kind))
+            .await
+    }
+
     async fn delete_pushed(
         &self,
         tenant: &TenantId,

@@ -147,6 +147,19 @@ pub(super) fn all(
     )
 }
 
+/// Counted on the primary key's `(tenant, kind)` prefix, without reading the bodies.
+pub(super) fn count(
+    conn: &Connection,
+    tenant: &str,
+    kind: PushedKind,
+) -> Result<usize, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM pushed WHERE tenant = ?1 AND kind = ?2")?
+        .query_row(params![tenant, kind_name(kind)], |row| row.get(0))?;
+    usize::try_from(count)
+        .map_err(|_| StoreError::Backend(format!("pushed resource count {count} is invalid")))
+}
+
 pub(super) fn delete(
     conn: &Connection,
     tenant: &str,

@@ -95,7 +95,7 @@ pub async fn check_cap(
         PushedKind::User => (MAX_USERS, "users"),
         PushedKind::Group => (MAX_GROUPS, "groups"),
     };
-    if store.all_pushed(tenant, kind).await?.len() >= max {
+    if store.count_pushed(tenant, kind).await? >= max {
         return Err(ScimError::new(
             StatusCode::BAD_REQUEST,
             format!("this tenant keeps at most {max} {what} in dirsync: delete some first"),
