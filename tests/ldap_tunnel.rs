@@ -2,8 +2,14 @@
 //! in front of a real `slapd`, both on 127.0.0.1; and a sync end to end through the tunnel.
 
 use dirsync::directory::{LdapDirectory, LdapOptions};
-use dirsync::domain::{CheckName, DirectoryConfig, EndpointPolicy, Outcome};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dirsync::domain::{
+    CheckName, DirectoryConfig, DirectoryRead, EndpointPolicy, Outcome, RunId, RunRecord, Trigger,
+};
 use dirsync::ports::{Directory, Secrets, TenantSecrets};
+use dirsync::sync::{DefaultConnector, EngineOptions, SyncEngine};
 use dirsync_integration_tests::slapd::{attr, Slapd, SlapdOptions, SUFFIX, SYNC_DN, SYNC_PASSWORD};
 use dirsync_integration_tests::sshd::{keygen, ClientKey, Sshd};
 use dirsync_integration_tests::{Harness, ACCOUNT};
@@ -182,8 +188,55 @@ async fn sync_through_the_tunnel_creates_renames_disables_and_deletes() {
         "{:?}",
         second.summary.error
     );
-    assert_eq!(second.summary.summary, "0 new, 1 updated, 2 removed");
-    let extensions = h.simulator.extensions(ACCOUNT);
-    assert_eq!(extensions.len(), 1);
-    assert_eq!(extensions[0].first_name.as_deref(), Some("Renamed"));
+    // A change-only read through the tunnel: the rename and the lock, but OpenLDAP keeps no
+    // record of the deletion, so u3 stays until the next full read.
+    assert_eq!(reads(&second), DirectoryRead::Changes);
+    assert_eq!(second.summary.summary, "0 new, 1 updated, 1 removed");
+    assert_eq!(numbers(&h), ["1001", "1003"]);
+    let renamed = h.extension(1001);
+    assert_eq!(renamed.first_name.as_deref(), Some("Renamed"));
+
+    // The daily full read (here: due at once), through the tunnel too, finds u3 gone.
+    let daily = SyncEngine::new(
+        h.store.clone(),
+        h.secrets.clone(),
+        Arc::new(DefaultConnector {
+            ldap_options: LdapOptions {
+                allow_private: true,
+                ..LdapOptions::default()
+            },
+            ..DefaultConnector::default()
+        }),
+        EngineOptions {
+            full_read_every: Duration::ZERO,
+            ..EngineOptions::default()
+        },
+    );
+    let full = daily
+        .run(&h.tenant, RunId::new(), Trigger::Schedule)
+        .await
+        .expect("run starts");
+    assert_eq!(full.summary.outcome, Outcome::Success, "{:?}", full.errors);
+    assert_eq!(reads(&full), DirectoryRead::Full);
+    assert_eq!(full.summary.summary, "0 new, 0 updated, 1 removed");
+    assert_eq!(numbers(&h), ["1001"]);
+}
+
+fn reads(run: &RunRecord) -> DirectoryRead {
+    run.summary
+        .reads
+        .expect("a sync run says how it read")
+        .directory
+}
+
+/// The numbers of the simulator's extensions, in order.
+fn numbers(h: &Harness) -> Vec<String> {
+    let mut numbers: Vec<String> = h
+        .simulator
+        .extensions(ACCOUNT)
+        .into_iter()
+        .map(|e| e.number)
+        .collect();
+    numbers.sort();
+    numbers
 }

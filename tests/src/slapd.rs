@@ -264,8 +264,20 @@ impl Slapd {
 
     /// How many search requests the server has logged (one per page); needs `log_operations`.
     pub fn searches(&self) -> usize {
+        self.searches_where(|_| true)
+    }
+
+    /// How many logged search requests were base-scope reads of one entry (slapd's
+    /// `scope=0`), such as the rootDSE; needs `log_operations`.
+    pub fn base_searches(&self) -> usize {
+        self.searches_where(|l| l.contains(" scope=0 "))
+    }
+
+    fn searches_where(&self, matches: impl Fn(&str) -> bool) -> usize {
         let log = std::fs::read_to_string(self.dir.path().join("slapd.log")).expect("slapd log");
-        log.lines().filter(|l| l.contains(" SRCH base=")).count()
+        log.lines()
+            .filter(|l| l.contains(" SRCH base=") && matches(l))
+            .count()
     }
 
     pub fn dir(&self) -> &Path {

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use dirsync::domain::Outcome;
-use dirsync_integration_tests::e2e::{scheduled_run, start_worker, Peers, PEOPLE_OU};
+use dirsync::domain::{DirectoryRead, Outcome, PbxRead};
+use dirsync_integration_tests::e2e::{scheduled_run, start_worker, Peers, RunResult, PEOPLE_OU};
 use dirsync_pbx_sim::SimulatorOptions;
 use serde_json::json;
 
@@ -44,24 +44,43 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
         (1_000, 1_000, 1_000)
     );
 
-    // Nothing changed: no PBX write, and only the run's own items written.
+    // Nothing changed: no PBX write, and only the run's own items written, and the kept read
+    // state. The first no-op keeps a new body: the listing's ETag moved with the first sync's
+    // own creates, so it lists the PBX in full (the directory it reads only the changes of)
+    // and keeps that listing.
     let noop = scheduled_run(&peers, &mut worker, &a).await;
-    let counts = &noop.record.summary.counts;
-    assert_eq!((counts.new, counts.updated, counts.removed), (0, 0, 0));
-    assert_eq!(counts.unchanged, USERS as usize);
-    assert_eq!(noop.pbx_writes(), 0, "{:?}", noop.pbx);
-    let kinds: BTreeSet<&str> = noop
-        .dynamodb
-        .writes_by_kind
-        .keys()
-        .map(String::as_str)
-        .collect();
+    assert_noop(&noop);
+    let reads = noop.record.summary.reads.expect("reads");
+    assert_eq!(
+        (reads.directory, reads.pbx),
+        (DirectoryRead::Changes, PbxRead::Full)
+    );
+    let writes = &noop.dynamodb.writes_by_kind;
     assert!(
-        kinds.is_subset(&BTreeSet::from(["run", "lease", "tenant"])),
-        "a no-op run wrote {}",
+        writes.get("read_state_body") > Some(&0) && writes.get("read_state_head") == Some(&1),
+        "the new listing is kept: {}",
         noop.dynamodb.writes_line()
     );
     assert_eq!(noop.dynamodb.mapping_query_pages, 1);
+
+    // The second no-op finds both sides as kept (no change, 304), so it neither reads the
+    // mappings nor plans, and keeps no new body: only the head, for the change cursor moved
+    // (its read time bounds the next read's expiry window).
+    let again = scheduled_run(&peers, &mut worker, &a).await;
+    assert_noop(&again);
+    let reads = again.record.summary.reads.expect("reads");
+    assert_eq!(
+        (reads.directory, reads.pbx, reads.planned),
+        (DirectoryRead::Changes, PbxRead::NotModified, false)
+    );
+    let writes = &again.dynamodb.writes_by_kind;
+    assert_eq!(
+        (writes.get("read_state_head"), writes.get("read_state_body")),
+        (Some(&1), None),
+        "only the moved cursor: {}",
+        again.dynamodb.writes_line()
+    );
+    assert_eq!(again.dynamodb.mapping_query_pages, 0);
 
     // 20 % of PBX calls fail (429, 5xx, and writes applied but answered 500); the directory
     // holds 5 users over the record limit. Runs until nothing is left to create.
@@ -106,5 +125,31 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     assert!(
         stats.injected_429 + stats.injected_5xx > 0,
         "faults were injected"
+    );
+}
+
+/// A run that found nothing to do: no PBX write, and of the store's items only the run's
+/// own (run record, lease, tenant) and the kept read state's written.
+fn assert_noop(noop: &RunResult) {
+    let counts = &noop.record.summary.counts;
+    assert_eq!((counts.new, counts.updated, counts.removed), (0, 0, 0));
+    assert_eq!(counts.unchanged, USERS as usize);
+    assert_eq!(noop.pbx_writes(), 0, "{:?}", noop.pbx);
+    let kinds: BTreeSet<&str> = noop
+        .dynamodb
+        .writes_by_kind
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(
+        kinds.is_subset(&BTreeSet::from([
+            "run",
+            "lease",
+            "tenant",
+            "read_state_head",
+            "read_state_body",
+        ])),
+        "a no-op run wrote {}",
+        noop.dynamodb.writes_line()
     );
 }

@@ -246,6 +246,10 @@ fn wrote(report: &mut MeterReport, item: &Value) {
         "lease"
     } else if sk == "TENANT" {
         "tenant"
+    } else if sk == "READ" {
+        "read_state_head"
+    } else if sk.starts_with("READPART#") {
+        "read_state_body"
     } else {
         "other"
     };
