@@ -70,6 +70,11 @@ async fn scim(
     }
 }
 
+/// A GET of `path` (no body, no `If-Match`).
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> Scim {
+    scim(app, Method::GET, path, token, None, None).await
+}
+
 fn assert_scim_error(answer: &Scim, status: StatusCode, scim_type: Option<&str>) {
     assert_eq!(answer.status, status, "{}", answer.body);
     assert_eq!(answer.body["schemas"], json!([ERROR]), "{}", answer.body);
@@ -129,15 +134,7 @@ async fn users_are_created_read_listed_replaced_patched_and_deleted() {
     assert_eq!(created.body["externalId"], "ext-ann@example.com");
     assert_eq!(created.body[ENTERPRISE]["department"], "Sales");
 
-    let read = scim(
-        &app,
-        Method::GET,
-        &format!("acme/Users/{id}"),
-        t,
-        None,
-        None,
-    )
-    .await;
+    let read = get(&app, &format!("acme/Users/{id}"), t).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body, created.body);
 
@@ -145,69 +142,41 @@ async fn users_are_created_read_listed_replaced_patched_and_deleted() {
         let made = scim(&app, Method::POST, "acme/Users", t, Some(user(name)), None).await;
         assert_eq!(made.status, StatusCode::CREATED);
     }
-    let by_name = scim(
+    let by_name = get(
         &app,
-        Method::GET,
         "acme/Users?filter=userName%20eq%20%22ANN%40example.com%22",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(by_name.body["totalResults"], 1, "{}", by_name.body);
     assert_eq!(by_name.body["Resources"][0]["id"], id.as_str());
-    let by_external = scim(
+    let by_external = get(
         &app,
-        Method::GET,
         "acme/Users?filter=externalId%20eq%20%22ext-bob%40example.com%22",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(
         by_external.body["Resources"][0]["userName"],
         "bob@example.com"
     );
-    let by_id = scim(
-        &app,
-        Method::GET,
-        &format!("acme/Users?filter=id%20eq%20%22{id}%22"),
-        t,
-        None,
-        None,
-    )
-    .await;
+    let by_id = get(&app, &format!("acme/Users?filter=id%20eq%20%22{id}%22"), t).await;
     assert_eq!(by_id.body["totalResults"], 1);
-    let none = scim(
-        &app,
-        Method::GET,
-        "acme/Users?filter=userName%20eq%20%22nobody%22",
-        t,
-        None,
-        None,
-    )
-    .await;
+    let none = get(&app, "acme/Users?filter=userName%20eq%20%22nobody%22", t).await;
     assert_eq!(none.body["totalResults"], 0);
     assert_eq!(none.body["Resources"], json!([]));
-    let starts = scim(
+    let starts = get(
         &app,
-        Method::GET,
         "acme/Users?filter=userName%20sw%20%22b%22%20or%20userName%20sw%20%22c%22",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(starts.body["totalResults"], 2);
 
-    let page = scim(
+    let page = get(
         &app,
-        Method::GET,
         "acme/Users?startIndex=2&count=1&attributes=userName",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(page.body["totalResults"], 3);
@@ -216,9 +185,7 @@ async fn users_are_created_read_listed_replaced_patched_and_deleted() {
     let one = &page.body["Resources"][0];
     assert!(one["userName"].is_string() && one["id"].is_string());
     assert!(one.get("emails").is_none() && one.get("meta").is_none());
-    let all: Vec<Value> = scim(&app, Method::GET, "acme/Users?count=10", t, None, None)
-        .await
-        .body["Resources"]
+    let all: Vec<Value> = get(&app, "acme/Users?count=10", t).await.body["Resources"]
         .as_array()
         .unwrap()
         .clone();
@@ -290,15 +257,7 @@ async fn users_are_created_read_listed_replaced_patched_and_deleted() {
     )
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let gone = scim(
-        &app,
-        Method::GET,
-        &format!("acme/Users/{id}"),
-        t,
-        None,
-        None,
-    )
-    .await;
+    let gone = get(&app, &format!("acme/Users/{id}"), t).await;
     assert_scim_error(&gone, StatusCode::NOT_FOUND, None);
     let twice = scim(
         &app,
@@ -388,7 +347,7 @@ async fn a_taken_user_name_is_a_uniqueness_conflict_and_if_match_guards_writes()
     assert_scim_error(&stale, StatusCode::PRECONDITION_FAILED, None);
     let stale = scim(&app, Method::DELETE, &path, t, None, Some("W/\"7\"")).await;
     assert_scim_error(&stale, StatusCode::PRECONDITION_FAILED, None);
-    let read = scim(&app, Method::GET, &path, t, None, None).await;
+    let read = get(&app, &path, t).await;
     assert_eq!(read.body["title"], "v2", "nothing refused was written");
     let current = scim(&app, Method::PATCH, &path, t, Some(patch), Some("W/\"2\"")).await;
     assert_eq!(current.status, StatusCode::OK);
@@ -401,13 +360,10 @@ async fn entra_ids_provisioning_sequence_is_accepted() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
     // Entra ID first looks the user up, then creates it with its default attribute mappings.
-    let lookup = scim(
+    let lookup = get(
         &app,
-        Method::GET,
         "acme/Users?filter=userName+eq+%22Test_User_1%40contoso.com%22",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(lookup.body["totalResults"], 0);
@@ -469,13 +425,10 @@ async fn entra_ids_provisioning_sequence_is_accepted() {
         "{}",
         added.body
     );
-    let filter = scim(
+    let filter = get(
         &app,
-        Method::GET,
         "acme/Groups?filter=displayName+eq+%22Group1%22&excludedAttributes=members",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(filter.body["totalResults"], 1);
@@ -565,13 +518,10 @@ async fn a_tenant_keeps_at_most_max_groups() {
     );
     let kept = app.service.store.count_pushed(&tenant, PushedKind::Group);
     assert_eq!(kept.await.unwrap(), MAX_GROUPS, "nothing written");
-    let one_more = scim(
+    let one_more = get(
         &app,
-        Method::GET,
         "acme/Groups?filter=displayName%20eq%20%22one-more%22",
         t,
-        None,
-        None,
     )
     .await;
     assert_eq!(one_more.body["totalResults"], 0, "{}", one_more.body);
@@ -659,15 +609,7 @@ async fn group_members_must_be_users_and_a_deleted_user_leaves_its_groups() {
     )
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let after = scim(
-        &app,
-        Method::GET,
-        &format!("acme/Groups/{sales_id}"),
-        t,
-        None,
-        None,
-    )
-    .await;
+    let after = get(&app, &format!("acme/Groups/{sales_id}"), t).await;
     assert!(after.body.get("members").is_none(), "{}", after.body);
     assert_eq!(after.body["meta"]["version"], "W/\"2\"");
 }
@@ -699,7 +641,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         ("acme/Users?count=many", "invalidValue"),
         ("acme/Users?attributes=nosuch", "invalidValue"),
     ] {
-        let answer = scim(&app, Method::GET, path, t, None, None).await;
+        let answer = get(&app, path, t).await;
         assert_scim_error(&answer, StatusCode::BAD_REQUEST, Some(scim_type));
     }
     let no_name = scim(
@@ -725,9 +667,9 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
     let huge = json!({"userName": "a", "title": "x".repeat(2 * 1024 * 1024)});
     let too_large = scim(&app, Method::POST, "acme/Users", t, Some(huge), None).await;
     assert_scim_error(&too_large, StatusCode::PAYLOAD_TOO_LARGE, None);
-    let missing = scim(&app, Method::GET, "acme/Users/no-such-id", t, None, None).await;
+    let missing = get(&app, "acme/Users/no-such-id", t).await;
     assert_scim_error(&missing, StatusCode::NOT_FOUND, None);
-    let nowhere = scim(&app, Method::GET, "acme/Bulk", t, None, None).await;
+    let nowhere = get(&app, "acme/Bulk", t).await;
     assert_scim_error(&nowhere, StatusCode::NOT_FOUND, None);
     let method = scim(&app, Method::DELETE, "acme/Users", t, None, None).await;
     assert_scim_error(&method, StatusCode::METHOD_NOT_ALLOWED, None);
@@ -743,7 +685,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
     assert_scim_error(&patch, StatusCode::BAD_REQUEST, Some("invalidSyntax"));
     let search = scim(&app, Method::POST, "acme/.search", t, Some(json!({})), None).await;
     assert_scim_error(&search, StatusCode::NOT_IMPLEMENTED, None);
-    let listed = scim(&app, Method::GET, "acme/Users", t, None, None).await;
+    let listed = get(&app, "acme/Users", t).await;
     assert_eq!(
         listed.body["totalResults"], 0,
         "no refused request stored anything"
@@ -754,42 +696,26 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
 async fn discovery_describes_users_groups_and_the_enterprise_extension() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
-    let spc = scim(
-        &app,
-        Method::GET,
-        "acme/ServiceProviderConfig",
-        t,
-        None,
-        None,
-    )
-    .await;
+    let spc = get(&app, "acme/ServiceProviderConfig", t).await;
     assert_eq!(spc.status, StatusCode::OK);
     assert_eq!(spc.body["patch"]["supported"], true);
     assert_eq!(spc.body["etag"]["supported"], true);
     assert_eq!(spc.body["bulk"]["supported"], false);
-    let types = scim(&app, Method::GET, "acme/ResourceTypes", t, None, None).await;
+    let types = get(&app, "acme/ResourceTypes", t).await;
     assert_eq!(types.body["totalResults"], 2);
-    let user_type = scim(&app, Method::GET, "acme/ResourceTypes/User", t, None, None).await;
+    let user_type = get(&app, "acme/ResourceTypes/User", t).await;
     assert_eq!(user_type.body["endpoint"], "/Users");
     assert_eq!(user_type.body["schemaExtensions"][0]["schema"], ENTERPRISE);
-    let schemas = scim(&app, Method::GET, "acme/Schemas", t, None, None).await;
+    let schemas = get(&app, "acme/Schemas", t).await;
     assert_eq!(schemas.body["totalResults"], 3);
-    let enterprise = scim(
-        &app,
-        Method::GET,
-        &format!("acme/Schemas/{ENTERPRISE}"),
-        t,
-        None,
-        None,
-    )
-    .await;
+    let enterprise = get(&app, &format!("acme/Schemas/{ENTERPRISE}"), t).await;
     assert_eq!(enterprise.status, StatusCode::OK);
     assert!(enterprise.body["attributes"]
         .as_array()
         .unwrap()
         .iter()
         .any(|a| a["name"] == "department"));
-    let unknown = scim(&app, Method::GET, "acme/Schemas/urn:nothing", t, None, None).await;
+    let unknown = get(&app, "acme/Schemas/urn:nothing", t).await;
     assert_scim_error(&unknown, StatusCode::NOT_FOUND, None);
 }
 
@@ -823,12 +749,12 @@ async fn only_the_tenants_current_token_gets_in_and_no_token_is_ever_logged() {
         ("NOT_A_TENANT/Users", Some(acme.as_str())),
         ("acme/ServiceProviderConfig", Some(wrong.as_str())),
     ] {
-        let refused = scim(&app, Method::GET, path, token, None, None).await;
+        let refused = get(&app, path, token).await;
         assert_scim_error(&refused, StatusCode::UNAUTHORIZED, None);
     }
     // The JWT of the API is not a SCIM token.
     let jwt = app.token("acme");
-    let refused = scim(&app, Method::GET, "acme/Users", Some(&jwt), None, None).await;
+    let refused = get(&app, "acme/Users", Some(&jwt)).await;
     assert_scim_error(&refused, StatusCode::UNAUTHORIZED, None);
     // The token route: the tenant's admin or the operator, never another tenant's admin.
     let other = app
@@ -851,9 +777,9 @@ async fn only_the_tenants_current_token_gets_in_and_no_token_is_ever_logged() {
     assert_eq!(replaced.status, StatusCode::CREATED, "{}", replaced.text);
     let new = replaced.body["token"].as_str().unwrap().to_string();
     assert_ne!(new, acme);
-    let old = scim(&app, Method::GET, "acme/Users", Some(&acme), None, None).await;
+    let old = get(&app, "acme/Users", Some(&acme)).await;
     assert_scim_error(&old, StatusCode::UNAUTHORIZED, None);
-    let current = scim(&app, Method::GET, "acme/Users", Some(&new), None, None).await;
+    let current = get(&app, "acme/Users", Some(&new)).await;
     assert_eq!(current.body["totalResults"], 1);
     // The tenant's other settings writes keep the token.
     app.service
@@ -866,7 +792,7 @@ async fn only_the_tenants_current_token_gets_in_and_no_token_is_ever_logged() {
         .tenant_call(Method::PUT, "acme", "/pbx", Some(pbx))
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text);
-    let still = scim(&app, Method::GET, "acme/Users", Some(&new), None, None).await;
+    let still = get(&app, "acme/Users", Some(&new)).await;
     assert_eq!(still.status, StatusCode::OK);
 
     let text = logs.text();
