@@ -70,6 +70,19 @@ async fn scim(
     }
 }
 
+/// Creates the user `user_name` in tenant `acme`.
+async fn post_user(app: &TestApp, token: Option<&str>, user_name: &str) -> Scim {
+    scim(
+        app,
+        Method::POST,
+        "acme/Users",
+        token,
+        Some(user(user_name)),
+        None,
+    )
+    .await
+}
+
 /// A GET of `path` (no body, no `If-Match`).
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> Scim {
     scim(app, Method::GET, path, token, None, None).await
@@ -114,15 +127,7 @@ async fn tenant_with_token() -> (TestApp, String) {
 async fn users_are_created_read_listed_replaced_patched_and_deleted() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
-    let created = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("ann@example.com")),
-        None,
-    )
-    .await;
+    let created = post_user(&app, t, "ann@example.com").await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let id = created.body["id"].as_str().unwrap().to_string();
     let location = format!("{}/scim/v2/acme/Users/{id}", app.base);
@@ -275,35 +280,11 @@ async fn users_are_created_read_listed_replaced_patched_and_deleted() {
 async fn a_taken_user_name_is_a_uniqueness_conflict_and_if_match_guards_writes() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
-    let first = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("ann@example.com")),
-        None,
-    )
-    .await;
+    let first = post_user(&app, t, "ann@example.com").await;
     let id = first.body["id"].as_str().unwrap().to_string();
-    let taken = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("ANN@example.com")),
-        None,
-    )
-    .await;
+    let taken = post_user(&app, t, "ANN@example.com").await;
     assert_scim_error(&taken, StatusCode::CONFLICT, Some("uniqueness"));
-    let other = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("bob@example.com")),
-        None,
-    )
-    .await;
+    let other = post_user(&app, t, "bob@example.com").await;
     let rename =
         json!({"Operations": [{"op": "replace", "path": "userName", "value": "ann@example.com"}]});
     let path = format!("acme/Users/{}", other.body["id"].as_str().unwrap());
@@ -445,15 +426,7 @@ async fn entra_ids_provisioning_sequence_is_accepted() {
 async fn oktas_put_and_deactivation_are_accepted() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
-    let created = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("okta@example.com")),
-        None,
-    )
-    .await;
+    let created = post_user(&app, t, "okta@example.com").await;
     let path = format!("acme/Users/{}", created.body["id"].as_str().unwrap());
     // Okta replaces the whole profile with PUT.
     let mut profile = created.body.clone();
@@ -546,15 +519,7 @@ async fn a_tenant_keeps_at_most_max_groups() {
 async fn group_members_must_be_users_and_a_deleted_user_leaves_its_groups() {
     let (app, token) = tenant_with_token().await;
     let t = Some(token.as_str());
-    let ann = scim(
-        &app,
-        Method::POST,
-        "acme/Users",
-        t,
-        Some(user("ann@example.com")),
-        None,
-    )
-    .await;
+    let ann = post_user(&app, t, "ann@example.com").await;
     let ann = ann.body["id"].as_str().unwrap().to_string();
     let stranger =
         json!({"displayName": "Sales", "members": [{"value": ann}, {"value": "no-such-user"}]});
