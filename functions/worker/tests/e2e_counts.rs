@@ -64,7 +64,7 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     assert_eq!(noop.dynamodb.mapping_query_pages, 1);
 
     // The second no-op finds both sides as kept (no change, 304), so it neither reads the
-    // mappings nor plans, and keeps no new body: only the head, for the change cursor moved
+    // mappings or the kept body nor plans, and keeps no new body: only the head, for the change cursor moved
     // (its read time bounds the next read's expiry window).
     let again = scheduled_run(&peers, &mut worker, &a).await;
     assert_noop(&again);
@@ -81,6 +81,13 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
         again.dynamodb.writes_line()
     );
     assert_eq!(again.dynamodb.mapping_query_pages, 0);
+    // It decides from the kept head alone: the body's pieces are not read either.
+    assert_eq!(
+        again.dynamodb.calls.get("Query"),
+        None,
+        "{}",
+        again.dynamodb.calls_line()
+    );
 
     // 20 % of PBX calls fail (429, 5xx, and writes applied but answered 500); the directory
     // holds 5 users over the record limit. Runs until nothing is left to create.
