@@ -24,7 +24,7 @@ use crate::domain::plan::PlannedRemove;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, ObjectMapping, OrganizationId,
-    Outcome, PbxEndpoint, Plan, RunId, RunRecord, RunSummary, Tenant, TenantId, Trigger,
+    Outcome, PbxEndpoint, Plan, ReadHead, RunId, RunRecord, RunSummary, Tenant, TenantId, Trigger,
 };
 use crate::error::{Disposition, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
@@ -126,7 +126,14 @@ impl SyncEngine {
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
         // A push's run reads after its minute's pushes (`sync::push`).
         job.wait_until_due().await;
-        let stored = self.store.get_tenant(&job.tenant).await?;
+        // The kept head is read beside the tenant, before the lease: a head another run
+        // replaces meanwhile is still a whole one (cursor, ETag and body agree), and the
+        // body is fetched only if it is still the one this head names (`kept_body`).
+        let (stored, head) = tokio::join!(
+            self.store.get_tenant(&job.tenant),
+            self.kept_head(&job.tenant, job.trigger)
+        );
+        let stored = stored?;
         let checked = match &stored {
             Some(tenant) => runnable(tenant, job.trigger)
                 .map(|(config, endpoint)| (tenant, config.clone(), endpoint.clone())),
@@ -166,7 +173,7 @@ impl SyncEngine {
                 let started = record.clone();
                 let (written, prepared) = tokio::join!(
                     self.store.put_run(&tenant.id, &started),
-                    self.prepare(tenant, job, &config, &endpoint),
+                    self.prepare(tenant, job, &config, &endpoint, head),
                 );
                 written?;
                 match prepared {
@@ -217,30 +224,25 @@ impl SyncEngine {
         Ok(record)
     }
 
-    /// Everything a sync run reads before it changes anything: the approved removals, the
-    /// kept read state and the secrets at once, then the directory, PBX and mappings.
+    /// Everything a sync run reads before it changes anything: the approved removals and the
+    /// secrets at once, then the directory, PBX and mappings, as the kept `head` allows.
     async fn prepare(
         &self,
         tenant: &Tenant,
         job: &RunJob,
         config: &DirectoryConfig,
         endpoint: &PbxEndpoint,
+        head: Option<ReadHead>,
     ) -> Result<Prepared, SyncError> {
         let id = &tenant.id;
         let approved = self.approved_removals(id, job.approves.as_ref());
-        let kept = async {
-            let last_run = tenant.last_run.as_ref();
-            let approving = job.approves.is_some();
-            Ok::<_, SyncError>(
-                self.kept_reads(id, config, endpoint, last_run, approving)
-                    .await,
-            )
-        };
+        let last_run = tenant.last_run.as_ref();
+        let kept = self.kept_reads(id, head, config, endpoint, last_run, job.approves.is_some());
         let secrets = async {
             let secrets = self.tenant_secrets(id).await?;
             self.with_sip_hash_key(id, config, secrets).await
         };
-        let (approved, kept, secrets) = tokio::try_join!(approved, kept, secrets)?;
+        let (approved, secrets) = tokio::try_join!(approved, secrets)?;
         let pbx = self.connector.pbx(endpoint, &secrets)?;
         let gathering = self.gather_reads(id, config, &secrets, &pbx, kept).await?;
         Ok(Prepared {

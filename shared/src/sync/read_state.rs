@@ -13,7 +13,7 @@ use crate::domain::run::Counts;
 use crate::domain::{
     ChangeCursor, DirectoryChanges, DirectoryConfig, DirectoryRead, Extension, KeptListing,
     ObjectMapping, Outcome, PbxEndpoint, PbxRead, Plan, ReadHead, ReadState, RunReads, RunRecord,
-    RunSummary, Snapshot, TenantId,
+    RunSummary, Snapshot, TenantId, Trigger,
 };
 use crate::error::{DirectoryError, PbxError, StoreError, SyncError};
 use crate::ports::{Directory, ExtensionListing, Pbx};
@@ -131,23 +131,31 @@ enum Keep {
 }
 
 impl SyncEngine {
-    /// The kept head and what it allows this run. A head the store cannot give (an error, a
-    /// newer release's) means a full read, never a failed run.
-    pub(super) async fn kept_reads(
-        &self,
-        tenant: &TenantId,
-        config: &DirectoryConfig,
-        endpoint: &PbxEndpoint,
-        last_run: Option<&RunSummary>,
-        approving: bool,
-    ) -> Kept {
-        let head = match self.store.get_read_head(tenant).await {
+    /// The kept head of a sync run (a disconnect reads none). A head the store cannot give
+    /// (an error, a newer release's) means a full read, never a failed run.
+    pub(super) async fn kept_head(&self, tenant: &TenantId, trigger: Trigger) -> Option<ReadHead> {
+        if trigger == Trigger::Disconnect {
+            return None;
+        }
+        match self.store.get_read_head(tenant).await {
             Ok(head) => head,
             Err(error) => {
                 tracing::warn!(tenant = %tenant, %error, "kept read state unreadable: reading in full");
                 None
             }
-        };
+        }
+    }
+
+    /// What the kept `head` allows this run.
+    pub(super) fn kept_reads(
+        &self,
+        tenant: &TenantId,
+        head: Option<ReadHead>,
+        config: &DirectoryConfig,
+        endpoint: &PbxEndpoint,
+        last_run: Option<&RunSummary>,
+        approving: bool,
+    ) -> Kept {
         let fingerprint = crate::domain::read_state::config_fingerprint(config);
         let full = full_read_reason(
             head.as_ref(),
