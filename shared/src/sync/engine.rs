@@ -126,14 +126,25 @@ impl SyncEngine {
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
         // A push's run reads after its minute's pushes (`sync::push`).
         job.wait_until_due().await;
-        // The kept head is read beside the tenant, before the lease: a head another run
-        // replaces meanwhile is still a whole one (cursor, ETag and body agree), and the
-        // body is fetched only if it is still the one this head names (`kept_body`).
-        let (stored, head) = tokio::join!(
+        let (run_id, trigger) = (job.run_id.clone(), job.trigger);
+        let ttl = self.options.lease_ttl;
+        // The tenant, the kept head and the lease at once. The head may be read before the
+        // lease is ours: one another run replaced meanwhile is still a whole one (cursor,
+        // ETag and body agree), and its body is fetched only if the store still holds it
+        // (`kept_body`). A lease taken for a job its tenant refuses is given back.
+        let (stored, head, lease) = tokio::join!(
             self.store.get_tenant(&job.tenant),
-            self.kept_head(&job.tenant, job.trigger)
+            self.kept_head(&job.tenant, job.trigger),
+            self.store
+                .acquire_lease(&job.tenant, &run_id, ttl, Utc::now()),
         );
-        let stored = stored?;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                self.give_back(&lease, job).await?;
+                return Err(error.into());
+            }
+        };
         let checked = match &stored {
             Some(tenant) => runnable(tenant, job.trigger)
                 .map(|(config, endpoint)| (tenant, config.clone(), endpoint.clone())),
@@ -142,18 +153,13 @@ impl SyncEngine {
         let (tenant, config, endpoint) = match checked {
             Ok(checked) => checked,
             Err(refused) => {
+                self.give_back(&lease, job).await?;
                 self.close_refused(job, &refused).await?;
                 return Err(refused);
             }
         };
         let disconnecting = job.trigger == Trigger::Disconnect;
-        let (run_id, trigger) = (job.run_id.clone(), job.trigger);
-        let ttl = self.options.lease_ttl;
-        match self
-            .store
-            .acquire_lease(&tenant.id, &run_id, ttl, Utc::now())
-            .await?
-        {
+        match lease? {
             LeaseOutcome::HeldBy(running) => return Err(self.busy(&tenant.id, job, running).await),
             LeaseOutcome::Acquired { expired_run } => {
                 if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
@@ -199,10 +205,19 @@ impl SyncEngine {
                     self.keep_reads(&tenant.id, reads, settled, &record).await;
                 }
             };
-            let (recorded, last_run, ()) = tokio::join!(
+            // A sync run's lease goes with its last writes: the next run may read the state
+            // before them (see the reads above), which is whole either way. A disconnect's
+            // goes after the directory is forgotten.
+            let release = async {
+                if !disconnecting {
+                    self.release(&tenant.id, &run_id).await;
+                }
+            };
+            let (recorded, last_run, (), ()) = tokio::join!(
                 self.store.put_run(&tenant.id, &record),
                 tenants.record_last_run(&tenant.id, &record.summary),
                 keep,
+                release,
             );
             recorded?;
             last_run?;
@@ -212,9 +227,9 @@ impl SyncEngine {
             Ok::<(), SyncError>(())
         }
         .await;
-        // The lease goes whatever happened; a failed release only delays the next run to its TTL.
-        if let Err(e) = self.store.release_lease(&tenant.id, &run_id).await {
-            tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %e, "lease release failed");
+        // The lease goes whatever happened (again, if it went with the last writes).
+        if disconnecting || outcome.is_err() {
+            self.release(&tenant.id, &run_id).await;
         }
         outcome?;
         tracing::info!(
@@ -563,6 +578,25 @@ impl SyncEngine {
         let (config, endpoint) = configured(&tenant)?;
         let (config, endpoint) = (config.clone(), endpoint.clone());
         Ok((tenant, config, endpoint))
+    }
+
+    /// Releases the run's lease; a failed release only delays the next run to its TTL.
+    async fn release(&self, tenant: &TenantId, run_id: &RunId) {
+        if let Err(e) = self.store.release_lease(tenant, run_id).await {
+            tracing::warn!(tenant = %tenant, run_id = %run_id, error = %e, "lease release failed");
+        }
+    }
+
+    /// Gives back the lease the start of a job that does not run took.
+    async fn give_back(
+        &self,
+        lease: &Result<LeaseOutcome, crate::error::StoreError>,
+        job: &RunJob,
+    ) -> Result<(), SyncError> {
+        if matches!(lease, Ok(LeaseOutcome::Acquired { .. })) {
+            self.store.release_lease(&job.tenant, &job.run_id).await?;
+        }
+        Ok(())
     }
 
     /// A job that will never run (its tenant refuses it for good) closes the record its start

@@ -122,7 +122,7 @@ pub(super) struct ReadsDone {
 
 /// What a run keeps (its `settled` decided at the end of the run).
 enum Keep {
-    /// A preview keeps nothing.
+    /// A preview, or a run that found nothing changed, keeps nothing.
     Nothing,
     /// The kept body stands (nothing in it changed): the head is rewritten if it moved.
     Head(ReadHead),
@@ -373,19 +373,14 @@ pub(super) fn needs_body(directory: &DirectoryGot, pbx: &PbxGot) -> bool {
     matches!(directory, DirectoryGot::Changes(_)) || matches!(pbx, PbxGot::NotModified)
 }
 
-/// The reads of a run that found nothing changed, and the head it keeps: the kept one with
-/// the cursor the change read gave.
+/// The reads of a run that found nothing changed. It keeps nothing: the kept head stays,
+/// and the next run reads the changes since its cursor, which are these (none) and any
+/// after. Every cursor stays valid until the next full read renews it (`FullRead::Due`); a
+/// provider that has forgotten one says `ChangesUnavailable`.
 pub(super) fn unchanged_reads(kept: Kept, directory: &DirectoryGot) -> ReadsDone {
-    let (cursor, requests) = match directory {
-        DirectoryGot::Changes(changes) => (changes.cursor.clone(), Some(changes.requests)),
-        DirectoryGot::Full(_) => (None, None),
-    };
-    let keep = match &kept.head {
-        Some(head) if kept.keeps => Keep::Head(ReadHead {
-            change_cursor: cursor.or_else(|| head.change_cursor.clone()),
-            ..head.clone()
-        }),
-        _ => Keep::Nothing,
+    let requests = match directory {
+        DirectoryGot::Changes(changes) => Some(changes.requests),
+        DirectoryGot::Full(_) => None,
     };
     ReadsDone {
         reads: RunReads {
@@ -394,7 +389,7 @@ pub(super) fn unchanged_reads(kept: Kept, directory: &DirectoryGot) -> ReadsDone
             planned: false,
             directory_requests: requests,
         },
-        keep,
+        keep: Keep::Nothing,
         before: kept.head,
         last_counts: kept.last_run.map(|r| r.counts),
     }
