@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use dirsync::domain::{
     ChangeCursor, DirectoryChanges, DirectoryConfig, DirectoryRead, DirectoryUser, ObjectId,
-    Outcome, PbxEndpoint, PbxRead, RunId, RunReads, RunRecord, Snapshot, Trigger,
+    Outcome, PbxEndpoint, PbxRead, RunId, RunReads, RunRecord, Snapshot, Trigger, UserState,
 };
 use dirsync::error::{DirectoryError, PbxError};
 use dirsync::ports::{Directory, Pbx, Secrets, Store, TenantSecrets};
@@ -28,6 +29,9 @@ struct Log {
     unavailable: bool,
     /// Users deleted without a record the directory keeps: left out of `deleted`.
     unrecorded: HashSet<ObjectId>,
+    /// An account that expires at a time: every read says so, and a full read after it
+    /// says the account is expired (a change read does not: no change is recorded then).
+    expiring: Option<(ObjectId, DateTime<Utc>)>,
 }
 
 type Shared = Arc<Mutex<Log>>;
@@ -50,6 +54,16 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// The users with the expiry of `Log::expiring` set.
+    fn with_expiry(&self, mut users: Vec<DirectoryUser>) -> Vec<DirectoryUser> {
+        if let Some((id, at)) = lock(&self.log).expiring.clone() {
+            for user in users.iter_mut().filter(|u| u.object_id == id) {
+                user.expires_at = Some(at);
+            }
+        }
+        users
+    }
+
     fn record(&self, users: Vec<DirectoryUser>) -> ChangeCursor {
         let mut log = lock(&self.log);
         log.versions.push(users);
@@ -65,7 +79,13 @@ impl Directory for Tracked {
     async fn read_users(&self) -> Result<Snapshot, DirectoryError> {
         let mut snapshot = self.inner.read_users().await?;
         lock(&self.log).full_reads += 1;
+        snapshot.users = self.with_expiry(snapshot.users);
         snapshot.change_cursor = Some(self.record(snapshot.users.clone()));
+        for user in &mut snapshot.users {
+            if user.expires_at.is_some_and(|at| at <= Utc::now()) {
+                user.state = UserState::Expired;
+            }
+        }
         Ok(snapshot)
     }
 
@@ -82,7 +102,7 @@ impl Directory for Tracked {
             let version: usize = cursor.position.parse().expect("our own cursor");
             log.versions[version].clone()
         };
-        let now = self.inner.read_users().await?.users;
+        let now = self.with_expiry(self.inner.read_users().await?.users);
         let changed: Vec<DirectoryUser> =
             now.iter().filter(|u| !then.contains(u)).cloned().collect();
         let unrecorded = lock(&self.log).unrecorded.clone();
@@ -227,6 +247,37 @@ async fn an_unchanged_run_reads_only_the_changes_and_the_pbx_304() {
     assert_eq!(fourth.summary.counts.updated, 1);
     assert_eq!(h.extension(1001).first_name.as_deref(), Some("Renamed"));
     assert_eq!(lock(&log).full_reads, 1);
+}
+
+#[tokio::test]
+async fn an_expiry_that_comes_plans_a_run_the_directory_shows_no_change_for() {
+    let (h, log) = tracked(&people(3), EngineOptions::default()).await;
+    let soon = Utc::now() + chrono::TimeDelta::seconds(3);
+    let id = ObjectId::parse(Person::numbered(1).uuid).unwrap();
+    lock(&log).expiring = Some((id, soon));
+    h.synced().await;
+    h.synced().await;
+    let quiet = h.synced().await;
+    assert_eq!(
+        reads(&quiet),
+        reads_of(DirectoryRead::Changes, PbxRead::NotModified, false),
+        "before the expiry nothing changed"
+    );
+    let wait = (soon - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+    let expired = h.synced().await;
+    assert_eq!(
+        reads(&expired),
+        reads_of(DirectoryRead::Changes, PbxRead::NotModified, true),
+        "the kept head's expiry came: the run read the kept body and planned"
+    );
+    assert_eq!(expired.summary.counts.removed, 1, "{:?}", expired.summary);
+    assert!(h
+        .simulator
+        .extensions(ACCOUNT)
+        .iter()
+        .all(|e| e.number != "1001"));
+    assert_eq!(counts(&log).0, 1, "no full read");
 }
 
 #[tokio::test]

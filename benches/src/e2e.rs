@@ -45,6 +45,12 @@ pub fn run() -> Vec<Row> {
     })
 }
 
+/// The change-only read figures of [`crate::incremental`] alone.
+pub fn incremental() -> Vec<Row> {
+    let binary = build_worker();
+    runtime().block_on(crate::incremental::timed(&binary))
+}
+
 pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             .flatten()
             .collect(),
         "noop" => noop::run(),
+        "incremental" => e2e::incremental(),
         "organisation" => organisation::run(),
         "scim" => scim_burst::run(),
         "all" => [

@@ -18,8 +18,8 @@ use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     ChangeCursor, Check, CheckName, ConnectionReport, DirectoryChanges, DirectoryUser, Extension,
     ExtensionGroup, ExtensionId, GroupId, Mapping, NewExtension, ObjectId, ObjectKind,
-    ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, ReadState,
-    RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
+    ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, ReadHead,
+    ReadState, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
 use crate::error::{DirectoryError, PbxError, SecretsError, StoreError};
 
@@ -401,11 +401,21 @@ pub trait Store: Send + Sync {
         clear: bool,
     ) -> Result<(), StoreError>;
 
-    /// The read state the tenant's last run kept (`domain::read_state`), if any. A state this
-    /// release cannot read is an error: the engine then reads in full.
-    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError>;
+    /// The head of the read state the tenant's last run kept (`domain::read_state`), if any:
+    /// one small item. A head this release cannot read is an error: the engine then reads in
+    /// full.
+    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError>;
+    /// The tenant's kept read state whole, with its head.
+    async fn get_read_state(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<(ReadHead, ReadState)>, StoreError>;
     /// Replaces the tenant's read state whole: a reader sees the old one or the new one.
     async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError>;
+    /// Rewrites the head alone (a run that found nothing changed but its cursor).
+    /// [`StoreError::Stale`], with nothing written, unless the stored head names the same
+    /// body (`body_sha256`).
+    async fn put_read_head(&self, tenant: &TenantId, head: &ReadHead) -> Result<(), StoreError>;
     /// Forgets the tenant's read state (absent: fine).
     async fn delete_read_state(&self, tenant: &TenantId) -> Result<(), StoreError>;
 

@@ -64,8 +64,8 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     assert_eq!(noop.dynamodb.mapping_query_pages, 1);
 
     // The second no-op finds both sides as kept (no change, 304), so it neither reads the
-    // mappings nor plans, and keeps no new body: only the head, for the change cursor moved
-    // (its read time bounds the next read's expiry window).
+    // mappings or the kept body nor plans, and keeps nothing: the next run reads the changes
+    // since the same cursor.
     let again = scheduled_run(&peers, &mut worker, &a).await;
     assert_noop(&again);
     let reads = again.record.summary.reads.expect("reads");
@@ -76,11 +76,18 @@ async fn a_thousand_users_sync_once_then_write_nothing_even_through_faults() {
     let writes = &again.dynamodb.writes_by_kind;
     assert_eq!(
         (writes.get("read_state_head"), writes.get("read_state_body")),
-        (Some(&1), None),
-        "only the moved cursor: {}",
+        (None, None),
+        "nothing kept: {}",
         again.dynamodb.writes_line()
     );
     assert_eq!(again.dynamodb.mapping_query_pages, 0);
+    // It decides from the kept head alone: the body's pieces are not read either.
+    assert_eq!(
+        again.dynamodb.calls.get("Query"),
+        None,
+        "{}",
+        again.dynamodb.calls_line()
+    );
 
     // 20 % of PBX calls fail (429, 5xx, and writes applied but answered 500); the directory
     // holds 5 users over the record limit. Runs until nothing is left to create.

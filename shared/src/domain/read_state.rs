@@ -1,14 +1,17 @@
 //! What a tenant's last sync run read, kept in the store so that the next run reads only what
 //! changed (issue 17): the directory as that run planned on it, with the provider's change
-//! cursor, and the PBX's extension listing with its ETag.
+//! cursor, and the PBX's extension listing with its ETag. It is stored as a small
+//! [`ReadHead`], all a run needs before it reads, and a large body (users and extensions)
+//! that a run fetches only when something changed.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::changes::ChangeCursor;
 use super::config::DirectoryConfig;
 use super::extension::Extension;
-use super::user::Snapshot;
+use super::user::{Coverage, Snapshot};
 
 /// The kept read state of one tenant. Never holds a credential or a SIP password
 /// (`DirectoryUser::sip_password` is not serialized): an incremental run has the passwords
@@ -31,6 +34,39 @@ pub struct ReadState {
     /// it made succeeded (the engine's short-circuit of an unchanged run requires it).
     #[serde(default)]
     pub settled: bool,
+}
+
+/// What a run needs of the kept state before it reads: whether it may read only what
+/// changed, from where, with which ETag, and whether it may end there if nothing did. Its
+/// `body_sha256` names the body (snapshot and listing) it goes with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadHead {
+    pub config_fingerprint: String,
+    pub full_read_at: DateTime<Utc>,
+    #[serde(default)]
+    pub settled: bool,
+    pub coverage: Coverage,
+    #[serde(default)]
+    pub change_cursor: Option<ChangeCursor>,
+    #[serde(default)]
+    pub pbx: Option<ListingHead>,
+    /// [`Snapshot::next_expiry`] of the body. A head kept before this field existed says
+    /// the earliest time there is: unknown, so the run reads the body.
+    #[serde(default = "unknown_expiry")]
+    pub next_expiry: Option<DateTime<Utc>>,
+    /// The hex SHA-256 of the stored (compressed) body.
+    pub body_sha256: String,
+}
+
+fn unknown_expiry() -> Option<DateTime<Utc>> {
+    Some(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The endpoint and `ETag` of a kept listing, without its extensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListingHead {
+    pub base_url: String,
+    pub etag: String,
 }
 
 /// A PBX extension listing and the `ETag` it came with, on one endpoint.

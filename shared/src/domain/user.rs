@@ -136,3 +136,23 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_cursor: Option<super::changes::ChangeCursor>,
 }
+
+impl Snapshot {
+    /// The earliest expiry time of an active user: a run at or after it expires that
+    /// account (see [`DirectoryUser::expires_at`]).
+    pub fn next_expiry(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.users
+            .iter()
+            .filter(|u| u.state == UserState::Active)
+            .filter_map(|u| u.expires_at)
+            .min()
+    }
+
+    /// How many users are expired.
+    pub fn expired(&self) -> usize {
+        self.users
+            .iter()
+            .filter(|u| u.state == UserState::Expired)
+            .count()
+    }
+}

@@ -73,6 +73,21 @@ impl Call<'_> {
     }
 }
 
+/// One HTTP client (connection pool) for the PBX clients of a connector, made at the first
+/// use from the options of that use.
+#[derive(Debug, Clone, Default)]
+pub struct PbxPool(std::sync::OnceLock<reqwest::Client>);
+
+impl PbxPool {
+    pub fn client(&self, options: &PbxClientOptions) -> Result<reqwest::Client, PbxError> {
+        if let Some(client) = self.0.get() {
+            return Ok(client.clone());
+        }
+        let client = HttpPbx::http_client(options)?;
+        Ok(self.0.get_or_init(|| client).clone())
+    }
+}
+
 impl HttpPbx {
     /// A client of the PBX at `base_url` (`http` or `https`, no credentials, query or
     /// fragment). Zero limits in `options` are raised to 1.
@@ -80,6 +95,30 @@ impl HttpPbx {
         base_url: &str,
         token: SecretString,
         options: PbxClientOptions,
+    ) -> Result<Self, PbxError> {
+        let client = Self::http_client(&options)?;
+        Self::with_client(base_url, token, options, client)
+    }
+
+    /// The HTTP client (connection pool) of PBX clients under `options`: one can serve the
+    /// clients of many tenants, since each request carries its own token.
+    pub fn http_client(options: &PbxClientOptions) -> Result<reqwest::Client, PbxError> {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(options.timeout)
+            // A PBX API does not redirect; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(PublicOnlyResolver::shared(options.endpoint_policy))
+            .build()
+            .map_err(PbxError::Transport)
+    }
+
+    /// [`HttpPbx::new`] on `client`, made by [`HttpPbx::http_client`] under the same options.
+    pub fn with_client(
+        base_url: &str,
+        token: SecretString,
+        options: PbxClientOptions,
+        client: reqwest::Client,
     ) -> Result<Self, PbxError> {
         let api_url = api_url(base_url)?;
         let bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()));
@@ -95,14 +134,6 @@ impl HttpPbx {
             page_size: options.page_size.max(1),
             ..options
         };
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(options.timeout)
-            // A PBX API does not redirect; following one could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(PublicOnlyResolver::shared(options.endpoint_policy))
-            .build()
-            .map_err(PbxError::Transport)?;
         let per_second = NonZeroU32::new(options.requests_per_second).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             api_url,

@@ -8,5 +8,5 @@ mod options;
 mod resources;
 mod responses;
 
-pub use http_client::HttpPbx;
+pub use http_client::{HttpPbx, PbxPool};
 pub use options::{CallCounts, PbxClientOptions};

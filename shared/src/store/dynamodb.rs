@@ -15,8 +15,8 @@ use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor};
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadState,
-    RunId, RunRecord, RunSummary, Tenant, TenantId,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadHead,
+    ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -364,8 +364,19 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError> {
+    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError> {
+        self.read_head_get(tenant).await
+    }
+
+    async fn get_read_state(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<(ReadHead, ReadState)>, StoreError> {
         self.read_state_get(tenant).await
+    }
+
+    async fn put_read_head(&self, tenant: &TenantId, head: &ReadHead) -> Result<(), StoreError> {
+        self.read_head_put(tenant, head).await
     }
 
     async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {

@@ -2,15 +2,16 @@
 //! generation and piece count) and the compressed body cut into pieces (items hold 400 KB),
 //! sort keys `READPART#{generation}#{index}`. A put whose body is the stored one rewrites the
 //! head alone; otherwise it writes the new generation's pieces first, then the head, then
-//! deletes the older pieces: a reader sees a whole old or a whole new state.
+//! deletes the older pieces: a reader sees a whole old or a whole new state. A run that
+//! found nothing changed reads and rewrites the head item alone.
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::dynamodb::DynamoStore;
-use super::dynamodb_items::{get_s, key, s, Item, PARTS, PK, SK};
-use super::read_state_codec::{body_sha256, decode, encode, PIECE_BYTES};
-use crate::domain::{ReadState, TenantId};
+use super::dynamodb_items::{get_s, key, s, update_condition_held, Item, PARTS, PK, SK};
+use super::read_state_codec::{decode, decode_head, encode, encode_head, names_body, PIECE_BYTES};
+use crate::domain::{ReadHead, ReadState, TenantId};
 use crate::error::StoreError;
 
 const SK_READ: &str = "READ";
@@ -77,10 +78,45 @@ impl DynamoStore {
         self.query_all(query).await
     }
 
+    pub(super) async fn read_head_get(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<ReadHead>, StoreError> {
+        let Some(head) = self.get(tenant.as_str(), SK_READ.to_string()).await? else {
+            return Ok(None);
+        };
+        decode_head(get_s(&head, HEAD)?).map(Some)
+    }
+
+    /// The head item's `head` attribute replaced, on the condition that it names the same
+    /// body (`Stale` otherwise): its generation and pieces stay.
+    pub(super) async fn read_head_put(
+        &self,
+        tenant: &TenantId,
+        head: &ReadHead,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant.as_str(), SK_READ)))
+            .update_expression("SET #head = :head")
+            .condition_expression("contains(#head, :body)")
+            .expression_attribute_names("#head", HEAD)
+            .expression_attribute_values(":head", s(encode_head(head)?))
+            .expression_attribute_values(":body", s(names_body(&head.body_sha256)))
+            .send()
+            .await;
+        match update_condition_held(result, "UpdateItem (read state head)")? {
+            true => Ok(()),
+            false => Err(StoreError::Stale),
+        }
+    }
+
     pub(super) async fn read_state_get(
         &self,
         tenant: &TenantId,
-    ) -> Result<Option<ReadState>, StoreError> {
+    ) -> Result<Option<(ReadHead, ReadState)>, StoreError> {
         let Some(head) = self.get(tenant.as_str(), SK_READ.to_string()).await? else {
             return Ok(None);
         };
@@ -110,9 +146,10 @@ impl DynamoStore {
     ) -> Result<(), StoreError> {
         let encoded = encode(state)?;
         let stored = self.get(tenant.as_str(), SK_READ.to_string()).await?;
+        let body = decode_head(&encoded.head)?.body_sha256;
         let same_body = stored.as_ref().and_then(|head| {
-            let sha = body_sha256(get_s(head, HEAD).ok()?).ok()?;
-            (sha == body_sha256(&encoded.head).ok()?)
+            let stored = decode_head(get_s(head, HEAD).ok()?).ok()?;
+            (stored.body_sha256 == body)
                 .then(|| generation_of(head).ok())
                 .flatten()
         });

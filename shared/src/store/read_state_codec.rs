@@ -6,7 +6,6 @@
 
 use std::io::{Read, Write};
 
-use chrono::{DateTime, Utc};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -14,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    ChangeCursor, Coverage, DirectoryGroup, DirectoryOrganization, DirectoryUser, Extension,
-    KeptListing, ReadState, Snapshot,
+    DirectoryGroup, DirectoryOrganization, DirectoryUser, Extension, KeptListing, ListingHead,
+    ReadHead, ReadState, Snapshot,
 };
 use crate::error::StoreError;
 
@@ -31,26 +30,6 @@ pub(crate) struct Encoded {
     pub head: String,
     /// The body, compressed; the head holds its SHA-256.
     pub body: Vec<u8>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Head {
-    config_fingerprint: String,
-    full_read_at: DateTime<Utc>,
-    #[serde(default)]
-    settled: bool,
-    coverage: Coverage,
-    #[serde(default)]
-    change_cursor: Option<ChangeCursor>,
-    #[serde(default)]
-    pbx: Option<ListingHead>,
-    body_sha256: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ListingHead {
-    base_url: String,
-    etag: String,
 }
 
 #[derive(Serialize)]
@@ -93,8 +72,7 @@ pub(crate) fn encode(state: &ReadState) -> Result<Encoded, StoreError> {
         .write_all(&json)
         .and_then(|()| encoder.finish())
         .map_err(|e| StoreError::Backend(format!("the read state could not be compressed: {e}")))?;
-    let body_sha256 = sha256_hex(&body);
-    let head = serde_json::to_string(&Head {
+    let head = encode_head(&ReadHead {
         config_fingerprint: state.config_fingerprint.clone(),
         full_read_at: state.full_read_at,
         settled: state.settled,
@@ -104,20 +82,30 @@ pub(crate) fn encode(state: &ReadState) -> Result<Encoded, StoreError> {
             base_url: l.base_url.clone(),
             etag: l.etag.clone(),
         }),
-        body_sha256,
+        next_expiry: snapshot.next_expiry(),
+        body_sha256: sha256_hex(&body),
     })?;
     Ok(Encoded { head, body })
 }
 
-/// The hex SHA-256 of the body the head names.
-#[cfg(feature = "aws")]
-pub(crate) fn body_sha256(head: &str) -> Result<String, StoreError> {
-    Ok(serde_json::from_str::<Head>(head)?.body_sha256)
+pub(crate) fn encode_head(head: &ReadHead) -> Result<String, StoreError> {
+    Ok(serde_json::to_string(head)?)
 }
 
-/// The state [`encode`] made. A body that is not the one the head names is refused.
-pub(crate) fn decode(head: &str, body: &[u8]) -> Result<ReadState, StoreError> {
-    let head: Head = serde_json::from_str(head)?;
+/// The text by which a stored head's JSON names the body `body_sha256`: a store's condition
+/// that the head it replaces goes with the same body.
+pub(crate) fn names_body(body_sha256: &str) -> String {
+    format!("\"body_sha256\":\"{body_sha256}\"")
+}
+
+pub(crate) fn decode_head(head: &str) -> Result<ReadHead, StoreError> {
+    Ok(serde_json::from_str(head)?)
+}
+
+/// The state [`encode`] made, with its head. A body that is not the one the head names is
+/// refused.
+pub(crate) fn decode(head: &str, body: &[u8]) -> Result<(ReadHead, ReadState), StoreError> {
+    let head = decode_head(head)?;
     if sha256_hex(body) != head.body_sha256 {
         return Err(StoreError::Backend(
             "the stored read state's body is not the one its head names".into(),
@@ -134,30 +122,33 @@ pub(crate) fn decode(head: &str, body: &[u8]) -> Result<ReadState, StoreError> {
         ));
     }
     let body: BodyIn = serde_json::from_slice(&json)?;
-    Ok(ReadState {
+    let state = ReadState {
         snapshot: Snapshot {
             users: body.users,
             organizations: body.organizations,
             groups: body.groups,
             coverage: head.coverage,
             complete: true,
-            change_cursor: head.change_cursor,
+            change_cursor: head.change_cursor.clone(),
         },
-        config_fingerprint: head.config_fingerprint,
+        config_fingerprint: head.config_fingerprint.clone(),
         full_read_at: head.full_read_at,
-        pbx: head.pbx.map(|l| KeptListing {
+        pbx: head.pbx.clone().map(|l| KeptListing {
             base_url: l.base_url,
             etag: l.etag,
             extensions: body.extensions,
         }),
         settled: head.settled,
-    })
+    };
+    Ok((head, state))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{ChangeCursor, Coverage, UserState};
     use crate::planner::model::user;
+    use chrono::Utc;
 
     fn state(users: usize, cursor: &str) -> ReadState {
         ReadState {
@@ -186,7 +177,10 @@ mod tests {
         let state = state(2000, "c1");
         let encoded = encode(&state).unwrap();
         assert!(encoded.body.len() * 5 < serde_json::to_vec(&state).unwrap().len());
-        assert_eq!(decode(&encoded.head, &encoded.body).unwrap(), state);
+        let (head, decoded) = decode(&encoded.head, &encoded.body).unwrap();
+        assert_eq!(decoded, state);
+        assert_eq!(head, decode_head(&encoded.head).unwrap());
+        assert!(encoded.head.contains(&names_body(&head.body_sha256)));
         assert!(decode(&encoded.head, b"not gzip").is_err());
         let half = &encoded.body[..encoded.body.len() / 2];
         assert!(decode(&encoded.head, half).is_err());
@@ -198,11 +192,38 @@ mod tests {
             encode(&state(50, "c1")).unwrap(),
             encode(&state(50, "c2")).unwrap(),
         );
-        let digest = |e: &Encoded| serde_json::from_str::<Head>(&e.head).unwrap().body_sha256;
+        let digest = |e: &Encoded| decode_head(&e.head).unwrap().body_sha256;
         assert_eq!(digest(&a), digest(&b));
         assert_ne!(a.head, b.head);
         let mut other = state(50, "c1");
         other.snapshot.users[3].mobile = Some("+1".into());
         assert_ne!(digest(&encode(&other).unwrap()), digest(&a));
+    }
+
+    #[test]
+    fn the_head_names_the_earliest_expiry_of_an_active_user() {
+        let mut state = state(3, "c1");
+        let at = |days| Utc::now() + chrono::TimeDelta::days(days);
+        assert_eq!(
+            decode_head(&encode(&state).unwrap().head)
+                .unwrap()
+                .next_expiry,
+            None
+        );
+        state.snapshot.users[0].expires_at = Some(at(5));
+        state.snapshot.users[1].expires_at = Some(at(1));
+        state.snapshot.users[1].state = UserState::Disabled;
+        state.snapshot.users[2].expires_at = Some(at(3));
+        let head = decode_head(&encode(&state).unwrap().head).unwrap();
+        assert_eq!(head.next_expiry, state.snapshot.users[2].expires_at);
+    }
+
+    #[test]
+    fn a_head_kept_before_expiries_were_says_one_may_be_due() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&encode(&state(3, "c1")).unwrap().head).unwrap();
+        json.as_object_mut().unwrap().remove("next_expiry");
+        let head = decode_head(&json.to_string()).unwrap();
+        assert!(head.next_expiry.is_some_and(|at| at <= Utc::now()));
     }
 }

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::domain::config::Schedule;
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadState,
-    RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
+    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadHead,
+    ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -371,7 +371,19 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get_read_state(&self, tenant: &TenantId) -> Result<Option<ReadState>, StoreError> {
+    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError> {
+        let tenant = tenant.to_string();
+        let head = self
+            .with_conn(move |conn| sqlite_read_state::get_head(conn, &tenant))
+            .await?;
+        head.map(|head| read_state_codec::decode_head(&head))
+            .transpose()
+    }
+
+    async fn get_read_state(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<(ReadHead, ReadState)>, StoreError> {
         let tenant = tenant.to_string();
         let stored = self
             .with_conn(move |conn| sqlite_read_state::get(conn, &tenant))
@@ -385,6 +397,13 @@ impl Store for SqliteStore {
     async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {
         let (tenant, encoded) = (tenant.to_string(), read_state_codec::encode(state)?);
         self.with_conn(move |conn| sqlite_read_state::put(conn, &tenant, &encoded))
+            .await
+    }
+
+    async fn put_read_head(&self, tenant: &TenantId, head: &ReadHead) -> Result<(), StoreError> {
+        let (tenant, json) = (tenant.to_string(), read_state_codec::encode_head(head)?);
+        let body = head.body_sha256.clone();
+        self.with_conn(move |conn| sqlite_read_state::put_head(conn, &tenant, &json, &body))
             .await
     }
 

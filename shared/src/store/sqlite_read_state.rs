@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::read_state_codec::Encoded;
+use super::read_state_codec::{names_body, Encoded};
 use crate::error::StoreError;
 
 pub(super) fn get(
@@ -16,6 +16,13 @@ pub(super) fn get(
         .optional()?)
 }
 
+pub(super) fn get_head(conn: &Connection, tenant: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT head FROM read_states WHERE tenant = ?1")?
+        .query_row([tenant], |row| row.get(0))
+        .optional()?)
+}
+
 pub(super) fn put(conn: &Connection, tenant: &str, state: &Encoded) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO read_states (tenant, head, body) VALUES (?1, ?2, ?3)
@@ -23,6 +30,25 @@ pub(super) fn put(conn: &Connection, tenant: &str, state: &Encoded) -> Result<()
     )?
     .execute(params![tenant, state.head, state.body])?;
     Ok(())
+}
+
+/// The head alone, where the stored one names the same body; else `Stale`.
+pub(super) fn put_head(
+    conn: &Connection,
+    tenant: &str,
+    head: &str,
+    body_sha256: &str,
+) -> Result<(), StoreError> {
+    // The head's JSON holds the body's digest once, as this exact text.
+    let updated = conn
+        .prepare_cached(
+            "UPDATE read_states SET head = ?2 WHERE tenant = ?1 AND instr(head, ?3) > 0",
+        )?
+        .execute(params![tenant, head, names_body(body_sha256)])?;
+    match updated {
+        0 => Err(StoreError::Stale),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn delete(conn: &Connection, tenant: &str) -> Result<(), StoreError> {

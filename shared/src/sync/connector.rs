@@ -10,7 +10,7 @@ use crate::directory::{
 use crate::domain::config::ProviderConfig;
 use crate::domain::{DirectoryConfig, EndpointPolicy, PbxEndpoint, TenantId};
 use crate::error::{DirectoryError, PbxError};
-use crate::pbx::{HttpPbx, PbxClientOptions};
+use crate::pbx::{HttpPbx, PbxClientOptions, PbxPool};
 use crate::ports::{Directory, Pbx, Store, TenantSecrets};
 use crate::settings::Settings;
 
@@ -63,6 +63,9 @@ pub struct DefaultConnector {
     pub cloud_options: CloudOptions,
     /// LDAP: endpoint rules, timeouts and page size.
     pub ldap_options: LdapOptions,
+    /// The PBX clients' one connection pool (leave it `default()`): a warm function keeps
+    /// its connections to the PBX platform from run to run and tenant to tenant.
+    pub pbx_pool: PbxPool,
 }
 
 impl DefaultConnector {
@@ -96,6 +99,7 @@ impl DefaultConnector {
                 allow_private: policy.allow_private,
                 ..LdapOptions::default()
             },
+            pbx_pool: PbxPool::default(),
         }
     }
 }
@@ -146,10 +150,12 @@ impl Connector for DefaultConnector {
             .pbx_token
             .clone()
             .ok_or_else(|| PbxError::Endpoint("the PBX token is not set".into()))?;
-        Ok(Arc::new(HttpPbx::new(
+        let client = self.pbx_pool.client(&self.pbx_options)?;
+        Ok(Arc::new(HttpPbx::with_client(
             &endpoint.base_url,
             token,
             self.pbx_options.clone(),
+            client,
         )?))
     }
 }

@@ -1,4 +1,5 @@
-//! The sync run: lease → full directory read → mappings and PBX state → plan → apply → record.
+//! The sync run: lease → directory read (changes where allowed) → mappings and PBX state →
+//! plan → apply → record.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,25 +11,20 @@ use super::apply::{linked, Applied, Applier};
 use super::apply_objects::{AppliedObjects, ObjectApplier};
 use super::apply_phonebook::finish_pending_entries;
 use super::connector::Connector;
+use super::gather::Gathering;
 use super::lease::LeaseKeeper;
 use super::progress::RunProgress;
 use super::queue::RunJob;
-use super::read_state::{
-    list_pbx, read_directory, reads_done, record_unchanged, settled, Kept, ReadsDone,
-};
+use super::read_state::{record_unchanged, settled, ReadsDone};
 use super::runnable::{configured, runnable};
-use super::sip_passwords::seal_sip_passwords;
 use super::summary::summarize;
 use crate::app::TenantService;
-use crate::domain::config::{GroupSync, OrganizationSync};
-use crate::domain::phonebook::PhonebookEntry;
 use crate::domain::plan::PlannedCreate;
 use crate::domain::plan::PlannedRemove;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
-    DirectoryConfig, Extension, ExtensionGroup, Mapping, MappingLink, ObjectId, ObjectKind,
-    ObjectMapping, Organization, OrganizationId, Outcome, PbxEndpoint, Plan, RunId, RunRecord,
-    RunSummary, Snapshot, Tenant, TenantId, Trigger,
+    DirectoryConfig, Extension, Mapping, MappingLink, ObjectId, ObjectMapping, OrganizationId,
+    Outcome, PbxEndpoint, Plan, ReadHead, RunId, RunRecord, RunSummary, Tenant, TenantId, Trigger,
 };
 use crate::error::{Disposition, PbxError, SyncError};
 use crate::planner::{plan, PlanInput};
@@ -58,6 +54,14 @@ impl Default for EngineOptions {
     }
 }
 
+/// What a sync run read before it changes anything (see [`SyncEngine::prepare`]).
+struct Prepared {
+    secrets: TenantSecrets,
+    pbx: Arc<dyn Pbx>,
+    approved: HashSet<ObjectId>,
+    gathering: Gathering,
+}
+
 /// What of a plan a run applies: its creates and updates, the removals it may do, and the
 /// PBX ids of the organizations the extensions join.
 pub(super) struct Actions<'p> {
@@ -68,33 +72,6 @@ pub(super) struct Actions<'p> {
     pub sip_passwords: &'p HashMap<ObjectId, SipPassword>,
     /// Where the run's counts so far go while it applies.
     pub progress: &'p RunProgress<'p>,
-}
-
-/// Everything a plan is made from.
-pub(super) struct Gathered {
-    /// Which reads were made, and what the run keeps of them.
-    pub reads: ReadsDone,
-    pub snapshot: Snapshot,
-    pub mappings: Vec<Mapping>,
-    pub extensions: Vec<Extension>,
-    pub objects: GatheredObjects,
-}
-
-/// What [`SyncEngine::gather`] found.
-pub(super) enum Gathering {
-    /// Something may have changed: plan on these.
-    Planned(Box<Gathered>),
-    /// Nothing changed since a run that left nothing to do: the plan would be empty.
-    Unchanged(Box<ReadsDone>),
-}
-
-/// The organisation side of what a plan is made from.
-#[derive(Default)]
-pub(super) struct GatheredObjects {
-    pub mappings: Vec<ObjectMapping>,
-    pub organizations: Vec<Organization>,
-    pub groups: Vec<ExtensionGroup>,
-    pub phonebook: Vec<PhonebookEntry>,
 }
 
 #[derive(Clone)]
@@ -149,7 +126,25 @@ impl SyncEngine {
     pub async fn run_job(&self, job: &RunJob) -> Result<RunRecord, SyncError> {
         // A push's run reads after its minute's pushes (`sync::push`).
         job.wait_until_due().await;
-        let stored = self.store.get_tenant(&job.tenant).await?;
+        let (run_id, trigger) = (job.run_id.clone(), job.trigger);
+        let ttl = self.options.lease_ttl;
+        // The tenant, the kept head and the lease at once. The head may be read before the
+        // lease is ours: one another run replaced meanwhile is still a whole one (cursor,
+        // ETag and body agree), and its body is fetched only if the store still holds it
+        // (`kept_body`). A lease taken for a job its tenant refuses is given back.
+        let (stored, head, lease) = tokio::join!(
+            self.store.get_tenant(&job.tenant),
+            self.kept_head(&job.tenant, job.trigger),
+            self.store
+                .acquire_lease(&job.tenant, &run_id, ttl, Utc::now()),
+        );
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                self.give_back(&lease, job).await?;
+                return Err(error.into());
+            }
+        };
         let checked = match &stored {
             Some(tenant) => runnable(tenant, job.trigger)
                 .map(|(config, endpoint)| (tenant, config.clone(), endpoint.clone())),
@@ -158,18 +153,13 @@ impl SyncEngine {
         let (tenant, config, endpoint) = match checked {
             Ok(checked) => checked,
             Err(refused) => {
+                self.give_back(&lease, job).await?;
                 self.close_refused(job, &refused).await?;
                 return Err(refused);
             }
         };
         let disconnecting = job.trigger == Trigger::Disconnect;
-        let (run_id, trigger) = (job.run_id.clone(), job.trigger);
-        let ttl = self.options.lease_ttl;
-        match self
-            .store
-            .acquire_lease(&tenant.id, &run_id, ttl, Utc::now())
-            .await?
-        {
+        match lease? {
             LeaseOutcome::HeldBy(running) => return Err(self.busy(&tenant.id, job, running).await),
             LeaseOutcome::Acquired { expired_run } => {
                 if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
@@ -179,37 +169,67 @@ impl SyncEngine {
         }
         let mut record = RunRecord::new(RunSummary::started(run_id.clone(), trigger, Utc::now()));
         let outcome = async {
-            self.store.put_run(&tenant.id, &record).await?;
             let keeper = LeaseKeeper::start(self.store.clone(), tenant.id.clone(), run_id.clone(), ttl);
             let executed = if disconnecting {
-                self.execute_disconnect(&tenant.id, &endpoint, &mut record, &keeper).await
+                self.store.put_run(&tenant.id, &record).await?;
+                self.execute_disconnect(&tenant.id, &endpoint, &mut record, &keeper).await.map(|()| None)
             } else {
-                let approved = self.approved_removals(&tenant.id, job.approves.as_ref()).await?;
-                let kept = self
-                    .kept_reads(&tenant.id, &config, &endpoint, tenant.last_run.as_ref(), job.approves.is_some())
-                    .await;
-                self.execute(&tenant.id, &config, &endpoint, &approved, &mut record, &keeper, kept).await
+                // The started record is written while the run reads (nothing changes before
+                // it is in); the run's last writes go out together.
+                let started = record.clone();
+                let (written, prepared) = tokio::join!(
+                    self.store.put_run(&tenant.id, &started),
+                    self.prepare(tenant, job, &config, &endpoint, head),
+                );
+                written?;
+                match prepared {
+                    Ok(prepared) => self.execute(&tenant.id, &config, prepared, &mut record, &keeper).await.map(Some),
+                    Err(error) => Err(error),
+                }
             };
             drop(keeper);
-            if let Err(error) = executed {
-                tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %error, "sync run failed");
-                record.summary.outcome = Outcome::Failed;
-                record.summary.summary = "Sync failed: nothing was changed".to_string();
-                record.summary.error = Some(error.to_string());
-            }
+            let to_keep = match executed {
+                Ok(to_keep) => to_keep,
+                Err(error) => {
+                    tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %error, "sync run failed");
+                    record.summary.outcome = Outcome::Failed;
+                    record.summary.summary = "Sync failed: nothing was changed".to_string();
+                    record.summary.error = Some(error.to_string());
+                    None
+                }
+            };
             record.summary.finished_at = Some(Utc::now());
-            self.store.put_run(&tenant.id, &record).await?;
             let tenants = self.tenants();
-            tenants.record_last_run(&tenant.id, &record.summary).await?;
+            let keep = async {
+                if let Some((reads, settled)) = to_keep {
+                    self.keep_reads(&tenant.id, reads, settled, &record).await;
+                }
+            };
+            // A sync run's lease goes with its last writes: the next run may read the state
+            // before them (see the reads above), which is whole either way. A disconnect's
+            // goes after the directory is forgotten.
+            let release = async {
+                if !disconnecting {
+                    self.release(&tenant.id, &run_id).await;
+                }
+            };
+            let (recorded, last_run, (), ()) = tokio::join!(
+                self.store.put_run(&tenant.id, &record),
+                tenants.record_last_run(&tenant.id, &record.summary),
+                keep,
+                release,
+            );
+            recorded?;
+            last_run?;
             if disconnecting && record.summary.outcome == Outcome::Success {
                 tenants.forget_directory(&tenant.id, true).await?;
             }
             Ok::<(), SyncError>(())
         }
         .await;
-        // The lease goes whatever happened; a failed release only delays the next run to its TTL.
-        if let Err(e) = self.store.release_lease(&tenant.id, &run_id).await {
-            tracing::warn!(tenant = %tenant.id, run_id = %run_id, error = %e, "lease release failed");
+        // The lease goes whatever happened (again, if it went with the last writes).
+        if disconnecting || outcome.is_err() {
+            self.release(&tenant.id, &run_id).await;
         }
         outcome?;
         tracing::info!(
@@ -219,31 +239,58 @@ impl SyncEngine {
         Ok(record)
     }
 
-    /// Everything up to and including applying. An `Err` means nothing was changed on the PBX
+    /// Everything a sync run reads before it changes anything: the approved removals and the
+    /// secrets at once, then the directory, PBX and mappings, as the kept `head` allows.
+    async fn prepare(
+        &self,
+        tenant: &Tenant,
+        job: &RunJob,
+        config: &DirectoryConfig,
+        endpoint: &PbxEndpoint,
+        head: Option<ReadHead>,
+    ) -> Result<Prepared, SyncError> {
+        let id = &tenant.id;
+        let approved = self.approved_removals(id, job.approves.as_ref());
+        let last_run = tenant.last_run.as_ref();
+        let kept = self.kept_reads(id, head, config, endpoint, last_run, job.approves.is_some());
+        let secrets = async {
+            let secrets = self.tenant_secrets(id).await?;
+            self.with_sip_hash_key(id, config, secrets).await
+        };
+        let (approved, secrets) = tokio::try_join!(approved, secrets)?;
+        let pbx = self.connector.pbx(endpoint, &secrets)?;
+        let gathering = self.gather_reads(id, config, &secrets, &pbx, kept).await?;
+        Ok(Prepared {
+            secrets,
+            pbx,
+            approved,
+            gathering,
+        })
+    }
+
+    /// Everything from planning to applying; returns what the run keeps of its reads and
+    /// whether it left nothing to do. An `Err` means nothing was changed on the PBX
     /// (failures after the first change are recorded per action instead).
-    #[allow(clippy::too_many_arguments)]
     async fn execute(
         &self,
         tenant: &TenantId,
         config: &DirectoryConfig,
-        endpoint: &PbxEndpoint,
-        approved_removals: &HashSet<ObjectId>,
+        prepared: Prepared,
         record: &mut RunRecord,
         keeper: &LeaseKeeper,
-        kept: Kept,
-    ) -> Result<(), SyncError> {
-        let secrets = self.tenant_secrets(tenant).await?;
-        let secrets = self.with_sip_hash_key(tenant, config, secrets).await?;
-        let pbx = self.connector.pbx(endpoint, &secrets)?;
-        let mut gathered = match self
-            .gather_reads(tenant, config, &secrets, &pbx, kept)
-            .await?
-        {
+    ) -> Result<(ReadsDone, bool), SyncError> {
+        let Prepared {
+            secrets,
+            pbx,
+            approved,
+            gathering,
+        } = prepared;
+        let approved_removals = &approved;
+        let mut gathered = match gathering {
             Gathering::Planned(gathered) => *gathered,
             Gathering::Unchanged(reads) => {
                 record_unchanged(record, &reads);
-                self.keep_reads(tenant, *reads, true, record).await;
-                return Ok(());
+                return Ok((*reads, true));
             }
         };
         let mappings = std::mem::take(&mut gathered.mappings);
@@ -358,9 +405,7 @@ impl SyncEngine {
         let synced = self.objects_after(tenant, &plan, objects.mappings).await;
         summarize(record, plan, applied, applied_objects, &synced, keeper);
         record.summary.reads = Some(gathered.reads.reads);
-        self.keep_reads(tenant, gathered.reads, settled, record)
-            .await;
-        Ok(())
+        Ok((gathered.reads, settled))
     }
 
     /// The organization and group mappings after the run, for its counts: those read before
@@ -471,112 +516,6 @@ impl SyncEngine {
             .unwrap_or_default())
     }
 
-    /// Reads the directory (its changes since the kept read where allowed, see `Kept`), the
-    /// PBX and the mappings, all at once, the first two on tasks of their own so that their
-    /// decoding can use another core (reads only: nothing changes before all are in). A
-    /// directory read that is not complete is an error: it must never look like users were
-    /// deleted. When the run may skip planning, the directory and PBX are read first, and
-    /// the mappings only if something changed.
-    pub(super) async fn gather_reads(
-        &self,
-        tenant: &TenantId,
-        config: &DirectoryConfig,
-        secrets: &TenantSecrets,
-        pbx: &Arc<dyn Pbx>,
-        kept: Kept,
-    ) -> Result<Gathering, SyncError> {
-        let directory = self
-            .connector
-            .tenant_directory(tenant, &self.store, config, secrets)?;
-        let read_directory = read_directory(directory, &kept);
-        let list_pbx = list_pbx(pbx.clone(), &kept);
-        let read_mappings = async { Ok::<_, SyncError>(self.store.all_mappings(tenant).await?) };
-        let read_objects = self.gather_objects(tenant, config, pbx.clone());
-        let (directory, listed, mappings, objects) = if kept.may_skip() {
-            let (directory, listed) = tokio::try_join!(read_directory, list_pbx)?;
-            if kept.unchanged(config, &directory, &listed) {
-                let reads = reads_done(kept, &directory, &listed, Utc::now());
-                return Ok(Gathering::Unchanged(Box::new(reads)));
-            }
-            let (mappings, objects) = tokio::try_join!(read_mappings, read_objects)?;
-            (directory, listed, mappings, objects)
-        } else {
-            tokio::try_join!(read_directory, list_pbx, read_mappings, read_objects)?
-        };
-        let reads = reads_done(kept, &directory, &listed, Utc::now());
-        let mut snapshot = directory.snapshot;
-        seal_sip_passwords(&mut snapshot, secrets);
-        Ok(Gathering::Planned(Box::new(Gathered {
-            reads,
-            snapshot,
-            mappings,
-            extensions: listed.extensions,
-            objects,
-        })))
-    }
-
-    /// [`SyncEngine::gather_reads`] in full, keeping nothing: what previews and associations
-    /// look at.
-    pub(super) async fn gather(
-        &self,
-        tenant: &TenantId,
-        config: &DirectoryConfig,
-        secrets: &TenantSecrets,
-        pbx: &Arc<dyn Pbx>,
-    ) -> Result<Gathered, SyncError> {
-        match self
-            .gather_reads(tenant, config, secrets, pbx, Kept::nothing())
-            .await?
-        {
-            Gathering::Planned(gathered) => Ok(*gathered),
-            // Only a kept state allows skipping; there is none here.
-            Gathering::Unchanged(_) => Err(SyncError::NotConfigured("kept read state")),
-        }
-    }
-
-    /// The organization and group mappings, and the PBX's organizations and groups where the
-    /// config syncs them or mappings of them exist (to release or delete): a tenant that syncs
-    /// neither lists neither.
-    async fn gather_objects(
-        &self,
-        tenant: &TenantId,
-        config: &DirectoryConfig,
-        pbx: Arc<dyn Pbx>,
-    ) -> Result<GatheredObjects, SyncError> {
-        let mappings = self.store.all_object_mappings(tenant).await?;
-        let has = |kind| mappings.iter().any(|m: &ObjectMapping| m.kind == kind);
-        let organizations_on = !matches!(config.organizations.sync, OrganizationSync::None)
-            || has(ObjectKind::Organization);
-        let groups_on =
-            !matches!(config.extension_groups.sync, GroupSync::None) || has(ObjectKind::Group);
-        let organizations = async {
-            match organizations_on {
-                true => pbx.list_organizations().await,
-                false => Ok(Vec::new()),
-            }
-        };
-        let groups = async {
-            match groups_on {
-                true => pbx.list_groups().await,
-                false => Ok(Vec::new()),
-            }
-        };
-        let phonebook = async {
-            match !config.extra_numbers.is_empty() || has(ObjectKind::PhonebookEntry) {
-                true => pbx.list_phonebook().await,
-                false => Ok(Vec::new()),
-            }
-        };
-        let (organizations, groups, phonebook) =
-            tokio::try_join!(organizations, groups, phonebook)?;
-        Ok(GatheredObjects {
-            mappings,
-            organizations,
-            groups,
-            phonebook,
-        })
-    }
-
     /// Finishes creates an earlier run started but did not see answered: the same request with
     /// the same idempotency key returns the extension if the first attempt made it. Returns the
     /// mappings with every pending one linked or dropped; newly seen extensions join `extensions`.
@@ -639,6 +578,25 @@ impl SyncEngine {
         let (config, endpoint) = configured(&tenant)?;
         let (config, endpoint) = (config.clone(), endpoint.clone());
         Ok((tenant, config, endpoint))
+    }
+
+    /// Releases the run's lease; a failed release only delays the next run to its TTL.
+    async fn release(&self, tenant: &TenantId, run_id: &RunId) {
+        if let Err(e) = self.store.release_lease(tenant, run_id).await {
+            tracing::warn!(tenant = %tenant, run_id = %run_id, error = %e, "lease release failed");
+        }
+    }
+
+    /// Gives back the lease the start of a job that does not run took.
+    async fn give_back(
+        &self,
+        lease: &Result<LeaseOutcome, crate::error::StoreError>,
+        job: &RunJob,
+    ) -> Result<(), SyncError> {
+        if matches!(lease, Ok(LeaseOutcome::Acquired { .. })) {
+            self.store.release_lease(&job.tenant, &job.run_id).await?;
+        }
+        Ok(())
     }
 
     /// A job that will never run (its tenant refuses it for good) closes the record its start

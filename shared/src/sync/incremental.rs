@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::config::{GroupSync, OrganizationSync};
 use crate::domain::{
-    DirectoryChanges, DirectoryConfig, Outcome, ReadState, RunSummary, Snapshot, UserState,
+    DirectoryChanges, DirectoryConfig, Outcome, ReadHead, RunSummary, Snapshot, UserState,
 };
 
 /// Why a run reads the directory in full instead of only what changed (for the log).
@@ -30,7 +30,7 @@ pub(crate) enum FullRead {
 
 /// The kept state a change-only read may start from, or why it may not.
 pub(crate) fn full_read_reason(
-    kept: Option<&ReadState>,
+    kept: Option<&ReadHead>,
     fingerprint: &str,
     base_url: &str,
     last_run: Option<&RunSummary>,
@@ -41,7 +41,7 @@ pub(crate) fn full_read_reason(
         return Some(FullRead::NothingKept);
     };
     let every = chrono::TimeDelta::from_std(full_read_every).unwrap_or(chrono::TimeDelta::MAX);
-    if kept.snapshot.change_cursor.is_none() {
+    if kept.change_cursor.is_none() {
         Some(FullRead::NoCursor)
     } else if kept.config_fingerprint != fingerprint {
         Some(FullRead::ConfigChanged)
@@ -136,10 +136,10 @@ pub(crate) fn no_changes(changes: &DirectoryChanges) -> bool {
 /// no organization, group or phonebook mapping), its summary says the same (success, no
 /// change, no conflict), the config syncs no organizations, groups or extra numbers (their
 /// PBX listings have no ETag), and nothing changed: no directory change, no account expired
-/// since (`nothing_changed`), and the PBX listing is the kept one (304). `kept` is the state
-/// before this run.
+/// since (`nothing_changed`), and the PBX listing is the kept one (304). `kept` is the head
+/// of the state before this run.
 pub(crate) fn unchanged_run(
-    kept: &ReadState,
+    kept: &ReadHead,
     nothing_changed: bool,
     pbx_not_modified: bool,
     config: &DirectoryConfig,

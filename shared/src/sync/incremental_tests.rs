@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::incremental::*;
 use crate::domain::run::Counts;
 use crate::domain::{
-    ChangeCursor, Coverage, DirectoryChanges, KeptListing, Outcome, ReadState, RunId, RunSummary,
+    ChangeCursor, Coverage, DirectoryChanges, ListingHead, Outcome, ReadHead, RunId, RunSummary,
     Snapshot, Trigger, UserState,
 };
 use crate::planner::model::{config, epoch, oid, user};
@@ -22,27 +22,33 @@ fn cursor(position: &str) -> ChangeCursor {
     }
 }
 
-fn kept(settled: bool) -> ReadState {
-    ReadState {
-        snapshot: Snapshot {
-            users: vec![
-                user("a", "Ann", "a@x.com", "100"),
-                user("b", "Bob", "b@x.com", "101"),
-            ],
-            organizations: Vec::new(),
-            groups: Vec::new(),
-            coverage: Coverage::WholeDirectory,
-            complete: true,
-            change_cursor: Some(cursor("1")),
-        },
+fn kept(settled: bool) -> ReadHead {
+    ReadHead {
         config_fingerprint: "fp".into(),
         full_read_at: epoch(),
-        pbx: Some(KeptListing {
+        settled,
+        coverage: Coverage::WholeDirectory,
+        change_cursor: Some(cursor("1")),
+        pbx: Some(ListingHead {
             base_url: "https://pbx".into(),
             etag: "\"e1\"".into(),
-            extensions: Vec::new(),
         }),
-        settled,
+        next_expiry: None,
+        body_sha256: "b".into(),
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        users: vec![
+            user("a", "Ann", "a@x.com", "100"),
+            user("b", "Bob", "b@x.com", "101"),
+        ],
+        organizations: Vec::new(),
+        groups: Vec::new(),
+        coverage: Coverage::WholeDirectory,
+        complete: true,
+        change_cursor: Some(cursor("1")),
     }
 }
 
@@ -58,7 +64,7 @@ fn a_run_reads_in_full_whenever_anything_is_in_doubt() {
     let state = kept(true);
     let ok = last(Outcome::Success, Counts::default());
     let hour = epoch() + TimeDelta::hours(1);
-    let reason = |kept: Option<&ReadState>, fp: &str, url: &str, last: Option<&RunSummary>, now| {
+    let reason = |kept: Option<&ReadHead>, fp: &str, url: &str, last: Option<&RunSummary>, now| {
         full_read_reason(kept, fp, url, last, now, DAY)
     };
     assert_eq!(
@@ -111,7 +117,7 @@ fn a_run_reads_in_full_whenever_anything_is_in_doubt() {
         Some(FullRead::LastRunUnsettled)
     );
     let mut no_cursor = kept(true);
-    no_cursor.snapshot.change_cursor = None;
+    no_cursor.change_cursor = None;
     assert_eq!(
         reason(Some(&no_cursor), "fp", "https://pbx", Some(&ok), hour),
         Some(FullRead::NoCursor)
@@ -128,21 +134,21 @@ fn the_merge_replaces_adds_and_removes_only_what_the_changes_name() {
         cursor: Some(cursor("2")),
         ..DirectoryChanges::default()
     };
-    let merged = merge_changes(kept(true).snapshot, changes, epoch());
+    let merged = merge_changes(snapshot(), changes, epoch());
     assert_eq!(
         merged.users,
         vec![renamed, user("c", "Cy", "c@x.com", "102")]
     );
     assert_eq!(merged.change_cursor, Some(cursor("2")));
     // No changes: everyone stays, and a change set without a cursor keeps the old one.
-    let same = merge_changes(kept(true).snapshot, DirectoryChanges::default(), epoch());
-    assert_eq!(same.users, kept(true).snapshot.users);
+    let same = merge_changes(snapshot(), DirectoryChanges::default(), epoch());
+    assert_eq!(same.users, snapshot().users);
     assert_eq!(same.change_cursor, Some(cursor("1")));
 }
 
 #[test]
 fn the_merge_expires_accounts_whose_time_passed() {
-    let mut snapshot = kept(true).snapshot;
+    let mut snapshot = snapshot();
     snapshot.users[0].expires_at = Some(epoch() + TimeDelta::hours(2));
     snapshot.users[1].expires_at = Some(epoch() + TimeDelta::hours(2));
     snapshot.users[1].state = UserState::Disabled;
@@ -171,13 +177,10 @@ fn only_a_quiet_settled_tenant_without_objects_skips_planning() {
             ..Counts::default()
         },
     );
-    let skip = |state: &ReadState,
-                nothing: bool,
-                not_modified: bool,
-                config,
-                last: Option<&RunSummary>| {
-        unchanged_run(state, nothing, not_modified, config, last)
-    };
+    let skip =
+        |state: &ReadHead, nothing: bool, not_modified: bool, config, last: Option<&RunSummary>| {
+            unchanged_run(state, nothing, not_modified, config, last)
+        };
     assert!(skip(&kept(true), true, true, &config, Some(&quiet)));
     assert!(
         !skip(&kept(false), true, true, &config, Some(&quiet)),

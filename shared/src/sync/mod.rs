@@ -9,6 +9,7 @@ mod associations;
 mod connector;
 mod disconnect;
 mod engine;
+mod gather;
 mod incremental;
 #[cfg(test)]
 mod incremental_proptests;

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt};
 
-use super::engine::{Gathered, SyncEngine};
+use super::engine::SyncEngine;
+use super::gather::Gathered;
 use crate::domain::avatar::{Photo, PhotoRef, SeenPhoto};
 use crate::domain::{DirectoryConfig, DirectoryUser, Mapping, ObjectId, TenantId};
 use crate::ports::{Directory, TenantSecrets};

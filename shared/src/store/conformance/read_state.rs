@@ -6,6 +6,7 @@ use crate::domain::{
     ChangeCursor, Coverage, DirectoryUser, Extension, ExtensionId, KeptListing, ReadState,
     Snapshot, UserState,
 };
+use crate::error::StoreError;
 use crate::ports::Store;
 
 /// A user whose fields are random enough that 10,000 of them compress to several pieces.
@@ -75,20 +76,27 @@ fn state(users: usize, cursor: &str) -> ReadState {
     }
 }
 
+/// The state kept for `tenant`, without its head.
+async fn kept(store: &dyn Store, tenant: &crate::domain::TenantId) -> Option<ReadState> {
+    store
+        .get_read_state(tenant)
+        .await
+        .unwrap()
+        .map(|(_, state)| state)
+}
+
 pub async fn read_state_put_replace_delete(store: &dyn Store) {
     let (tenant, other) = (unique_tenant("read"), unique_tenant("read-other"));
-    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+    assert_eq!(kept(store, &tenant).await, None);
+    assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
     let small = state(3, "c1");
     store.put_read_state(&tenant, &small).await.unwrap();
-    assert_eq!(store.get_read_state(&tenant).await.unwrap(), Some(small));
-    assert_eq!(store.get_read_state(&other).await.unwrap(), None);
+    assert_eq!(kept(store, &tenant).await, Some(small));
+    assert_eq!(kept(store, &other).await, None);
 
     let large = state(10_000, "c2");
     store.put_read_state(&tenant, &large).await.unwrap();
-    assert_eq!(
-        store.get_read_state(&tenant).await.unwrap().as_ref(),
-        Some(&large)
-    );
+    assert_eq!(kept(store, &tenant).await.as_ref(), Some(&large));
     // The same directory under a moved cursor (DynamoDB rewrites only the head).
     let mut moved = large.clone();
     moved.snapshot.change_cursor = Some(ChangeCursor {
@@ -96,20 +104,53 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
         position: "c2b".into(),
     });
     store.put_read_state(&tenant, &moved).await.unwrap();
+    let (head, read) = store.get_read_state(&tenant).await.unwrap().unwrap();
+    assert_eq!(read, moved);
     assert_eq!(
-        store.get_read_state(&tenant).await.unwrap().as_ref(),
-        Some(&moved)
+        store.get_read_head(&tenant).await.unwrap().as_ref(),
+        Some(&head)
     );
+    assert_eq!(head.change_cursor, moved.snapshot.change_cursor);
+    assert_eq!(head.next_expiry, moved.snapshot.next_expiry());
+    assert_eq!(head.pbx.as_ref().map(|l| l.etag.as_str()), Some("\"c2\""));
+    // A head moved alone: the body stays, the state reads with the new cursor.
+    let mut ahead = head.clone();
+    ahead.change_cursor = Some(ChangeCursor {
+        provider: "test".into(),
+        position: "c2c".into(),
+    });
+    ahead.settled = !head.settled;
+    store.put_read_head(&tenant, &ahead).await.unwrap();
+    let (read_head, read) = store.get_read_state(&tenant).await.unwrap().unwrap();
+    assert_eq!(read_head, ahead);
+    assert_eq!(read.snapshot.change_cursor, ahead.change_cursor);
+    assert_eq!(read.settled, ahead.settled);
+    assert_eq!(read.snapshot.users, moved.snapshot.users);
+    // A head naming another body is refused, and so is one for a tenant with no state.
+    let mut elsewhere = ahead.clone();
+    elsewhere.body_sha256 = "0".repeat(64);
+    assert!(matches!(
+        store.put_read_head(&tenant, &elsewhere).await,
+        Err(StoreError::Stale)
+    ));
+    assert!(matches!(
+        store.put_read_head(&other, &ahead).await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(store.get_read_head(&tenant).await.unwrap(), Some(ahead));
+    assert_eq!(store.get_read_head(&other).await.unwrap(), None);
+
     // Back to a small one: no piece of the large one is read with it.
     let smaller = state(2, "c3");
     store.put_read_state(&tenant, &smaller).await.unwrap();
-    assert_eq!(store.get_read_state(&tenant).await.unwrap(), Some(smaller));
+    assert_eq!(kept(store, &tenant).await, Some(smaller));
 
     store.delete_read_state(&tenant).await.unwrap();
-    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+    assert_eq!(kept(store, &tenant).await, None);
+    assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
     store.delete_read_state(&tenant).await.unwrap();
 
     store.put_read_state(&tenant, &large).await.unwrap();
     store.delete_tenant(&tenant).await.unwrap();
-    assert_eq!(store.get_read_state(&tenant).await.unwrap(), None);
+    assert_eq!(kept(store, &tenant).await, None);
 }
