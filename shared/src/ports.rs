@@ -17,7 +17,7 @@ use crate::domain::plan::ExtensionPatch;
 use crate::domain::sip_password::SipPassword;
 use crate::domain::{
     ChangeCursor, Check, CheckName, ConnectionReport, DirectoryChanges, DirectoryUser, Extension,
-    ExtensionGroup, ExtensionId, GroupId, Mapping, NewExtension, ObjectId, ObjectKind,
+    ExtensionGroup, ExtensionId, GroupId, KeptReads, Mapping, NewExtension, ObjectId, ObjectKind,
     ObjectMapping, Organization, OrganizationId, PushedKey, PushedKind, PushedResource, ReadHead,
     ReadState, RunId, RunRecord, RunSummary, Snapshot, Tenant, TenantId,
 };
@@ -411,7 +411,7 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
     ) -> Result<Option<(ReadHead, ReadState)>, StoreError>;
     /// Replaces the tenant's read state whole: a reader sees the old one or the new one.
-    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError>;
+    async fn put_read_state(&self, tenant: &TenantId, state: &KeptReads) -> Result<(), StoreError>;
     /// Rewrites the head alone (a run that found nothing changed but its cursor).
     /// [`StoreError::Stale`], with nothing written, unless the stored head names the same
     /// body (`body_sha256`).

@@ -32,7 +32,7 @@ pub use organization::{
 };
 pub use plan::Plan;
 pub use pushed::{PushedKey, PushedKind, PushedResource};
-pub use read_state::{KeptListing, ListingHead, ReadHead, ReadState};
+pub use read_state::{KeptListing, KeptReads, ListingHead, ReadHead, ReadState};
 pub use run::{
     DirectoryRead, Outcome, PbxRead, RunReads, RunRecord, RunSummary, Trigger, QUEUED_SUMMARY,
 };

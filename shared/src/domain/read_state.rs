@@ -78,6 +78,16 @@ pub struct KeptListing {
     pub extensions: Vec<Extension>,
 }
 
+/// A read state as a run hands it to the store: its head, and its body (users,
+/// organizations, groups, extensions) already compressed, which the head names by digest.
+/// Made straight from the run's reads (`store::read_state_codec::encode_parts`): no copy of
+/// 10,000 users is held while the run applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptReads {
+    pub head: ReadHead,
+    pub body: Vec<u8>,
+}
+
 /// A stable digest of a directory config (no credentials are in it): equal configs, equal
 /// fingerprints. The config's JSON has a fixed field order and no maps. Should it ever fail
 /// to serialize, a random value stands in: it matches nothing, so the next run reads in full.

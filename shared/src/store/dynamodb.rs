@@ -15,8 +15,8 @@ use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
 use super::keys::{decode_cursor, encode_cursor};
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadHead,
-    ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId,
+    KeptReads, Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource,
+    ReadHead, ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -379,7 +379,7 @@ impl Store for DynamoStore {
         self.read_head_put(tenant, head).await
     }
 
-    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {
+    async fn put_read_state(&self, tenant: &TenantId, state: &KeptReads) -> Result<(), StoreError> {
         self.read_state_put(tenant, state).await
     }
 

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 
 use super::dynamodb::DynamoStore;
 use super::dynamodb_items::{get_s, key, s, update_condition_held, Item, PARTS, PK, SK};
-use super::read_state_codec::{decode, decode_head, encode, encode_head, names_body, PIECE_BYTES};
-use crate::domain::{ReadHead, ReadState, TenantId};
+use super::read_state_codec::{decode, decode_head, encode_head, names_body, PIECE_BYTES};
+use crate::domain::{KeptReads, ReadHead, ReadState, TenantId};
 use crate::error::StoreError;
 
 const SK_READ: &str = "READ";
@@ -142,14 +142,13 @@ impl DynamoStore {
     pub(super) async fn read_state_put(
         &self,
         tenant: &TenantId,
-        state: &ReadState,
+        state: &KeptReads,
     ) -> Result<(), StoreError> {
-        let encoded = encode(state)?;
         let stored = self.get(tenant.as_str(), SK_READ.to_string()).await?;
-        let body = decode_head(&encoded.head)?.body_sha256;
+        let body = &state.head.body_sha256;
         let same_body = stored.as_ref().and_then(|head| {
             let stored = decode_head(get_s(head, HEAD).ok()?).ok()?;
-            (stored.body_sha256 == body)
+            (stored.body_sha256 == *body)
                 .then(|| generation_of(head).ok())
                 .flatten()
         });
@@ -159,7 +158,7 @@ impl DynamoStore {
                 let generation = uuid::Uuid::new_v4().simple().to_string();
                 let older = self.read_pieces(tenant, SK_READ_PART, true).await?;
                 let mut writes = Vec::new();
-                for (index, piece) in encoded.body.chunks(PIECE_BYTES).enumerate() {
+                for (index, piece) in state.body.chunks(PIECE_BYTES).enumerate() {
                     let mut item = key(tenant.as_str(), piece_key(&generation, index));
                     item.insert(DATA.into(), AttributeValue::B(Blob::new(piece)));
                     writes.push(request(item, false)?);
@@ -170,7 +169,7 @@ impl DynamoStore {
             }
         };
         let mut head = key(tenant.as_str(), SK_READ);
-        head.insert(HEAD.into(), s(encoded.head));
+        head.insert(HEAD.into(), s(encode_head(&state.head)?));
         head.insert(GENERATION.into(), s(generation));
         head.insert(PARTS.into(), AttributeValue::N(parts.to_string()));
         self.put(head, "PutItem (read state)").await?;

@@ -30,7 +30,7 @@ mod dynamodb_tenants;
 mod dynamodb_transact;
 mod keys;
 mod pushed_record;
-mod read_state_codec;
+pub(crate) mod read_state_codec;
 mod sqlite;
 mod sqlite_lease;
 mod sqlite_login;

@@ -4,7 +4,7 @@
 //! and named by its digest, so that a run whose cursor moved but whose directory did not
 //! rewrites only the head.
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read};
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -12,9 +12,11 @@ use flate2::Compression;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
-    DirectoryGroup, DirectoryOrganization, DirectoryUser, Extension, KeptListing, ListingHead,
-    ReadHead, ReadState, Snapshot,
+    DirectoryGroup, DirectoryOrganization, DirectoryUser, Extension, KeptListing, KeptReads,
+    ListingHead, ReadHead, ReadState, Snapshot,
 };
 use crate::error::StoreError;
 
@@ -24,19 +26,11 @@ pub(crate) const PIECE_BYTES: usize = 300 * 1024;
 /// The most a stored body may inflate to: a garbled one must not exhaust memory.
 const MAX_JSON_BYTES: u64 = 512 * 1024 * 1024;
 
-/// A read state as stored.
-pub(crate) struct Encoded {
-    /// The head's JSON.
-    pub head: String,
-    /// The body, compressed; the head holds its SHA-256.
-    pub body: Vec<u8>,
-}
-
 #[derive(Serialize)]
 struct BodyOut<'a> {
-    users: &'a [DirectoryUser],
-    organizations: &'a [DirectoryOrganization],
-    groups: &'a [DirectoryGroup],
+    users: Vec<&'a DirectoryUser>,
+    organizations: Vec<&'a DirectoryOrganization>,
+    groups: Vec<&'a DirectoryGroup>,
     extensions: &'a [Extension],
 }
 
@@ -58,34 +52,80 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The head and compressed body of `state`.
-pub(crate) fn encode(state: &ReadState) -> Result<Encoded, StoreError> {
-    let snapshot = &state.snapshot;
-    let json = serde_json::to_vec(&BodyOut {
-        users: &snapshot.users,
-        organizations: &snapshot.organizations,
-        groups: &snapshot.groups,
-        extensions: state.pbx.as_ref().map_or(&[], |l| &l.extensions),
+/// What a kept read state is made of, borrowed from a run's reads.
+pub(crate) struct StateParts<'a> {
+    pub snapshot: &'a Snapshot,
+    pub config_fingerprint: &'a str,
+    pub full_read_at: DateTime<Utc>,
+    /// The PBX listing's endpoint and ETag, with its extensions, when it gave an ETag.
+    pub listing: Option<(ListingHead, &'a [Extension])>,
+    pub settled: bool,
+}
+
+/// The head and compressed body of a read state, encoded from its parts in place: users,
+/// organizations and groups in object id order (so an unchanged directory gives the same
+/// body), the JSON streamed into the compressor rather than held whole.
+pub(crate) fn encode_parts(parts: StateParts<'_>) -> Result<KeptReads, StoreError> {
+    let snapshot = parts.snapshot;
+    let mut users: Vec<_> = snapshot.users.iter().collect();
+    users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    let mut organizations: Vec<_> = snapshot.organizations.iter().collect();
+    organizations.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    let mut groups: Vec<_> = snapshot.groups.iter().collect();
+    groups.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    let (listing, extensions) = match parts.listing {
+        Some((head, extensions)) => (Some(head), extensions),
+        None => (None, &[][..]),
+    };
+    let body = compress(&BodyOut {
+        users,
+        organizations,
+        groups,
+        extensions,
     })?;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::fast());
-    let body = encoder
-        .write_all(&json)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| StoreError::Backend(format!("the read state could not be compressed: {e}")))?;
-    let head = encode_head(&ReadHead {
-        config_fingerprint: state.config_fingerprint.clone(),
-        full_read_at: state.full_read_at,
-        settled: state.settled,
+    let head = ReadHead {
+        config_fingerprint: parts.config_fingerprint.to_string(),
+        full_read_at: parts.full_read_at,
+        settled: parts.settled,
         coverage: snapshot.coverage,
         change_cursor: snapshot.change_cursor.clone(),
-        pbx: state.pbx.as_ref().map(|l| ListingHead {
-            base_url: l.base_url.clone(),
-            etag: l.etag.clone(),
-        }),
+        pbx: listing,
         next_expiry: snapshot.next_expiry(),
         body_sha256: sha256_hex(&body),
-    })?;
-    Ok(Encoded { head, body })
+    };
+    Ok(KeptReads { head, body })
+}
+
+fn compress(body: &BodyOut<'_>) -> Result<Vec<u8>, StoreError> {
+    let failed = |e: std::io::Error| {
+        StoreError::Backend(format!("the read state could not be compressed: {e}"))
+    };
+    let encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    let mut writer = BufWriter::with_capacity(64 * 1024, encoder);
+    serde_json::to_writer(&mut writer, body)?;
+    writer
+        .into_inner()
+        .map_err(|e| failed(e.into_error()))?
+        .finish()
+        .map_err(failed)
+}
+
+/// [`encode_parts`] of a whole state (what the stores' tests keep).
+#[cfg(any(test, feature = "conformance"))]
+pub(crate) fn encode(state: &ReadState) -> Result<KeptReads, StoreError> {
+    encode_parts(StateParts {
+        snapshot: &state.snapshot,
+        config_fingerprint: &state.config_fingerprint,
+        full_read_at: state.full_read_at,
+        listing: state.pbx.as_ref().map(|l| {
+            let head = ListingHead {
+                base_url: l.base_url.clone(),
+                etag: l.etag.clone(),
+            };
+            (head, l.extensions.as_slice())
+        }),
+        settled: state.settled,
+    })
 }
 
 pub(crate) fn encode_head(head: &ReadHead) -> Result<String, StoreError> {
@@ -96,6 +136,17 @@ pub(crate) fn encode_head(head: &ReadHead) -> Result<String, StoreError> {
 /// that the head it replaces goes with the same body.
 pub(crate) fn names_body(body_sha256: &str) -> String {
     format!("\"body_sha256\":\"{body_sha256}\"")
+}
+
+/// The size a gzip body says it inflates to (its trailer's ISIZE), bounded by what deflate
+/// can make of its length: the buffer is allocated once, not doubled up to twice the JSON.
+fn inflated_size(body: &[u8]) -> usize {
+    let said = match body.len().checked_sub(4).and_then(|at| body.get(at..)) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => 0,
+    };
+    said.min(body.len().saturating_mul(64))
+        .min(MAX_JSON_BYTES as usize)
 }
 
 pub(crate) fn decode_head(head: &str) -> Result<ReadHead, StoreError> {
@@ -111,7 +162,7 @@ pub(crate) fn decode(head: &str, body: &[u8]) -> Result<(ReadHead, ReadState), S
             "the stored read state's body is not the one its head names".into(),
         ));
     }
-    let mut json = Vec::new();
+    let mut json = Vec::with_capacity(inflated_size(body));
     GzDecoder::new(body)
         .take(MAX_JSON_BYTES + 1)
         .read_to_end(&mut json)
@@ -177,13 +228,28 @@ mod tests {
         let state = state(2000, "c1");
         let encoded = encode(&state).unwrap();
         assert!(encoded.body.len() * 5 < serde_json::to_vec(&state).unwrap().len());
-        let (head, decoded) = decode(&encoded.head, &encoded.body).unwrap();
+        let head_json = encode_head(&encoded.head).unwrap();
+        let (head, decoded) = decode(&head_json, &encoded.body).unwrap();
         assert_eq!(decoded, state);
-        assert_eq!(head, decode_head(&encoded.head).unwrap());
-        assert!(encoded.head.contains(&names_body(&head.body_sha256)));
-        assert!(decode(&encoded.head, b"not gzip").is_err());
+        assert_eq!(head, encoded.head);
+        assert!(head_json.contains(&names_body(&head.body_sha256)));
+        assert!(decode(&head_json, b"not gzip").is_err());
         let half = &encoded.body[..encoded.body.len() / 2];
-        assert!(decode(&encoded.head, half).is_err());
+        assert!(decode(&head_json, half).is_err());
+    }
+
+    #[test]
+    fn the_buffer_is_the_inflated_size_and_a_lying_trailer_is_bounded() {
+        let state = state(500, "c1");
+        let body = encode(&state).unwrap().body;
+        let mut json = Vec::new();
+        GzDecoder::new(&body[..]).read_to_end(&mut json).unwrap();
+        assert_eq!(inflated_size(&body), json.len());
+        let mut lying = body.clone();
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(inflated_size(&lying), lying.len() * 64);
+        assert_eq!(inflated_size(b"ab"), 0);
     }
 
     #[test]
@@ -192,7 +258,7 @@ mod tests {
             encode(&state(50, "c1")).unwrap(),
             encode(&state(50, "c2")).unwrap(),
         );
-        let digest = |e: &Encoded| decode_head(&e.head).unwrap().body_sha256;
+        let digest = |e: &KeptReads| e.head.body_sha256.clone();
         assert_eq!(digest(&a), digest(&b));
         assert_ne!(a.head, b.head);
         let mut other = state(50, "c1");
@@ -201,27 +267,34 @@ mod tests {
     }
 
     #[test]
+    fn the_body_is_the_same_in_any_order_and_reads_back_in_object_id_order() {
+        let sorted = state(50, "c1");
+        let mut shuffled = sorted.clone();
+        shuffled.snapshot.users.reverse();
+        shuffled.snapshot.users.swap(3, 17);
+        let (a, b) = (encode(&sorted).unwrap(), encode(&shuffled).unwrap());
+        assert_eq!(a.body, b.body);
+        let (_, decoded) = decode(&encode_head(&b.head).unwrap(), &b.body).unwrap();
+        assert_eq!(decoded, sorted);
+    }
+
+    #[test]
     fn the_head_names_the_earliest_expiry_of_an_active_user() {
         let mut state = state(3, "c1");
         let at = |days| Utc::now() + chrono::TimeDelta::days(days);
-        assert_eq!(
-            decode_head(&encode(&state).unwrap().head)
-                .unwrap()
-                .next_expiry,
-            None
-        );
+        assert_eq!(encode(&state).unwrap().head.next_expiry, None);
         state.snapshot.users[0].expires_at = Some(at(5));
         state.snapshot.users[1].expires_at = Some(at(1));
         state.snapshot.users[1].state = UserState::Disabled;
         state.snapshot.users[2].expires_at = Some(at(3));
-        let head = decode_head(&encode(&state).unwrap().head).unwrap();
+        let head = encode(&state).unwrap().head;
         assert_eq!(head.next_expiry, state.snapshot.users[2].expires_at);
     }
 
     #[test]
     fn a_head_kept_before_expiries_were_says_one_may_be_due() {
         let mut json: serde_json::Value =
-            serde_json::from_str(&encode(&state(3, "c1")).unwrap().head).unwrap();
+            serde_json::to_value(encode(&state(3, "c1")).unwrap().head).unwrap();
         json.as_object_mut().unwrap().remove("next_expiry");
         let head = decode_head(&json.to_string()).unwrap();
         assert!(head.next_expiry.is_some_and(|at| at <= Utc::now()));

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::domain::config::Schedule;
 use crate::domain::{
-    Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource, ReadHead,
-    ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
+    KeptReads, Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource,
+    ReadHead, ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
 use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
@@ -393,10 +393,13 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    /// Encoded before the connection is taken: compressing 10,000 users holds no lock.
-    async fn put_read_state(&self, tenant: &TenantId, state: &ReadState) -> Result<(), StoreError> {
-        let (tenant, encoded) = (tenant.to_string(), read_state_codec::encode(state)?);
-        self.with_conn(move |conn| sqlite_read_state::put(conn, &tenant, &encoded))
+    async fn put_read_state(&self, tenant: &TenantId, state: &KeptReads) -> Result<(), StoreError> {
+        let (tenant, head) = (
+            tenant.to_string(),
+            read_state_codec::encode_head(&state.head)?,
+        );
+        let body = state.body.clone();
+        self.with_conn(move |conn| sqlite_read_state::put(conn, &tenant, &head, &body))
             .await
     }
 

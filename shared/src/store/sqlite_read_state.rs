@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::read_state_codec::{names_body, Encoded};
+use super::read_state_codec::names_body;
 use crate::error::StoreError;
 
 pub(super) fn get(
@@ -23,12 +23,17 @@ pub(super) fn get_head(conn: &Connection, tenant: &str) -> Result<Option<String>
         .optional()?)
 }
 
-pub(super) fn put(conn: &Connection, tenant: &str, state: &Encoded) -> Result<(), StoreError> {
+pub(super) fn put(
+    conn: &Connection,
+    tenant: &str,
+    head: &str,
+    body: &[u8],
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO read_states (tenant, head, body) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant) DO UPDATE SET head = excluded.head, body = excluded.body",
     )?
-    .execute(params![tenant, state.head, state.body])?;
+    .execute(params![tenant, head, body])?;
     Ok(())
 }
 

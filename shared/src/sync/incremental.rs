@@ -1,14 +1,15 @@
 //! Change-only reads, the pure part: whether a run may read only what changed, the merge of
 //! those changes into the kept snapshot, and when an unchanged run may skip planning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::config::{GroupSync, OrganizationSync};
 use crate::domain::{
-    DirectoryChanges, DirectoryConfig, Outcome, ReadHead, RunSummary, Snapshot, UserState,
+    DirectoryChanges, DirectoryConfig, DirectoryGroup, DirectoryOrganization, DirectoryUser,
+    ObjectId, Outcome, ReadHead, RunSummary, Snapshot, UserState,
 };
 
 /// Why a run reads the directory in full instead of only what changed (for the log).
@@ -72,16 +73,13 @@ pub fn merge_changes(kept: Snapshot, changes: DirectoryChanges, now: DateTime<Ut
         requests: _,
     } = changes;
     let mut snapshot = Snapshot {
-        users: merged(kept.users, changed, &deleted, |u| u.object_id.clone()),
+        users: merged(kept.users, changed, &deleted),
         organizations: merged(
             kept.organizations,
             changed_organizations,
             &deleted_organizations,
-            |o| o.object_id.clone(),
         ),
-        groups: merged(kept.groups, changed_groups, &deleted_groups, |g| {
-            g.object_id.clone()
-        }),
+        groups: merged(kept.groups, changed_groups, &deleted_groups),
         coverage: kept.coverage,
         complete: true,
         change_cursor: cursor.or(kept.change_cursor),
@@ -90,24 +88,45 @@ pub fn merge_changes(kept: Snapshot, changes: DirectoryChanges, now: DateTime<Ut
     snapshot
 }
 
-/// `kept` with `changed` put in by key and `deleted` taken out, in key order (the planner
-/// sorts by object id anyway; a fixed order keeps the stored state stable).
-fn merged<T, K: Ord + std::hash::Hash + Clone>(
-    kept: Vec<T>,
-    changed: Vec<T>,
-    deleted: &[K],
-    key: impl Fn(&T) -> K,
-) -> Vec<T> {
-    let mut by_key: HashMap<K, T> = kept.into_iter().map(|t| (key(&t), t)).collect();
+/// `kept` with `changed` put in by object id (the last change of an id wins) and `deleted`
+/// taken out, in id order (the planner sorts by object id anyway; a fixed order keeps the
+/// stored state stable). In place: a change read merges into 10,000 kept users without a
+/// second copy of them.
+fn merged<T: Keyed>(mut kept: Vec<T>, changed: Vec<T>, deleted: &[ObjectId]) -> Vec<T> {
+    let deleted: HashSet<&ObjectId> = deleted.iter().collect();
+    let mut latest: HashMap<ObjectId, T> = HashMap::with_capacity(changed.len());
     for item in changed {
-        by_key.insert(key(&item), item);
+        latest.insert(item.key().clone(), item);
     }
-    for gone in deleted {
-        by_key.remove(gone);
+    kept.retain(|t| !deleted.contains(t.key()) && !latest.contains_key(t.key()));
+    kept.extend(latest.into_values().filter(|t| !deleted.contains(t.key())));
+    kept.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+    // A kept body has each id once; should one hold an id twice, it is kept once.
+    kept.dedup_by(|a, b| a.key() == b.key());
+    kept
+}
+
+/// What a snapshot's entries are merged by.
+trait Keyed {
+    fn key(&self) -> &ObjectId;
+}
+
+impl Keyed for DirectoryUser {
+    fn key(&self) -> &ObjectId {
+        &self.object_id
     }
-    let mut items: Vec<(K, T)> = by_key.into_iter().collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    items.into_iter().map(|(_, t)| t).collect()
+}
+
+impl Keyed for DirectoryOrganization {
+    fn key(&self) -> &ObjectId {
+        &self.object_id
+    }
+}
+
+impl Keyed for DirectoryGroup {
+    fn key(&self) -> &ObjectId {
+        &self.object_id
+    }
 }
 
 /// An active account whose expiry time has passed is expired: the directory records no

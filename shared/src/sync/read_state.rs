@@ -11,12 +11,13 @@ use super::engine::SyncEngine;
 use super::incremental::{full_read_reason, merge_changes, no_changes, unchanged_run, FullRead};
 use crate::domain::run::Counts;
 use crate::domain::{
-    ChangeCursor, DirectoryChanges, DirectoryConfig, DirectoryRead, Extension, KeptListing,
-    ObjectMapping, Outcome, PbxEndpoint, PbxRead, Plan, ReadHead, ReadState, RunReads, RunRecord,
-    RunSummary, Snapshot, TenantId, Trigger,
+    ChangeCursor, DirectoryChanges, DirectoryConfig, DirectoryRead, Extension, KeptReads,
+    ListingHead, ObjectMapping, Outcome, PbxEndpoint, PbxRead, Plan, ReadHead, ReadState, RunReads,
+    RunRecord, RunSummary, Snapshot, TenantId, Trigger,
 };
 use crate::error::{DirectoryError, PbxError, StoreError, SyncError};
 use crate::ports::{Directory, ExtensionListing, Pbx};
+use crate::store::read_state_codec::{encode_parts, StateParts};
 
 /// What a run starts from: the kept head and whether it may read only what changed.
 pub(super) struct Kept {
@@ -126,8 +127,8 @@ enum Keep {
     Nothing,
     /// The kept body stands (nothing in it changed): the head is rewritten if it moved.
     Head(ReadHead),
-    /// A new state whole.
-    State(Box<ReadState>),
+    /// A new state whole, encoded as the reads came in.
+    State(Box<KeptReads>),
 }
 
 impl SyncEngine {
@@ -227,7 +228,7 @@ impl SyncEngine {
                 self.store.put_read_head(tenant, &head).await
             }
             Keep::State(mut state) => {
-                state.settled = settled;
+                state.head.settled = settled;
                 self.store.put_read_state(tenant, &state).await
             }
         };
@@ -347,14 +348,14 @@ pub(super) fn resolve(
             next_expiry: snapshot.next_expiry(),
             ..head.clone()
         }),
-        _ => Keep::State(Box::new(state_to_keep(
-            &kept,
-            &snapshot,
-            read,
-            &extensions,
-            etag,
-            now,
-        ))),
+        // Not kept, as a failed write would not be: the next run reads from the old state.
+        _ => match state_to_keep(&kept, &snapshot, read, &extensions, etag, now) {
+            Ok(state) => Keep::State(Box::new(state)),
+            Err(error) => {
+                tracing::warn!(%error, "read state not kept");
+                Keep::Nothing
+            }
+        },
     };
     Ok(Resolved {
         snapshot,
@@ -395,9 +396,10 @@ pub(super) fn unchanged_reads(kept: Kept, directory: &DirectoryGot) -> ReadsDone
     }
 }
 
-/// The state a run keeps: the snapshot as read or merged (before photos are resolved,
-/// without SIP passwords, users in object id order), and the listing when the PBX gave an
-/// ETag.
+/// The state a run keeps, encoded from its reads where they lie: the snapshot as read or
+/// merged (before photos are resolved; SIP passwords are never serialized), and the listing
+/// when the PBX gave an ETag. Encoding now, not at the end, means no copy of them is held
+/// while the run applies.
 fn state_to_keep(
     kept: &Kept,
     snapshot: &Snapshot,
@@ -405,33 +407,24 @@ fn state_to_keep(
     extensions: &[Extension],
     etag: Option<String>,
     now: DateTime<Utc>,
-) -> ReadState {
-    let mut snapshot = snapshot.clone();
-    for user in &mut snapshot.users {
-        user.sip_password = None;
-    }
-    snapshot.users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
-    snapshot
-        .organizations
-        .sort_by(|a, b| a.object_id.cmp(&b.object_id));
-    snapshot
-        .groups
-        .sort_by(|a, b| a.object_id.cmp(&b.object_id));
+) -> Result<KeptReads, StoreError> {
     let full_read_at = match (read, &kept.head) {
         (DirectoryRead::Changes, Some(head)) => head.full_read_at,
         _ => now,
     };
-    ReadState {
+    encode_parts(StateParts {
         snapshot,
-        config_fingerprint: kept.fingerprint.clone(),
+        config_fingerprint: &kept.fingerprint,
         full_read_at,
-        pbx: etag.map(|etag| KeptListing {
-            base_url: kept.base_url.clone(),
-            etag,
-            extensions: extensions.to_vec(),
+        listing: etag.map(|etag| {
+            let head = ListingHead {
+                base_url: kept.base_url.clone(),
+                etag,
+            };
+            (head, extensions)
         }),
         settled: false,
-    }
+    })
 }
 
 /// The record of a run that found nothing changed: the counts of the last run, nothing done.

@@ -344,6 +344,11 @@ impl EmbeddedTenant {
         (record, started.elapsed())
     }
 
+    /// Forgets the read state its last run kept: the next run reads everything in full.
+    pub async fn forget_reads(&self) {
+        forget_reads(self.store.as_ref(), &self.tenant).await;
+    }
+
     /// The run's other two reads alone: the PBX listing and the mappings.
     pub async fn reads(&self) -> (Duration, Duration) {
         let started = Instant::now();
@@ -356,6 +361,16 @@ impl EmbeddedTenant {
             .expect("the mappings");
         (listing, started.elapsed())
     }
+}
+
+/// Forgets the read state `tenant`'s last run kept in `store`, so that its next run reads the
+/// directory and the PBX in full (a first run's reads, or the daily full read's without a
+/// 304): what the no-op benchmarks time, the change-only figures being `incremental`'s.
+pub async fn forget_reads(store: &dyn Store, tenant: &BenchTenant) {
+    store
+        .delete_read_state(&tenant.id)
+        .await
+        .expect("the kept read state forgotten");
 }
 
 /// One scheduled run of `tenant` in the worker process: the record it left, how long the

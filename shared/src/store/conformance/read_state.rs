@@ -40,10 +40,13 @@ fn user(n: usize) -> DirectoryUser {
     }
 }
 
-fn state(users: usize, cursor: &str) -> ReadState {
+/// A state as a run keeps it: users in object id order.
+fn state(count: usize, cursor: &str) -> ReadState {
+    let mut users: Vec<_> = (0..count).map(user).collect();
+    users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
     ReadState {
         snapshot: Snapshot {
-            users: (0..users).map(user).collect(),
+            users,
             organizations: Vec::new(),
             groups: Vec::new(),
             coverage: Coverage::WholeDirectory,
@@ -72,11 +75,16 @@ fn state(users: usize, cursor: &str) -> ReadState {
                 managed_by: None,
             }],
         }),
-        settled: users.is_multiple_of(2),
+        settled: count.is_multiple_of(2),
     }
 }
 
 /// The state kept for `tenant`, without its head.
+async fn put(store: &dyn Store, tenant: &crate::domain::TenantId, state: &ReadState) {
+    let encoded = crate::store::read_state_codec::encode(state).unwrap();
+    store.put_read_state(tenant, &encoded).await.unwrap();
+}
+
 async fn kept(store: &dyn Store, tenant: &crate::domain::TenantId) -> Option<ReadState> {
     store
         .get_read_state(tenant)
@@ -90,12 +98,12 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
     assert_eq!(kept(store, &tenant).await, None);
     assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
     let small = state(3, "c1");
-    store.put_read_state(&tenant, &small).await.unwrap();
+    put(store, &tenant, &small).await;
     assert_eq!(kept(store, &tenant).await, Some(small));
     assert_eq!(kept(store, &other).await, None);
 
     let large = state(10_000, "c2");
-    store.put_read_state(&tenant, &large).await.unwrap();
+    put(store, &tenant, &large).await;
     assert_eq!(kept(store, &tenant).await.as_ref(), Some(&large));
     // The same directory under a moved cursor (DynamoDB rewrites only the head).
     let mut moved = large.clone();
@@ -103,7 +111,7 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
         provider: "test".into(),
         position: "c2b".into(),
     });
-    store.put_read_state(&tenant, &moved).await.unwrap();
+    put(store, &tenant, &moved).await;
     let (head, read) = store.get_read_state(&tenant).await.unwrap().unwrap();
     assert_eq!(read, moved);
     assert_eq!(
@@ -142,7 +150,7 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
 
     // Back to a small one: no piece of the large one is read with it.
     let smaller = state(2, "c3");
-    store.put_read_state(&tenant, &smaller).await.unwrap();
+    put(store, &tenant, &smaller).await;
     assert_eq!(kept(store, &tenant).await, Some(smaller));
 
     store.delete_read_state(&tenant).await.unwrap();
@@ -150,7 +158,7 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
     assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
     store.delete_read_state(&tenant).await.unwrap();
 
-    store.put_read_state(&tenant, &large).await.unwrap();
+    put(store, &tenant, &large).await;
     store.delete_tenant(&tenant).await.unwrap();
     assert_eq!(kept(store, &tenant).await, None);
 }
