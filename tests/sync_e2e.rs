@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync::domain::plan::{ConflictReason, SkipReason, TextChange};
-use dirsync::domain::{Outcome, Trigger};
+use dirsync::domain::{Outcome, RunId, Trigger};
 use dirsync::ports::Store;
 use dirsync::sync::{run_worker, InProcessQueue, OnFinished, Redelivery, RunJob, RunQueue};
 use dirsync_integration_tests::{Harness, Person, ACCOUNT};
@@ -308,11 +308,17 @@ async fn the_local_worker_runs_both_of_two_back_to_back_jobs_of_a_tenant() {
     }
 }
 
-/// A job its tenant refuses for good (paused after the start was answered 202) closes the
-/// record the start wrote and frees the lease the start took, rather than leaving both to expire.
-#[tokio::test]
-async fn a_job_refused_for_good_closes_its_record_and_frees_the_lease() {
-    let h = Harness::new(&people(2), json!({})).await;
+/// A job whose start took the lease and wrote its record (as the API's 202 does), run after
+/// `change` made its tenant refuse it: the refusal, the job's record, the lease's holder.
+async fn refused_job(
+    h: &Harness,
+    change: impl FnOnce(&mut dirsync::domain::Tenant),
+) -> (
+    dirsync::error::Disposition,
+    Outcome,
+    Option<String>,
+    Option<RunId>,
+) {
     let job = RunJob::new(h.tenant.clone(), Trigger::Manual);
     let ttl = Duration::from_secs(120);
     h.store
@@ -325,26 +331,55 @@ async fn a_job_refused_for_good_closes_its_record_and_frees_the_lease() {
         chrono::Utc::now(),
     ));
     h.store.put_run(&h.tenant, &queued).await.unwrap();
-    let mut paused = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
-    paused.state = dirsync::domain::TenantState::Paused;
-    h.store.put_tenant(&paused).await.unwrap();
+    let mut tenant = h.store.get_tenant(&h.tenant).await.unwrap().unwrap();
+    change(&mut tenant);
+    h.store.put_tenant(&tenant).await.unwrap();
 
     let refused = h.engine.run_job(&job).await.unwrap_err();
-    assert_eq!(refused.disposition(), dirsync::error::Disposition::Done);
-    let record = h
-        .store
-        .get_run(&h.tenant, &job.run_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(record.summary.outcome, Outcome::Failed);
-    assert!(record.summary.error.unwrap().contains("paused"));
+    let record = h.store.get_run(&h.tenant, &job.run_id).await.unwrap();
+    let summary = record.unwrap().summary;
     let holder = h
         .store
         .lease_holder(&h.tenant, chrono::Utc::now())
         .await
         .unwrap();
+    (
+        refused.disposition(),
+        summary.outcome,
+        summary.error,
+        holder,
+    )
+}
+
+/// A job its tenant refuses for good (paused after the start was answered 202) closes the
+/// record the start wrote and frees the lease the start took, rather than leaving both to expire.
+#[tokio::test]
+async fn a_job_refused_for_good_closes_its_record_and_frees_the_lease() {
+    let h = Harness::new(&people(2), json!({})).await;
+    let (disposition, outcome, error, holder) = refused_job(&h, |tenant| {
+        tenant.state = dirsync::domain::TenantState::Paused;
+    })
+    .await;
+    assert_eq!(disposition, dirsync::error::Disposition::Done);
+    assert_eq!(outcome, Outcome::Failed);
+    assert!(error.unwrap().contains("paused"));
     assert_eq!(holder, None, "the lease is free for the next start");
+}
+
+/// A job its tenant refuses for now (a config only a newer release reads, mid-deploy) gives
+/// back the lease and leaves its record to the retry, which the newer worker runs.
+#[tokio::test]
+async fn a_job_refused_for_now_gives_back_the_lease_and_keeps_its_record() {
+    let h = Harness::new(&people(2), json!({})).await;
+    let (disposition, outcome, _, holder) = refused_job(&h, |tenant| {
+        tenant.directory = None;
+        tenant.unreadable_directory = Some(json!({"provider": {"type": "workday"}}));
+    })
+    .await;
+    assert_eq!(disposition, dirsync::error::Disposition::Retry);
+    assert_eq!(holder, None, "the lease is given back");
+    assert_eq!(outcome, Outcome::Running, "left for the retry");
+    assert_eq!(h.simulator.stats(ACCOUNT).writes, 0);
 }
 
 #[tokio::test]
