@@ -68,17 +68,54 @@ pub fn free_port() -> u16 {
 
 /// Waits until something accepts on `port`.
 pub fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    if let Err(status) = listening(port, what, child) {
+        panic!("{what} exited at start: {status}");
+    }
+}
+
+/// Waits until something accepts on `port`; the exit status if `child` ends first (a port
+/// another test took between [`free_port`] and the bind, say).
+fn listening(port: u16, what: &str, child: &mut Child) -> Result<(), std::process::ExitStatus> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited at start: {status}");
+            return Err(status);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("{what} did not listen on 127.0.0.1:{port}");
+}
+
+/// Tries to start a server on fresh ports until one attempt listens: a port found free can be
+/// taken by a test in another process before the server binds it.
+fn started_on_free_ports(
+    what: &str,
+    log: &Path,
+    mut spawn: impl FnMut(u16, u16, Stdio) -> Child,
+) -> (Child, u16, u16) {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let (port, tls_port) = (free_port(), free_port());
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("server log file");
+        let mut child = spawn(port, tls_port, Stdio::from(stderr));
+        if listening(port, what, &mut child)
+            .and_then(|()| listening(tls_port, what, &mut child))
+            .is_ok()
+        {
+            return (child, port, tls_port);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let said = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("{what} exited at start {ATTEMPTS} times: {said}");
 }
 
 /// A CA, a server certificate it signed for `localhost` and 127.0.0.1 with its key, and an
@@ -206,28 +243,26 @@ impl Slapd {
             "slapadd failed: {}",
             String::from_utf8_lossy(&loaded.stderr)
         );
-        let port = free_port();
-        let tls_port = free_port();
-        let (level, log) = if options.log_operations {
-            let file = std::fs::File::create(path.join("slapd.log")).expect("log file");
-            ("stats", Stdio::from(file))
-        } else {
-            ("0", Stdio::null())
+        // At level 0 slapd still says why it could not start.
+        let (level, log) = match options.log_operations {
+            true => ("stats", "slapd.log"),
+            false => ("0", "slapd-start.log"),
         };
-        let mut child = Command::new(slapd)
-            .arg("-f")
-            .arg(&conf)
-            .arg("-h")
-            .arg(format!(
-                "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
-            ))
-            .args(["-d", level])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start slapd");
-        wait_for_port(port, "slapd", &mut child);
-        wait_for_port(tls_port, "slapd", &mut child);
+        let (child, port, tls_port) =
+            started_on_free_ports("slapd", &path.join(log), |port, tls_port, stderr| {
+                Command::new(&slapd)
+                    .arg("-f")
+                    .arg(&conf)
+                    .arg("-h")
+                    .arg(format!(
+                        "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
+                    ))
+                    .args(["-d", level])
+                    .stdout(Stdio::null())
+                    .stderr(stderr)
+                    .spawn()
+                    .expect("start slapd")
+            });
         Self {
             port,
             tls_port,
