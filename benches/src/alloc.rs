@@ -1,11 +1,9 @@
 //! A global allocator that counts live heap bytes and their peak, so a benchmark can report
-//! the memory one step needs. It allocates with mimalloc, as the worker Lambda does, so that
-//! a reference read here and the same read in the worker run on the same allocator.
+//! the memory one step needs. It allocates with the system allocator, as the worker Lambda
+//! does, so that a reference read here and the same read in the worker run on the same one.
 
-use std::alloc::{GlobalAlloc, Layout};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-use mimalloc::MiMalloc;
 
 pub struct Counting;
 
@@ -17,7 +15,7 @@ static COUNTING: AtomicBool = AtomicBool::new(true);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { MiMalloc.alloc(layout) };
+        let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
             let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(live, Ordering::Relaxed);
@@ -26,7 +24,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { MiMalloc.dealloc(ptr, layout) };
+        unsafe { System.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         }

@@ -6,9 +6,6 @@ use dirsync::lambda::Services;
 use dirsync::settings::{Deployment, Settings};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 // One thread: a Lambda of this size gets a fraction of one vCPU, so more runtime threads
 // would add only their memory (an allocator arena each), not speed.
 #[tokio::main(flavor = "current_thread")]
