@@ -99,6 +99,23 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
+
+    /// The lease taken as [`Store::acquire_lease`] says, with the tenant and head as stored.
+    async fn take_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<sqlite_lease::Begun, StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        let now_key = time_key(now)?;
+        let expires = sqlite_lease::expiry_key(now, ttl)?;
+        self.with_conn(move |conn| {
+            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
+        })
+        .await
+    }
 }
 
 /// Semantics beyond the trait's words:
@@ -532,14 +549,7 @@ impl Store for SqliteStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError> {
-        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
-        let now_key = time_key(now)?;
-        let expires = sqlite_lease::expiry_key(now, ttl)?;
-        self.with_conn(move |conn| {
-            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
-        })
-        .await
-        .map(|begun| begun.lease)
+        Ok(self.take_lease(tenant, run_id, ttl, now).await?.lease)
     }
 
     /// One transaction: the lease taken, the tenant and head read.
@@ -550,14 +560,7 @@ impl Store for SqliteStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<RunStart, StoreError> {
-        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
-        let now_key = time_key(now)?;
-        let expires = sqlite_lease::expiry_key(now, ttl)?;
-        let begun = self
-            .with_conn(move |conn| {
-                sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
-            })
-            .await?;
+        let begun = self.take_lease(tenant, run_id, ttl, now).await?;
         Ok(RunStart {
             lease: begun.lease,
             tenant: begun
