@@ -249,6 +249,20 @@ pub enum LeaseOutcome {
     },
     /// Another run holds the lease and it has not expired.
     HeldBy(RunId),
+    /// No such tenant is stored: it has no lease to take, and nothing was written.
+    NoTenant,
+}
+
+/// What [`Store::begin_run`] took and read in one step.
+#[derive(Debug)]
+pub struct RunStart {
+    pub lease: LeaseOutcome,
+    /// The tenant as stored (`None` exactly when the lease is [`LeaseOutcome::NoTenant`]).
+    pub tenant: Option<Tenant>,
+    /// The head of the read state the tenant's last run kept (`domain::read_state`), if
+    /// any: one this release cannot read is an error of its own, so that the run can still
+    /// start (reading in full).
+    pub head: Result<Option<ReadHead>, StoreError>,
 }
 
 /// A tenant whose scheduled sync is due, as the due index shows it: what the scheduler needs,
@@ -355,7 +369,8 @@ pub trait Store: Send + Sync {
         cursor: Option<&str>,
     ) -> Result<Page<RunSummary>, StoreError>;
 
-    /// Takes the tenant's lease for `run_id` unless another unexpired lease exists.
+    /// Takes the tenant's lease for `run_id` unless another unexpired lease exists (or the
+    /// tenant is not stored).
     async fn acquire_lease(
         &self,
         tenant: &TenantId,
@@ -363,6 +378,24 @@ pub trait Store: Send + Sync {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError>;
+    /// Takes the lease as [`Store::acquire_lease`] does and reads the tenant and its kept
+    /// head with it, in one call where the backend can: a sync run's start.
+    async fn begin_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RunStart, StoreError>;
+    /// Sets the tenant's last run and gives up `run_id`'s lease in one write: a sync run's
+    /// end, so that the next run sees its last run once it can start. When `run_id` no
+    /// longer holds the lease, the last run is set alone (as [`Store::set_last_run`]).
+    async fn end_run(
+        &self,
+        tenant: &TenantId,
+        summary: &RunSummary,
+        run_id: &RunId,
+    ) -> Result<(), StoreError>;
     /// Extends the lease; false when `run_id` no longer holds it.
     async fn renew_lease(
         &self,
@@ -401,10 +434,6 @@ pub trait Store: Send + Sync {
         clear: bool,
     ) -> Result<(), StoreError>;
 
-    /// The head of the read state the tenant's last run kept (`domain::read_state`), if any:
-    /// one small item. A head this release cannot read is an error: the engine then reads in
-    /// full.
-    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError>;
     /// The tenant's kept read state whole, with its head.
     async fn get_read_state(
         &self,

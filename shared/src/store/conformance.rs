@@ -29,7 +29,9 @@ use crate::ports::Store;
 
 pub use cursors::foreign_cursors_are_invalid_cursor_errors;
 pub use isolation::tenant_isolation;
-pub use lease::{concurrent_acquire_has_one_winner, lease_lifecycle};
+pub use lease::{
+    concurrent_acquire_has_one_winner, lease_lifecycle, runs_begin_and_end_with_the_lease,
+};
 pub use login::{
     concurrent_login_attempts_respect_the_limit, login_attempts_are_limited_per_window,
 };
@@ -71,6 +73,7 @@ pub async fn run_all(store: &dyn Store) {
     read_state_put_replace_delete(store).await;
     foreign_cursors_are_invalid_cursor_errors(store).await;
     lease_lifecycle(store).await;
+    runs_begin_and_end_with_the_lease(store).await;
     concurrent_acquire_has_one_winner(store).await;
     login_attempts_are_limited_per_window(store).await;
     concurrent_login_attempts_respect_the_limit(store).await;
@@ -93,6 +96,17 @@ fn random_suffix() -> String {
 /// A tenant id no other run of the suite uses: `conf-{label}-{random}`.
 pub fn unique_tenant(label: &str) -> TenantId {
     tenant_id(&format!("conf-{label}-{}", random_suffix()))
+}
+
+/// A [`unique_tenant`] that is stored (an active tenant with no settings): leases and kept
+/// read states belong to stored tenants.
+pub async fn stored_tenant(store: &dyn Store, label: &str) -> TenantId {
+    let id = unique_tenant(label);
+    store
+        .put_tenant(&tenant(&id, TenantState::Active, None))
+        .await
+        .expect("put tenant");
+    id
 }
 
 fn tenant_id(raw: &str) -> TenantId {

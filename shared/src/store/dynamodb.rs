@@ -13,13 +13,15 @@ use chrono::{DateTime, Utc};
 use super::clamp_page_size;
 use super::dynamodb_items::*;
 use super::dynamodb_mapping::{mapping_from_item, mapping_item};
+use super::dynamodb_read_state::head_of;
+use super::dynamodb_tenants::tenant_from_item;
 use super::keys::{decode_cursor, encode_cursor};
 use crate::domain::{
     KeptReads, Mapping, ObjectId, ObjectKind, ObjectMapping, PushedKey, PushedKind, PushedResource,
     ReadHead, ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId,
 };
 use crate::error::StoreError;
-use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, RunStart, Store};
 
 /// How long run records stay before DynamoDB's TTL removes them, unless configured.
 pub const DEFAULT_RUN_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -364,10 +366,6 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError> {
-        self.read_head_get(tenant).await
-    }
-
     async fn get_read_state(
         &self,
         tenant: &TenantId,
@@ -494,7 +492,43 @@ impl Store for DynamoStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError> {
-        self.lease_acquire(tenant, run_id, ttl, now).await
+        Ok(self.lease_take(tenant, run_id, ttl, now).await?.0)
+    }
+
+    /// One UpdateItem of the tenant item: the lease taken, the tenant and head read.
+    async fn begin_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RunStart, StoreError> {
+        let (lease, item) = self.lease_take(tenant, run_id, ttl, now).await?;
+        Ok(match item {
+            Some(item) => RunStart {
+                lease,
+                tenant: Some(tenant_from_item(&item)?),
+                head: head_of(&item),
+            },
+            None => RunStart {
+                lease,
+                tenant: None,
+                head: Ok(None),
+            },
+        })
+    }
+
+    /// One UpdateItem of the tenant item, or the last run alone when the lease moved on.
+    async fn end_run(
+        &self,
+        tenant: &TenantId,
+        summary: &RunSummary,
+        run_id: &RunId,
+    ) -> Result<(), StoreError> {
+        if !self.lease_release(tenant, run_id, Some(summary)).await? {
+            self.last_run_set(tenant, summary).await?;
+        }
+        Ok(())
     }
 
     async fn renew_lease(
@@ -508,7 +542,7 @@ impl Store for DynamoStore {
     }
 
     async fn release_lease(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), StoreError> {
-        self.lease_release(tenant, run_id).await
+        self.lease_release(tenant, run_id, None).await.map(|_| ())
     }
 
     async fn lease_holder(

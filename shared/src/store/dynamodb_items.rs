@@ -18,7 +18,6 @@ pub(super) const PK: &str = "pk";
 /// Sort key: what the item is within the tenant (see the `SK_*` prefixes).
 pub(super) const SK: &str = "sk";
 pub(super) const SK_TENANT: &str = "TENANT";
-pub(super) const SK_LEASE: &str = "LEASE";
 pub(super) const SK_MAPPING: &str = "MAP#";
 pub(super) const SK_RUN: &str = "RUN#";
 /// An organization's or group's mapping: `OBJ#{kind}#{object_id}`.
@@ -36,7 +35,8 @@ pub(super) const SUMMARY: &str = "summary";
 pub(super) const PARTS: &str = "parts";
 /// The TTL attribute: epoch seconds after which DynamoDB removes the item.
 pub(super) const EXPIRES_AT: &str = "expires_at";
-pub(super) const LEASE_RUN: &str = "run_id";
+/// The tenant item's lease: the holder and until when (both absent: free).
+pub(super) const LEASE_RUN: &str = "lease_run";
 pub(super) const LEASE_UNTIL: &str = "lease_until";
 
 /// GSI `tenants` (keys only): `kind` = "tenant" on tenant items, sorted by `pk`.

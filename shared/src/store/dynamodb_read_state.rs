@@ -1,23 +1,24 @@
-//! The kept read state on DynamoDB: a head item `READ` (the codec's head JSON, the body's
-//! generation and piece count) and the compressed body cut into pieces (items hold 400 KB),
-//! sort keys `READPART#{generation}#{index}`. A put whose body is the stored one rewrites the
-//! head alone; otherwise it writes the new generation's pieces first, then the head, then
-//! deletes the older pieces: a reader sees a whole old or a whole new state. A run that
-//! found nothing changed reads and rewrites the head item alone.
+//! The kept read state on DynamoDB: its head in three attributes of the tenant item (the
+//! codec's head JSON, the body's generation and piece count), so that a run's start reads it
+//! with the tenant, and the compressed body cut into pieces (items hold 400 KB), sort keys
+//! `READPART#{generation}#{index}`. A put whose body is the stored one rewrites the head
+//! alone; otherwise it writes the new generation's pieces first, then the head, then deletes
+//! the older pieces: a reader sees a whole old or a whole new state. A tenant that is not
+//! stored keeps no read state.
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::dynamodb::DynamoStore;
-use super::dynamodb_items::{get_s, key, s, update_condition_held, Item, PARTS, PK, SK};
+use super::dynamodb_items::{get_s, key, s, update_condition_held, Item, PK, SK, SK_TENANT};
 use super::read_state_codec::{decode, decode_head, encode_head, names_body, PIECE_BYTES};
 use crate::domain::{KeptReads, ReadHead, ReadState, TenantId};
 use crate::error::StoreError;
 
-const SK_READ: &str = "READ";
 const SK_READ_PART: &str = "READPART#";
-const HEAD: &str = "head";
-const GENERATION: &str = "generation";
+const HEAD: &str = "read_head";
+const GENERATION: &str = "read_generation";
+const PARTS: &str = "read_parts";
 const DATA: &str = "data";
 
 fn piece_key(generation: &str, index: usize) -> String {
@@ -41,7 +42,15 @@ fn request(item: Item, delete: bool) -> Result<WriteRequest, StoreError> {
     })
 }
 
-/// The head item's generation and piece count.
+/// The head of a tenant item, if it has one.
+pub(super) fn head_of(item: &Item) -> Result<Option<ReadHead>, StoreError> {
+    match item.contains_key(HEAD) {
+        true => decode_head(get_s(item, HEAD)?).map(Some),
+        false => Ok(None),
+    }
+}
+
+/// The head's generation and piece count.
 fn generation_of(head: &Item) -> Result<(String, usize), StoreError> {
     let generation = get_s(head, GENERATION)?.to_string();
     match head.get(PARTS).map(AttributeValue::as_n) {
@@ -78,18 +87,8 @@ impl DynamoStore {
         self.query_all(query).await
     }
 
-    pub(super) async fn read_head_get(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<Option<ReadHead>, StoreError> {
-        let Some(head) = self.get(tenant.as_str(), SK_READ.to_string()).await? else {
-            return Ok(None);
-        };
-        decode_head(get_s(&head, HEAD)?).map(Some)
-    }
-
-    /// The head item's `head` attribute replaced, on the condition that it names the same
-    /// body (`Stale` otherwise): its generation and pieces stay.
+    /// The head's JSON replaced, on the condition that it names the same body (`Stale`
+    /// otherwise): its generation and pieces stay.
     pub(super) async fn read_head_put(
         &self,
         tenant: &TenantId,
@@ -99,7 +98,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(tenant.as_str(), SK_READ)))
+            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
             .update_expression("SET #head = :head")
             .condition_expression("contains(#head, :body)")
             .expression_attribute_names("#head", HEAD)
@@ -117,9 +116,12 @@ impl DynamoStore {
         &self,
         tenant: &TenantId,
     ) -> Result<Option<(ReadHead, ReadState)>, StoreError> {
-        let Some(head) = self.get(tenant.as_str(), SK_READ.to_string()).await? else {
+        let Some(head) = self.get(tenant.as_str(), SK_TENANT.to_string()).await? else {
             return Ok(None);
         };
+        if !head.contains_key(HEAD) {
+            return Ok(None);
+        }
         let (generation, parts) = generation_of(&head)?;
         let pieces = self
             .read_pieces(tenant, &format!("{SK_READ_PART}{generation}#"), false)
@@ -144,10 +146,10 @@ impl DynamoStore {
         tenant: &TenantId,
         state: &KeptReads,
     ) -> Result<(), StoreError> {
-        let stored = self.get(tenant.as_str(), SK_READ.to_string()).await?;
+        let stored = self.get(tenant.as_str(), SK_TENANT.to_string()).await?;
         let body = &state.head.body_sha256;
         let same_body = stored.as_ref().and_then(|head| {
-            let stored = decode_head(get_s(head, HEAD).ok()?).ok()?;
+            let stored = head_of(head).ok()??;
             (stored.body_sha256 == *body)
                 .then(|| generation_of(head).ok())
                 .flatten()
@@ -168,18 +170,48 @@ impl DynamoStore {
                 (generation, parts, older)
             }
         };
-        let mut head = key(tenant.as_str(), SK_READ);
-        head.insert(HEAD.into(), s(encode_head(&state.head)?));
-        head.insert(GENERATION.into(), s(generation));
-        head.insert(PARTS.into(), AttributeValue::N(parts.to_string()));
-        self.put(head, "PutItem (read state)").await?;
-        self.delete_pieces(older).await
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
+            .update_expression("SET #head = :head, #generation = :generation, #parts = :parts")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#head", HEAD)
+            .expression_attribute_names("#generation", GENERATION)
+            .expression_attribute_names("#parts", PARTS)
+            .expression_attribute_values(":head", s(encode_head(&state.head)?))
+            .expression_attribute_values(":generation", s(&generation))
+            .expression_attribute_values(":parts", AttributeValue::N(parts.to_string()))
+            .send()
+            .await;
+        if update_condition_held(result, "UpdateItem (read state)")? {
+            self.delete_pieces(older).await
+        } else {
+            // The tenant went while the run read: its new pieces go too.
+            let all = self.read_pieces(tenant, SK_READ_PART, true).await?;
+            self.delete_pieces(all).await
+        }
     }
 
     pub(super) async fn read_state_delete(&self, tenant: &TenantId) -> Result<(), StoreError> {
         let older = self.read_pieces(tenant, SK_READ_PART, true).await?;
-        let head = request(key(tenant.as_str(), SK_READ), true)?;
-        self.batch_write(vec![head]).await?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
+            .update_expression("REMOVE #head, #generation, #parts")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#head", HEAD)
+            .expression_attribute_names("#generation", GENERATION)
+            .expression_attribute_names("#parts", PARTS)
+            .send()
+            .await;
+        // No tenant: no head to forget.
+        update_condition_held(result, "UpdateItem (read state)")?;
         self.delete_pieces(older).await
     }
 

@@ -26,7 +26,7 @@ fn due_at(next: DateTime<Utc>, id: &str) -> Result<String, StoreError> {
 
 /// The tenant of a tenant item: its body, with `next_sync_at`, the revision and the last run
 /// from their own attributes (they move without rewriting the body).
-fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
+pub(super) fn tenant_from_item(item: &Item) -> Result<Tenant, StoreError> {
     let mut tenant = tenant_record::decode(get_s(item, BODY)?)?;
     // Without the attribute the tenant has no next time: the body holds none (`tenant_item`).
     if let Some(AttributeValue::S(next)) = item.get(NEXT_SYNC_AT) {

@@ -20,12 +20,13 @@ use crate::domain::{
     ReadHead, ReadState, RunId, RunRecord, RunSummary, Tenant, TenantId, TenantState,
 };
 use crate::error::StoreError;
-use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, Store};
+use crate::ports::{DueTenant, LeaseOutcome, LoginAttempt, LoginLimit, Page, RunStart, Store};
 use crate::private_fs;
 
 /// A tenant row as one JSON document: the body with the revision and last run of their own
 /// columns (a NULL last run reads as none).
-const TENANT_BODY: &str = "json_set(body, '$.revision', revision, '$.last_run', json(last_run))";
+pub(super) const TENANT_BODY: &str =
+    "json_set(body, '$.revision', revision, '$.last_run', json(last_run))";
 
 /// One connection behind a mutex: SQLite writes one transaction at a time anyway, and the
 /// mutex makes every call (lease decisions included) atomic within the process. Calls run on
@@ -97,6 +98,23 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+
+    /// The lease taken as [`Store::acquire_lease`] says, with the tenant and head as stored.
+    async fn take_lease(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<sqlite_lease::Begun, StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        let now_key = time_key(now)?;
+        let expires = sqlite_lease::expiry_key(now, ttl)?;
+        self.with_conn(move |conn| {
+            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
+        })
+        .await
     }
 }
 
@@ -371,15 +389,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get_read_head(&self, tenant: &TenantId) -> Result<Option<ReadHead>, StoreError> {
-        let tenant = tenant.to_string();
-        let head = self
-            .with_conn(move |conn| sqlite_read_state::get_head(conn, &tenant))
-            .await?;
-        head.map(|head| read_state_codec::decode_head(&head))
-            .transpose()
-    }
-
     async fn get_read_state(
         &self,
         tenant: &TenantId,
@@ -540,13 +549,42 @@ impl Store for SqliteStore {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseOutcome, StoreError> {
-        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
-        let now_key = time_key(now)?;
-        let expires = sqlite_lease::expiry_key(now, ttl)?;
-        self.with_conn(move |conn| {
-            sqlite_lease::acquire(conn, &tenant, &run_id, &now_key, &expires)
+        Ok(self.take_lease(tenant, run_id, ttl, now).await?.lease)
+    }
+
+    /// One transaction: the lease taken, the tenant and head read.
+    async fn begin_run(
+        &self,
+        tenant: &TenantId,
+        run_id: &RunId,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RunStart, StoreError> {
+        let begun = self.take_lease(tenant, run_id, ttl, now).await?;
+        Ok(RunStart {
+            lease: begun.lease,
+            tenant: begun
+                .tenant
+                .as_deref()
+                .map(tenant_record::decode)
+                .transpose()?,
+            head: begun
+                .head
+                .map(|head| read_state_codec::decode_head(&head))
+                .transpose(),
         })
-        .await
+    }
+
+    async fn end_run(
+        &self,
+        tenant: &TenantId,
+        summary: &RunSummary,
+        run_id: &RunId,
+    ) -> Result<(), StoreError> {
+        let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
+        let last_run = serde_json::to_string(summary)?;
+        self.with_conn(move |conn| sqlite_lease::release(conn, &tenant, &run_id, Some(&last_run)))
+            .await
     }
 
     /// Extends the lease to `now + ttl` only if `run_id` holds it and it has not expired.
@@ -567,7 +605,7 @@ impl Store for SqliteStore {
     /// Deletes the lease only if `run_id` holds it (expired or not).
     async fn release_lease(&self, tenant: &TenantId, run_id: &RunId) -> Result<(), StoreError> {
         let (tenant, run_id) = (tenant.to_string(), run_id.to_string());
-        self.with_conn(move |conn| sqlite_lease::release(conn, &tenant, &run_id))
+        self.with_conn(move |conn| sqlite_lease::release(conn, &tenant, &run_id, None))
             .await
     }
 

@@ -1,4 +1,5 @@
-//! The tenant lease in SQLite: one row per tenant, `expires_at` as a time key.
+//! The tenant lease in SQLite: one row per tenant, `expires_at` as a time key. A tenant that
+//! is not stored has no lease to take.
 
 use std::time::Duration;
 
@@ -6,6 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::keys::time_key;
+use super::sqlite::TENANT_BODY;
+use super::sqlite_read_state;
 use super::sqlite_rows::parse_id;
 use crate::domain::RunId;
 use crate::error::StoreError;
@@ -20,16 +23,41 @@ pub(super) fn expiry_key(now: DateTime<Utc>, ttl: Duration) -> Result<String, St
     time_key(expires)
 }
 
+/// What a run's start read with the lease, in the same transaction: the tenant's body (as
+/// `TENANT_BODY` reads it) and its kept head, both as stored.
+pub(super) struct Begun {
+    pub lease: LeaseOutcome,
+    pub tenant: Option<String>,
+    pub head: Option<String>,
+}
+
 pub(super) fn acquire(
     conn: &mut Connection,
     tenant: &str,
     run_id: &str,
     now: &str,
     expires: &str,
-) -> Result<LeaseOutcome, StoreError> {
+) -> Result<Begun, StoreError> {
     // IMMEDIATE takes the write lock before reading, so no other connection can slip a lease
     // in between the check and the write.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let body: Option<String> = tx
+        .prepare_cached(&format!("SELECT {TENANT_BODY} FROM tenants WHERE id = ?1"))?
+        .query_row([tenant], |row| row.get(0))
+        .optional()?;
+    if body.is_none() {
+        return Ok(Begun {
+            lease: LeaseOutcome::NoTenant,
+            tenant: None,
+            head: None,
+        });
+    }
+    let head = sqlite_read_state::get_head(&tx, tenant)?;
+    let begun = |lease| Begun {
+        lease,
+        tenant: body,
+        head,
+    };
     let current: Option<(String, String)> = tx
         .prepare_cached("SELECT run_id, expires_at FROM leases WHERE tenant = ?1")?
         .query_row([tenant], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -41,7 +69,9 @@ pub(super) fn acquire(
             Some(parse_id(holder, RunId::parse)?)
         }
         // Dropping the transaction rolls it back: nothing was written.
-        Some((holder, _)) => return Ok(LeaseOutcome::HeldBy(parse_id(holder, RunId::parse)?)),
+        Some((holder, _)) => {
+            return Ok(begun(LeaseOutcome::HeldBy(parse_id(holder, RunId::parse)?)))
+        }
     };
     tx.prepare_cached(
         "INSERT INTO leases (tenant, run_id, expires_at) VALUES (?1, ?2, ?3)
@@ -50,7 +80,7 @@ pub(super) fn acquire(
     )?
     .execute(params![tenant, run_id, expires])?;
     tx.commit()?;
-    Ok(LeaseOutcome::Acquired { expired_run })
+    Ok(begun(LeaseOutcome::Acquired { expired_run }))
 }
 
 pub(super) fn renew(
@@ -70,9 +100,22 @@ pub(super) fn renew(
     Ok(changed == 1)
 }
 
-pub(super) fn release(conn: &Connection, tenant: &str, run_id: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM leases WHERE tenant = ?1 AND run_id = ?2")?
+/// Frees the lease if `run_id` holds it, setting the tenant's last run in the same
+/// transaction when given (whether or not it held).
+pub(super) fn release(
+    conn: &mut Connection,
+    tenant: &str,
+    run_id: &str,
+    last_run: Option<&str>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    if let Some(last_run) = last_run {
+        tx.prepare_cached("UPDATE tenants SET last_run = ?2 WHERE id = ?1")?
+            .execute(params![tenant, last_run])?;
+    }
+    tx.prepare_cached("DELETE FROM leases WHERE tenant = ?1 AND run_id = ?2")?
         .execute(params![tenant, run_id])?;
+    tx.commit()?;
     Ok(())
 }
 

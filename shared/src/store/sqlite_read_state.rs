@@ -29,8 +29,10 @@ pub(super) fn put(
     head: &str,
     body: &[u8],
 ) -> Result<(), StoreError> {
+    // A tenant that is not stored keeps nothing (one deleted while its run read).
     conn.prepare_cached(
-        "INSERT INTO read_states (tenant, head, body) VALUES (?1, ?2, ?3)
+        "INSERT INTO read_states (tenant, head, body)
+         SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)
          ON CONFLICT (tenant) DO UPDATE SET head = excluded.head, body = excluded.body",
     )?
     .execute(params![tenant, head, body])?;

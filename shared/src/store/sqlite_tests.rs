@@ -139,6 +139,7 @@ async fn two_connections_to_one_file_never_both_acquire() {
     );
     for round in 0..200 {
         let t = tenant_id(&format!("race-{round}"));
+        one.put_tenant(&Tenant::new(t.clone(), now)).await.unwrap();
         let (first, second) = tokio::join!(
             one.acquire_lease(&t, &a, ttl, now),
             two.acquire_lease(&t, &b, ttl, now),

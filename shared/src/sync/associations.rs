@@ -122,6 +122,7 @@ impl SyncEngine {
             .await?
         {
             LeaseOutcome::HeldBy(running) => return Err(SyncError::AlreadyRunning(running)),
+            LeaseOutcome::NoTenant => return Err(SyncError::NotConfigured("directory")),
             // Closed before its mappings change, which are what it is counted from.
             LeaseOutcome::Acquired {
                 expired_run: Some(interrupted),

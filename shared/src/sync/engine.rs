@@ -128,24 +128,14 @@ impl SyncEngine {
         job.wait_until_due().await;
         let (run_id, trigger) = (job.run_id.clone(), job.trigger);
         let ttl = self.options.lease_ttl;
-        // The tenant, the kept head and the lease at once. The head may be read before the
-        // lease is ours: one another run replaced meanwhile is still a whole one (cursor,
-        // ETag and body agree), and its body is fetched only if the store still holds it
-        // (`kept_body`). A lease taken for a job its tenant refuses is given back.
-        let (stored, head, lease) = tokio::join!(
-            self.store.get_tenant(&job.tenant),
-            self.kept_head(&job.tenant, job.trigger),
-            self.store
-                .acquire_lease(&job.tenant, &run_id, ttl, Utc::now()),
-        );
-        let stored = match stored {
-            Ok(stored) => stored,
-            Err(error) => {
-                self.give_back(&lease, job).await?;
-                return Err(error.into());
-            }
-        };
-        let checked = match &stored {
+        // The lease, the tenant and the kept head in one step. A lease taken for a job its
+        // tenant refuses is given back.
+        let start = self
+            .store
+            .begin_run(&job.tenant, &run_id, ttl, Utc::now())
+            .await?;
+        let head = self.kept_head(&job.tenant, job.trigger, start.head);
+        let checked = match &start.tenant {
             Some(tenant) => runnable(tenant, job.trigger)
                 .map(|(config, endpoint)| (tenant, config.clone(), endpoint.clone())),
             None => Err(SyncError::NotConfigured("directory")),
@@ -153,19 +143,21 @@ impl SyncEngine {
         let (tenant, config, endpoint) = match checked {
             Ok(checked) => checked,
             Err(refused) => {
-                self.give_back(&lease, job).await?;
+                self.give_back(&start.lease, job).await?;
                 self.close_refused(job, &refused).await?;
                 return Err(refused);
             }
         };
         let disconnecting = job.trigger == Trigger::Disconnect;
-        match lease? {
+        match start.lease {
             LeaseOutcome::HeldBy(running) => return Err(self.busy(&tenant.id, job, running).await),
             LeaseOutcome::Acquired { expired_run } => {
                 if let Some(interrupted) = expired_run.filter(|r| *r != run_id) {
                     self.close_interrupted(&tenant.id, &interrupted).await?;
                 }
             }
+            // A tenant is found exactly when the store could take its lease.
+            LeaseOutcome::NoTenant => return Err(SyncError::NotConfigured("directory")),
         }
         let mut record = RunRecord::new(RunSummary::started(run_id.clone(), trigger, Utc::now()));
         let outcome = async {
@@ -205,19 +197,21 @@ impl SyncEngine {
                     self.keep_reads(&tenant.id, reads, settled, &record).await;
                 }
             };
-            // A sync run's lease goes with its last writes: the next run may read the state
-            // before them (see the reads above), which is whole either way. A disconnect's
-            // goes after the directory is forgotten.
-            let release = async {
-                if !disconnecting {
-                    self.release(&tenant.id, &run_id).await;
+            // A sync run's lease goes with its last run, beside its other last writes: the
+            // next run may read the state before them (see the reads above), which is whole
+            // either way. A disconnect's goes after the directory is forgotten.
+            let last_run = async {
+                if disconnecting {
+                    Ok(tenants.record_last_run(&tenant.id, &record.summary).await?)
+                } else {
+                    self.store.end_run(&tenant.id, &record.summary, &run_id).await
+                        .map_err(SyncError::from)
                 }
             };
-            let (recorded, last_run, (), ()) = tokio::join!(
+            let (recorded, last_run, ()) = tokio::join!(
                 self.store.put_run(&tenant.id, &record),
-                tenants.record_last_run(&tenant.id, &record.summary),
+                last_run,
                 keep,
-                release,
             );
             recorded?;
             last_run?;
@@ -588,12 +582,8 @@ impl SyncEngine {
     }
 
     /// Gives back the lease the start of a job that does not run took.
-    async fn give_back(
-        &self,
-        lease: &Result<LeaseOutcome, crate::error::StoreError>,
-        job: &RunJob,
-    ) -> Result<(), SyncError> {
-        if matches!(lease, Ok(LeaseOutcome::Acquired { .. })) {
+    async fn give_back(&self, lease: &LeaseOutcome, job: &RunJob) -> Result<(), SyncError> {
+        if matches!(lease, LeaseOutcome::Acquired { .. }) {
             self.store.release_lease(&job.tenant, &job.run_id).await?;
         }
         Ok(())

@@ -134,11 +134,16 @@ enum Keep {
 impl SyncEngine {
     /// The kept head of a sync run (a disconnect reads none). A head the store cannot give
     /// (an error, a newer release's) means a full read, never a failed run.
-    pub(super) async fn kept_head(&self, tenant: &TenantId, trigger: Trigger) -> Option<ReadHead> {
+    pub(super) fn kept_head(
+        &self,
+        tenant: &TenantId,
+        trigger: Trigger,
+        head: Result<Option<ReadHead>, StoreError>,
+    ) -> Option<ReadHead> {
         if trigger == Trigger::Disconnect {
             return None;
         }
-        match self.store.get_read_head(tenant).await {
+        match head {
             Ok(head) => head,
             Err(error) => {
                 tracing::warn!(tenant = %tenant, %error, "kept read state unreadable: reading in full");

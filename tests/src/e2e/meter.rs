@@ -23,7 +23,9 @@ pub struct MeterReport {
     pub answer_time: BTreeMap<String, Duration>,
     pub read_units: f64,
     pub write_units: f64,
-    /// Items written (put, updated or deleted) by kind: `mapping`, `run`, `lease`, `tenant`.
+    /// Items written (put, updated or deleted) by kind: `mapping`, `run`, `lease`, `tenant`,
+    /// `read_state_head`, `read_state_body` (the first three of the tenant item's updates by
+    /// the attributes they name).
     pub writes_by_kind: BTreeMap<String, u64>,
     /// Query pages that read a tenant's mappings.
     pub mapping_query_pages: u64,
@@ -196,9 +198,15 @@ fn meter(report: &mut MeterReport, operation: &str, request: &Value, response: &
             wrote(report, &request["Item"]);
         }
         "UpdateItem" | "DeleteItem" => {
-            // The item's size is not on the wire; this store's items are under 1 KB.
-            report.write_units += 1.0;
-            wrote(report, &request["Key"]);
+            // The item's size is on the wire only when the old item is returned; else this
+            // store's items are taken as under 1 KB.
+            report.write_units += write_units(item_size(&response["Attributes"]));
+            let updates = request["ExpressionAttributeNames"]
+                .as_object()
+                .into_iter()
+                .flat_map(|names| names.values())
+                .filter_map(Value::as_str);
+            wrote_to(report, &request["Key"], updates);
         }
         "BatchWriteItem" => {
             let tables = request["RequestItems"].as_object().into_iter().flatten();
@@ -237,17 +245,26 @@ fn meter(report: &mut MeterReport, operation: &str, request: &Value, response: &
 }
 
 fn wrote(report: &mut MeterReport, item: &Value) {
+    wrote_to(report, item, std::iter::empty());
+}
+
+/// Counts a write of `item` (its key at least) by kind; on the tenant item, which also holds
+/// the lease and the kept read head, by the attributes an update names.
+fn wrote_to<'a>(report: &mut MeterReport, item: &Value, names: impl Iterator<Item = &'a str>) {
     let sk = item["sk"]["S"].as_str().unwrap_or_default();
     let kind = if sk.starts_with("MAP#") {
         "mapping"
     } else if sk.starts_with("RUN") {
         "run"
-    } else if sk == "LEASE" {
-        "lease"
     } else if sk == "TENANT" {
-        "tenant"
-    } else if sk == "READ" {
-        "read_state_head"
+        let names: Vec<&str> = names.collect();
+        if names.contains(&"read_head") {
+            "read_state_head"
+        } else if names.contains(&"lease_run") {
+            "lease"
+        } else {
+            "tenant"
+        }
     } else if sk.starts_with("READPART#") {
         "read_state_body"
     } else {

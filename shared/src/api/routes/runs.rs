@@ -70,6 +70,8 @@ pub(super) async fn claim(state: &ApiState, job: &RunJob) -> Result<(), ApiError
         .await?
     {
         LeaseOutcome::HeldBy(running) => Err(SyncError::AlreadyRunning(running).into()),
+        // The tenant went since it was read.
+        LeaseOutcome::NoTenant => Err(SyncError::NotConfigured("directory").into()),
         LeaseOutcome::Acquired { expired_run } => {
             if let Some(stopped) = expired_run {
                 state

@@ -94,11 +94,9 @@ pub async fn tenant_isolation(store: &dyn Store) {
     assert!(store.get_tenant(&a).await.expect("get").is_none());
     assert!(is_empty(store, &a).await, "delete_tenant removes all of A");
     assert!(store.get_run(&a, &a_run).await.expect("get").is_none());
+    // A's lease went with A: a deleted tenant has none to take.
     let fresh = store.acquire_lease(&a, &run_id("run-2"), TTL, now).await;
-    assert_eq!(
-        fresh.expect("lease"),
-        LeaseOutcome::Acquired { expired_run: None }
-    );
+    assert_eq!(fresh.expect("lease"), LeaseOutcome::NoTenant);
 
     assert!(
         store.get_tenant(&b).await.expect("get").is_some(),

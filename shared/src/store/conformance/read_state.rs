@@ -1,10 +1,11 @@
 //! The kept read state: absent until put, replaced whole, large states (10,000 users, more
-//! than one DynamoDB item) read back exactly, per tenant, gone with the tenant.
+//! than one DynamoDB item) read back exactly, per tenant, gone with the tenant, and never
+//! kept for a tenant that is not stored.
 
-use super::{base_time, object_id, random_suffix, unique_tenant};
+use super::{base_time, object_id, random_suffix, stored_tenant, unique_tenant};
 use crate::domain::{
-    ChangeCursor, Coverage, DirectoryUser, Extension, ExtensionId, KeptListing, ReadState,
-    Snapshot, UserState,
+    ChangeCursor, Coverage, DirectoryUser, Extension, ExtensionId, KeptListing, ReadHead,
+    ReadState, Snapshot, UserState,
 };
 use crate::error::StoreError;
 use crate::ports::Store;
@@ -41,7 +42,7 @@ fn user(n: usize) -> DirectoryUser {
 }
 
 /// A state as a run keeps it: users in object id order.
-fn state(count: usize, cursor: &str) -> ReadState {
+pub(super) fn state(count: usize, cursor: &str) -> ReadState {
     let mut users: Vec<_> = (0..count).map(user).collect();
     users.sort_by(|a, b| a.object_id.cmp(&b.object_id));
     ReadState {
@@ -93,10 +94,21 @@ async fn kept(store: &dyn Store, tenant: &crate::domain::TenantId) -> Option<Rea
         .map(|(_, state)| state)
 }
 
+async fn kept_head(store: &dyn Store, tenant: &crate::domain::TenantId) -> Option<ReadHead> {
+    store
+        .get_read_state(tenant)
+        .await
+        .unwrap()
+        .map(|(head, _)| head)
+}
+
 pub async fn read_state_put_replace_delete(store: &dyn Store) {
-    let (tenant, other) = (unique_tenant("read"), unique_tenant("read-other"));
+    let (tenant, other) = (
+        stored_tenant(store, "read").await,
+        stored_tenant(store, "read-other").await,
+    );
     assert_eq!(kept(store, &tenant).await, None);
-    assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
+    assert_eq!(kept_head(store, &tenant).await, None);
     let small = state(3, "c1");
     put(store, &tenant, &small).await;
     assert_eq!(kept(store, &tenant).await, Some(small));
@@ -114,10 +126,6 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
     put(store, &tenant, &moved).await;
     let (head, read) = store.get_read_state(&tenant).await.unwrap().unwrap();
     assert_eq!(read, moved);
-    assert_eq!(
-        store.get_read_head(&tenant).await.unwrap().as_ref(),
-        Some(&head)
-    );
     assert_eq!(head.change_cursor, moved.snapshot.change_cursor);
     assert_eq!(head.next_expiry, moved.snapshot.next_expiry());
     assert_eq!(head.pbx.as_ref().map(|l| l.etag.as_str()), Some("\"c2\""));
@@ -145,8 +153,8 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
         store.put_read_head(&other, &ahead).await,
         Err(StoreError::Stale)
     ));
-    assert_eq!(store.get_read_head(&tenant).await.unwrap(), Some(ahead));
-    assert_eq!(store.get_read_head(&other).await.unwrap(), None);
+    assert_eq!(kept_head(store, &tenant).await, Some(ahead));
+    assert_eq!(kept_head(store, &other).await, None);
 
     // Back to a small one: no piece of the large one is read with it.
     let smaller = state(2, "c3");
@@ -155,10 +163,18 @@ pub async fn read_state_put_replace_delete(store: &dyn Store) {
 
     store.delete_read_state(&tenant).await.unwrap();
     assert_eq!(kept(store, &tenant).await, None);
-    assert_eq!(store.get_read_head(&tenant).await.unwrap(), None);
+    assert_eq!(kept_head(store, &tenant).await, None);
     store.delete_read_state(&tenant).await.unwrap();
 
     put(store, &tenant, &large).await;
     store.delete_tenant(&tenant).await.unwrap();
     assert_eq!(kept(store, &tenant).await, None);
+    // A tenant that is not stored (one deleted while its run read) keeps nothing.
+    put(store, &tenant, &state(3, "c4")).await;
+    assert_eq!(kept(store, &tenant).await, None);
+    assert_eq!(kept_head(store, &tenant).await, None);
+    let never = unique_tenant("read-never");
+    put(store, &never, &state(3, "c4")).await;
+    assert_eq!(kept(store, &never).await, None);
+    store.delete_tenant(&other).await.unwrap();
 }
