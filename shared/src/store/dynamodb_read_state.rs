@@ -6,6 +6,7 @@
 //! the older pieces: a reader sees a whole old or a whole new state. A tenant that is not
 //! stored keeps no read state.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
@@ -171,16 +172,8 @@ impl DynamoStore {
             }
         };
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
+            .head_update(tenant)
             .update_expression("SET #head = :head, #generation = :generation, #parts = :parts")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#head", HEAD)
-            .expression_attribute_names("#generation", GENERATION)
-            .expression_attribute_names("#parts", PARTS)
             .expression_attribute_values(":head", s(encode_head(&state.head)?))
             .expression_attribute_values(":generation", s(&generation))
             .expression_attribute_values(":parts", AttributeValue::N(parts.to_string()))
@@ -198,21 +191,27 @@ impl DynamoStore {
     pub(super) async fn read_state_delete(&self, tenant: &TenantId) -> Result<(), StoreError> {
         let older = self.read_pieces(tenant, SK_READ_PART, true).await?;
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
+            .head_update(tenant)
             .update_expression("REMOVE #head, #generation, #parts")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#head", HEAD)
-            .expression_attribute_names("#generation", GENERATION)
-            .expression_attribute_names("#parts", PARTS)
             .send()
             .await;
         // No tenant: no head to forget.
         update_condition_held(result, "UpdateItem (read state)")?;
         self.delete_pieces(older).await
+    }
+
+    /// An UpdateItem of the head's three attributes (`#head`, `#generation`, `#parts`) on the
+    /// tenant item, if the tenant is still stored.
+    fn head_update(&self, tenant: &TenantId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(tenant.as_str(), SK_TENANT)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#head", HEAD)
+            .expression_attribute_names("#generation", GENERATION)
+            .expression_attribute_names("#parts", PARTS)
     }
 
     async fn delete_pieces(&self, pieces: Vec<Item>) -> Result<(), StoreError> {
